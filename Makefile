@@ -1,0 +1,70 @@
+# podkit: producer entry points. `make` (or `make help`) lists the targets.
+# Every target creates the virtual environment itself when it is missing.
+# Select with EP=<slug> (one episode) and FEED=<feed-id> (one feed).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PODKIT := $(BIN)/podkit
+STAMP  := $(VENV)/.installed
+EP     ?=
+FEED   ?=
+FEEDOPT := $(if $(FEED),--feed $(FEED),)
+JOBS   ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo check build feed validate preview publish publish-dry cue test bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  Select with EP=<slug> and FEED=<feed-id>, e.g. make build EP=hanoi-summit"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install podkit with its test tools
+	@$(PODKIT) doctor
+
+demo: $(STAMP) ## The main job on the sample show: check, build, feed, validate, publish to build/public
+	$(PODKIT) check
+	$(PODKIT) build -j $(JOBS)
+	$(PODKIT) feed
+	$(PODKIT) validate
+	$(PODKIT) cue
+	$(PODKIT) publish
+
+check: $(STAMP) ## Validate every feed and episode definition (writes nothing)
+	$(PODKIT) check
+
+build: $(STAMP) ## Build episode audio, tags, transcripts, notes and pages (EP=slug for one)
+	$(PODKIT) build -j $(JOBS) $(FEEDOPT) $(EP)
+
+feed: $(STAMP) ## Write the RSS feed(s) from what is built
+	$(PODKIT) feed $(FEEDOPT)
+
+validate: $(STAMP) ## Check the built feed(s) against RSS, Apple and Podcasting 2.0 rules
+	$(PODKIT) validate $(FEEDOPT)
+
+cue: $(STAMP) ## Write radio cue sheets (EP=slug for one)
+	$(PODKIT) cue $(FEEDOPT) $(EP)
+
+preview: $(STAMP) ## Serve the published show on http://127.0.0.1:8000/
+	$(PODKIT) preview $(FEEDOPT)
+
+publish: $(STAMP) ## Publish to the feed's target (set PODKIT_PUBLISH_* / AWS_* to use a bucket)
+	$(PODKIT) publish $(FEEDOPT)
+
+publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changing nothing
+	$(PODKIT) publish --dry-run $(FEEDOPT)
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP) ## Run the benchmarks (slow: several minutes; see benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py
+
+clean: ## Remove build output (never sources); keeps .venv
+	rm -rf build .pytest_cache

@@ -1,0 +1,238 @@
+"""The one place podkit finds and runs ffmpeg.
+
+Every ffmpeg subprocess goes through here: the argv is logged at debug level, a
+failure becomes an `FFmpegError` carrying ffmpeg's last stderr lines, and a
+stream that is abandoned half-way kills its process (no orphans on Ctrl-C).
+
+The binary is `PODKIT_FFMPEG` if set, else `ffmpeg` on PATH, else the static
+build inside the imageio-ffmpeg wheel. That wheel has no ffprobe, so nothing in
+podkit uses ffprobe: `probe()` reads ffmpeg's own `-i` report.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolkit import config
+from toolkit.errors import FFmpegError, MediaError
+
+log = logging.getLogger(__name__)
+
+#: Frames per chunk when streaming PCM through a pipe (about 1.5 s at 44.1 kHz).
+CHUNK_FRAMES = 65536
+
+
+@dataclass(frozen=True)
+class FFmpegInfo:
+    """Which ffmpeg podkit uses and what it can do."""
+
+    path: str
+    source: str          # "PODKIT_FFMPEG", "PATH" or "imageio-ffmpeg"
+    version: str
+    has_libmp3lame: bool
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    """What ffmpeg reports about an input's first audio stream."""
+
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None   # from the container header; None when unknown
+    bit_rate: int | None = None
+
+
+@functools.lru_cache(maxsize=None)
+def _locate(override: str | None) -> tuple[str, str]:
+    if override:
+        if shutil.which(override) or Path(override).is_file():
+            return override, "PODKIT_FFMPEG"
+        raise FFmpegError(f"PODKIT_FFMPEG points at {override!r}, which is not an executable file",
+                          field="PODKIT_FFMPEG")
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path, "PATH"
+    try:
+        import imageio_ffmpeg  # only needed when no system ffmpeg exists
+        return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
+    except Exception as exc:  # the wheel raises RuntimeError when its binary is missing
+        raise FFmpegError(f"no ffmpeg found: set PODKIT_FFMPEG, install ffmpeg, or "
+                          f"reinstall imageio-ffmpeg ({exc})") from exc
+
+
+def binary() -> str:
+    """The path of the ffmpeg executable podkit runs."""
+    return _locate(config.ffmpeg_override())[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _info(path: str, source: str) -> FFmpegInfo:
+    out = run(["-version"], what="ffmpeg -version", banner=True).stdout.decode("utf-8", "replace")
+    first = out.splitlines()[0] if out else ""
+    m = re.match(r"ffmpeg version (\S+)", first)
+    return FFmpegInfo(path=path, source=source, version=m.group(1) if m else first,
+                      has_libmp3lame="--enable-libmp3lame" in out or _has_encoder("libmp3lame"))
+
+
+def _has_encoder(name: str) -> bool:
+    out = run(["-encoders"], what="ffmpeg -encoders").stdout.decode("utf-8", "replace")
+    return re.search(rf"\s{re.escape(name)}\s", out) is not None
+
+
+def info() -> FFmpegInfo:
+    """Version and capabilities of the ffmpeg in use (cached)."""
+    return _info(*_locate(config.ffmpeg_override()))
+
+
+def _argv(args: Sequence[str], banner: bool = False) -> list[str]:
+    head = [binary()]
+    if not banner:
+        head += ["-hide_banner", "-nostdin"]
+    return head + [str(a) for a in args]
+
+
+def _tail(stderr: bytes, lines: int = 6) -> str:
+    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    # The banner and per-frame progress lines say nothing about the failure.
+    useful = [ln.strip() for ln in text if ln.strip() and not ln.startswith("size=")]
+    return " | ".join(useful[-lines:]) or "no message"
+
+
+def run(args: Sequence[str], *, what: str, path: str | Path | None = None,
+        timeout: float | None = None, banner: bool = False,
+        dry_run: bool = False) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg to completion; raise FFmpegError naming `what` and `path` on failure."""
+    argv = _argv(args, banner)
+    log.debug("ffmpeg: %s", shlex.join(argv))
+    if dry_run:
+        log.info("dry run, not running: %s", shlex.join(argv))
+        return subprocess.CompletedProcess(argv, 0, b"", b"")
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+    except FileNotFoundError as exc:
+        raise FFmpegError(f"cannot run ffmpeg at {argv[0]}: {exc.strerror}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"{what}: ffmpeg timed out after {timeout} s", path=path) from exc
+    if proc.returncode != 0:
+        raise FFmpegError(f"{what} failed (exit {proc.returncode}): {_tail(proc.stderr)}",
+                          path=path)
+    return proc
+
+
+_DURATION_RE = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+_AUDIO_RE = re.compile(r"Stream #\d+:\d+[^:]*: Audio: ([^,\s]+)[^,]*, (\d+) Hz, ([^,]+)")
+_BITRATE_RE = re.compile(r"bitrate: (\d+) kb/s")
+_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
+            "5.1": 6, "6.1": 7, "7.1": 8}
+
+
+def _channels(layout: str) -> int:
+    layout = layout.strip()
+    m = re.match(r"(\d+) channels", layout)
+    if m:
+        return int(m.group(1))
+    return _LAYOUTS.get(layout.split("(")[0], 2)
+
+
+def probe(path: str | Path) -> ProbeInfo:
+    """Describe an audio file from ffmpeg's `-i` report; MediaError if it holds no audio."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError("file not found", path=path)
+    argv = _argv(["-i", str(path)])
+    log.debug("ffmpeg: %s", shlex.join(argv))
+    # With no output named ffmpeg exits 1 after printing the input report: that is expected.
+    proc = subprocess.run(argv, capture_output=True, check=False)
+    text = proc.stderr.decode("utf-8", "replace")
+    audio = _AUDIO_RE.search(text)
+    if audio is None:
+        reason = _tail(proc.stderr, 2) if "Invalid data" in text or "Error" in text else "no audio stream"
+        raise MediaError(f"not a readable audio file ({reason})", path=path)
+    dur = _DURATION_RE.search(text)
+    duration = (int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3))) if dur else None
+    br = _BITRATE_RE.search(text)
+    return ProbeInfo(codec=audio.group(1), sample_rate=int(audio.group(2)),
+                     channels=_channels(audio.group(3)), duration=duration,
+                     bit_rate=int(br.group(1)) * 1000 if br else None)
+
+
+@contextmanager
+def popen(args: Sequence[str], *, what: str, path: str | Path | None = None,
+          stdin: bool = False, stdout: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ffmpeg with pipes; on leaving, wait for it and raise FFmpegError if it failed.
+
+    If the block raises (including KeyboardInterrupt), the process is killed first,
+    so an abandoned encode or decode never outlives its caller.
+    """
+    argv = _argv(args)
+    log.debug("ffmpeg: %s", shlex.join(argv))
+    # stderr goes to a temp file, not a pipe: a chatty ffmpeg must never block on a full pipe.
+    import tempfile
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+                                    stderr=err)
+        except FileNotFoundError as exc:
+            raise FFmpegError(f"cannot run ffmpeg at {argv[0]}: {exc.strerror}") from exc
+        try:
+            yield proc
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None and not pipe.closed:
+                    try:
+                        pipe.close()
+                    except BrokenPipeError:
+                        pass
+        code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            raise FFmpegError(f"{what} failed (exit {code}): {_tail(err.read())}", path=path)
+
+
+def decode(path: str | Path, *, sample_rate: int, channels: int,
+           chunk_frames: int = CHUNK_FRAMES, filters: str | None = None,
+           start: float | None = None, duration: float | None = None) -> Iterator[np.ndarray]:
+    """Stream an audio file as float32 chunks of shape (frames, channels).
+
+    Memory stays flat whatever the file's length; the ffmpeg process is killed if the
+    caller stops iterating early.
+    """
+    args: list[str] = ["-v", "error"]
+    if start is not None:
+        args += ["-ss", f"{start:.6f}"]
+    if duration is not None:
+        args += ["-t", f"{duration:.6f}"]
+    args += ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    if filters:
+        args += ["-af", filters]
+    args += ["-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels),
+             "-ar", str(sample_rate), "pipe:1"]
+    frame_bytes = 4 * channels
+    with popen(args, what="decoding", path=path, stdout=True) as proc:
+        assert proc.stdout is not None
+        pending = b""
+        while True:
+            data = proc.stdout.read(chunk_frames * frame_bytes)
+            if not data:
+                break
+            data = pending + data
+            usable = len(data) - len(data) % frame_bytes
+            pending = data[usable:]
+            if usable:
+                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)

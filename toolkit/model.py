@@ -1,0 +1,319 @@
+"""The data that flows between podkit's stages: frozen dataclasses, stdlib only, no I/O.
+
+A `Show` comes from `feeds/<id>.toml`, an `Episode` from `episodes/<slug>/episode.toml`.
+Paths in these objects are absolute (resolved by the loaders); nothing here touches disk.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+
+#: The Podcast Index namespace UUID for `podcast:guid` (podcast-namespace docs/tags/guid.md).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+
+#: Slugs and feed ids become URLs and object keys: keep them boring.
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+
+
+class ShowType(str, Enum):
+    """Apple's `itunes:type`."""
+
+    EPISODIC = "episodic"
+    SERIAL = "serial"
+
+
+class EpisodeType(str, Enum):
+    """Apple's `itunes:episodeType`."""
+
+    FULL = "full"
+    TRAILER = "trailer"
+    BONUS = "bonus"
+
+
+class TargetKind(str, Enum):
+    """Where `podkit publish` puts the built show."""
+
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class TranscriptFormat(str, Enum):
+    """Transcript formats podkit reads (inputs) and writes (outputs)."""
+
+    TEXT = "text"     # plain paragraphs, optional `Speaker:` prefixes
+    SRT = "srt"
+    VTT = "vtt"
+    JSON = "json"     # Podcast Index transcript JSON
+    HTML = "html"     # output only
+
+
+#: MIME types of transcript formats as the Podcasting 2.0 `podcast:transcript` tag names them.
+TRANSCRIPT_MIME = {
+    TranscriptFormat.TEXT: "text/plain",
+    TranscriptFormat.SRT: "application/x-subrip",
+    TranscriptFormat.VTT: "text/vtt",
+    TranscriptFormat.JSON: "application/json",
+    TranscriptFormat.HTML: "text/html",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    """A `podcast:person`: host, guest, producer..."""
+
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    img: str | None = None
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Funding:
+    """A `podcast:funding` link."""
+
+    url: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Category:
+    """An Apple category, with an optional subcategory."""
+
+    name: str
+    sub: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} > {self.sub}" if self.sub else self.name
+
+
+@dataclass(frozen=True)
+class Owner:
+    """`itunes:owner`: who Apple contacts about the show."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class LoudnessTarget:
+    """Where normalization aims: integrated loudness and the true-peak ceiling."""
+
+    integrated: float           # LUFS, for stereo programmes
+    true_peak: float = -1.0     # dBTP ceiling, measured on the encoded file
+    mono_integrated: float | None = None  # LUFS for mono output (None: same as stereo)
+    max_lra: float | None = None          # LU; above it, gentle levelling is applied if enabled
+
+    def for_channels(self, channels: int) -> float:
+        """The integrated target for a programme with this many channels."""
+        if channels == 1 and self.mono_integrated is not None:
+            return self.mono_integrated
+        return self.integrated
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """How the finished programme is encoded."""
+
+    sample_rate: int = 44100
+    channels: int = 2
+    mp3_bitrate: int = 128          # kbps, CBR (stereo)
+    mp3_bitrate_mono: int = 96      # kbps, CBR (mono)
+    mp3_vbr_quality: int | None = None  # LAME -q:a 0..9; None means CBR
+    aac: bool = False               # also write an .m4a
+    aac_bitrate: int = 96
+    wav: bool = False               # also write a broadcast WAV deliverable
+    wav_sample_rate: int = 48000
+    wav_bits: int = 24
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named loudness target with its encoding settings (see toolkit/presets.py)."""
+
+    name: str
+    loudness: LoudnessTarget
+    encoding: EncodingSettings
+    levelling: bool = False
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    """Where a show is published. Never holds credentials (boto3's chain supplies them)."""
+
+    kind: TargetKind = TargetKind.LOCAL
+    directory: Path | None = None       # LOCAL: the folder to publish into
+    bucket: str | None = None           # S3
+    prefix: str = ""                    # S3 key prefix, no leading slash, '' or ending in '/'
+    endpoint_url: str | None = None     # S3-compatible endpoint (MinIO, R2, B2, Spaces...)
+    region: str | None = None
+    addressing_style: str = "auto"      # auto | path | virtual
+    public_read: bool = False           # add an ACL; only where the service supports ACLs
+
+
+@dataclass(frozen=True)
+class Show:
+    """One podcast feed, from `feeds/<id>.toml`."""
+
+    id: str
+    path: Path                          # the .toml it came from
+    title: str
+    description: str
+    link: str                           # the website, not the feed
+    language: str
+    author: str
+    owner: Owner
+    categories: tuple[Category, ...]
+    explicit: bool
+    artwork: Path
+    base_url: str                       # public URL the site folder is served under, ends in '/'
+    feed_url: str                       # the feed's own canonical URL
+    preset: Preset
+    publish: PublishTarget
+    type: ShowType = ShowType.EPISODIC
+    copyright: str | None = None
+    license: str | None = None          # `podcast:license` (an SPDX id or a name)
+    guid: str = ""                      # `podcast:guid`; the loader derives it when absent
+    locked: bool = True
+    locked_owner: str | None = None     # email in `podcast:locked owner=`
+    funding: tuple[Funding, ...] = ()
+    persons: tuple[Person, ...] = ()
+    medium: str = "podcast"
+    keywords: tuple[str, ...] = ()
+    templates: Path | None = None       # a folder of template overrides, if the show has one
+
+
+@dataclass(frozen=True)
+class AudioPart:
+    """One segment of an episode, in play order."""
+
+    path: Path
+    title: str | None = None
+    gain_db: float = 0.0
+    crossfade_s: float = 0.0            # overlap with the previous part
+    gap_s: float = 0.0                  # silence before this part
+    trim_silence: bool = False          # trim leading and trailing silence
+    bed: Path | None = None             # a music bed played under this part, ducked
+    bed_gain_db: float = -18.0          # bed level under speech
+    chapter: bool = True                # a chapter mark starts at this part
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter: Podcast Index JSON chapters and ID3 CHAP share this shape."""
+
+    start: float                        # seconds from the start of the episode
+    title: str
+    end: float | None = None
+    url: str | None = None
+    img: str | None = None              # a URL, or a path relative to the episode folder
+    toc: bool = True
+
+
+@dataclass(frozen=True)
+class TranscriptSource:
+    """A transcript file given by the episode."""
+
+    path: Path
+    format: TranscriptFormat
+    language: str | None = None
+    drop_lines: tuple[int, ...] = ()    # 1-based line numbers to drop (negative: from the end)
+
+
+@dataclass(frozen=True)
+class Soundbite:
+    """A `podcast:soundbite`."""
+
+    start: float
+    duration: float
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode, from `episodes/<slug>/episode.toml`."""
+
+    slug: str
+    dir: Path
+    path: Path                          # the episode.toml
+    feed: str                           # the Show.id it belongs to
+    title: str
+    date: datetime                      # always timezone-aware
+    parts: tuple[AudioPart, ...]
+    guid: str                           # stable forever; derived by the loader when absent
+    number: int | None = None
+    season: int | None = None
+    type: EpisodeType = EpisodeType.FULL
+    summary: str = ""
+    notes: str = ""                     # Markdown
+    explicit: bool | None = None        # None: the show's value
+    transcripts: tuple[TranscriptSource, ...] = ()
+    chapters: tuple[Chapter, ...] = ()  # empty: one chapter per part
+    persons: tuple[Person, ...] = ()
+    keywords: tuple[str, ...] = ()
+    art: Path | None = None
+    draft: bool = False
+    max_duration: float | None = None   # slot length in seconds (radio)
+    soundbites: tuple[Soundbite, ...] = ()
+    season_name: str | None = None
+    episode_display: str | None = None
+    programme: str | None = None        # radio programme name for cue sheets
+    segment: str | None = None          # radio segment series name
+    loudness: LoudnessTarget | None = None  # overrides the show's preset target
+
+
+@dataclass(frozen=True)
+class LoudnessStats:
+    """BS.1770 / EBU R128 measurements of one programme."""
+
+    integrated: float                   # LUFS
+    lra: float                          # LU
+    true_peak: float                    # dBTP
+    sample_peak: float                  # dBFS
+    duration: float                     # seconds
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A built, published file (MP3, M4A, transcript...), as the feed needs it."""
+
+    path: Path
+    url: str
+    mime: str
+    size: int
+    sha256: str
+    duration: float | None = None       # seconds, audio only
+
+
+@dataclass(frozen=True)
+class BuiltEpisode:
+    """What a finished episode build produced, for the feed and pages."""
+
+    episode: Episode
+    audio: MediaFile
+    chapters: tuple[Chapter, ...] = ()
+    transcripts: tuple[MediaFile, ...] = ()
+    chapters_file: MediaFile | None = None
+    page_url: str | None = None
+    loudness: LoudnessStats | None = None
+    extra_audio: tuple[MediaFile, ...] = field(default=())  # .m4a, broadcast .wav
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 `podcast:guid` of a feed URL: UUIDv5 over it without scheme or trailing slashes."""
+    bare = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", feed_url.strip()).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def episode_guid(show_guid: str, slug: str) -> str:
+    """A stable item guid from the show's identity and the episode's slug (never the media URL)."""
+    return str(uuid.uuid5(uuid.UUID(show_guid), slug))
+
+
+def is_slug(text: str) -> bool:
+    """True when text is a valid slug or feed id: lowercase ASCII letters, digits and inner hyphens."""
+    return bool(SLUG_RE.match(text)) and "--" not in text
