@@ -1,0 +1,67 @@
+"""Small file helpers every stage shares: atomic writes and content hashes.
+
+Each stage writes its output to a temp file in the same folder and renames it into
+place, so a crash never leaves a file that looks finished and a failed step leaves
+the previous good output where it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from toolkit.errors import PodkitError
+
+
+@contextmanager
+def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temp path beside `target`; rename it onto `target` only if the block succeeds.
+
+    The temp name keeps the target's extension (ffmpeg picks formats by extension)
+    and starts with '.' so a half-written file never looks like an output.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix + ".part",
+                                   dir=target.parent)
+    except OSError as exc:
+        raise PodkitError(f"cannot write here: {exc.strerror}", path=target.parent) from exc
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise PodkitError(f"cannot write file: {exc.strerror}", path=target) from exc
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(target: Path, data: bytes) -> bool:
+    """Atomically write `data` to `target`; return False (touching nothing) if it already holds it."""
+    target = Path(target)
+    if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+        return False
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return True
+
+
+def write_text(target: Path, text: str) -> bool:
+    """Atomically write UTF-8 text (LF line ends); False if unchanged."""
+    return write_bytes(target, text.encode("utf-8"))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks (flat memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,80 @@
+"""Where podkit reads and writes: one place for every path and URL (pure, no I/O).
+
+    <root>/feeds/<feed>.toml                 feed definitions
+    <root>/episodes/<slug>/episode.toml      episode bundles
+    <root>/templates/                        jinja2 templates (the show's overrides)
+    <root>/build/site/<feed>/                the published tree, exactly as uploaded
+        feed.xml, index.html, <cover>-<hash>.<ext>
+        episodes/<slug>/<slug>-<hash>.mp3, index.html, transcript.*, chapters.json
+    <root>/build/reports/<feed>/<slug>/      QC picture and report, cue sheets, notes.md
+    <root>/build/cache/<feed>/<slug>/        build cache (untagged master, input hashes)
+    <root>/build/public/<feed>/              the default local publish target
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+FEED_FILE = "feed.xml"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of one show folder."""
+
+    root: Path
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.root / "feeds"
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    def site(self, feed: str) -> Path:
+        """The folder that is published as-is for one feed."""
+        return self.build / "site" / feed
+
+    def feed_file(self, feed: str) -> Path:
+        return self.site(feed) / FEED_FILE
+
+    def episode_site(self, feed: str, slug: str) -> Path:
+        """The published files of one episode."""
+        return self.site(feed) / "episodes" / slug
+
+    def reports(self, feed: str, slug: str) -> Path:
+        """QC picture/report, cue sheets: for the producer, not published."""
+        return self.build / "reports" / feed / slug
+
+    def cache(self, feed: str, slug: str) -> Path:
+        """Build cache of one episode (intermediate audio, input hashes)."""
+        return self.build / "cache" / feed / slug
+
+    def public(self, feed: str) -> Path:
+        """Default local publish target."""
+        return self.build / "public" / feed
+
+
+def media_name(slug: str, sha256: str, ext: str) -> str:
+    """A content-addressed file name: the URL changes when the bytes do, so caches can be immutable."""
+    return f"{slug}-{sha256[:12]}.{ext.lstrip('.')}"
+
+
+def site_key(site: Path, path: Path) -> str:
+    """The POSIX key of a file inside a site folder ('episodes/x/x-abc.mp3')."""
+    return PurePosixPath(*Path(path).relative_to(site).parts).as_posix()
+
+
+def url_for(base_url: str, key: str) -> str:
+    """The public URL of a site key under the show's base URL (percent-encoded, ASCII only)."""
+    return base_url.rstrip("/") + "/" + quote(key, safe="/-._~")
