@@ -64,7 +64,8 @@ test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) ## Run the benchmarks (slow: several minutes; see benchmarks/README.md)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_feed.py
+	$(BIN)/python benchmarks/bench_audio.py
 
 clean: ## Remove build output (never sources); keeps .venv
 	rm -rf build .pytest_cache

@@ -287,6 +287,8 @@ class MediaFile:
     size: int
     sha256: str
     duration: float | None = None       # seconds, audio only
+    language: str | None = None         # transcripts: their language
+    rel: str | None = None              # transcripts: "captions" for timed captions
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,9 @@ class BuiltEpisode:
     transcripts: tuple[MediaFile, ...] = ()
     chapters_file: MediaFile | None = None
     page_url: str | None = None
+    image_url: str | None = None        # episode art URL (None: the show's)
+    description_html: str = ""          # sanitized to Apple's p/ol/ul/li/a, for <description>
+    content_html: str = ""              # the full notes, sanitized, for <content:encoded>
     loudness: LoudnessStats | None = None
     extra_audio: tuple[MediaFile, ...] = field(default=())  # .m4a, broadcast .wav
 
