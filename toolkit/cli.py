@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from toolkit import __version__
-from toolkit.errors import PodkitError
+from toolkit.errors import NotBuiltError, PodkitError
 
 log = logging.getLogger("toolkit")
 
@@ -72,6 +72,107 @@ def doctor(c: Context) -> None:
             c.say(f"{dist:<12} not installed", fg="red")
     if not fi.has_libmp3lame:
         raise PodkitError("this ffmpeg cannot encode MP3 (no libmp3lame)", path=fi.path)
+
+
+@cli.command()
+@click.option("--no-media", is_flag=True, help="Skip opening audio and image files (faster).")
+@pass_ctx
+def check(c: Context, no_media: bool) -> None:
+    """Validate every feed and episode; list all problems; write nothing.
+
+    Each problem is one line, `path: field: message`. Exit status 1 if any is an error.
+    """
+    from toolkit.check import load_catalog
+    cat = load_catalog(c.root, probe_media=not no_media)
+    for problem in cat.problems:
+        click.echo(str(problem), err=problem.severity.value == "error")
+    if cat.errors:
+        raise PodkitError(f"{len(cat.errors)} problem(s) in {c.root}")
+    c.say(f"ok: {len(cat.shows)} feed(s), {len(cat.episodes)} episode(s)"
+          + (f", {len(cat.problems)} warning(s)" if cat.problems else ""), fg="green")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--feed", "feed_id", help="The feed the episode belongs to (default: the only one).")
+@click.option("--title", default=None, help="The episode's title.")
+@pass_ctx
+def new(c: Context, slug: str, feed_id: str | None, title: str | None) -> None:
+    """Create episodes/SLUG/ with an episode.toml to fill in."""
+    from toolkit.scaffold import new_episode
+    path = new_episode(c.root, slug, feed_id=feed_id, title=title)
+    c.say(f"created {path}: add the audio, then run `podkit check`")
+
+
+def _not_built_yet(name: str) -> None:
+    raise NotBuiltError(f"`podkit {name}` is not built yet in this version")
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--feed", "feed_id", help="Only episodes of this feed.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Episodes built in parallel processes.")
+@pass_ctx
+def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int) -> None:
+    """Build episodes: audio, tags, transcripts, chapters, notes and pages."""
+    _not_built_yet("build")
+
+
+@cli.command()
+@click.option("--feed", "feed_id", help="Only this feed.")
+@pass_ctx
+def feed(c: Context, feed_id: str | None) -> None:
+    """Write the RSS feed(s) from the built episodes."""
+    _not_built_yet("feed")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--feed", "feed_id", help="Our own feed to check (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
+@pass_ctx
+def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json: bool) -> None:
+    """Check feeds (ours, or any FILE or URL) against RSS, Apple and Podcasting 2.0 rules."""
+    _not_built_yet("validate")
+
+
+@cli.command()
+@click.option("--feed", "feed_id", help="Only this feed.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--delete", is_flag=True, help="Remove objects podkit published that are no longer built.")
+@pass_ctx
+def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> None:
+    """Upload media, notes and pages, then the feed last, to the feed's target."""
+    _not_built_yet("publish")
+
+
+@cli.command()
+@click.option("--feed", "feed_id", help="The feed to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@pass_ctx
+def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
+    """Serve the published show over HTTP (HEAD and byte ranges, as podcast apps need)."""
+    _not_built_yet("preview")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Results as JSON.")
+@pass_ctx
+def loudness(c: Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Measure integrated loudness, LRA, true peak, sample peak and duration of audio files."""
+    _not_built_yet("loudness")
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--feed", "feed_id", help="Only episodes of this feed.")
+@pass_ctx
+def cue(c: Context, slugs: tuple[str, ...], feed_id: str | None) -> None:
+    """Write radio cue sheets (text and CSV) for built episodes."""
+    _not_built_yet("cue")
 
 
 def main() -> None:

@@ -1,0 +1,45 @@
+"""The CLI surface: help everywhere, clean one-line errors, `new` scaffolds a checkable episode."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from toolkit.check import load_catalog
+from toolkit.cli import cli
+
+
+def test_every_command_has_help_text() -> None:
+    runner = CliRunner()
+    assert set(cli.commands) >= {"new", "check", "build", "feed", "validate", "publish",
+                                 "preview", "doctor", "loudness", "cue"}
+    for name, command in cli.commands.items():
+        assert command.help and len(command.help.strip()) > 10, name
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(tmp_path), "check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "feeds: folder: no feeds/ folder here" in proc.stdout + proc.stderr
+
+
+def test_new_scaffolds_an_episode(show_root: Path) -> None:
+    result = CliRunner().invoke(cli, ["--root", str(show_root), "new", "second-one"])
+    assert result.exit_code == 0, result.output
+    toml = show_root / "episodes" / "second-one" / "episode.toml"
+    text = toml.read_text()
+    assert 'feed = "test-radio"' in text and "number = 2" in text
+    # The scaffold only lacks its audio file: exactly that problem is reported.
+    cat = load_catalog(show_root)
+    assert [(p.path, p.field) for p in cat.errors] == [
+        ("episodes/second-one/episode.toml", "audio")]
+    again = CliRunner().invoke(cli, ["--root", str(show_root), "new", "second-one"])
+    assert again.exit_code != 0 and toml.read_text() == text  # never overwritten
+    bad = CliRunner().invoke(cli, ["--root", str(show_root), "new", "../evil"])
+    assert bad.exit_code != 0 and not (show_root / "evil").exists()

@@ -1,0 +1,263 @@
+"""Typed reading of TOML tables that collects every problem instead of stopping at the first.
+
+`podkit check` must list all problems at once, one line each as `path: field: message`.
+A `Table` hands out typed values, records a Problem for each wrong or missing one
+(returning a default so loading can go on), and reports keys nobody asked for: a typo
+such as `titel` must not pass silently.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import Problem, Severity
+
+_TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
+               list: "a list", dict: "a table"}
+
+
+def parse_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any] | None:
+    """Read a TOML file; on failure record the problem (with line and column) and return None."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(shown, "file", f"cannot read: {exc.strerror}"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(shown, "file", f"not UTF-8 (bad byte at offset {exc.start})"))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "Invalid value (at line 3, column 9)": keep its position words.
+        problems.append(Problem(shown, "toml", f"syntax error: {exc}"))
+        return None
+
+
+def parse_time(value: Any) -> float | None:
+    """Seconds from a number or an 'mm:ss' / 'h:mm:ss(.fff)' string; None if it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        m = _TIME_RE.match(value.strip())
+        if m:
+            hours = int(m.group(1) or 0)
+            return hours * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return None
+
+
+class Table:
+    """A TOML table being read, with its display path and field prefix."""
+
+    def __init__(self, data: dict[str, Any], shown: str, problems: list[Problem],
+                 prefix: str = "") -> None:
+        self.data = data
+        self.shown = shown
+        self.problems = problems
+        self.prefix = prefix
+        self._seen: set[str] = set()
+
+    def field(self, key: str) -> str:
+        """The dotted field name of `key` as messages show it."""
+        return f"{self.prefix}{key}"
+
+    def error(self, key: str, message: str) -> None:
+        """Record an error about `key`."""
+        self.problems.append(Problem(self.shown, self.field(key), message))
+
+    def warn(self, key: str, message: str) -> None:
+        """Record a warning about `key`."""
+        self.problems.append(Problem(self.shown, self.field(key), message, Severity.WARNING))
+
+    def has(self, key: str) -> bool:
+        """True when the key is present (and marks it as known)."""
+        self._seen.add(key)
+        return key in self.data
+
+    def get(self, key: str, kind: type, *, required: bool = False, default: Any = None) -> Any:
+        """The value of `key` if it has type `kind`; else record a problem and return default."""
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                self.error(key, "missing (required)")
+            return default
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not ok:
+            self.error(key, f"must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
+                            f"not {_describe(value)}")
+            return default
+        return value
+
+    def text(self, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+        """A string value, stripped; an empty required string is a problem."""
+        value = self.get(key, str, required=required, default=default)
+        if isinstance(value, str):
+            value = value.strip()
+            if required and not value:
+                self.error(key, "must not be empty")
+        return value
+
+    def integer(self, key: str, *, required: bool = False, positive: bool = False) -> int | None:
+        """An integer value; `positive` requires it to be at least 1."""
+        value = self.get(key, int, required=required)
+        if value is not None and positive and value < 1:
+            self.error(key, f"must be a positive integer, not {value}")
+            return None
+        return value
+
+    def number(self, key: str, *, default: float | None = None,
+               minimum: float | None = None, maximum: float | None = None) -> float | None:
+        """A float (integers accepted) within optional bounds."""
+        value = self.get(key, float, default=default)
+        if value is not None and ((minimum is not None and value < minimum)
+                                  or (maximum is not None and value > maximum)):
+            self.error(key, f"must be between {minimum} and {maximum}, not {value}")
+            return default
+        return value
+
+    def flag(self, key: str, *, default: bool | None = None, required: bool = False) -> bool | None:
+        """A boolean value (TOML true/false; "yes" is a problem)."""
+        return self.get(key, bool, default=default, required=required)
+
+    def time(self, key: str, *, required: bool = False) -> float | None:
+        """A duration or offset in seconds from a number or 'mm:ss' / 'h:mm:ss' text."""
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                self.error(key, "missing (required)")
+            return None
+        seconds = parse_time(self.data[key])
+        if seconds is None or seconds < 0:
+            self.error(key, f"must be seconds or 'mm:ss' / 'h:mm:ss', not {self.data[key]!r}")
+        return seconds
+
+    def datetime(self, key: str, *, required: bool = False) -> dt.datetime | None:
+        """An offset date-time; a date or a date-time without a time zone is a problem."""
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                self.error(key, "missing (required)")
+            return None
+        value = self.data[key]
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                self.error(key, f"not a date-time: {value!r} (write e.g. 2019-03-07T18:00:00+09:00)")
+                return None
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                self.error(key, f"{value.isoformat()} has no time zone "
+                                f"(write e.g. {value.isoformat()}+09:00 or ...Z for UTC)")
+                return None
+            return value
+        if isinstance(value, dt.date):
+            self.error(key, f"{value.isoformat()} needs a time and a time zone "
+                            f"(write e.g. {value.isoformat()}T09:00:00+09:00)")
+            return None
+        self.error(key, f"must be a date-time with time zone, not {_describe(value)}")
+        return None
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        """A list of strings (default empty)."""
+        value = self.get(key, list, default=[])
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                out.append(item.strip())
+            else:
+                self.error(f"{key}[{i}]", f"must be a string, not {_describe(item)}")
+        return tuple(out)
+
+    def table(self, key: str) -> Table | None:
+        """A sub-table, or None when absent or of the wrong type."""
+        value = self.get(key, dict)
+        return Table(value, self.shown, self.problems, f"{self.field(key)}.") if value is not None else None
+
+    def tables(self, key: str) -> Iterator[Table]:
+        """Each table of an array of tables (`[[key]]`)."""
+        value = self.get(key, list, default=[])
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                yield Table(item, self.shown, self.problems, f"{self.field(key)}[{i}].")
+            else:
+                self.error(f"{key}[{i}]", f"must be a table, not {_describe(item)}")
+
+    def file(self, key: str, base: Path, *, required: bool = False) -> Path | None:
+        """A file path relative to `base` that must exist, be readable and stay inside `base`."""
+        name = self.text(key, required=required)
+        if not name:
+            return None
+        return self.check_file(key, name, base)
+
+    def check_file(self, key: str, name: str, base: Path) -> Path | None:
+        """Resolve `name` against `base`; record a problem if it escapes, is missing or unreadable."""
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts:
+            self.error(key, f"{name!r} must be a path inside {base.name}/ (no '..', not absolute)")
+            return None
+        path = base / rel
+        try:
+            inside = path.resolve().is_relative_to(base.resolve())
+        except OSError:
+            inside = False
+        if not inside:
+            self.error(key, f"{name!r} points outside {base.name}/ (through a symlink)")
+            return None
+        if not path.is_file():
+            self.error(key, f"file not found: {name}")
+            return None
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            self.error(key, f"cannot read {name}: {exc.strerror}")
+            return None
+        return path
+
+    def finish(self) -> None:
+        """Record every key that no reader asked for (typos, unsupported options)."""
+        for key in self.data:
+            if key not in self._seen:
+                known = sorted(self._seen)
+                close = [k for k in known if _close(k, key)]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.error(key, f"unknown key{hint}")
+
+
+def _close(a: str, b: str) -> bool:
+    """Crude typo detection: same letters give or take one, or one is a prefix of the other."""
+    if a == b:
+        return False
+    if a.startswith(b) or b.startswith(a):
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    return len(set(a) ^ set(b)) <= 2 and sum(x != y for x, y in zip(a, b)) <= 2
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        short = value if len(value) <= 30 else value[:27] + "..."
+        return f"{short!r} (a string)"
+    if isinstance(value, (int, float)):
+        return f"{value} (a number)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
