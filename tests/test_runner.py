@@ -1,0 +1,68 @@
+"""The parallel job runner: results in order, failures listed, workers never orphaned."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from toolkit.errors import MediaError
+from toolkit.runner import run_jobs
+
+
+def _job(x: int, progress) -> int:
+    progress("working", 0.5)
+    if x == 3:
+        raise MediaError("bad input", path=f"f{x}", field="audio")
+    return x * x
+
+
+def test_parallel_results_in_order_and_failures_listed() -> None:
+    events = []
+    results = run_jobs(_job, [(f"k{i}", (i,)) for i in range(5)], workers=2,
+                       progress=lambda k, s, f: events.append((k, s)))
+    assert [r.value for r in results] == [0, 1, 4, None, 16]
+    assert results[3].error == "f3: audio: bad input"
+    assert ("k1", "working") in events and ("k3", "failed") in events
+
+
+def test_inline_when_one_worker() -> None:
+    results = run_jobs(_job, [("a", (2,)), ("b", (3,))], workers=1)
+    assert results[0].value == 4 and not results[1].ok
+
+
+def test_interrupt_kills_workers_and_their_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pids"
+    script = textwrap.dedent(f"""
+        import os, subprocess, time
+        from toolkit.runner import run_jobs
+        def job(i, progress):
+            child = subprocess.Popen(["sleep", "60"])
+            with open({str(pidfile)!r}, "a") as f:
+                f.write(f"{{os.getpid()}} {{child.pid}}\\n")
+            try:
+                time.sleep(60)
+            finally:
+                child.kill()
+        run_jobs(job, [("a", (1,)), ("b", (2,))], workers=2)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not pidfile.exists()
+                                           or len(pidfile.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    pids = [int(p) for line in pidfile.read_text().splitlines() for p in line.split()]
+    assert len(pids) == 4
+    proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the parent only
+    proc.wait(timeout=20)
+    time.sleep(0.5)
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            alive = Path(f"/proc/{pid}/status").read_text().find("zombie") == -1
+        except ProcessLookupError:
+            alive = False
+        assert not alive, f"process {pid} outlived the interrupt"
