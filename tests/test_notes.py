@@ -333,3 +333,11 @@ def test_every_default_template_is_packaged():
     assert '"templates/*"' in text
     assert {p.name for p in notes.DEFAULTS_DIR.iterdir()} >= {
         "base.html.j2", "episode.html.j2", "index.html.j2", "notes.md.j2", "episode.toml.j2"}
+
+
+def test_images_keep_an_alt_and_lose_without_a_source():
+    html = render_notes('<img src="https://x.example/a.png" width="10"> <img src="javascript:1">'
+                        ' ![Map](https://x.example/m.png)').content
+    imgs = [e for e in elements(parse(html)) if tag(e) == "img"]
+    assert [(i.get("src"), i.get("alt")) for i in imgs] == [
+        ("https://x.example/a.png", ""), ("https://x.example/m.png", "Map")]

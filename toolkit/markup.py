@@ -99,7 +99,10 @@ def _tidy(html: str, collapse: bool = False) -> str:
     # What cleaning leaves behind: links whose URL was refused, images without a source,
     # and the blank lines of stripped blocks.
     html = re.sub(r"<a(?: rel=\"[^\"]*\")?>(.*?)</a>", r"\1", html, flags=re.S)
-    html = re.sub(r"<img(?: (?:alt|title|width|height)=\"[^\"]*\")*>", "", html)
+    html = re.sub(r"<img(?: [\w-]+=\"[^\"]*\")*>",
+                  lambda m: m.group(0) if " src=" in m.group(0) else "", html)
+    # HTML5 requires alt on every image: an empty one marks it decorative.
+    html = re.sub(r"<img(?![^>]* alt=)", '<img alt=""', html)
     if collapse:  # not for content: blank lines inside <pre> are the producer's
         html = re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", html)
     return html.strip()
@@ -107,10 +110,11 @@ def _tidy(html: str, collapse: bool = False) -> str:
 
 def clean_transcript(html: str) -> str:
     """Sanitize a rendered transcript fragment (keeps its structure, classes and data-* cues)."""
-    return nh3.clean(html, tags=set(TRANSCRIPT_TAGS), clean_content_tags=set(DROP_WITH_CONTENT),
-                     attributes={k: set(v) for k, v in _TRANSCRIPT_ATTRS.items()},
-                     generic_attribute_prefixes={"data-"}, url_schemes=set(URL_SCHEMES),
-                     url_relative="deny", strip_comments=True)
+    out = nh3.clean(html, tags=set(TRANSCRIPT_TAGS), clean_content_tags=set(DROP_WITH_CONTENT),
+                    attributes={k: set(v) for k, v in _TRANSCRIPT_ATTRS.items()},
+                    generic_attribute_prefixes={"data-"}, url_schemes=set(URL_SCHEMES),
+                    url_relative="deny", strip_comments=True)
+    return _tidy(out)
 
 
 def markdown_html(markdown: str) -> str:

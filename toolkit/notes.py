@@ -245,6 +245,11 @@ def safe_url(url: object) -> str:
     return text if scheme in ("", *markup.URL_SCHEMES) and not text.startswith("//") else ""
 
 
+def _absolute(show: Show, target: str) -> str:
+    # Sharing previews (og:image) need a full URL, whatever the page links relatively.
+    return target if urlsplit(target).scheme else layout.url_for(show.base_url, target.lstrip("/"))
+
+
 def _chapter_rows(chapters: Sequence[Chapter]) -> list[dict[str, Any]]:
     # toc = false marks a chapter that players skip in their list: pages leave it out too.
     return [{"start": f"{c.start:.3f}".rstrip("0").rstrip("."), "time": timestamp(c.start),
@@ -271,6 +276,7 @@ def _episode_view(show: Show, page: PageData, href: Any) -> dict[str, Any]:
         "date_iso": ep.date.isoformat(),
         "date_text": ep.date.strftime("%Y-%m-%d"),
         "cover_href": href(page.cover) if page.cover else "",
+        "cover_url": _absolute(show, page.cover) if page.cover else "",
         "chapters": _chapter_rows(page.chapters),
         "chapters_href": href(page.chapters_file) if page.chapters_file else "",
         "notes_html": Markup(markup.clean_content(page.notes_html)),
@@ -313,7 +319,8 @@ def render_index(show: Show, pages: Sequence[PageData], templates_dir: Path | No
     return _render(templates_dir, INDEX_TEMPLATE, {
         **_site_context(show, INDEX_PAGE, href),
         "items": [_episode_view(show, p, href) for p in listed],
-        "cover_href": href(cover) if cover else ""})
+        "cover_href": href(cover) if cover else "",
+        "cover_url": _absolute(show, cover) if cover else ""})
 
 
 def write_page(path: Path, html: str) -> bool:
