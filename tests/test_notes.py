@@ -216,15 +216,29 @@ def test_inline_script_is_the_only_one_and_allowed_by_its_csp_hash():
     assert "default-src 'none'" in csp
 
 
+BAD_URLS = ["javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)",
+            "\x01javascript:alert(1)", "javascript\n:alert(1)", "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)"]
+
+
 def test_notes_attacks_do_not_reach_the_pages():
-    for attack in ATTACKS:
+    for i, attack in enumerate(ATTACKS):
+        bad_url = BAD_URLS[i % len(BAD_URLS)]  # every bad URL meets several attacks
+        show = make_show(link=bad_url)
         ep = make_episode(notes=f"Intro.\n\n{attack}", title=f"Title {attack}", summary=attack)
         page = page_for(ep, notes_html=render_notes(ep.notes).content + attack,  # unsanitized too
                         transcript_html=f"<p>said</p>{attack}",
-                        chapters=(model.Chapter(0, attack, url="javascript:alert(1)"),))
-        for html in (notes.render_episode_page(make_show(), page, None),
-                     notes.render_index(make_show(), [page], None)):
+                        chapters=(model.Chapter(0, attack, url=bad_url),),
+                        downloads=(notes.Link("AAC", bad_url),))
+        for html in (notes.render_episode_page(show, page, None), notes.render_index(show, [page], None)):
             assert_inert(parse(html, fragment=False), scripts_allowed=1)
+
+
+def test_safe_url():
+    for bad in BAD_URLS + ["//evil.example/x"]:
+        assert notes.safe_url(bad) == "", bad
+    for good in ("https://x.example/a?b=1", "mailto:a@b.example", "../x.html", "#t=3", "x.mp3"):
+        assert notes.safe_url(good) == good
 
 
 def test_absolute_urls_outside_the_site_stay_absolute():

@@ -159,17 +159,20 @@ class Browser:
 
     def wait_event(self, method: str, timeout: float = 15) -> dict:
         deadline = time.monotonic() + timeout
-        seen = len(self.events)
-        while time.monotonic() < deadline:
-            for ev in self.events[seen:]:
-                if ev["method"] == method:
-                    return ev
-            seen = len(self.events)
-            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
-            msg = json.loads(self.ws.recv())
-            if "method" in msg:
-                self.events.append(msg)
-        raise TimeoutError(method)
+        seen = 0
+        try:
+            while time.monotonic() < deadline:
+                for ev in self.events[seen:]:
+                    if ev["method"] == method:
+                        return ev
+                seen = len(self.events)
+                self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+                msg = json.loads(self.ws.recv())
+                if "method" in msg:
+                    self.events.append(msg)
+        finally:
+            self.ws.settimeout(30)
+        raise TimeoutError(f"no {method} within {timeout} s")
 
     def goto(self, url: str) -> None:
         self.events.clear()

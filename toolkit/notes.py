@@ -53,6 +53,8 @@ INDEX_TEMPLATE = "index.html.j2"
 NOTES_TEMPLATE = "notes.md.j2"
 SCAFFOLD_TEMPLATE = "episode.toml.j2"
 
+#: What a browser strips from both ends of a URL before parsing it.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _PLAIN_SUFFIXES = (".md", ".md.j2", ".txt", ".txt.j2", ".toml", ".toml.j2")
 
 
@@ -231,7 +233,7 @@ def _linker(show: Show, page_key: str) -> Any:
         if target.startswith(base):          # in this site: link relatively
             target = target[len(base):]
         elif urlsplit(target).scheme or target.startswith("/"):
-            return target
+            return safe_url(target)
         path, _, fragment = target.partition("#")
         rel = posixpath.relpath(path, here or ".")
         return quote(rel, safe="/-._~") + (f"#{fragment}" if fragment else "")
@@ -240,7 +242,9 @@ def _linker(show: Show, page_key: str) -> Any:
 
 def safe_url(url: object) -> str:
     """`url` if it is relative or http(s)/mailto, else '' (no javascript:, data:... in a page)."""
-    text = str(url or "").strip()
+    # Normalize as a browser's URL parser does (it drops leading/trailing controls and
+    # spaces and every tab or newline), so what is checked is what the browser would follow.
+    text = re.sub(r"[\t\n\r]", "", str(url or "")).strip(_C0_AND_SPACE)
     scheme = urlsplit(text).scheme.lower()
     return text if scheme in ("", *markup.URL_SCHEMES) and not text.startswith("//") else ""
 
