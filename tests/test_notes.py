@@ -241,6 +241,19 @@ def test_safe_url():
         assert notes.safe_url(good) == good
 
 
+def test_guests_and_funding_links():
+    show = make_show(funding=(model.Funding("https://www.example.org/support", "Support us"),
+                              model.Funding("javascript:alert(1)", "Bad")))
+    ep = make_episode(persons=(model.Person("Dr Ji-hoon Seo", "guest", href="https://x.example/seo"),
+                               model.Person("Claire <Host>", "host", href="javascript:alert(1)")))
+    root = parse(notes.render_episode_page(show, page_for(ep), None), fragment=False)
+    people = [e for e in elements(root) if e.get("class") == "people"][0]
+    assert "".join(people.itertext()) == "With Dr Ji-hoon Seo (guest), Claire <Host> (host)"
+    assert [a.get("href") for a in people] == ["https://x.example/seo"]
+    links = {e.text: e.get("href") for e in elements(root) if tag(e) == "a"}
+    assert links["Support us"] == "https://www.example.org/support" and "Bad" not in links
+
+
 def test_absolute_urls_outside_the_site_stay_absolute():
     ep = make_episode()
     page = page_for(ep, audio="https://cdn.example.net/x.mp3", cover=None, transcripts=())

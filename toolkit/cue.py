@@ -5,7 +5,13 @@ duration, the in-cue (first words spoken) and out-cue (last words), integrated
 loudness and true peak, and the slot length with what is left or how far it overruns.
 Rendered as plain text (for the studio printout) and CSV (for the station's running
 order spreadsheet). Pure formatting: no audio is read here, the pipeline passes the
-measured numbers in.
+measured numbers in:
+
+    parts = cue.parts_from(ep.parts, assembled_part_durations)
+    sheet = cue.make_sheet(ep, show_title=show.title, duration=built.audio.duration,
+                           parts=parts, transcript_text=plain_text, loudness=built.loudness)
+    cue.write_sheet(layout.reports(show.id, ep.slug), sheet)   # cue.txt + cue.csv
+    warning = cue.check_slot(built.audio.duration, ep.max_duration)  # for `podkit check`
 """
 from __future__ import annotations
 

@@ -12,6 +12,19 @@ templates, and undefined variables are errors (StrictUndefined).
 
 This is the only module that imports jinja2. The HTML it is given (notes, transcript)
 is sanitized here again before it reaches a template, whatever the caller did.
+
+How the pipeline calls it (templates = show.templates or layout.templates_dir):
+
+    key = notes.episode_page_key(ep.slug)
+    n = notes.episode_notes(ep, chapters, templates, page_url=layout.url_for(show.base_url, key))
+    notes.write_notes(layout.reports(show.id, ep.slug), n)    # notes.md + notes.html
+    # BuiltEpisode(description_html=n.description_html, content_html=n.content_html, ...)
+    page = notes.PageData(episode=ep, audio=site_key_of_mp3, duration=seconds,
+                          chapters=chapters, notes_html=n.content_html,
+                          transcript_html=..., transcripts=(notes.Link("WebVTT", key, "text/vtt"),),
+                          cover=site_key_of_cover, chapters_file=key_of_chapters_json)
+    notes.write_page(site / key, notes.render_episode_page(show, page, templates))
+    notes.write_page(site / notes.INDEX_PAGE, notes.render_index(show, pages, templates, cover=...))
 """
 from __future__ import annotations
 
@@ -139,7 +152,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """The jinja2 Environment: the show's templates first, then podkit's defaults (cached)."""
     defaults = jinja2.FileSystemLoader(str(DEFAULTS_DIR), encoding="utf-8")
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None and Path(templates_dir).is_dir():
+    if templates_dir is not None:  # a missing folder simply holds no overrides
         loaders.append(jinja2.FileSystemLoader(str(templates_dir), encoding="utf-8"))
     loaders += [defaults, jinja2.PrefixLoader({"default": defaults}, delimiter="/")]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=_autoescape,
