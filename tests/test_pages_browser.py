@@ -1,0 +1,331 @@
+"""The episode and index pages in a real browser: headless Chromium, driven over the
+Chrome DevTools Protocol, loading a real MP3 from a real HTTP server on 127.0.0.1.
+
+Skipped (with the reason) only when no Chromium binary can be found; `.ci/run` installs
+Debian's `chromium` through scripts/ensure-chromium.sh.
+"""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import mutagen.mp3
+import pytest
+from PIL import Image
+
+from notes_support import make_episode, make_show
+from toolkit import ffmpeg, fsutil, model, notes
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--no-default-browser-check", "--mute-audio",
+                  "--autoplay-policy=no-user-gesture-required", "--window-size=1000,1400",
+                  "--remote-debugging-port=0"]
+
+
+def _chromium() -> str | None:
+    for name in (os.environ.get("PODKIT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+# ---- a static server that answers byte-range requests, as media hosts must -----------------
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """SimpleHTTPRequestHandler plus single `Range: bytes=a-b` requests (206 / 416)."""
+
+    ranges: list[str] = []
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+        pass
+
+    def send_head(self):  # type: ignore[override]
+        header = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not header or not path.is_file() or not header.startswith("bytes="):
+            return super().send_head()
+        size = path.stat().st_size
+        first, _, last = header[6:].split(",")[0].strip().partition("-")
+        start = int(first) if first else max(0, size - int(last))
+        end = min(int(last), size - 1) if first and last else size - 1
+        if start >= size or start > end:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.end_headers()
+            return None
+        type(self).ranges.append(header)
+        f = open(path, "rb")
+        f.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        return _Limited(f, end - start + 1)
+
+    def end_headers(self) -> None:
+        if self.command in ("GET", "HEAD") and not self.headers.get("Range"):
+            self.send_header("Accept-Ranges", "bytes")
+        super().end_headers()
+
+
+class _Limited:
+    """A file object that reads at most `left` bytes (copyfile reads until empty)."""
+
+    def __init__(self, f, left: int) -> None:
+        self.f, self.left = f, left
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.f.read(n)
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.f.close()
+
+
+@pytest.fixture()
+def serve():
+    """Serve a folder on 127.0.0.1 at a free port; yields a function folder -> base URL."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = lambda *a, **kw: RangeHandler(*a, directory=str(folder), **kw)  # noqa: E731
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# ---- a minimal Chrome DevTools Protocol client ---------------------------------------------
+
+class Browser:
+    """Headless Chromium with one page, driven over its DevTools websocket."""
+
+    def __init__(self, binary: str, profile: Path) -> None:
+        import websocket  # websocket-client, a test dependency
+        self.proc = subprocess.Popen([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.is_file() and port_file.read_text().count("\n") >= 1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"chromium did not start (exit {self.proc.returncode})")
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
+            targets = json.load(resp)
+        page = next(t for t in targets if t["type"] == "page")
+        # No Origin header: Chromium refuses websocket clients from unlisted origins.
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30,
+                                              suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict] = []
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method: str, **params: object) -> dict:
+        """Send one command and return its result; events that arrive meanwhile are kept."""
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.next_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            if "method" in msg:
+                self.events.append(msg)
+
+    def wait_event(self, method: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        try:
+            while time.monotonic() < deadline:
+                for ev in self.events[seen:]:
+                    if ev["method"] == method:
+                        return ev
+                seen = len(self.events)
+                self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+                msg = json.loads(self.ws.recv())
+                if "method" in msg:
+                    self.events.append(msg)
+        finally:
+            self.ws.settimeout(30)
+        raise TimeoutError(f"no {method} within {timeout} s")
+
+    def goto(self, url: str) -> None:
+        self.events.clear()
+        self.call("Page.navigate", url=url)
+        self.wait_event("Page.loadEventFired")
+
+    def js(self, expression: str) -> object:
+        """Evaluate JavaScript in the page (awaiting promises) and return its value."""
+        res = self.call("Runtime.evaluate", expression=expression, awaitPromise=True,
+                        returnByValue=True, timeout=15000)
+        if "exceptionDetails" in res:
+            raise AssertionError(f"page JavaScript failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click in the middle of the element (not element.click())."""
+        box = self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                      "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                      "return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        x, y = box  # type: ignore[misc]
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions and browser log errors (CSP, failed loads...)."""
+        out = []
+        for ev in self.events:
+            p = ev.get("params", {})
+            if ev["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append("console: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+            elif ev["method"] == "Runtime.exceptionThrown":
+                out.append("exception: " + json.dumps(p["exceptionDetails"])[:300])
+            elif ev["method"] == "Log.entryAdded" and p["entry"]["level"] == "error":
+                out.append(f"log: {p['entry'].get('source')}: {p['entry']['text']} {p['entry'].get('url', '')}")
+        return out
+
+    def screenshot(self, path: Path) -> None:
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        fsutil.write_bytes(path, base64.b64decode(data))
+
+    def close(self) -> None:
+        try:
+            if hasattr(self, "ws"):
+                self.ws.close()
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group this test started
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("headless Chromium not found (install Debian's `chromium`: "
+                    "scripts/ensure-chromium.sh); browser page tests skipped")
+    b = Browser(binary, tmp_path_factory.mktemp("chromium-profile"))
+    yield b
+    b.close()
+
+
+# ---- the site under test -------------------------------------------------------------------
+
+SECONDS = 4.0
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A published site folder: the show's cover, one episode's MP3 and both pages."""
+    root = tmp_path_factory.mktemp("show")
+    site = root / "build" / "site" / "korea-az"
+    ep_dir = site / "episodes" / "hanoi-summit"
+    ep_dir.mkdir(parents=True)
+    mp3 = ep_dir / "hanoi-summit-0123456789ab.mp3"
+    ffmpeg.run(["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={SECONDS}",
+                "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", str(mp3)], what="test tone")
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(site / "korea-az-cafe.jpg")
+    duration = mutagen.mp3.MP3(mp3).info.length
+    show = make_show(root)
+    episode = make_episode(root=root, notes="Notes <img src=x onerror=\"console.error('xss')\"> "
+                                            "<script>console.error('xss')</script>")
+    rendered = notes.render_notes(episode.notes)
+    page = notes.PageData(
+        episode=episode, audio=notes.episode_page_key("hanoi-summit").replace("index.html", mp3.name),
+        duration=duration, audio_size=mp3.stat().st_size,
+        chapters=(model.Chapter(0.0, "Intro"), model.Chapter(2.5, "Analysis")),
+        notes_html=rendered.content,
+        transcript_html="<p>Host: This is Korean Peninsula A to Z.</p><p onmouseover=\"console.error(1)\">Bye.</p>",
+        cover="korea-az-cafe.jpg")
+    notes.write_page(ep_dir / "index.html", notes.render_episode_page(show, page, None))
+    notes.write_page(site / "index.html", notes.render_index(show, [page], None, cover="korea-az-cafe.jpg"))
+    return site, duration
+
+
+def _check_page(browser: Browser, url: str, selector: str, shot: Path, duration: float) -> None:
+    browser.goto(url)
+    got = browser.js("""new Promise((resolve, reject) => {
+        const a = document.querySelector('audio');
+        const done = () => resolve(a.duration);
+        if (a.readyState >= 1) { done(); return; }
+        a.addEventListener('loadedmetadata', done);
+        a.addEventListener('error', () => reject('media error ' + (a.error && a.error.code)));
+        a.load();
+        setTimeout(() => reject('no metadata after 10 s, readyState ' + a.readyState), 10000);
+    })""")
+    assert got == pytest.approx(duration, abs=0.1)
+    # A chapter link seeks the player: wait for the 'seeked' event after a real click.
+    browser.js("window.__seek = new Promise(r => document.querySelector('audio')"
+               ".addEventListener('seeked', () => r(document.querySelector('audio').currentTime), {once: true})); 1")
+    browser.click(selector)
+    assert browser.js("window.__seek") == pytest.approx(2.5, abs=0.3)
+    assert browser.js("document.querySelector('audio').currentSrc").endswith(".mp3")
+    browser.screenshot(shot)
+    assert browser.errors() == []
+
+
+def test_episode_page_plays_seeks_and_has_no_console_errors(browser, site, serve):
+    folder, duration = site
+    base = serve(folder)
+    RangeHandler.ranges.clear()
+    shot = folder.parent.parent / "reports" / "episode-page.png"
+    _check_page(browser, base + "episodes/hanoi-summit/index.html", 'a[data-start="2.5"]', shot, duration)
+    # The media element fetched the MP3 with byte ranges, as podcast hosts must allow.
+    assert RangeHandler.ranges, "the browser never sent a Range request for the MP3"
+    with Image.open(shot) as img:
+        assert img.format == "PNG" and img.width >= 800 and img.height >= 600
+        assert len(img.convert("RGB").getcolors(1 << 16) or range(1 << 16)) > 10  # not blank
+    # The sanitized notes left nothing that ran: no injected error was logged above, and no
+    # element carries an event handler.
+    assert browser.js("document.querySelectorAll('script').length") == 1
+    assert browser.js("[...document.querySelectorAll('*')].some(e => [...e.attributes]"
+                      ".some(a => a.name.startsWith('on')))") is False
+
+
+def test_index_page_lists_episode_and_seeks(browser, site, serve):
+    folder, duration = site
+    base = serve(folder)
+    shot = folder.parent.parent / "reports" / "index-page.png"
+    _check_page(browser, base, 'a[data-start="2.5"]', shot, duration)
+    href = browser.js("document.querySelector('#episodes h3 a').href")
+    assert href == base + "episodes/hanoi-summit/index.html"
+    with urllib.request.urlopen(href) as resp:  # the relative link resolves on the server
+        assert resp.status == 200
+
+
+def test_pages_work_opened_from_disk(browser, site):
+    # Opened from the published folder (file://): relative links reach the MP3 and cover.
+    folder, duration = site
+    shot = folder.parent.parent / "reports" / "episode-file.png"
+    _check_page(browser, (folder / "episodes" / "hanoi-summit" / "index.html").as_uri(),
+                'a[data-start="2.5"]', shot, duration)
+    assert browser.js("document.querySelector('img.cover').naturalWidth") == 64

@@ -1,0 +1,361 @@
+"""Show notes and the show's web pages, rendered from jinja2 templates.
+
+Per episode: `notes.md` (the notes with chapter timestamps, for producers and other
+platforms), `notes.html` (the sanitized feed description) and the episode page
+`episodes/<slug>/index.html`; per show: the index page `index.html`.
+
+Templates come from the show's `templates/` folder first, then the defaults shipped
+in `toolkit/templates/`, so a producer overrides one by placing a file of the same
+name in the show's folder; `{% extends "default/episode.html.j2" %}` reaches the
+default behind an override. Autoescape is on for everything but Markdown/text/TOML
+templates, and undefined variables are errors (StrictUndefined).
+
+This is the only module that imports jinja2. The HTML it is given (notes, transcript)
+is sanitized here again before it reaches a template, whatever the caller did.
+
+How the pipeline calls it (templates = show.templates or layout.templates_dir):
+
+    key = notes.episode_page_key(ep.slug)
+    n = notes.episode_notes(ep, chapters, templates, page_url=layout.url_for(show.base_url, key))
+    notes.write_notes(layout.reports(show.id, ep.slug), n)    # notes.md + notes.html
+    # BuiltEpisode(description_html=n.description_html, content_html=n.content_html, ...)
+    page = notes.PageData(episode=ep, audio=site_key_of_mp3, duration=seconds,
+                          chapters=chapters, notes_html=n.content_html,
+                          transcript_html=..., transcripts=(notes.Link("WebVTT", key, "text/vtt"),),
+                          cover=site_key_of_cover, chapters_file=key_of_chapters_json)
+    notes.write_page(site / key, notes.render_episode_page(show, page, templates))
+    notes.write_page(site / notes.INDEX_PAGE, notes.render_index(show, pages, templates, cover=...))
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import logging
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from toolkit import fsutil, layout, markup
+from toolkit.errors import PodkitError
+from toolkit.markup import NotesHTML, render_notes
+from toolkit.model import Chapter, Episode, Show, is_slug
+
+__all__ = ["Link", "NotesHTML", "PageData", "EpisodeNotes", "render_notes", "episode_notes",
+           "write_notes", "render_episode_page", "render_index", "render_scaffold",
+           "episode_page_key", "write_page", "safe_url", "INDEX_PAGE", "DEFAULTS_DIR", "timestamp", "environment"]
+
+log = logging.getLogger(__name__)
+
+#: The default templates shipped with podkit.
+DEFAULTS_DIR = Path(__file__).parent / "templates"
+#: Site keys of the pages (paths inside the published folder).
+INDEX_PAGE = "index.html"
+EPISODE_PAGE = "episodes/{slug}/index.html"
+#: Template names.
+EPISODE_TEMPLATE = "episode.html.j2"
+INDEX_TEMPLATE = "index.html.j2"
+NOTES_TEMPLATE = "notes.md.j2"
+SCAFFOLD_TEMPLATE = "episode.toml.j2"
+
+#: What a browser strips from both ends of a URL before parsing it.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_PLAIN_SUFFIXES = (".md", ".md.j2", ".txt", ".txt.j2", ".toml", ".toml.j2")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link shown on a page: `href` is a site key ('episodes/x/transcript.vtt') or an absolute URL."""
+
+    label: str
+    href: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class PageData:
+    """What an episode's page shows besides the Episode itself.
+
+    Every href is either a site key (a path inside the published folder, such as
+    'episodes/x/x-1a2b.mp3', linked relatively so the page works from any host and
+    from disk) or an absolute URL (used as is; one under the show's base_url is
+    turned back into a relative link).
+    """
+
+    episode: Episode
+    audio: str                              # the MP3: site key or URL
+    duration: float                         # seconds
+    audio_type: str = "audio/mpeg"
+    audio_size: int | None = None           # bytes, shown next to the download link
+    chapters: tuple[Chapter, ...] = ()
+    notes_html: str = ""                    # full notes HTML (NotesHTML.content); sanitized again
+    transcript_html: str = ""               # rendered transcript fragment; sanitized again
+    transcripts: tuple[Link, ...] = ()      # transcript files (VTT, SRT, JSON, text)
+    cover: str | None = None                # episode art, else the show's; site key or URL
+    chapters_file: str | None = None        # chapters.json: site key or URL
+    downloads: tuple[Link, ...] = ()        # other renditions (.m4a...)
+
+
+@dataclass(frozen=True)
+class EpisodeNotes:
+    """An episode's notes in all three shapes: notes.md, the feed description and content."""
+
+    markdown: str
+    description_html: str
+    content_html: str
+
+
+# ---- the jinja2 environment ---------------------------------------------------------------
+
+def _autoescape(name: str | None) -> bool:
+    # Markdown, text and TOML are not HTML: escaping would put &amp; into them.
+    return not (name or "").lower().endswith(_PLAIN_SUFFIXES)
+
+
+def timestamp(seconds: float) -> str:
+    """A chapter timestamp: 'mm:ss', or 'h:mm:ss' from one hour on (rounded down, so it never
+    points after the chapter's start)."""
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _md_escape(text: object) -> str:
+    # Escape only what would turn a title into markup in Markdown; pasted elsewhere it
+    # stays readable.
+    return re.sub(r"([\\`*_\[\]<>])", r"\\\1", str(text))
+
+
+def _toml_string(value: object) -> str:
+    # A TOML basic string: JSON's escapes are a subset TOML accepts.
+    import json
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _csp_hash(text: object) -> Markup:
+    # The CSP source of an inline script: its exact text, hashed.
+    digest = hashlib.sha256(str(text).encode("utf-8")).digest()
+    return Markup("'sha256-" + base64.b64encode(digest).decode("ascii") + "'")
+
+
+@functools.lru_cache(maxsize=16)
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The jinja2 Environment: the show's templates first, then podkit's defaults (cached)."""
+    defaults = jinja2.FileSystemLoader(str(DEFAULTS_DIR), encoding="utf-8")
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:  # a missing folder simply holds no overrides
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir), encoding="utf-8"))
+    loaders += [defaults, jinja2.PrefixLoader({"default": defaults}, delimiter="/")]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=_autoescape,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(timestamp=timestamp, md=_md_escape, toml=_toml_string, csp_hash=_csp_hash,
+                       safe_url=safe_url)
+    return env
+
+
+def _where(exc: BaseException, fallback: str) -> tuple[str, int | None]:
+    # jinja2 rewrites tracebacks so a template's frames carry its file name and line.
+    filename, line = fallback, None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            filename, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    return filename, line
+
+
+def _render(templates_dir: Path | None, name: str, context: dict[str, Any]) -> str:
+    """Render one template; any template problem becomes a PodkitError naming file and line."""
+    env = environment(Path(templates_dir) if templates_dir is not None else None)
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise PodkitError(f"template {exc.name!r} not found in the show's templates/ or "
+                          f"podkit's defaults", path=templates_dir or DEFAULTS_DIR,
+                          field=name) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise PodkitError(f"template syntax error: {exc.message}", path=exc.filename or name,
+                          field=f"line {exc.lineno}") from exc
+    except jinja2.UndefinedError as exc:
+        where, line = _where(exc, name)
+        raise PodkitError(f"template uses an undefined value: {exc.message}", path=where,
+                          field=f"line {line}" if line else None) from exc
+    except jinja2.TemplateError as exc:
+        where, line = _where(exc, name)
+        raise PodkitError(f"template failed: {exc}", path=where,
+                          field=f"line {line}" if line else None) from exc
+
+
+# ---- notes ------------------------------------------------------------------------------------
+
+def episode_notes(episode: Episode, chapters: Sequence[Chapter], templates_dir: Path | None,
+                  *, page_url: str | None = None) -> EpisodeNotes:
+    """Render an episode's notes: notes.md from the `notes.md.j2` template (the Markdown notes
+    followed by the chapter timestamps), then that Markdown to sanitized HTML.
+
+    `page_url` (the episode page's public URL) resolves relative links in the notes.
+    """
+    md = _render(templates_dir, NOTES_TEMPLATE, {
+        "episode": episode, "notes": episode.notes.strip(),
+        "chapters": [c for c in sorted(chapters, key=lambda c: c.start) if c.toc]})
+    md = md.strip() + "\n" if md.strip() else ""
+    html = render_notes(md, base_url=page_url)
+    return EpisodeNotes(markdown=md, description_html=html.description, content_html=html.content)
+
+
+def write_notes(folder: Path, notes: EpisodeNotes) -> list[Path]:
+    """Write notes.md and notes.html (the Apple-safe description) into `folder`, atomically.
+
+    Returns the paths written (unchanged files are left untouched and not listed).
+    """
+    written = []
+    for name, text in (("notes.md", notes.markdown),
+                       ("notes.html", notes.description_html + "\n" if notes.description_html else "")):
+        path = Path(folder) / name
+        if fsutil.write_text(path, text):
+            written.append(path)
+    return written
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+def episode_page_key(slug: str) -> str:
+    """The site key of an episode's page ('episodes/<slug>/index.html')."""
+    return EPISODE_PAGE.format(slug=slug)
+
+
+def _linker(show: Show, page_key: str) -> Any:
+    """A function turning a site key or URL into an href as seen from the page at `page_key`."""
+    base = show.base_url if show.base_url.endswith("/") else show.base_url + "/"
+    here = posixpath.dirname(page_key)
+
+    def href(target: str | None) -> str:
+        if not target:
+            return ""
+        if target.startswith(base):          # in this site: link relatively
+            target = target[len(base):]
+        elif urlsplit(target).scheme or target.startswith("/"):
+            return safe_url(target)
+        path, _, fragment = target.partition("#")
+        rel = posixpath.relpath(path, here or ".")
+        return quote(rel, safe="/-._~") + (f"#{fragment}" if fragment else "")
+    return href
+
+
+def safe_url(url: object) -> str:
+    """`url` if it is relative or http(s)/mailto, else '' (no javascript:, data:... in a page)."""
+    # Normalize as a browser's URL parser does (it drops leading/trailing controls and
+    # spaces and every tab or newline), so what is checked is what the browser would follow.
+    text = re.sub(r"[\t\n\r]", "", str(url or "")).strip(_C0_AND_SPACE)
+    scheme = urlsplit(text).scheme.lower()
+    return text if scheme in ("", *markup.URL_SCHEMES) and not text.startswith("//") else ""
+
+
+def _absolute(show: Show, target: str) -> str:
+    # Sharing previews (og:image) need a full URL, whatever the page links relatively.
+    return target if urlsplit(target).scheme else layout.url_for(show.base_url, target.lstrip("/"))
+
+
+def _chapter_rows(chapters: Sequence[Chapter]) -> list[dict[str, Any]]:
+    # toc = false marks a chapter that players skip in their list: pages leave it out too.
+    return [{"start": f"{c.start:.3f}".rstrip("0").rstrip("."), "time": timestamp(c.start),
+             "title": c.title, "url": safe_url(c.url)}
+            for c in sorted(chapters, key=lambda c: c.start) if c.toc]
+
+
+def _episode_view(show: Show, page: PageData, href: Any) -> dict[str, Any]:
+    """What a template sees of one episode: hrefs resolved, HTML sanitized and marked safe."""
+    ep = page.episode
+    key = episode_page_key(ep.slug)
+    return {
+        "episode": ep,
+        "slug": ep.slug,
+        "page": page,
+        "page_href": href(key),
+        "page_url": layout.url_for(show.base_url, key),
+        "player_id": f"player-{ep.slug}",
+        "audio_href": href(page.audio),
+        "audio_type": page.audio_type,
+        "audio_size": page.audio_size,
+        "duration": page.duration,
+        "duration_text": timestamp(round(page.duration)),
+        "date_iso": ep.date.isoformat(),
+        "date_text": ep.date.strftime("%Y-%m-%d"),
+        "cover_href": href(page.cover) if page.cover else "",
+        "cover_url": _absolute(show, page.cover) if page.cover else "",
+        "chapters": _chapter_rows(page.chapters),
+        "chapters_href": href(page.chapters_file) if page.chapters_file else "",
+        "notes_html": Markup(markup.clean_content(page.notes_html)),
+        "transcript_html": Markup(markup.clean_transcript(page.transcript_html)),
+        "transcripts": [{"label": t.label, "href": href(t.href), "type": t.type} for t in page.transcripts],
+        "downloads": [{"label": d.label, "href": href(d.href), "type": d.type} for d in page.downloads],
+    }
+
+
+def _site_context(show: Show, page_key: str, href: Any) -> dict[str, Any]:
+    return {
+        "show": show,
+        "href": href,
+        "page_key": page_key,
+        "canonical_url": layout.url_for(show.base_url, "" if page_key == INDEX_PAGE else page_key),
+        "index_href": href(INDEX_PAGE),
+        "feed_href": href(layout.FEED_FILE),
+        "feed_url": show.feed_url,
+    }
+
+
+def render_episode_page(show: Show, page: PageData, templates_dir: Path | None) -> str:
+    """Render an episode's web page (`episode.html.j2`): player, chapters that seek, notes,
+    transcript, cover and subscribe instructions. Deterministic for the same inputs."""
+    key = episode_page_key(page.episode.slug)
+    href = _linker(show, key)
+    return _render(templates_dir, EPISODE_TEMPLATE, {
+        **_site_context(show, key, href), "item": _episode_view(show, page, href)})
+
+
+def render_index(show: Show, pages: Sequence[PageData], templates_dir: Path | None,
+                 *, cover: str | None = None) -> str:
+    """Render the show's index page (`index.html.j2`): every non-draft episode, newest first.
+
+    `cover` is the show's published artwork (site key or URL); None shows no cover.
+    """
+    href = _linker(show, INDEX_PAGE)
+    listed = sorted((p for p in pages if not p.episode.draft),
+                    key=lambda p: (p.episode.date, p.episode.slug), reverse=True)
+    return _render(templates_dir, INDEX_TEMPLATE, {
+        **_site_context(show, INDEX_PAGE, href),
+        "items": [_episode_view(show, p, href) for p in listed],
+        "cover_href": href(cover) if cover else "",
+        "cover_url": _absolute(show, cover) if cover else ""})
+
+
+def write_page(path: Path, html: str) -> bool:
+    """Write a rendered page atomically; False when it already held exactly this."""
+    return fsutil.write_text(path, html)
+
+
+# ---- the episode scaffold ----------------------------------------------------------------------
+
+def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: datetime,
+                    number: int | None = None, title: str | None = None) -> str:
+    """Render `episode.toml.j2` for `podkit new <slug>`: a commented episode.toml to fill in."""
+    for name, value in (("slug", slug), ("feed", feed)):
+        if not is_slug(value):
+            raise PodkitError(f"{value!r} is not a valid {name} (lowercase a-z, 0-9 and inner "
+                              f"hyphens, at most 80 characters)", field=name)
+    if date.tzinfo is None:
+        raise PodkitError("the date needs a time zone", field="date")
+    return _render(templates_dir, SCAFFOLD_TEMPLATE, {
+        "slug": slug, "feed": feed, "date": date.isoformat(), "number": number,
+        "title": title or slug.replace("-", " ").capitalize()})
