@@ -325,3 +325,21 @@ def test_mp3_without_chapters_has_no_ctoc(tmp_path, master):
     t = ID3(out)
     assert not t.getall("CHAP") and not t.getall("CTOC") and not t.getall("USLT")
     assert MP3(out).info.length == pytest.approx(MP3(master).info.length)
+
+
+def test_output_is_identical_across_processes(tmp_path, master):
+    """A fresh interpreter with another hash seed writes the same bytes (no set/dict-order luck)."""
+    import os
+    import subprocess
+    import sys
+    out, _, _ = tagged(tmp_path, master)
+    script = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "import test_tag as t; d = Path(sys.argv[2]); d.mkdir();"
+        "out, _, _ = t.tagged(d, Path(sys.argv[3]));"
+        "print(out)")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    other = tmp_path / "other"
+    proc = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(other),
+                           str(master)], env=env, capture_output=True, text=True, check=True)
+    assert Path(proc.stdout.strip()).read_bytes() == out.read_bytes()

@@ -106,10 +106,10 @@ def to_html(transcript: Transcript) -> str:
     lines: list[str] = []
     for p in paragraphs(transcript):
         if p.speaker:
-            lines.append(f"<cite>{html.escape(p.speaker)}:</cite>")
+            lines.append(f"<cite>{html.escape(p.speaker, quote=False)}:</cite>")
         if p.start is not None:
             lines.append(f'<time datetime="{_iso_duration(p.start)}">{format_timestamp(p.start)}</time>')
-        lines.append(f"<p>{html.escape(p.text)}</p>")
+        lines.append(f"<p>{html.escape(p.text, quote=False)}</p>")
     return "\n".join(lines) + "\n"
 
 
