@@ -281,8 +281,9 @@ def test_id3v24_option(tmp_path, master):
     assert len(ID3(out).getall("CHAP")) == 3
 
 
-def test_large_cover_is_scaled_and_deterministic(tmp_path, master):
-    big = make_image(tmp_path / "big.png", 3000, "PNG")
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_large_cover_is_scaled_and_deterministic(tmp_path, master, fmt):
+    big = make_image(tmp_path / f"big.{fmt.lower()}", 3000, fmt)
     data, mime = tag_art.picture(big)
     assert mime == "image/jpeg" and len(data) <= tag_art.COVER_MAX_BYTES
     from io import BytesIO
@@ -343,3 +344,19 @@ def test_output_is_identical_across_processes(tmp_path, master):
     proc = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(other),
                            str(master)], env=env, capture_output=True, text=True, check=True)
     assert Path(proc.stdout.strip()).read_bytes() == out.read_bytes()
+
+
+def test_hidden_chapters_and_open_ends(tmp_path, master):
+    """toc=false keeps a CHAP out of the CTOC; unresolved chapters end at the next start or
+    the MP3's own duration; a remote chapter image is not embedded."""
+    chs = (Chapter(0, "A"), Chapter(2, "Hidden", toc=False, img="https://cdn.example.org/x.jpg"),
+           Chapter(3, "C"))
+    out = tmp_path / "h.mp3"
+    tag.tag_mp3(master, make_show(tmp_path), make_episode(tmp_path), chapters=chs, out=out)
+    t = ID3(out)
+    chap = {c.element_id: c for c in t.getall("CHAP")}
+    assert sorted((c.start_time, c.end_time) for c in chap.values()) == \
+        [(0, 2000), (2000, 3000), (3000, round(MP3(master).info.length * 1000))]
+    assert [chap[i].start_time for i in t.getall("CTOC")[0].child_element_ids] == [0, 3000]
+    assert not any(c.sub_frames.getall("APIC") for c in chap.values())
+    assert len(ffmetadata(out)[1]) == 3  # ffmpeg ignores CTOC and lists every CHAP
