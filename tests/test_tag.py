@@ -360,3 +360,13 @@ def test_hidden_chapters_and_open_ends(tmp_path, master):
     assert [chap[i].start_time for i in t.getall("CTOC")[0].child_element_ids] == [0, 3000]
     assert not any(c.sub_frames.getall("APIC") for c in chap.values())
     assert len(ffmetadata(out)[1]) == 3  # ffmpeg ignores CTOC and lists every CHAP
+
+
+@pytest.mark.parametrize("junk", [b"APETAGEX" + bytes(24), b"APETAGEX\xd0\x07\x00\x00\xff\xff\xff\x7f" + bytes(16),
+                                  b"123456LYRICS200", b"xxxxxxLYRICS200"])
+def test_damaged_trailing_tags_never_hang_or_cut_audio(tmp_path, master, junk):
+    f = tmp_path / "junk.mp3"
+    f.write_bytes(master.read_bytes() + junk)
+    start, end = tag.audio_span(f)
+    m_start, m_end = tag.audio_span(master)
+    assert start == m_start and end >= m_end

@@ -27,6 +27,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, PCST, TALB, TCAT, TCON, TC
 from mutagen.mp3 import MP3, HeaderNotFoundError
 
 from toolkit import fsutil, tag_art
+from toolkit.tag_mp4 import tag_m4a
 from toolkit.errors import MediaError
 from toolkit.model import Chapter, Episode, Show
 
@@ -75,19 +76,21 @@ def audio_span(path: Path) -> tuple[int, int]:
             start += 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
         end = size
         while end > start:
-            f.seek(max(end - 32, 0))
-            tail = f.read(min(32, end))
+            tail = _read_at(f, max(end - 32, start), min(32, end - start))
+            new_end = end
             if end - 128 >= start and _read_at(f, end - 128, 3) == b"TAG":
-                end -= 128
-                if end - 227 >= start and _read_at(f, end - 227, 4) == b"TAG+":
-                    end -= 227
-            elif tail[:8] == b"APETAGEX":
+                new_end = end - 128
+                if new_end - 227 >= start and _read_at(f, new_end - 227, 4) == b"TAG+":
+                    new_end -= 227
+            elif tail[:8] == b"APETAGEX" and len(tail) == 32:
                 tag_size, flags = struct.unpack("<I", tail[12:16])[0], struct.unpack("<I", tail[20:24])[0]
-                end -= tag_size + (32 if flags & 0x80000000 else 0)
-            elif tail[-9:] == b"LYRICS200":
-                end -= int(tail[-15:-9]) + 15
-            else:
+                new_end = end - tag_size - (32 if flags & 0x80000000 else 0)
+            elif tail[-9:] == b"LYRICS200" and tail[-15:-9].isdigit():
+                new_end = end - int(tail[-15:-9]) - 15
+            # A damaged size field must neither loop forever nor cut into the audio.
+            if not start <= new_end < end:
                 break
+            end = new_end
         head = _read_at(f, start, 2)
     if len(head) < 2 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
         raise MediaError(f"no MPEG audio frame at byte {start} where the audio should start: "
@@ -255,7 +258,6 @@ def tag_audio(path: Path, show: Show, episode: Episode, **kwargs) -> Path:
     if suffix == ".mp3":
         return tag_mp3(path, show, episode, **kwargs)
     if suffix in (".m4a", ".mp4", ".m4b"):
-        from toolkit.tag_mp4 import tag_m4a
         kwargs.pop("v2_version", None)
         return tag_m4a(path, show, episode, **kwargs)
     raise MediaError(f"cannot tag {suffix or 'extensionless'} files (mp3 or m4a)", path=path)
