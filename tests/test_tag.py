@@ -370,3 +370,8 @@ def test_damaged_trailing_tags_never_hang_or_cut_audio(tmp_path, master, junk):
     start, end = tag.audio_span(f)
     m_start, m_end = tag.audio_span(master)
     assert start == m_start and end >= m_end
+
+
+def test_missing_input_is_a_clean_error(tmp_path):
+    with pytest.raises(MediaError, match=r"nope\.mp3: file not found"):
+        tag.tag_mp3(tmp_path / "nope.mp3", make_show(tmp_path), make_episode(tmp_path))

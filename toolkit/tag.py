@@ -65,6 +65,8 @@ def audio_span(path: Path) -> tuple[int, int]:
     Skips ID3v2 tags at the front (several, with or without footer) and ID3v1, Enhanced
     TAG+, APEv2 and Lyrics3v2 at the end. MediaError if no MPEG frame starts the audio.
     """
+    if not path.is_file():
+        raise MediaError("file not found", path=path)
     size = path.stat().st_size
     with open(path, "rb") as f:
         start = 0
