@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
