@@ -322,3 +322,27 @@ def episode_guid(show_guid: str, slug: str) -> str:
 def is_slug(text: str) -> bool:
     """True when text is a valid slug or feed id: lowercase ASCII letters, digits and inner hyphens."""
     return bool(SLUG_RE.match(text)) and "--" not in text
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One unit of a transcript: a paragraph of plain text, or a timed caption cue."""
+
+    text: str                           # plain text, no markup; may hold line breaks
+    speaker: str | None = None          # None: not named (often the previous speaker goes on)
+    start: float | None = None          # seconds; None in untimed (plain text) transcripts
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A loaded, validated transcript (see toolkit/transcript.py)."""
+
+    source: Path                        # the file it was read from (for messages)
+    cues: tuple[Cue, ...]
+    language: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        """True when every cue has a start and an end time (captions can be written)."""
+        return bool(self.cues) and all(c.start is not None and c.end is not None for c in self.cues)

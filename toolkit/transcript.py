@@ -1,0 +1,149 @@
+"""Transcripts: load and validate an episode's transcript files; the public face of this stage.
+
+    load(source, duration=...)       TranscriptSource -> model.Transcript (validated)
+    plain_text(transcript)           the text for the MP3's USLT frame and transcript.txt
+    to_html / to_vtt / to_srt / to_json / to_text   one format as text
+    write_all(transcripts, folder, url_of=...)      every format, atomically -> MediaFile per file
+    cue_words(transcript)            (in-cue, out-cue) words for a radio cue sheet
+
+Reading lives in `transcript_read`, writing in `transcript_write`; this module holds the
+rules that join them (which reader, the timing checks against the audio).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from toolkit.chapters import format_timestamp
+from toolkit.errors import ConfigError, Problem, ProblemsError
+from toolkit.model import Cue, Transcript, TranscriptFormat, TranscriptSource
+from toolkit.transcript_read import decode, parse_json, parse_srt, parse_text, parse_vtt
+from toolkit.transcript_write import (TranscriptOutput, outputs_for, paragraphs, plain_text, to_html,
+                                      to_json, to_srt, to_text, to_vtt, write_all)
+
+__all__ = ["load", "validate_times", "cue_words", "plain_text", "paragraphs", "to_html", "to_json",
+           "to_srt", "to_text", "to_vtt", "write_all", "outputs_for", "TranscriptOutput",
+           "format_for"]
+
+log = logging.getLogger(__name__)
+
+#: A cue may end this much after the audio (encoder padding, a trimmed tail) before it is
+#: an error; such ends are clipped to the duration.
+END_TOLERANCE_S = 0.5
+
+#: At most this many timing problems are listed for one file (the rest are counted).
+MAX_PROBLEMS = 20
+
+_BY_SUFFIX = {".txt": TranscriptFormat.TEXT, ".text": TranscriptFormat.TEXT,
+              ".srt": TranscriptFormat.SRT, ".vtt": TranscriptFormat.VTT,
+              ".json": TranscriptFormat.JSON}
+
+
+def format_for(path: Path) -> TranscriptFormat:
+    """The input format a transcript file's extension names; ConfigError for others."""
+    try:
+        return _BY_SUFFIX[path.suffix.lower()]
+    except KeyError:
+        raise ConfigError(f"unknown transcript type {path.suffix!r}: use .txt, .srt, .vtt or "
+                          ".json, or set format", path=path, field="format") from None
+
+
+def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
+    """Read, parse and validate one transcript file.
+
+    `duration` is the built audio's length in seconds: timed cues must lie inside it.
+    With `duration=None` (audio not built yet, as in `podkit check`) only the order of
+    the times is checked. Raises ConfigError (or ProblemsError listing every bad cue),
+    each naming the transcript file and the cue number and time.
+    """
+    path = source.path
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read transcript: {exc.strerror}", path=path, field="file") from exc
+    text = decode(data, path)
+    fmt = source.format
+    if source.drop_lines and fmt is not TranscriptFormat.TEXT:
+        raise ConfigError("drop_lines applies to plain text transcripts only", path=path,
+                          field="drop_lines")
+    if fmt is TranscriptFormat.TEXT:
+        cues = parse_text(text, path, source.drop_lines)
+    elif fmt is TranscriptFormat.SRT:
+        cues = parse_srt(text, path)
+    elif fmt is TranscriptFormat.VTT:
+        cues = parse_vtt(text, path)
+    elif fmt is TranscriptFormat.JSON:
+        cues = parse_json(text, path)
+    else:
+        raise ConfigError(f"{fmt.value} is an output format, not an input", path=path, field="format")
+    if not cues:
+        raise ConfigError("holds no text", path=path, field="file")
+    if fmt is not TranscriptFormat.TEXT:
+        cues = validate_times(cues, path, duration)
+    log.debug("%s: %d cues (%s)", path, len(cues), fmt.value)
+    return Transcript(source=path, cues=tuple(cues), language=source.language)
+
+
+def _at(n: int, cue: Cue) -> str:
+    # "cue 12 at 01:03.500": the number counts kept cues from 1, the time finds it in any editor.
+    assert cue.start is not None
+    ms = round(cue.start * 1000) % 1000
+    return f"cue {n} at {format_timestamp(cue.start)}.{ms:03d}"
+
+
+def validate_times(cues: list[Cue], path: Path, duration: float | None) -> list[Cue]:
+    """Check timed cues and fill missing ends (next start, or the duration).
+
+    Rules: start >= 0; starts never go backwards (equal starts are allowed: one cue per
+    voice); end after start; nothing starts at or after the end of the audio, nothing
+    ends more than END_TOLERANCE_S after it (ends within the tolerance are clipped).
+    """
+    problems: list[Problem] = []
+
+    def bad(n: int, cue: Cue, message: str) -> None:
+        problems.append(Problem(str(path), _at(n, cue), message))
+
+    out: list[Cue] = []
+    for i, cue in enumerate(cues):
+        n = i + 1
+        assert cue.start is not None
+        end = cue.end
+        if end is None:  # JSON may leave endTime out
+            later = [c.start for c in cues[i + 1:] if c.start is not None and c.start > cue.start]
+            end = later[0] if later else duration
+            if end is None:
+                bad(n, cue, "the last segment has no endTime and the audio duration is unknown")
+                continue
+        if cue.start < 0:
+            bad(n, cue, f"starts at a negative time ({cue.start:g} s)")
+        if i and cues[i - 1].start is not None and cue.start < cues[i - 1].start:  # type: ignore[operator]
+            bad(n, cue, f"starts before cue {n - 1} ({cues[i - 1].start:g} s): times must not go "
+                        "backwards")
+        if end <= cue.start:
+            bad(n, cue, f"ends at {end:g} s, not after its start ({cue.start:g} s)")
+        if duration is not None:
+            if cue.start >= duration:
+                bad(n, cue, f"starts after the end of the audio ({format_timestamp(duration)}, "
+                            f"{duration:.3f} s)")
+            elif end > duration + END_TOLERANCE_S:
+                bad(n, cue, f"ends at {end:.3f} s, after the end of the audio ({duration:.3f} s)")
+            end = min(end, duration)
+        out.append(replace(cue, end=end))
+    if problems:
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            problems = problems[:MAX_PROBLEMS] + [Problem(str(path), "cues", f"... and {more} more")]
+        raise ProblemsError(problems)
+    return out
+
+
+def cue_words(transcript: Transcript, words: int = 5) -> tuple[str, str]:
+    """(in-cue, out-cue) for a radio cue sheet: the first and the last `words` spoken words.
+
+    Speaker names are not spoken, so they are left out.
+    """
+    spoken = " ".join(c.text for c in transcript.cues).split()
+    if not spoken:
+        return "", ""
+    return " ".join(spoken[:words]), " ".join(spoken[-words:])
