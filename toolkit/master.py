@@ -1,0 +1,299 @@
+"""The audio stage: an episode's parts become a finished, untagged master MP3.
+
+    render (assemble) -> measure (loudness.Meter) -> plan (normalize) ->
+    render again -> apply plan -> encode (one ffmpeg) -> measure the MP3 -> QC
+
+The programme is never held in memory: it is rendered twice from the sources (the
+renders are deterministic), and the encoder works in its own process while Python
+applies the gain. Results are cached under a key made of the parts' content hashes,
+the settings and the ffmpeg version, so an unchanged episode does no audio work.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from toolkit import assemble, encode, ffmpeg, fsutil, loudness, normalize, qc
+from toolkit.model import Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
+
+log = logging.getLogger(__name__)
+
+#: Bump when the audio engine changes what it writes: every cache entry is rebuilt.
+ENGINE_VERSION = 1
+#: The MP3 is rebuilt once with a corrected plan if it misses the target by more.
+INTEGRATED_TOLERANCE = 0.3
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """What the audio stage built for one episode (all paths inside the cache folder)."""
+
+    mp3: Path                               # untagged master; the tag stage copies it
+    duration: float                         # seconds
+    before: LoudnessStats                   # the assembled programme
+    after: LoudnessStats                    # measured on the MP3 itself
+    chapters: tuple[Chapter, ...]           # at part starts (ms precision)
+    parts: tuple[tuple[str, float], ...]    # (title, seconds) per part, for cue sheets
+    qc_png: Path
+    qc_json: Path
+    key: str                                # the cache key
+    cached: bool = False
+    m4a: Path | None = None
+    wav: Path | None = None
+
+
+def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
+    """SHA-256 over the parts' content, every setting that shapes the audio, and ffmpeg."""
+    parts = []
+    for part in episode.parts:
+        d = asdict(part)
+        d["path"] = fsutil.sha256_file(part.path)
+        d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
+        parts.append(d)
+    blob = {"engine": ENGINE_VERSION, "ffmpeg": ffmpeg.info().version, "parts": parts,
+            "encoding": asdict(preset.encoding), "levelling": preset.levelling,
+            "target": asdict(target)}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _paths(cache_dir: Path, slug: str, key: str) -> dict[str, Path]:
+    stem = f"{slug}-{key[:16]}"
+    return {ext: cache_dir / f"{stem}.{ext}" for ext in ("mp3", "m4a", "wav", "qc.png",
+                                                         "qc.json", "result.json")}
+
+
+def _stats(d: dict) -> LoudnessStats:
+    return LoudnessStats(**{k: (-math.inf if v is None else v) for k, v in d.items()})
+
+
+def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
+    manifest = paths["result.json"]
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text("utf-8"))
+    result = AudioResult(
+        mp3=paths["mp3"], duration=data["duration"], before=_stats(data["before"]),
+        after=_stats(data["after"]), chapters=tuple(Chapter(**c) for c in data["chapters"]),
+        parts=tuple((t, s) for t, s in data["parts"]), qc_png=paths["qc.png"],
+        qc_json=paths["qc.json"], key=key, cached=True,
+        m4a=paths["m4a"] if data["m4a"] else None, wav=paths["wav"] if data["wav"] else None)
+    needed = [result.mp3, result.qc_png, result.qc_json, result.m4a, result.wav]
+    return result if all(p.is_file() for p in needed if p is not None) else None
+
+
+def _save_manifest(result: AudioResult, path: Path) -> None:
+    data = {"duration": result.duration, "before": asdict(result.before),
+            "after": asdict(result.after), "chapters": [asdict(c) for c in result.chapters],
+            "parts": [list(p) for p in result.parts], "m4a": result.m4a is not None,
+            "wav": result.wav is not None}
+    text = json.dumps(data, indent=2, sort_keys=True,
+                      default=lambda v: None if v == -math.inf else v)
+    # The manifest is written last: its presence means every output is complete.
+    fsutil.write_text(path, text.replace("-Infinity", "null") + "\n")
+
+
+def _remove_stale(cache_dir: Path, slug: str, keep: dict[str, Path]) -> None:
+    """Drop outputs of earlier keys for this episode (after the new ones exist)."""
+    wanted = {p.name for p in keep.values()}
+    for old in cache_dir.glob(f"{slug}-????????????????.*"):
+        if old.name not in wanted:
+            old.unlink(missing_ok=True)
+
+
+def _expected_frames(episode: Episode, sample_rate: int) -> int:
+    """A rough programme length for progress fractions (headers may be approximate)."""
+    total = 0.0
+    for part in episode.parts:
+        total += (ffmpeg.probe(part.path).duration or 0.0) + part.gap_s - part.crossfade_s
+    return max(1, int(total * sample_rate))
+
+
+class _Excerpts:
+    """Short pieces taken at even intervals while measuring: the encoder calibration input."""
+
+    COUNT, SECONDS, FADE_S = 30, 1.0, 0.005
+
+    def __init__(self, expected: int, sample_rate: int) -> None:
+        self._len = int(self.SECONDS * sample_rate)
+        self._every = max(self._len, expected // self.COUNT)
+        self._fade = np.linspace(0.0, 1.0, int(self.FADE_S * sample_rate), dtype=np.float32)
+        self._pos = 0
+        self._pieces: list[np.ndarray] = []
+        self._current: list[np.ndarray] = []
+
+    def feed(self, chunk: np.ndarray) -> None:
+        """Keep the frames of `chunk` that fall inside an excerpt."""
+        start, self._pos = self._pos, self._pos + len(chunk)
+        # Excerpt k covers [k*every, k*every + len): clip each to this chunk.
+        for k in range(start // self._every, (self._pos - 1) // self._every + 1):
+            a = max(start, k * self._every)
+            b = min(self._pos, k * self._every + self._len)
+            if a < b:
+                self._current.append(chunk[a - start:b - start])
+                if b == k * self._every + self._len:
+                    self._close()
+
+    def _close(self) -> None:
+        piece = np.concatenate(self._current).copy()
+        self._current = []
+        n = min(len(self._fade), len(piece) // 2)
+        # Fades keep the joins between pieces from adding clicks the encoder would cut.
+        piece[:n] *= self._fade[:n, None]
+        piece[len(piece) - n:] *= self._fade[::-1][-n:, None] if n else 1.0
+        self._pieces.append(piece)
+
+    def samples(self) -> np.ndarray | None:
+        """All excerpts joined, or None if the programme was too short for any."""
+        if self._current:
+            self._close()
+        return np.concatenate(self._pieces) if self._pieces else None
+
+
+def _tracked(chunks: Iterator[np.ndarray], stage: str, expected: int,
+             progress: Progress | None) -> Iterator[np.ndarray]:
+    done, last = 0, -1.0
+    for chunk in chunks:
+        done += len(chunk)
+        frac = min(0.99, done / expected)
+        if progress and frac - last >= 0.01:
+            progress(stage, frac)
+            last = frac
+        yield chunk
+
+
+def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_dir: Path, *,
+                progress: Progress | None = None) -> AudioResult:
+    """Build (or fetch from cache) the episode's normalized, untagged master MP3.
+
+    Raises MediaError naming the file for unusable inputs (not audio, silent, too
+    short, below the gate) and FFmpegError if encoding fails; an earlier good
+    result for other inputs stays in place until the new one is complete.
+    """
+    key = cache_key(episode, preset, target)
+    paths = _paths(cache_dir, episode.slug, key)
+    cached = _load_cached(paths, key)
+    if cached is not None:
+        log.info("%s: audio unchanged (cache %s)", episode.slug, key[:16])
+        if progress:
+            progress("cached", 1.0)
+        return cached
+    # BLAS threads would fight the encoder for the second core.
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = _build(episode, preset, target, paths, key, progress)
+    _save_manifest(result, paths["result.json"])
+    _remove_stale(cache_dir, episode.slug, paths)
+    if progress:
+        progress("done", 1.0)
+    return result
+
+
+def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict[str, Path],
+           key: str, progress: Progress | None) -> AudioResult:
+    enc = preset.encoding
+    rate, channels = enc.sample_rate, enc.channels
+    aim = target.for_channels(channels)
+    expected = _expected_frames(episode, rate)
+    where = episode.parts[0].path if len(episode.parts) == 1 else episode.path
+
+    # Pass 1: render and measure, keeping only 10 ms block summaries.
+    render = assemble.Render(episode.parts, rate, channels)
+    meter = loudness.Meter(rate, channels, exact_peaks=True)
+    excerpts = _Excerpts(expected, rate)
+    for chunk in _tracked(iter(render), "measure", expected, progress):
+        meter.feed(chunk)
+        excerpts.feed(chunk)
+    before = meter.stats()
+    block_log = meter.block_log()
+    spans, frames = list(render.spans), render.frames
+    normalize.check_measurable(block_log, before, where)
+    calib = excerpts.samples()
+    shift = encode.loudness_shift(calib, enc, rate) if calib is not None else 0.0
+    plan = normalize.plan(block_log, before, aim, target.true_peak, levelling=preset.levelling,
+                          max_lra=target.max_lra, encoder_loss_db=-shift, path=where)
+
+    targets = encode.Targets(mp3=paths["mp3"], m4a=paths["m4a"] if enc.aac else None,
+                             wav=paths["wav"] if enc.wav else None)
+    after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected, progress,
+                                               where)
+    if after.true_peak > target.true_peak or abs(after.integrated - aim) > INTEGRATED_TOLERANCE:
+        # The encoder moved the result more than planned: replan from what it did.
+        log.warning("%s: MP3 measured %.2f LUFS / %.2f dBTP, re-encoding with a corrected "
+                    "plan", episode.slug, after.integrated, after.true_peak)
+        ceiling = target.true_peak - max(0.0, after.true_peak - plan.ceiling_dbtp - normalize.CEILING_MARGIN_DB)
+        plan = normalize.plan(block_log, before, aim, ceiling, levelling=preset.levelling,
+                              max_lra=target.max_lra,
+                              encoder_loss_db=plan.predicted_integrated - after.integrated
+                              - shift,
+                              path=where)
+        after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected,
+                                                   progress, where)
+    if render.spans != spans or render.frames != frames:
+        raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
+
+    chapters = assemble.chapters(spans, rate, frames)
+    result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=before, after=after,
+                         chapters=chapters, parts=assemble.part_durations(spans, rate),
+                         qc_png=paths["qc.png"], qc_json=paths["qc.json"], key=key,
+                         m4a=targets.m4a, wav=targets.wav)
+    _write_qc(result, episode, plan, aim, target.true_peak, block_log, after_st, peaks)
+    return result
+
+
+def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: encode.Targets,
+                      enc, expected: int, progress: Progress | None,  # type: ignore[no-untyped-def]
+                      where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
+    """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
+    applier = normalize.GainApplier(plan)
+    peaks: list[np.ndarray] = []
+    block = plan.block
+
+    def normalized() -> Iterator[np.ndarray]:
+        for chunk in _tracked(iter(render), "encode", expected, progress):
+            out = applier.apply(chunk)
+            usable = len(out) - len(out) % block
+            if usable:      # a waveform envelope for the QC picture (10 ms resolution)
+                peaks.append(np.abs(out[:usable]).reshape(usable // block, -1).max(axis=1))
+            yield out
+
+    encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
+                  channels=render.channels)
+    if progress:
+        progress("verify", 0.0)
+    measured = loudness.measure_file(targets.mp3, short_term=True)
+    assert isinstance(measured, loudness.FileLoudness)
+    after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
+                          measured.sample_peak, measured.duration)
+    log.info("%s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP", where, after.integrated, after.lra,
+             after.true_peak)
+    return after, (np.concatenate(peaks) if peaks else np.zeros(0)), measured.short_term
+
+
+def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
+              ceiling: float, block_log: loudness.BlockLog, after_st: np.ndarray,
+              peaks: np.ndarray) -> None:
+    before_st = loudness.short_term_series(block_log.segment_energy())
+    qc.write_picture(result.qc_png, title=f"{episode.slug}: {episode.title}",
+                     short_term_before=before_st, short_term_after=after_st,
+                     peaks_after=peaks, peak_rate=plan.sample_rate / plan.block,
+                     target_lufs=aim, ceiling_dbtp=ceiling)
+    qc.write_report(result.qc_json, {
+        "episode": episode.slug, "target_lufs": aim, "true_peak_ceiling_dbtp": ceiling,
+        "before": qc.stats_dict(result.before), "after": qc.stats_dict(result.after),
+        "gain_db": round(plan.gain_db, 2), "limiter_max_db": round(plan.limiter_max_db, 2),
+        "limited_s": round(plan.limited_s, 2), "levelled": plan.levelled,
+        "lra_before_lu": qc.stats_dict(result.before)["lra_lu"],
+        "lra_after_lu": qc.stats_dict(result.after)["lra_lu"],
+        "chapters": [{"start": c.start, "title": c.title} for c in result.chapters],
+        "parts": [{"title": t, "seconds": round(s, 3)} for t, s in result.parts],
+    })
+

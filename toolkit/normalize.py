@@ -1,0 +1,213 @@
+"""Loudness normalization: one gain, a look-ahead true-peak limiter, optional levelling.
+
+Everything is planned from the 10 ms block summaries a `loudness.Meter` recorded
+(K-weighted energy and true peak per block), before a single output sample is
+written:
+
+1. the static gain that brings the integrated loudness to the target;
+2. optional gentle levelling (a slow gain riding the short-term loudness) when the
+   loudness range is wider than the preset allows;
+3. the limiter's gain envelope: wherever the gained true peak would pass the ceiling,
+   the gain dips just enough, starting one block (10 ms) early (look-ahead), held over
+   the neighbouring blocks and released exponentially (200 ms), so speech does not
+   pump and nothing is clipped;
+4. the loudness that envelope removes is predicted from the same block energies and the
+   static gain raised to compensate, iterating a few times (no second pass over audio).
+
+`GainApplier` then applies the per-block plan to the streamed samples, interpolating
+linearly between block edges; each edge takes the lower gain of its two blocks, so every
+sample gets at most the gain its block was planned with and the ceiling holds.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolkit import loudness
+from toolkit.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+#: LAME moves true peaks by up to about ±0.4 dB: plan this far under the ceiling.
+CEILING_MARGIN_DB = 0.5
+RELEASE_S = 0.2              # limiter release time constant
+HOLD_BLOCKS = 1              # blocks held either side of a peak (10 ms each)
+MAX_LEVELLING_DB = 8.0       # levelling never moves a passage further than this
+LEVELLING_SMOOTH_S = 3.0     # levelling gain changes over seconds, not syllables
+MAX_RATIO = 3.0              # gentlest compression of the loudness range that still helps
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a programme will be normalized; `gains_db` is per 10 ms block."""
+
+    sample_rate: int
+    block: int
+    gain_db: float                  # static gain (what gain alone would have been + limiter makeup)
+    gains_db: np.ndarray            # per-block total gain in dB (static + levelling - limiting)
+    ceiling_dbtp: float             # what the plan holds peaks under (before encoding)
+    before: loudness.LoudnessStats  # the input as measured
+    predicted_integrated: float     # LUFS the plan produces (before encoding)
+    predicted_lra: float
+    predicted_true_peak: float      # upper bound, dBTP
+    limiter_max_db: float           # deepest limiter gain reduction
+    limited_s: float                # seconds during which the limiter acts
+    levelled: bool = False
+
+
+def check_measurable(log_: loudness.BlockLog, stats: loudness.LoudnessStats,
+                     path: str | Path | None) -> None:
+    """MediaError (naming `path`) for audio no gain can normalize: silent, too short, too quiet."""
+    if log_.frames < 0.4 * log_.sample_rate:
+        raise MediaError(f"audio is {log_.frames / log_.sample_rate:.3f} s long, shorter than "
+                         "one 400 ms loudness block", path=path)
+    if stats.sample_peak == -math.inf:
+        raise MediaError("audio is digital silence: there is no loudness to normalize", path=path)
+    if not math.isfinite(stats.integrated):
+        raise MediaError(f"audio is quieter than the {loudness.ABSOLUTE_GATE:.0f} LUFS absolute "
+                         f"gate (sample peak {stats.sample_peak:.1f} dBFS): nothing to normalize",
+                         path=path)
+
+
+def _edges_db(gains_db: np.ndarray) -> np.ndarray:
+    """Gain at each block edge: the lower of the two blocks it joins (one more than blocks)."""
+    g = gains_db.astype(np.float64)
+    inner = np.minimum(g[:-1], g[1:])
+    return np.concatenate([g[:1], inner, g[-1:]])
+
+
+def _effective(gains_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean-square power gain, largest amplitude gain) of each block as applied."""
+    e = 10.0 ** (_edges_db(gains_db) / 20.0)
+    a, b = e[:-1], e[1:]
+    # The mean of a linear ramp's square from a to b is (a² + ab + b²) / 3.
+    return (a * a + a * b + b * b) / 3.0, np.maximum(a, b)
+
+
+def _release(reduction: np.ndarray, block_s: float) -> np.ndarray:
+    """Peak-hold with exponential decay: R[n] = max over k <= n of red[k]·α^(n-k).
+
+    Solved in closed form with a running maximum in the log domain, so it is
+    vectorised instead of a per-sample recursion.
+    """
+    if not reduction.any():
+        return reduction
+    ln_a = -block_s / RELEASE_S
+    k = np.arange(len(reduction), dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        v = np.log(reduction) - k * ln_a
+    out = np.exp(np.maximum.accumulate(v) + k * ln_a)
+    out[out < 1e-3] = 0.0     # below a thousandth of a dB: let it go
+    return out
+
+
+def limiter_reduction(peak: np.ndarray, gains_db: np.ndarray, ceiling_db: float,
+                      block_s: float) -> np.ndarray:
+    """Gain reduction (dB, >= 0) per block keeping `peak`·gain under `ceiling_db`."""
+    with np.errstate(divide="ignore"):
+        over = 20.0 * np.log10(peak.astype(np.float64)) + gains_db - ceiling_db
+    red = np.maximum(over, 0.0)
+    if HOLD_BLOCKS:
+        # A peak near a block edge is attributed to one block by the meter's filter
+        # delay; holding over the neighbours keeps the envelope conservative.
+        padded = np.pad(red, HOLD_BLOCKS)
+        red = np.max([padded[i:i + len(red)] for i in range(2 * HOLD_BLOCKS + 1)], axis=0)
+    return _release(red, block_s)
+
+
+def levelling_gain(log_: loudness.BlockLog, integrated: float, lra: float,
+                   max_lra: float) -> np.ndarray:
+    """A slow per-block gain (dB) that narrows the loudness range towards `max_lra`."""
+    seg = log_.segment_energy()
+    n = len(seg)
+    half = loudness.SEGMENTS_PER_SHORT // 2
+    # Centred 3 s short-term loudness per 100 ms segment.
+    c = np.concatenate([[0.0], np.cumsum(seg)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half, 0, n)
+    st = loudness.lufs((c[hi] - c[lo]) / np.maximum(hi - lo, 1))
+    ratio = min(MAX_RATIO, lra / max_lra)
+    active = st > integrated + loudness.LRA_RELATIVE_GATE
+    want = np.zeros(n)
+    if active.any():
+        idx = np.flatnonzero(active)
+        dev = (integrated - st[idx]) * (1.0 - 1.0 / ratio)
+        # Pauses keep the gain of the speech around them (no breathing noise swell).
+        want = np.interp(np.arange(n), idx, np.clip(dev, -MAX_LEVELLING_DB, MAX_LEVELLING_DB))
+    width = max(1, int(LEVELLING_SMOOTH_S * 10))
+    want = np.convolve(np.pad(want, (width // 2, width - 1 - width // 2), mode="edge"),
+                       np.ones(width) / width, mode="valid")
+    per_block = np.repeat(want, loudness.BLOCKS_PER_SEGMENT)
+    nb = len(log_.energy)
+    return np.pad(per_block, (0, max(0, nb - len(per_block))), mode="edge")[:nb]
+
+
+def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: float,
+         ceiling_dbtp: float, *, levelling: bool = False, max_lra: float | None = None,
+         encoder_loss_db: float = 0.0, path: str | Path | None = None) -> Plan:
+    """Plan gain, levelling and limiting so the output meets `target_lufs` under the ceiling.
+
+    `ceiling_dbtp` is the deliverable's ceiling; the plan aims CEILING_MARGIN_DB
+    lower for the encoder. `encoder_loss_db` is loudness the encoder is expected to
+    remove (its low-pass), added to the target here.
+    """
+    check_measurable(log_, stats, path)
+    inner_ceiling = ceiling_dbtp - CEILING_MARGIN_DB
+    block_s = log_.block / log_.sample_rate
+    aim = target_lufs + encoder_loss_db
+    base = np.zeros(len(log_.energy))
+    levelled = bool(levelling and max_lra is not None and stats.lra > max_lra)
+    if levelled:
+        base = levelling_gain(log_, stats.integrated, stats.lra, float(max_lra))
+        after = loudness.gated_integrated(log_.segment_energy(base))
+        base += stats.integrated - after      # levelling alone keeps the loudness
+    gain = aim - stats.integrated
+    for _ in range(12):
+        reduction = limiter_reduction(log_.peak, base + gain, inner_ceiling, block_s)
+        gains = base + gain - reduction
+        power, _amp = _effective(gains)
+        result = loudness.gated_integrated(log_.segment_energy(10.0 * np.log10(power)))
+        miss = aim - result
+        if abs(miss) < 0.005:
+            break
+        gain += miss       # the limiter took `miss` away: raise the gain into it
+    power, amp = _effective(gains)
+    seg = log_.segment_energy(10.0 * np.log10(power))
+    limited = reduction > 0.01
+    result = Plan(sample_rate=log_.sample_rate, block=log_.block, gain_db=float(gain),
+                  gains_db=gains.astype(np.float32), ceiling_dbtp=inner_ceiling, before=stats,
+                  predicted_integrated=loudness.gated_integrated(seg),
+                  predicted_lra=loudness.loudness_range(seg),
+                  predicted_true_peak=loudness.db(float((log_.peak * amp).max())),
+                  limiter_max_db=float(reduction.max(initial=0.0)),
+                  limited_s=float(limited.sum() * block_s), levelled=levelled)
+    log.info("%s: %.2f LUFS -> %.2f (gain %+.2f dB, limiter up to %.2f dB over %.1f s%s)",
+             path or "programme", stats.integrated, result.predicted_integrated, gain,
+             result.limiter_max_db, result.limited_s, ", levelled" if levelled else "")
+    return result
+
+
+class GainApplier:
+    """Applies a Plan to a stream of chunks, in order (stateful)."""
+
+    def __init__(self, p: Plan) -> None:
+        edges = 10.0 ** (_edges_db(p.gains_db) / 20.0)
+        # One more edge so the partial block after the last whole one keeps the last gain.
+        self._edges = np.concatenate([edges, edges[-1:]]).astype(np.float32)
+        self._block = p.block
+        self._pos = 0
+
+    def apply(self, chunk: np.ndarray) -> np.ndarray:
+        """The next chunk (frames, channels) with the planned gain applied (a new array)."""
+        n = len(chunk)
+        idx = np.arange(self._pos, self._pos + n)
+        self._pos += n
+        k = np.minimum(idx // self._block, len(self._edges) - 2)
+        frac = ((idx - k * self._block) / self._block).astype(np.float32)
+        frac = np.minimum(frac, 1.0)
+        g = self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
+        return chunk * g[:, None]
