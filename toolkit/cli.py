@@ -113,10 +113,41 @@ def _not_built_yet(name: str) -> None:
 @click.option("--feed", "feed_id", help="Only episodes of this feed.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Episodes built in parallel processes.")
+@click.option("--id3", "id3_version", type=click.Choice(["3", "4"]), default="3", show_default=True,
+              help="ID3 version: 2.3 plays everywhere (car stereos, Windows); 2.4 is newer.")
 @pass_ctx
-def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int) -> None:
-    """Build episodes: audio, tags, transcripts, chapters, notes and pages."""
-    _not_built_yet("build")
+def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
+          id3_version: str) -> None:
+    """Build episodes: audio, tags, transcripts, chapters, notes and pages.
+
+    Audio is rebuilt only when its inputs change (content hashes, not dates). A failing
+    episode does not stop the others; they are listed at the end and the exit status is 1.
+    """
+    from toolkit import pipeline
+    from toolkit.clidisplay import EpisodeProgress
+    _, episodes = pipeline.select(c.root, slugs, feed_id)
+    display = EpisodeProgress([e.slug for e in episodes], enabled=not c.quiet)
+    results = pipeline.build(c.root, slugs, feed_id, jobs=jobs, progress=display,
+                             settings=pipeline.BuildSettings(id3_version=int(id3_version)))
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            v = r.value
+            c.say(f"built {v['slug']}: {_clock(v['duration'])}, {v['integrated']:.1f} LUFS, "
+                  f"{v['true_peak']:.1f} dBTP, {v['size'] / 1e6:.1f} MB"
+                  + (" (audio unchanged)" if v["cached"] else ""))
+            if v.get("overrun"):
+                click.echo(f"episodes/{v['slug']}/episode.toml: max_duration: warning: "
+                           f"{v['overrun']}", err=True)
+    for r in failed:
+        click.echo(f"failed {r.key}: {r.error}", err=True)
+    if failed:
+        raise PodkitError(f"{len(failed)} of {len(results)} episode(s) failed")
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
 
 
 @cli.command()
@@ -162,8 +193,34 @@ def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Results as JSON.")
 @pass_ctx
 def loudness(c: Context, files: tuple[Path, ...], as_json: bool) -> None:
-    """Measure integrated loudness, LRA, true peak, sample peak and duration of audio files."""
-    _not_built_yet("loudness")
+    """Measure integrated loudness, LRA, true peak, sample peak and duration of audio files.
+
+    BS.1770-4 / EBU R128 measurement, for QC before air. A file that cannot be measured
+    is listed with its error and the exit status is 1.
+    """
+    import json
+    from toolkit import loudness as meter
+    from toolkit.clidisplay import table
+    rows, out, errors = [], [], []
+    for path in files:
+        try:
+            st = meter.measure_file(path)
+        except PodkitError as exc:
+            errors.append(str(exc))
+            continue
+        out.append({"file": str(path), "integrated_lufs": round(st.integrated, 2),
+                    "lra_lu": round(st.lra, 2), "true_peak_dbtp": round(st.true_peak, 2),
+                    "sample_peak_dbfs": round(st.sample_peak, 2), "duration_s": round(st.duration, 3)})
+        rows.append([path.name, f"{st.integrated:.1f}", f"{st.lra:.1f}", f"{st.true_peak:.1f}",
+                     f"{st.sample_peak:.1f}", _clock(st.duration)])
+    if as_json:
+        click.echo(json.dumps({"files": out, "errors": errors}, indent=2))
+    elif rows:
+        c.say(table(rows, ["file", "LUFS", "LRA", "dBTP", "peak dBFS", "duration"]))
+    for e in errors:
+        click.echo(e, err=True)
+    if errors:
+        raise PodkitError(f"{len(errors)} file(s) could not be measured")
 
 
 @cli.command()
@@ -171,8 +228,14 @@ def loudness(c: Context, files: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--feed", "feed_id", help="Only episodes of this feed.")
 @pass_ctx
 def cue(c: Context, slugs: tuple[str, ...], feed_id: str | None) -> None:
-    """Write radio cue sheets (text and CSV) for built episodes."""
-    _not_built_yet("cue")
+    """Write radio cue sheets (cue.txt and cue.csv) for built episodes.
+
+    Programme, segment, duration, parts, in- and out-cue, loudness; one CSV for all
+    selected episodes in build/reports/<feed>/cue.csv.
+    """
+    from toolkit import pipeline
+    for path in pipeline.write_cues(c.root, slugs, feed_id):
+        c.say(f"wrote {path}")
 
 
 def main() -> None:

@@ -136,7 +136,8 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     # 1. audio: assemble, normalize, encode (skipped when the inputs are unchanged)
     target = episode.loudness or show.preset.loudness
     audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
-                               progress=progress)
+                               progress=lambda st, f: progress(f"audio {st}" if st in
+                                                               ("done", "cached") else st, f))
     # 2. transcripts, validated against the built duration, in every format apps read
     progress("transcripts", 0.0)
     texts = [transcript.load(src, duration=audio.duration) for src in episode.transcripts]
@@ -184,15 +185,13 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
         if src and Path(src).is_file():
             with atomic_path(reports / name) as tmp:
                 shutil.copyfile(src, tmp)
-    sheet = cue.make_sheet(episode, show_title=show.title, duration=audio.duration,
-                           parts=cue.parts_from(episode.parts, [s for _, s in audio.parts]),
-                           transcript_text=tag_args["transcript_text"], loudness=audio.after)
-    cue.write_sheet(reports, sheet)
-    manifest.save(layout, show.id, slug, audio=audio_file, transcripts=transcript_files,
+    saved = manifest.save(layout, show.id, slug, audio=audio_file, transcripts=transcript_files,
                   chapters_file=chapters_file, chapters=chs, extra_audio=tuple(extra),
                   loudness_before=audio.before, loudness_after=audio.after,
                   parts=list(audio.parts), image_url=art_url, page_url=page_url,
                   extra={"cached": audio.cached})
+    cue.write_sheet(reports, cue_sheet(show, episode, manifest.load(layout, show.id, slug)))
+    log.debug("%s: manifest %s", slug, saved)
     progress("done", 1.0)
     return {"slug": slug, "feed": show.id, "duration": audio.duration, "cached": audio.cached,
             "integrated": audio.after.integrated, "true_peak": audio.after.true_peak,
@@ -214,6 +213,33 @@ def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transc
         transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
         cover=cover, chapters_file=chapters_file.url if chapters_file else None,
         downloads=tuple(notes.Link("AAC (.m4a)", m.url, m.mime) for m in extra))
+
+
+def cue_sheet(show: Show, episode: Episode, built: manifest.Manifest) -> cue.CueSheet:
+    """The radio cue sheet of a built episode, from its manifest and transcript."""
+    texts = [transcript.load(src, duration=None) for src in episode.transcripts[:1]]
+    return cue.make_sheet(episode, show_title=show.title, duration=built.audio.duration or 0.0,
+                          parts=cue.parts_from(episode.parts, [s for _, s in built.parts]),
+                          transcript_text=transcript.plain_text(texts[0]) if texts else None,
+                          loudness=built.loudness_after)
+
+
+def write_cues(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None) -> list[Path]:
+    """Write cue.txt/cue.csv per built episode and one cue.csv per feed; return the paths."""
+    cat, episodes = select(root, slugs, feed_id)
+    layout = Layout(root)
+    written: list[Path] = []
+    by_feed: dict[str, list[cue.CueSheet]] = {}
+    for ep in sorted(episodes, key=lambda e: (e.feed, e.date, e.slug)):
+        sheet = cue_sheet(cat.shows[ep.feed], ep, manifest.load(layout, ep.feed, ep.slug))
+        cue.write_sheet(layout.reports(ep.feed, ep.slug), sheet)
+        written.append(layout.reports(ep.feed, ep.slug) / "cue.txt")
+        by_feed.setdefault(ep.feed, []).append(sheet)
+    for feed, sheets in by_feed.items():
+        path = layout.build / "reports" / feed / "cue.csv"
+        write_text(path, cue.render_csv(sheets))
+        written.append(path)
+    return written
 
 
 def build(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None, *, jobs: int = 1,

@@ -1,0 +1,93 @@
+"""Terminal output for the CLI: per-episode progress, tables. Only the CLI imports this."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+import click
+
+
+class EpisodeProgress:
+    """One status line per job, redrawn in place on a terminal, plain lines otherwise.
+
+    Used as the `progress(key, stage, fraction)` callback of toolkit.runner.
+    """
+
+    def __init__(self, keys: Sequence[str], stream: TextIO | None = None,
+                 enabled: bool = True) -> None:
+        self.keys = list(keys)
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = self.stream.isatty()
+        self.state: dict[str, tuple[str, float]] = {k: ("waiting", 0.0) for k in self.keys}
+        self.started: dict[str, float] = {}
+        self.drawn = 0
+        self.last_draw = 0.0
+        self.width = max((len(k) for k in self.keys), default=10)
+
+    def __call__(self, key: str, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        previous = self.state.get(key, ("", 0.0))[0]
+        self.started.setdefault(key, time.monotonic())
+        self.state[key] = (stage, fraction)
+        if key not in self.keys:
+            self.keys.append(key)
+        if self.tty:
+            # Redraw at most ten times a second; always on a finished job.
+            if stage in ("done", "failed") or time.monotonic() - self.last_draw > 0.1:
+                self._draw()
+        elif stage != previous:
+            # Not a terminal (CI, a log file): one plain line per stage change.
+            elapsed = time.monotonic() - self.started[key]
+            self.stream.write(f"{key}: {stage}" + (f" ({elapsed:.1f} s)" if stage in ("done", "failed") else "") + "\n")
+            self.stream.flush()
+
+    def _describe(self, key: str) -> str:
+        stage, fraction = self.state[key]
+        elapsed = time.monotonic() - self.started.get(key, time.monotonic())
+        if stage in ("done", "failed", "waiting", "cached"):
+            return stage + (f" in {elapsed:.1f} s" if stage == "done" else "")
+        bar_len = 20
+        filled = int(round(max(0.0, min(1.0, fraction)) * bar_len))
+        return f"{stage:<12} [{'#' * filled}{'.' * (bar_len - filled)}] {fraction:4.0%}"
+
+    def _draw(self) -> None:
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F")  # back to the first line we drew
+        for key in self.keys:
+            self.stream.write(f"\x1b[2K{key:<{self.width}}  {self._describe(key)}\n")
+        self.drawn = len(self.keys)
+        self.last_draw = time.monotonic()
+        self.stream.flush()
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    """A plain aligned text table (numbers right-aligned)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_is_number(r[i]) for r in cells[1:]) and len(cells) > 1
+               for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if numeric[i] and n else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace("+", ""))
+    except ValueError:
+        return text in ("", "-inf", "n/a")
+    return True
+
+
+def secho_lines(lines: Sequence[str], err: bool = False) -> None:
+    """Print lines (helper so commands stay one-liners)."""
+    for line in lines:
+        click.echo(line, err=err)
