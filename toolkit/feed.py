@@ -12,9 +12,9 @@ reads the clock. The feed never touches audio: sizes and durations come from the
 `MediaFile`s the build recorded.
 
 Text policy: characters that XML 1.0 cannot carry (C0 controls other than tab, LF
-and CR; lone surrogates; U+FFFE/U+FFFF) are removed from every text and attribute,
-with a warning in the log naming the file and field. Titles are also folded onto
-one line. HTML goes into CDATA; HTML that itself contains `]]>` is written as
+and CR; lone surrogates; U+FFFE/U+FFFF) or discourages (C1 controls) are removed from every text and attribute,
+with a warning in the log naming the file and field; CR and CRLF become LF (what any
+XML parser would read anyway). Titles are also folded onto one line. HTML goes into CDATA; HTML that itself contains `]]>` is written as
 escaped text instead, which every XML parser reads back as the same string.
 """
 from __future__ import annotations
@@ -39,17 +39,22 @@ PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 CHAPTERS_MIME = "application/json+chapters"
 GENERATOR = "podkit"
 
-#: Everything XML 1.0 forbids (its Char production), as a character class.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: What XML 1.0 forbids (its Char production) plus the C1 controls it discourages (section
+#: 2.2), which feedparser and others reinterpret as Windows-1252 ('\x91' becomes a quote).
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str, *, where: str | Path | None = None, field: str | None = None) -> str:
-    """`text` without the characters XML 1.0 cannot represent (logged when any are removed)."""
+    """`text` as XML 1.0 can carry it: illegal characters removed (and logged), line ends LF.
+
+    Parsers turn CR and CRLF into LF (and CDATA cannot escape a CR), so normalizing
+    here makes the feed say exactly what every reader will get.
+    """
     cleaned, count = _ILLEGAL_XML.subn("", text)
     if count:
         log.warning("%s: %s: removed %d character(s) that XML cannot carry",
                     where or "feed", field or "text", count)
-    return cleaned
+    return cleaned.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def one_line(text: str, *, where: str | Path | None = None, field: str | None = None) -> str:
