@@ -278,3 +278,18 @@ def test_naive_now_is_a_programming_error(tmp_path):
     with pytest.raises(ValueError):
         feed.build_feed(F.make_show(tmp_path), [], cover_url="https://x.example/c.jpg",
                         now=datetime(2030, 1, 1))
+
+
+def test_write_feed_is_atomic_and_idempotent(tmp_path):
+    show = F.make_show(tmp_path)
+    eps = [F.make_episode(tmp_path, "one", 1)]
+    target = tmp_path / "build" / "site" / "korea-az" / "feed.xml"
+    cover = "https://x.example/c.jpg"
+    assert feed.write_feed(target, show, eps, cover_url=cover, now=LATER) is True
+    good = target.read_bytes()
+    assert feed.write_feed(target, show, eps, cover_url=cover, now=LATER) is False   # unchanged
+    bad = replace(show, categories=(model.Category("Nope"),))
+    with pytest.raises(FeedError):
+        feed.write_feed(target, bad, eps, cover_url=cover, now=LATER)
+    assert target.read_bytes() == good                  # the previous good feed is kept
+    assert [p.name for p in target.parent.iterdir()] == ["feed.xml"]   # no temp file left

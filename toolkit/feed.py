@@ -29,7 +29,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from toolkit import categories, model
+from toolkit import categories, fsutil, model
 from toolkit.errors import FeedError
 
 log = logging.getLogger(__name__)
@@ -303,3 +303,9 @@ def build_feed(show: model.Show, episodes: Sequence[model.BuiltEpisode], *, cove
         _add_item(fg, show, be)
     log.debug("feed %s: %d of %d episodes included", show.id, len(included), len(episodes))
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def write_feed(target: Path, show: model.Show, episodes: Sequence[model.BuiltEpisode], *,
+               cover_url: str, now: datetime) -> bool:
+    """Build the feed and write it atomically to `target`; False when the file already held it."""
+    return fsutil.write_bytes(Path(target), build_feed(show, episodes, cover_url=cover_url, now=now))

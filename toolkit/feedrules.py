@@ -25,9 +25,11 @@ TRANSCRIPT_TYPES = {"text/plain", "text/html", "text/vtt", "application/json",
                     "application/x-subrip"}
 TRANSCRIPT_EXT = {"txt": "text/plain", "html": "text/html", "htm": "text/html", "vtt": "text/vtt",
                   "json": "application/json", "srt": "application/x-subrip"}
-ENCLOSURE_EXT = {"mp3": {"audio/mpeg"}, "m4a": {"audio/x-m4a", "audio/mp4"}, "mp4": {"video/mp4"},
-                 "m4v": {"video/x-m4v", "video/mp4"}, "mov": {"video/quicktime"},
-                 "pdf": {"application/pdf"}, "ogg": {"audio/ogg"}, "opus": {"audio/ogg", "audio/opus"}}
+#: Enclosure MIME types by file extension, Apple's preferred one first.
+ENCLOSURE_EXT = {"mp3": ("audio/mpeg",), "m4a": ("audio/x-m4a", "audio/mp4"),
+                 "mp4": ("video/mp4",), "m4v": ("video/x-m4v", "video/mp4"),
+                 "mov": ("video/quicktime",), "pdf": ("application/pdf",),
+                 "ogg": ("audio/ogg",), "opus": ("audio/ogg", "audio/opus")}
 MEDIUMS = {"podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "publisher",
            "course", "mixed"}
 CHAPTERS_MIME = "application/json+chapters"
@@ -42,6 +44,7 @@ lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
 pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th
 ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split())
 _LANG_RE = re.compile(r"^([a-z]{2,3})(?:-([a-z]{2}|[0-9]{3}))?$")
+_URL_BAD_CHAR = re.compile(r"[^!-~]")     # anything but printable ASCII (spaces included)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?=[\s/>])")
 _XMLNS_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*([\"'])(.*?)\2")
@@ -96,7 +99,7 @@ def check_url(report: Report, item: str, field: str, url: str) -> None:
     """A media URL is https and plain ASCII without spaces (Apple rejects the rest, apps mangle it)."""
     if not url.startswith("https://"):
         report.error("url.https", item, field, f"not an https URL: {url}")
-    if not all(33 <= ord(c) < 127 for c in url):
+    if _URL_BAD_CHAR.search(url):
         report.error("url.ascii", item, field,
                      f"URL has spaces or non-ASCII characters; percent-encode them: {url!r}")
 

@@ -91,7 +91,7 @@ def _rss(it: Item, report: Report, guids: dict[str, int], urls: dict[str, int]) 
     expected = ENCLOSURE_EXT.get(_ext(url))
     if mime and expected and mime not in expected:
         report.error("rss.item.enclosure.type", i, "enclosure@type",
-                     f"{mime!r} for a .{_ext(url)} file; use {sorted(expected)[0]}")
+                     f"{mime!r} for a .{_ext(url)} file; use {expected[0]}")
     elif mime and not expected and not mime.startswith(("audio/", "video/")):
         report.warning("rss.item.enclosure.type", i, "enclosure@type",
                        f"{mime!r} is not an audio or video type")
