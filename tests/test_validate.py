@@ -429,3 +429,5 @@ def test_every_rule_is_documented_and_used():
     tests = Path(__file__).read_text("utf-8")
     untested = {r for r in RULES if f'"{r}"' not in tests}
     assert untested == set(), untested
+    docs = (Path(__file__).parent.parent / "docs" / "feed.md").read_text("utf-8")
+    assert {r for r in RULES if f"`{r}`" not in docs} == set()
