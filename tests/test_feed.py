@@ -257,6 +257,10 @@ def test_unusual_text_survives_and_illegal_characters_go(tmp_path, caplog):
     (lambda s, e: (s, [replace(e[0], audio=replace(e[0].audio, size=0))]), "size"),
     (lambda s, e: (s, [replace(e[0], image_url="https://x.example/art.webp")]), "art"),
     (lambda s, e: (s, [replace(e[0], episode=replace(e[0].episode, title="\x07"))]), "title"),
+    (lambda s, e: (s, [replace(e[0], episode=replace(e[0].episode, guid="abc\x00"))]), "guid"),
+    (lambda s, e: (replace(s, link="https://example.org/\x1b[0m"), e), "link"),
+    (lambda s, e: (replace(s, persons=(model.Person("X", href="https://x\x0c"),)), e),
+     "persons.href"),
 ])
 def test_input_feedgen_would_mangle_is_refused_by_file_and_field(tmp_path, change, field):
     show = F.make_show(tmp_path)

@@ -100,3 +100,29 @@ def test_unusual_text_never_breaks_validation(title, notes):
 def test_builds_are_deterministic(title):
     assume(" ".join(ILLEGAL.sub("", title).split()))
     assert _build(title, title)[0] == _build(title, title)[0]
+
+
+VALUES = st.sampled_from(["", " ", "x", "-1", "0", "1e9", "yes", "true", "http://a b", "99:99",
+                          "1:2:3", "é", "&", "NaN", "inf", "1.5", "🎙", "serial"])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["drop", "attr", "text"]),
+                                VALUES), min_size=1, max_size=5))
+def test_validation_reports_instead_of_crashing_on_damaged_feeds(edits):
+    data, _ = _build("Title", "notes")
+    root = etree.fromstring(data)
+    for pick, op, value in edits:
+        els = list(root.iter())
+        el = els[pick % len(els)]
+        if op == "drop" and el.getparent() is not None:
+            el.getparent().remove(el)
+        elif op == "attr" and el.attrib:
+            el.set(sorted(el.attrib)[pick % len(el.attrib)], value)
+        else:
+            el.text = value
+    damaged = etree.tostring(root)
+    own = validate.OwnFeedContext(F.FEED_URL, {}, probe_audio=False)
+    for findings in (validate.validate_feed(damaged, source="fuzz"),
+                     validate.validate_feed(damaged, source="fuzz", own=own)):
+        assert all(f.rule and f.item and f.field and f.message for f in findings)

@@ -201,9 +201,25 @@ def _check_inputs(show: model.Show, episodes: Sequence[model.BuiltEpisode], cove
         # feedgen drops any other itunes:image URL without a word.
         raise FeedError(f"artwork URL must end in .jpg or .png: {cover_url}", path=show.path,
                         field="artwork")
+    # Identifiers and URLs cannot be cleaned silently (a changed guid re-downloads an
+    # episode): a control character in one is refused, where lxml would only raise ValueError.
+    plain: list[tuple[str | None, Path, str]] = [
+        (show.link, show.path, "link"), (show.feed_url, show.path, "feed_url"),
+        (show.language, show.path, "language"), (show.owner.email, show.path, "owner.email"),
+        (show.locked_owner, show.path, "locked_owner"), (show.guid, show.path, "podcast.guid"),
+        (show.medium, show.path, "medium"), (cover_url, show.path, "artwork")]
+    plain += [(f.url, show.path, "funding.url") for f in show.funding]
     seen: dict[str, Path] = {}
     for be in episodes:
         ep = be.episode
+        plain += [(ep.guid, ep.path, "guid"), (be.audio.url, be.audio.path, "url"),
+                  (be.audio.mime, be.audio.path, "mime"), (be.page_url, ep.path, "page_url"),
+                  (be.image_url, ep.path, "art")]
+        plain += [(v, t.path, k) for t in be.transcripts
+                  for k, v in (("url", t.url), ("mime", t.mime), ("language", t.language),
+                               ("rel", t.rel))]
+        if be.chapters_file is not None:
+            plain.append((be.chapters_file.url, be.chapters_file.path, "url"))
         if ep.guid in seen:
             raise FeedError(f"guid {ep.guid} is also used by {seen[ep.guid]}", path=ep.path,
                             field="guid")
@@ -214,6 +230,14 @@ def _check_inputs(show: model.Show, episodes: Sequence[model.BuiltEpisode], cove
         if be.image_url and not be.image_url.lower().endswith((".jpg", ".png")):
             raise FeedError(f"episode art URL must end in .jpg or .png: {be.image_url}",
                             path=ep.path, field="art")
+    for person, path in [(p, show.path) for p in show.persons] + \
+            [(p, be.episode.path) for be in episodes for p in be.episode.persons]:
+        plain += [(person.role, path, "persons.role"), (person.group, path, "persons.group"),
+                  (person.img, path, "persons.img"), (person.href, path, "persons.href")]
+    for value, path, field in plain:
+        if value and _ILLEGAL_XML.search(value):
+            raise FeedError(f"contains a control character XML cannot carry: {value!r}",
+                            path=path, field=field)
 
 
 def _add_item(fg: FeedGenerator, show: model.Show, be: model.BuiltEpisode) -> None:
@@ -270,10 +294,11 @@ def build_feed(show: model.Show, episodes: Sequence[model.BuiltEpisode], *, cove
     included = select_episodes(episodes, now=now)
     _check_inputs(show, included, cover_url)
     w = show.path
+    title = one_line(show.title, where=w, field="title")
     fg = FeedGenerator()
     fg.load_extension("podcast")          # feedgen's iTunes tags
     fg.register_extension("podcastindex", _P20Feed, _P20Entry)
-    fg.title(one_line(show.title, where=w, field="title"))
+    fg.title(title)
     # feedgen writes the href of the *last* link() as <link>: the self link goes first.
     fg.link(href=show.feed_url, rel="self", type="application/rss+xml")
     fg.link(href=show.link, rel="alternate")
@@ -283,7 +308,7 @@ def build_feed(show: model.Show, episodes: Sequence[model.BuiltEpisode], *, cove
         fg.copyright(xml_safe(show.copyright, where=w, field="copyright"))
     fg.generator(GENERATOR)
     fg.docs("https://www.rssboard.org/rss-specification")
-    fg.image(url=cover_url, title=one_line(show.title), link=show.link)
+    fg.image(url=cover_url, title=title, link=show.link)
     if included:
         fg.lastBuildDate(included[0].episode.date)
     itunes = fg.podcast
