@@ -4,19 +4,23 @@ from __future__ import annotations
 import html
 import io
 import re
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
 import podcastparser
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, configuration, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 import feed_fixtures as F
 from toolkit import feed, validate
 from toolkit.errors import FeedError
+
+# Hypothesis caches constants under ./.hypothesis by default: keep tests out of the repo.
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "podkit-hypothesis")
 
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
 ROOT = Path("/nonexistent/show")    # the feed build reads no file, so nothing is created
@@ -30,7 +34,7 @@ NASTY = st.sampled_from(["&", "<", ">", "]]>", "]]", "<![CDATA[", "&amp;", "&#0;
 TEXT = st.lists(st.one_of(NASTY, st.characters(codec="utf-8"), st.characters()),
                 max_size=24).map("".join)
 MARKUP = re.compile(r"<[!?/A-Za-z]")
-PROPS = settings(max_examples=60, deadline=None, derandomize=True,
+PROPS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -106,7 +110,7 @@ VALUES = st.sampled_from(["", " ", "x", "-1", "0", "1e9", "yes", "true", "http:/
                           "1:2:3", "é", "&", "NaN", "inf", "1.5", "🎙", "serial"])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["drop", "attr", "text"]),
                                 VALUES), min_size=1, max_size=5))
 def test_validation_reports_instead_of_crashing_on_damaged_feeds(edits):

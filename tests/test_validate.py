@@ -279,7 +279,7 @@ def test_bad_artwork_fails(built, size, mode, fmt, rule):
     assert rules(findings) == {(rule, "itunes:image")}, [str(f) for f in findings]
 
 
-def test_webp_named_png_fails(built, tmp_path):
+def test_webp_named_png_fails(built):
     data, site, own = built
     F.make_art(site / "cover.png", fmt="WEBP")
     url = F.BASE_URL + "cover.png"
@@ -381,12 +381,14 @@ class _Server:
 
 
 def test_validating_a_url_fetches_it(built):
-    data, site, own = built
-    server = _Server({"/feed.xml": (200, data, 0.0), "/slow.xml": (200, data, 2.0),
-                      "/big.xml": (200, b" " * 5000, 0.0)})
+    data, _, _ = built
+    legacy = mutate(data, _text("/rss/channel/itunes:explicit", "no"))
+    server = _Server({"/feed.xml": (200, data, 0.0), "/legacy.xml": (200, legacy, 0.0),
+                      "/slow.xml": (200, data, 2.0), "/big.xml": (200, b" " * 5000, 0.0)})
     try:
-        assert validate.validate_source(server.url + "/feed.xml") == \
-            [f for f in validate.validate_source(str(site / "feed.xml"))]
+        assert validate.validate_source(server.url + "/feed.xml") == []
+        (found,) = validate.validate_source(server.url + "/legacy.xml")
+        assert (found.rule, found.source) == ("apple.explicit", server.url + "/legacy.xml")
         (gone,) = validate.validate_source(server.url + "/missing.xml")
         assert (gone.rule, gone.field) == ("source.read", "fetch") and "HTTP 404" in gone.message
         (slow,) = validate.validate_source(server.url + "/slow.xml", timeout=0.3)
