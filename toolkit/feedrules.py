@@ -224,8 +224,8 @@ def _channel_apple(channel: Element, items: list[Item], report: Report) -> None:
         report.error("apple.category", c, "itunes:category", "no itunes:category")
     for cat in cats:
         name = cat.get("text", "")
-        subs = [s.get("text", "") for s in cat.findall(ITUNES + "category")] or [None]
-        for sub in subs:
+        subs: list[str | None] = [s.get("text", "") for s in cat.findall(ITUNES + "category")]
+        for sub in subs or [None]:
             problem = check_category(name, sub)
             if problem:
                 report.error("apple.category", c, "itunes:category", problem)
