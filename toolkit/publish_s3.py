@@ -158,7 +158,7 @@ class S3Target:
 
     def _client(self, session: boto3.session.Session, target: PublishTarget, checksums: str | None):
         config = Config(
-            retries={"max_attempts": self.settings.max_attempts, "mode": self.settings.retry_mode},
+            retries={"total_max_attempts": self.settings.max_attempts, "mode": self.settings.retry_mode},
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             max_pool_connections=max(10, self.settings.concurrency * 2),
