@@ -221,7 +221,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
                     # Everything the new feed points at must be in place before it goes up.
                     _verify(dest, refs, {f.key: f for f in files}, site / feed_key)
                 if batch:
-                    log.info("uploading %d %s file(s)", len(batch), phase.name.lower())
+                    log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
                     dest.upload(batch, tracker.on_bytes, tracker.on_done)
         except PublishError as exc:
             raise PublishError(f"{exc.message}; the published feed was not changed",

@@ -12,12 +12,15 @@ request headers (the session token travels in one).
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.loaders
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
@@ -35,6 +38,19 @@ log = logging.getLogger(__name__)
 #: (`--delete` removes only objects carrying this feed's marker).
 META_SHA256 = "sha256"
 META_MARKER = "podkit"
+
+
+@functools.cache
+def _data_loader() -> botocore.loaders.Loader:
+    """One loader per process: parsing botocore's S3 model and endpoint JSON takes ~0.3 s."""
+    return botocore.loaders.create_loader()
+
+
+def _session() -> boto3.session.Session:
+    """A fresh session (credentials resolved anew) sharing the parsed service models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _data_loader())
+    return boto3.session.Session(botocore_session=core)
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -95,6 +111,8 @@ def describe_error(exc: BaseException) -> str:
         if code in ("AccessDenied", "403", "Forbidden") or status == 403:
             return (f"access denied ({code}, HTTP 403): check the credentials and the bucket "
                     "policy")
+        if code == "AccessControlListNotSupported":
+            return "the bucket does not allow ACLs: set public_read = false and use a bucket policy"
         return f"{code}: {err.get('Message') or 'no message'} (HTTP {status})"
     if isinstance(exc, NoCredentialsError):
         return ("no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or "
@@ -103,13 +121,21 @@ def describe_error(exc: BaseException) -> str:
 
 
 class _Progress(BaseSubscriber):
-    """Forwards s3transfer's byte counts (negative when a retried part is re-sent)."""
+    """Forwards s3transfer's byte counts (negative when a retried part is re-sent) and successes."""
 
-    def __init__(self, key: str, on_bytes: Callable[[str, int], None]) -> None:
-        self.key, self.on_bytes = key, on_bytes
+    def __init__(self, file: LocalFile, on_bytes: Callable[[str, int], None],
+                 on_done: Callable[[LocalFile], None]) -> None:
+        self.file, self.on_bytes, self.on_done_cb = file, on_bytes, on_done
 
     def on_progress(self, future: object, bytes_transferred: int, **kwargs: object) -> None:
-        self.on_bytes(self.key, bytes_transferred)
+        self.on_bytes(self.file.key, bytes_transferred)
+
+    def on_done(self, future, **kwargs: object) -> None:
+        try:
+            future.result()  # already finished: returns at once, or raises its failure
+        except Exception:  # the caller collects failures from the futures themselves
+            return
+        self.on_done_cb(self.file)
 
 
 class S3Target:
@@ -125,13 +151,13 @@ class S3Target:
         self.marker = self.prefix + feed_key
         self.settings = settings
         try:
-            session = boto3.session.Session()
+            session = _session()
             creds = session.get_credentials()
-        except (ProfileNotFound, BotoCoreError) as exc:
+            if creds is None:
+                raise NoCredentialsError()
+            frozen = creds.get_frozen_credentials()  # may assume a role: can fail too
+        except (ProfileNotFound, BotoCoreError, ClientError) as exc:
             raise PublishError(describe_error(exc), path=self.describe()) from None
-        if creds is None:
-            raise PublishError(describe_error(NoCredentialsError()), path=self.describe())
-        frozen = creds.get_frozen_credentials()
         self.redactor = LogRedactor([frozen.secret_key, frozen.token])
         self.redactor.install()
         try:
@@ -256,15 +282,13 @@ class S3Target:
             log.debug("upload %s (%d bytes, %s)", self.describe(f.key), f.size, extra["ContentType"])
             futures.append((f, self.manager.upload(str(f.path), self.bucket, self.prefix + f.key,
                                                    extra_args=extra,
-                                                   subscribers=[_Progress(f.key, on_bytes)])))
+                                                   subscribers=[_Progress(f, on_bytes, on_done)])))
         failures = []
         for f, future in futures:
             try:
                 future.result()
             except (ClientError, BotoCoreError, OSError) as exc:
                 failures.append((f.key, exc))
-            else:
-                on_done(f)
         if failures:
             key, exc = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
