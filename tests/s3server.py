@@ -114,6 +114,11 @@ class FaultProxy:
             return [s for s in self.seen if (method is None or s.method == method)
                     and (outcome is None or s.outcome == outcome)]
 
+    def most_body_bytes(self) -> int:
+        """The most body bytes a throttled request has delivered so far."""
+        with self.lock:
+            return max(self.body_bytes.values(), default=0)
+
     def reset(self) -> None:
         with self.lock:
             self.rules.clear()

@@ -118,10 +118,11 @@ def _plan(dest: Target, files: list[LocalFile], feed_key: str, delete: bool) -> 
     return Plan(dest.describe(), feed_key, tuple(entries))
 
 
-def _prepare(site: Path, base_url: str, feed_key: str,
+def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
              settings: TransferSettings) -> tuple[list[LocalFile], list[FeedReference]]:
     """Hash the site and check the feed against it: fails before any network call."""
-    files = scan_site(site, feed_key, settings)
+    # A folder has no ETags: skip the MD5s there.
+    files = scan_site(site, feed_key, settings, etags=target.kind is TargetKind.S3)
     refs = feed_references(site / feed_key, base_url)
     check_references(site / feed_key, refs, {f.key: f for f in files})
     return files, refs
@@ -131,7 +132,7 @@ def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str
               delete: bool = False, settings: TransferSettings | None = None) -> Plan:
     """What `publish` would upload, skip and delete, and why; changes nothing."""
     settings = settings or TransferSettings()
-    files, _ = _prepare(Path(site), base_url, feed_key, settings)
+    files, _ = _prepare(Path(site), target, base_url, feed_key, settings)
     dest = open_target(target, feed_key, settings, Path(site))
     try:
         return _plan(dest, files, feed_key, delete)
@@ -201,7 +202,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     settings = settings or TransferSettings()
     site = Path(site)
     feed_url = feed_url or url_for(base_url, feed_key)
-    files, refs = _prepare(site, base_url, feed_key, settings)
+    files, refs = _prepare(site, target, base_url, feed_key, settings)
     dest = open_target(target, feed_key, settings, site)
     cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
     try:

@@ -17,7 +17,7 @@ from toolkit import fsutil
 from toolkit.errors import PodkitError, PublishError
 from toolkit.layout import site_key
 from toolkit.model import PublishTarget
-from toolkit.publish_plan import LocalFile, RemoteHead, RemoteObject, TransferSettings
+from toolkit.publish_plan import LocalFile, RemoteHead, RemoteObject, TransferSettings, walk
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,7 @@ class LocalTarget:
     def list(self) -> dict[str, RemoteObject]:
         """Every regular file in the folder except hidden ones (the manifest, temp files)."""
         found = {}
-        if not self.root.is_dir():
-            return found
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root)
-            if any(p.startswith(".") for p in rel.parts) or path.is_symlink() or not path.is_file():
-                continue
+        for path in walk(self.root) if self.root.is_dir() else ():
             key = site_key(self.root, path)
             found[key] = RemoteObject(key, path.stat().st_size, None)
         return found

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from pathlib import Path, PurePosixPath
@@ -74,7 +76,7 @@ class LocalFile:
     path: Path
     size: int
     sha256: str
-    etag: str           # what S3 reports after our upload: MD5, or MD5-of-part-MD5s-N
+    etag: str           # what S3 reports after our upload: MD5, or MD5-of-part-MD5s-N ('' for folders)
     phase: Phase
 
 
@@ -166,25 +168,29 @@ def part_size_for(size: int, settings: TransferSettings) -> int:
     return min(max(part, MIN_PART_SIZE), MAX_PART_SIZE)
 
 
-def hash_file(path: Path, size: int, settings: TransferSettings) -> tuple[str, str]:
-    """SHA-256 and the S3 ETag of a file, in one read.
+def hash_file(path: Path, size: int, settings: TransferSettings, etag: bool = True) -> tuple[str, str]:
+    """SHA-256 and the S3 ETag of a file, in one read ('' for the ETag when not asked for).
 
     A single PUT gets the MD5 of the body as its ETag; a multipart upload gets the MD5 of
     the concatenated part MD5s followed by '-<parts>', so the part size must match the
     one the upload will use (`part_size_for`).
     """
-    multipart = size >= settings.multipart_threshold
-    part = part_size_for(size, settings) if multipart else size
+    multipart = etag and size >= settings.multipart_threshold
+    part = part_size_for(size, settings) if multipart else MiB
     sha, current, digests, in_part = hashlib.sha256(), hashlib.md5(), [], 0
     with open(path, "rb") as f:
         # Read at most 1 MiB at a time (flat memory), never across a part boundary.
         while block := f.read(min(MiB, part - in_part) if multipart else MiB):
             sha.update(block)
+            if not etag:
+                continue
             current.update(block)
             in_part += len(block)
             if multipart and in_part == part:
                 digests.append(current.digest())
                 current, in_part = hashlib.md5(), 0
+    if not etag:
+        return sha.hexdigest(), ""
     if not multipart:
         return sha.hexdigest(), current.hexdigest()
     if in_part:
@@ -208,24 +214,36 @@ def phase_of(key: str, feed_key: str) -> Phase:
     return Phase.PAGES
 
 
-def scan_site(site: Path, feed_key: str, settings: TransferSettings) -> list[LocalFile]:
-    """Every regular file of the built site, hashed, in publishing order.
+def walk(root: Path) -> list[Path]:
+    """The regular files under root, sorted; hidden names and symlinks skipped.
 
-    Names starting with '.' are skipped: they are half-written temp files of an atomic
-    write (`fsutil.atomic_path`), never outputs.
+    Hidden names are the half-written temp files of an atomic write (`fsutil.atomic_path`)
+    and podkit's own bookkeeping, never outputs.
     """
+    found = []
+    for path in Path(root).rglob("*"):
+        rel = path.relative_to(root)
+        if any(p.startswith(".") for p in rel.parts) or path.is_symlink() or not path.is_file():
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+def scan_site(site: Path, feed_key: str, settings: TransferSettings, *,
+              etags: bool = True) -> list[LocalFile]:
+    """Every file of the built site, hashed, in publishing order (etags=False: SHA-256 only)."""
     site = Path(site)
     if not (site / feed_key).is_file():
         raise NotBuiltError("no feed to publish: run `podkit feed` first", path=site / feed_key)
-    files = []
-    for path in site.rglob("*"):
-        rel = path.relative_to(site)
-        if any(part.startswith(".") for part in rel.parts) or path.is_symlink() or not path.is_file():
-            continue
-        key = site_key(site, path)
-        size = path.stat().st_size
-        sha, etag = hash_file(path, size, settings)
-        files.append(LocalFile(key, path, size, sha, etag, phase_of(key, feed_key)))
+
+    def scan(path: Path) -> LocalFile:
+        key, size = site_key(site, path), path.stat().st_size
+        sha, etag = hash_file(path, size, settings, etags)
+        return LocalFile(key, path, size, sha, etag, phase_of(key, feed_key))
+
+    # hashlib and file reads release the GIL: hash several files at once.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        files = list(pool.map(scan, walk(site)))
     return sorted(files, key=lambda f: (f.phase, f.key))
 
 
