@@ -167,7 +167,7 @@ class _Tracker:
                                    key, time.monotonic() - self.start))
 
 
-def _verify(dest: Target, refs: list[FeedReference], files: dict[str, LocalFile], feed: Path) -> None:
+def _verify(dest: Target, refs: list[FeedReference], files: dict[str, LocalFile]) -> None:
     """HEAD everything the feed references: present, enclosures at their stated length, same content."""
     keyed = [r for r in refs if r.key is not None]
     for r in refs:
@@ -220,7 +220,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
                 batch = [f for f in uploads if f.phase is phase]
                 if phase is Phase.FEED:
                     # Everything the new feed points at must be in place before it goes up.
-                    _verify(dest, refs, {f.key: f for f in files}, site / feed_key)
+                    _verify(dest, refs, {f.key: f for f in files})
                 if batch:
                     log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
                     dest.upload(batch, tracker.on_bytes, tracker.on_done)
