@@ -241,25 +241,32 @@ class S3Env:
         return self._client
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    """moto's S3 server in a subprocess on a free port; killed after the session."""
+def start_moto() -> tuple[subprocess.Popen, str]:
+    """Start `python -m moto.server` on 127.0.0.1 and a free port; return the process and its URL."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1).close()
+            return proc, url
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError("moto server did not start in 30 s") from None
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 server in a subprocess on a free port; killed after the session."""
+    proc, url = start_moto()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {proc.returncode}")
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start in 30 s") from None
-                time.sleep(0.1)
         yield url
     finally:
         proc.kill()
