@@ -1,0 +1,341 @@
+"""Publishing, the pure part: what the site holds, what the target holds, what to do.
+
+No network and no boto3 here. `scan_site` hashes the built site (SHA-256 and the ETag
+S3 will report for the part size in use), `feed_references` reads the feed about to go
+up, and `decide` compares both sides into a `Plan` whose entries say upload, skip,
+delete or keep, each with its reason. The order of the plan is the publishing order:
+media, transcripts, chapters, art, pages, and the feed last.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from toolkit import contenttypes
+from toolkit.errors import FeedError, NotBuiltError, PublishError
+from toolkit.layout import site_key
+
+MiB = 1024 * 1024
+#: S3's limits on multipart uploads (same as s3transfer's ChunksizeAdjuster).
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """How files travel: multipart sizes, concurrency, retries. The ETags we predict depend on it."""
+
+    part_size: int = 8 * MiB            # multipart chunk size (s3transfer default)
+    multipart_threshold: int = 8 * MiB  # files this size or larger go up in parts
+    concurrency: int = 4                # requests in flight (parts and files together)
+    max_attempts: int = 6               # per request, first try included (botocore retries)
+    retry_mode: str = "standard"        # botocore: standard or adaptive (client-side rate limit)
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+
+class Phase(IntEnum):
+    """Publishing order: what a feed points at goes up before the feed."""
+
+    MEDIA = 0
+    TRANSCRIPTS = 1
+    CHAPTERS = 2
+    ART = 3
+    PAGES = 4
+    FEED = 5
+
+
+class Action(str, Enum):
+    """What the plan does with one key."""
+
+    UPLOAD = "upload"
+    SKIP = "skip"
+    DELETE = "delete"
+    KEEP = "keep"       # at the target, not in the build, and not deleted
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """One file of the built site, hashed."""
+
+    key: str            # relative to the site folder, POSIX ('episodes/x/x-abc.mp3')
+    path: Path
+    size: int
+    sha256: str
+    etag: str           # what S3 reports after our upload: MD5, or MD5-of-part-MD5s-N ('' for folders)
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One object at the target, as a listing shows it (key relative to the prefix)."""
+
+    key: str
+    size: int
+    etag: str | None = None   # without quotes; None where the target has no ETags (local folder)
+
+
+@dataclass(frozen=True)
+class RemoteHead:
+    """What a HEAD request tells about one object."""
+
+    size: int
+    etag: str | None
+    sha256: str | None      # x-amz-meta-sha256, when podkit uploaded it (S3 only)
+    marker: str | None      # x-amz-meta-podkit
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One line of the plan."""
+
+    action: Action
+    key: str
+    reason: str
+    size: int = 0
+    local: LocalFile | None = None
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.local.phase if self.local else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything publish would do, in order; `publish(dry_run=True)` returns it untouched."""
+
+    target: str                     # 's3://bucket/prefix/' or a folder
+    feed_key: str
+    entries: tuple[PlanEntry, ...]
+
+    def of(self, action: Action) -> list[PlanEntry]:
+        """The entries with one action, in plan order."""
+        return [e for e in self.entries if e.action is action]
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(e.size for e in self.of(Action.UPLOAD))
+
+    def lines(self) -> list[str]:
+        """The plan as text, one entry per line, then a total (for `podkit publish --dry-run`)."""
+        out = [f"{e.action.value:<7} {e.key}  ({human_bytes(e.size)}): {e.reason}" for e in self.entries]
+        counts = {a: len(self.of(a)) for a in Action}
+        out.append(f"plan for {self.target}: {counts[Action.UPLOAD]} to upload "
+                   f"({human_bytes(self.upload_bytes)}), {counts[Action.SKIP]} unchanged, "
+                   f"{counts[Action.DELETE]} to delete, {counts[Action.KEEP]} kept")
+        return out
+
+
+@dataclass(frozen=True)
+class FeedReference:
+    """A URL in the feed that must resolve once the feed is public."""
+
+    url: str
+    key: str | None         # site key when the URL lies under the show's base URL
+    length: int | None      # the enclosure length the feed states (enclosures only)
+    what: str               # 'enclosure', 'transcript', 'chapters', 'image'
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def part_size_for(size: int, settings: TransferSettings) -> int:
+    """The part size s3transfer really uses for a file: doubled until it needs ≤ 10,000 parts."""
+    part = settings.part_size
+    while math.ceil(size / part) > MAX_PARTS:
+        part *= 2
+    return min(max(part, MIN_PART_SIZE), MAX_PART_SIZE)
+
+
+def hash_file(path: Path, size: int, settings: TransferSettings, etag: bool = True) -> tuple[str, str]:
+    """SHA-256 and the S3 ETag of a file, in one read ('' for the ETag when not asked for).
+
+    A single PUT gets the MD5 of the body as its ETag; a multipart upload gets the MD5 of
+    the concatenated part MD5s followed by '-<parts>', so the part size must match the
+    one the upload will use (`part_size_for`).
+    """
+    multipart = etag and size >= settings.multipart_threshold
+    part = part_size_for(size, settings) if multipart else MiB
+    sha, current, digests, in_part = hashlib.sha256(), hashlib.md5(), [], 0
+    with open(path, "rb") as f:
+        # Read at most 1 MiB at a time (flat memory), never across a part boundary.
+        while block := f.read(min(MiB, part - in_part) if multipart else MiB):
+            sha.update(block)
+            if not etag:
+                continue
+            current.update(block)
+            in_part += len(block)
+            if multipart and in_part == part:
+                digests.append(current.digest())
+                current, in_part = hashlib.md5(), 0
+    if not etag:
+        return sha.hexdigest(), ""
+    if not multipart:
+        return sha.hexdigest(), current.hexdigest()
+    if in_part:
+        digests.append(current.digest())
+    return sha.hexdigest(), f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
+def phase_of(key: str, feed_key: str) -> Phase:
+    """Which publishing phase a site key belongs to."""
+    suffix = PurePosixPath(key).suffix.lower()
+    if key == feed_key:
+        return Phase.FEED
+    if suffix in contenttypes.MEDIA_EXTENSIONS:
+        return Phase.MEDIA
+    if contenttypes.is_chapters(key):
+        return Phase.CHAPTERS
+    if contenttypes.is_transcript(key):
+        return Phase.TRANSCRIPTS
+    if suffix in contenttypes.IMAGE_EXTENSIONS:
+        return Phase.ART
+    return Phase.PAGES
+
+
+def walk(root: Path) -> list[Path]:
+    """The regular files under root, sorted; hidden names and symlinks skipped.
+
+    Hidden names are the half-written temp files of an atomic write (`fsutil.atomic_path`)
+    and podkit's own bookkeeping, never outputs.
+    """
+    found = []
+    for path in Path(root).rglob("*"):
+        rel = path.relative_to(root)
+        if any(p.startswith(".") for p in rel.parts) or path.is_symlink() or not path.is_file():
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+def scan_site(site: Path, feed_key: str, settings: TransferSettings, *,
+              etags: bool = True) -> list[LocalFile]:
+    """Every file of the built site, hashed, in publishing order (etags=False: SHA-256 only)."""
+    site = Path(site)
+    if not (site / feed_key).is_file():
+        raise NotBuiltError("no feed to publish: run `podkit feed` first", path=site / feed_key)
+
+    def scan(path: Path) -> LocalFile:
+        key, size = site_key(site, path), path.stat().st_size
+        sha, etag = hash_file(path, size, settings, etags)
+        return LocalFile(key, path, size, sha, etag, phase_of(key, feed_key))
+
+    # hashlib and file reads release the GIL: hash several files at once.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        files = list(pool.map(scan, walk(site)))
+    return sorted(files, key=lambda f: (f.phase, f.key))
+
+
+def key_for_url(url: str, base_url: str) -> str | None:
+    """The site key a public URL points at, or None when the URL lies outside the base URL."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    if not url.startswith(base):
+        return None
+    return unquote(url[len(base):].split("#")[0].split("?")[0]) or None
+
+
+def feed_references(feed: Path, base_url: str) -> list[FeedReference]:
+    """The URLs the feed points at: enclosures (with their lengths), transcripts, chapters, images."""
+    try:
+        root = ElementTree.parse(feed).getroot()
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise FeedError(f"the feed is not well-formed XML ({exc})", path=feed) from exc
+    found = [("enclosure", e.get("url"), e.get("length")) for e in root.iter("enclosure")]
+    found += [("transcript", e.get("url"), None) for e in root.iter(f"{{{PODCAST_NS}}}transcript")]
+    found += [("chapters", e.get("url"), None) for e in root.iter(f"{{{PODCAST_NS}}}chapters")]
+    found += [("image", e.get("href"), None) for e in root.iter(f"{{{ITUNES_NS}}}image")]
+    refs = []
+    for what, url, length in found:
+        if not url:
+            raise FeedError(f"a {what} element has no URL", path=feed, field=what)
+        try:
+            size = int(length) if length is not None else None
+        except ValueError:
+            raise FeedError(f"enclosure length {length!r} is not a number", path=feed,
+                            field=f"enclosure {url}") from None
+        refs.append(FeedReference(url, key_for_url(url, base_url), size, what))
+    # One check per URL, in a stable order.
+    return sorted({r.url: r for r in refs}.values(), key=lambda r: r.url)
+
+
+def check_references(feed: Path, refs: Iterable[FeedReference], files: Mapping[str, LocalFile]) -> None:
+    """Fail before uploading anything when the feed points at a file the site lacks or misstates."""
+    for ref in refs:
+        if ref.key is None:
+            continue
+        local = files.get(ref.key)
+        if local is None:
+            raise PublishError(f"the feed points at {ref.url} but the site has no {ref.key}",
+                               path=feed, field=ref.what)
+        if ref.length is not None and ref.length != local.size:
+            raise PublishError(f"enclosure length {ref.length} but {ref.key} has {local.size} bytes: "
+                               "rebuild the feed", path=feed, field=f"enclosure {ref.url}")
+
+
+def decide(files: Iterable[LocalFile], remote: Mapping[str, RemoteObject], *, feed_key: str,
+           stored_sha256: Callable[[list[str]], Mapping[str, str | None]],
+           published_by_podkit: Callable[[list[str]], set[str]], delete: bool) -> list[PlanEntry]:
+    """Compare the site with the target's listing into plan entries (publishing order).
+
+    Size first, then the ETag; when the ETag cannot decide (another part size, an encrypted
+    bucket, a folder target), the SHA-256 podkit stored with the object (`stored_sha256`,
+    asked once for all such keys so the target can batch its lookups).
+    """
+    files = list(files)
+    entries: dict[str, PlanEntry] = {}
+    unsure = []
+    for f in files:
+        r = remote.get(f.key)
+        if r is None:
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "new", f.size, f)
+        elif r.size != f.size:
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, f"size differs (target {r.size} B, "
+                                       f"site {f.size} B)", f.size, f)
+        elif r.etag is not None and r.etag == f.etag:
+            entries[f.key] = PlanEntry(Action.SKIP, f.key, "same size and ETag", f.size, f)
+        else:
+            unsure.append(f)
+    stored = stored_sha256([f.key for f in unsure]) if unsure else {}
+    for f in unsure:
+        sha = stored.get(f.key)
+        if sha == f.sha256:
+            entries[f.key] = PlanEntry(Action.SKIP, f.key, "same size and SHA-256", f.size, f)
+        elif sha is None:
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "same size, different ETag and no "
+                                       "stored SHA-256", f.size, f)
+        else:
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "content changed (same size, "
+                                       "SHA-256 differs)", f.size, f)
+    ordered = [entries[f.key] for f in files]
+    gone = sorted(set(remote) - {f.key for f in files})
+    ours = published_by_podkit(gone) if delete and gone else set()
+    for key in gone:
+        size = remote[key].size
+        if not delete:
+            ordered.append(PlanEntry(Action.KEEP, key, "not in the build (--delete not given)", size))
+        elif key in ours:
+            ordered.append(PlanEntry(Action.DELETE, key, "published by podkit, no longer built", size))
+        else:
+            ordered.append(PlanEntry(Action.KEEP, key, "not published by podkit", size))
+    return ordered
