@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from toolkit import __version__
-from toolkit.errors import NotBuiltError, PodkitError
+from toolkit.errors import PodkitError
 
 log = logging.getLogger("toolkit")
 
@@ -104,10 +104,6 @@ def new(c: Context, slug: str, feed_id: str | None, title: str | None) -> None:
     c.say(f"created {path}: add the audio, then run `podkit check`")
 
 
-def _not_built_yet(name: str) -> None:
-    raise NotBuiltError(f"`podkit {name}` is not built yet in this version")
-
-
 @cli.command()
 @click.argument("slugs", nargs=-1)
 @click.option("--feed", "feed_id", help="Only episodes of this feed.")
@@ -152,40 +148,109 @@ def _clock(seconds: float) -> str:
 
 @cli.command()
 @click.option("--feed", "feed_id", help="Only this feed.")
+@click.option("--now", "now_text", metavar="ISO-DATETIME",
+              help="Pretend it is this time (default: now; or PODKIT_NOW). Scheduled episodes "
+                   "dated later stay out.")
 @pass_ctx
-def feed(c: Context, feed_id: str | None) -> None:
-    """Write the RSS feed(s) from the built episodes."""
-    _not_built_yet("feed")
+def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
+    """Write feed.xml and the index page from the built episodes (never touches audio).
+
+    Drafts and episodes dated in the future stay out until their time.
+    """
+    from toolkit import pipeline, release
+    when = _parse_now(now_text) if now_text else pipeline.now()
+    for r in release.write_feed(c.root, feed_id, now=when):
+        c.say(f"{'wrote' if r.changed else 'unchanged'} {r.path}: {len(r.included)} episode(s)"
+              + (f", {len(r.waiting)} scheduled ({', '.join(r.waiting)})" if r.waiting else "")
+              + (f", {len(r.drafts)} draft(s)" if r.drafts else ""))
+
+
+def _parse_now(text: str):  # noqa: ANN202 - returns datetime
+    import datetime as dt
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date-time: {text!r}", param_hint="--now") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 @cli.command()
 @click.argument("sources", nargs=-1)
-@click.option("--feed", "feed_id", help="Our own feed to check (default: all).")
+@click.option("--feed", "feed_id", help="Our own feed to check (default: all of ours).")
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
 @pass_ctx
 def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json: bool) -> None:
-    """Check feeds (ours, or any FILE or URL) against RSS, Apple and Podcasting 2.0 rules."""
-    _not_built_yet("validate")
+    """Check feeds against RSS 2.0, Apple and Podcasting 2.0 rules.
+
+    Without SOURCES, checks our own built feed(s), also against the built files
+    (artwork, enclosure sizes, durations). SOURCES may be any feed files or URLs.
+    Each finding names the rule, item and field; errors give exit status 1.
+    """
+    from toolkit import release, validate as rules
+    if sources:
+        findings = [f for s in sources for f in rules.validate_source(s)]
+    else:
+        findings = release.validate_own(c.root, feed_id)
+    if as_json:
+        click.echo(rules.findings_json(findings))
+    else:
+        for line in rules.format_findings(findings):
+            click.echo(line)
+    errors = sum(f.severity.value == "error" for f in findings)
+    if errors:
+        raise PodkitError(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    if not as_json:
+        c.say(f"ok: no errors, {len(findings)} warning(s)", fg="green")
 
 
 @cli.command()
 @click.option("--feed", "feed_id", help="Only this feed.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option("--delete", is_flag=True, help="Remove objects podkit published that are no longer built.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (upload, skip, delete, why); change nothing.")
+@click.option("--delete", is_flag=True,
+              help="Also remove objects podkit published before that are no longer built.")
 @pass_ctx
 def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> None:
-    """Upload media, notes and pages, then the feed last, to the feed's target."""
-    _not_built_yet("publish")
+    """Upload what changed to the feed's target: media first, then pages, the feed last.
+
+    Credentials come from boto3's standard chain (environment, profiles), never from
+    feeds/*.toml. If anything fails the feed is not uploaded, so listeners never see
+    an episode whose audio is missing.
+    """
+    from toolkit import release
+    from toolkit.clidisplay import TransferProgress
+    bar = TransferProgress(enabled=not c.quiet and not dry_run)
+    try:
+        reports = release.publish_show(c.root, feed_id, dry_run=dry_run, delete=delete,
+                                       progress=bar)
+    finally:
+        bar.close()
+    for report in reports:
+        for line in report.summary_lines():
+            c.say(line)
 
 
 @cli.command()
 @click.option("--feed", "feed_id", help="The feed to serve.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 to subscribe from a phone on this network).")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @pass_ctx
 def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
-    """Serve the published show over HTTP (HEAD and byte ranges, as podcast apps need)."""
-    _not_built_yet("preview")
+    """Serve the published show over HTTP, with HEAD and byte ranges as podcast apps need.
+
+    The feed's URLs are rewritten to point at this server. Ctrl-C stops it.
+    """
+    from toolkit import preview as server_mod, release
+    show, folder = release.preview_folder(c.root, feed_id)
+    server = server_mod.make_server(folder, host, port, base_url=show.base_url)
+    c.say(f"serving {folder} on {server.url}")
+    c.say(f"subscribe to {server.url.rstrip('/')}/feed.xml (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        c.say("stopped")
+    finally:
+        server.shutdown()
 
 
 @cli.command()

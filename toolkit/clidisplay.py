@@ -64,6 +64,36 @@ class EpisodeProgress:
         self.stream.flush()
 
 
+class TransferProgress:
+    """A one-line upload bar (bytes, rate, files) for `podkit publish`; silent off a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, p: object) -> None:
+        if not self.enabled or time.monotonic() - self.last < 0.1:
+            return
+        self.last = time.monotonic()
+        done, total = getattr(p, "bytes_done"), max(1, getattr(p, "bytes_total"))
+        rate = done / max(1e-6, getattr(p, "elapsed"))
+        width = 24
+        filled = int(width * done / total)
+        self.stream.write(f"\r\x1b[2Kuploading [{'#' * filled}{'.' * (width - filled)}] "
+                          f"{done / 1e6:.1f}/{total / 1e6:.1f} MB  {rate / 1e6:.1f} MB/s  "
+                          f"files {getattr(p, 'files_done')}/{getattr(p, 'files_total')}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     """A plain aligned text table (numbers right-aligned)."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]

@@ -65,3 +65,40 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = frozenset()) -> int:
+    """Make `dst_root` hold exactly `keys` (POSIX paths under `src_root`) plus `keep`.
+
+    Files are hard-linked when possible (same filesystem: no copy, no extra space), else
+    copied; a file already identical (same inode, or same size and hash) is left alone.
+    Everything else in `dst_root` is removed, so it is derived output only. Returns the
+    number of files added or replaced.
+    """
+    changed = 0
+    dst_root.mkdir(parents=True, exist_ok=True)
+    for key in sorted(keys):
+        src, dst = src_root / key, dst_root / key
+        if dst.is_file():
+            s, d = src.stat(), dst.stat()
+            if (s.st_ino, s.st_dev) == (d.st_ino, d.st_dev) or (
+                    s.st_size == d.st_size and sha256_file(src) == sha256_file(dst)):
+                continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dst) as tmp:
+            tmp.unlink()
+            try:
+                os.link(src, tmp)
+            except OSError:
+                import shutil
+                shutil.copyfile(src, tmp)
+        changed += 1
+    wanted = set(keys) | set(keep)
+    for path in sorted(dst_root.rglob("*"), reverse=True):  # children before their folders
+        rel = path.relative_to(dst_root).as_posix()
+        if path.is_dir():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif rel not in wanted:
+            path.unlink()
+    return changed

@@ -3,9 +3,12 @@
     <root>/feeds/<feed>.toml                 feed definitions
     <root>/episodes/<slug>/episode.toml      episode bundles
     <root>/templates/                        jinja2 templates (the show's overrides)
-    <root>/build/site/<feed>/                the published tree, exactly as uploaded
-        feed.xml, index.html, <cover>-<hash>.<ext>
+    <root>/build/stage/<feed>/               what `podkit build` made, drafts and future episodes too
+        <feed>-<hash>.<ext>                  the show's cover, content-addressed
         episodes/<slug>/<slug>-<hash>.mp3, index.html, transcript.*, chapters.json
+    <root>/build/site/<feed>/                the published tree, exactly as uploaded: what
+        feed.xml, index.html, the cover,     `podkit feed` selected from the stage (hard links),
+        episodes/<slug>/...                  so drafts and scheduled episodes never leak
     <root>/build/reports/<feed>/<slug>/      QC picture and report, cue sheets, notes.md
     <root>/build/cache/<feed>/<slug>/        build cache (untagged master, input hashes)
     <root>/build/public/<feed>/              the default local publish target
@@ -41,16 +44,20 @@ class Layout:
     def build(self) -> Path:
         return self.root / "build"
 
+    def stage(self, feed: str) -> Path:
+        """Everything built for one feed, laid out like the site (keys are the same)."""
+        return self.build / "stage" / feed
+
+    def episode_stage(self, feed: str, slug: str) -> Path:
+        """The built files of one episode."""
+        return self.stage(feed) / "episodes" / slug
+
     def site(self, feed: str) -> Path:
         """The folder that is published as-is for one feed."""
         return self.build / "site" / feed
 
     def feed_file(self, feed: str) -> Path:
         return self.site(feed) / FEED_FILE
-
-    def episode_site(self, feed: str, slug: str) -> Path:
-        """The published files of one episode."""
-        return self.site(feed) / "episodes" / slug
 
     def reports(self, feed: str, slug: str) -> Path:
         """QC picture/report, cue sheets: for the producer, not published."""

@@ -40,7 +40,7 @@ def save(layout: Layout, feed: str, slug: str, *, audio: MediaFile,
          parts: list[tuple[str, float]], image_url: str | None, page_url: str | None,
          extra: dict[str, Any] | None = None) -> Path:
     """Write the manifest of one built episode (atomically, deterministic JSON)."""
-    site = layout.site(feed)
+    site = layout.stage(feed)
     data = {
         "version": VERSION,
         "slug": slug,
@@ -128,7 +128,7 @@ def load(layout: Layout, feed: str, slug: str) -> Manifest:
                             path=path) from exc
     if data.get("version") != VERSION:
         raise NotBuiltError(f"built by another podkit version; run `podkit build {slug}`", path=path)
-    manifest = Manifest(data, layout.site(feed), path)
+    manifest = Manifest(data, layout.stage(feed), path)
     if not manifest.audio.path.is_file():
         raise NotBuiltError(f"built audio {manifest.audio.path.name} is missing; run "
                             f"`podkit build {slug}`", path=f"episodes/{slug}")

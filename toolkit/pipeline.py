@@ -98,7 +98,7 @@ def _remove_stale(folder: Path, stem: str, ext: str, keep: Path) -> None:
 
 def show_cover(show: Show, layout: Layout) -> str:
     """Publish the show's artwork under a content-addressed name; return its site key."""
-    site = layout.site(show.id)
+    site = layout.stage(show.id)
     path = _copy_addressed(show.artwork, site, show.id)
     _remove_stale(site, show.id, path.suffix.lstrip("."), path)
     return site_key(site, path)
@@ -129,7 +129,7 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     layout = Layout(root)
     cat, (episode,) = select(root, (slug,))
     show = cat.shows[episode.feed]
-    site, ep_site = layout.site(show.id), layout.episode_site(show.id, slug)
+    site, ep_site = layout.stage(show.id), layout.episode_stage(show.id, slug)
     reports = layout.reports(show.id, slug)
     templates = show.templates
 
