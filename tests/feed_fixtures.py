@@ -110,7 +110,7 @@ def make_site(root: Path, mp3: Path, slugs: tuple[str, ...] = ("hanoi-summit", "
     duration = ffmpeg.probe(mp3).duration
     built = []
     for n, slug in enumerate(slugs, 1):
-        d = lay.episode_site("korea-az", slug)
+        d = site / "episodes" / slug
         d.mkdir(parents=True, exist_ok=True)
         sha = fsutil.sha256_file(mp3)
         audio = d / layout.media_name(slug, sha, "mp3")
