@@ -30,17 +30,25 @@ def inspect(path: Path) -> ArtInfo:
         return ArtInfo(None, 0, 0, "")
 
 
+def format_problems(path: Path, info: ArtInfo | None = None) -> list[str]:
+    """What is wrong with the file type of an image: unreadable, or not the JPEG/PNG its name says."""
+    info = info or inspect(path)
+    if info.format is None:
+        return [f"{path.name} is not a readable image"]
+    expected = _EXT_FORMAT.get(path.suffix.lower())
+    if expected is None:
+        return [f"{path.name}: must be .jpg or .png"]
+    if info.format != expected:
+        return [f"{path.name} is {info.format} data but named {path.suffix} (must be {expected})"]
+    return []
+
+
 def problems(path: Path) -> list[str]:
     """What is wrong with `path` as podcast artwork (empty when Apple would accept it)."""
     info = inspect(path)
+    out = format_problems(path, info)
     if info.format is None:
-        return [f"{path.name} is not a readable image"]
-    out = []
-    expected = _EXT_FORMAT.get(path.suffix.lower())
-    if expected is None:
-        out.append(f"{path.name}: must be .jpg or .png")
-    elif info.format != expected:
-        out.append(f"{path.name} is {info.format} data but named {path.suffix} (must be {expected})")
+        return out
     if info.width != info.height:
         out.append(f"{path.name} is {info.width}x{info.height}; it must be square")
     if not (MIN_PX <= info.width <= MAX_PX and MIN_PX <= info.height <= MAX_PX):

@@ -113,6 +113,10 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
     if ep.art is not None:
         for msg in artwork.problems(ep.art):
             cat.problems.append(Problem(shown, "art", msg))
+    for i, ch in enumerate(ep.chapters):
+        if ch.img and "://" not in ch.img:  # a local picture (the loader checked the path)
+            for msg in artwork.format_problems(ep.dir / ch.img):
+                cat.problems.append(Problem(shown, f"chapters[{i}].img", msg))
 
 
 def _check_slots(cat: Catalog) -> None:

@@ -6,6 +6,7 @@ checked by `toolkit.check`, which runs ffmpeg.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -103,14 +104,32 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
     return tuple(out)
 
 
-def _chapters(t: Table) -> tuple[Chapter, ...]:
+def _chapter_img(ct: Table, base: Path) -> str | None:
+    """A chapter picture: an https:// URL, or a .jpg/.png inside the episode folder.
+
+    The build copies a local picture into the published site, so a path that leaves the
+    folder (`..`, absolute, a symlink) would publish any file the producer can read.
+    """
+    img = ct.text("img")
+    if not img:
+        return None
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", img):
+        check_https(ct, "img", img)
+        return img
+    path = ct.check_file("img", img, base)
+    if path is not None and path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        ct.error("img", f"{img!r} must be a .jpg or .png file (or an https:// URL)")
+    return img
+
+
+def _chapters(t: Table, base: Path) -> tuple[Chapter, ...]:
     out: list[Chapter] = []
     for ct in t.tables("chapters"):
         start = ct.time("start", required=True)
         title = ct.text("title", required=True)
         url = ct.text("url")
         check_https(ct, "url", url)
-        img = ct.text("img")
+        img = _chapter_img(ct, base)
         toc = ct.flag("toc", default=True)
         ct.finish()
         if start is not None and title:
@@ -187,7 +206,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     max_duration = t.time("max_duration")
     parts = _parts(t, folder)
     transcripts = _transcripts(t, folder)
-    chapters = _chapters(t)
+    chapters = _chapters(t, folder)
     persons = read_persons(t, "persons")
     soundbites = []
     for st in t.tables("soundbites"):
