@@ -11,9 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import artwork, ffmpeg
+from toolkit import artwork, ffmpeg, transcript
 from toolkit.episode import episode_folders, read_episode
-from toolkit.errors import MediaError, Problem, Severity
+from toolkit.errors import MediaError, PodkitError, Problem, ProblemsError, Severity
 from toolkit.layout import Layout
 from toolkit.model import Episode, Show, ShowType
 from toolkit.show import display, load_shows
@@ -43,8 +43,9 @@ class Catalog:
 def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
     """Read and cross-check every feed and episode under `root`.
 
-    With `probe_media`, every audio file is opened with ffmpeg and every image with
-    Pillow, so a text file named .wav or a WebP named .png is caught before a build.
+    With `probe_media`, every audio file is opened with ffmpeg, every image with Pillow
+    and every transcript is parsed, so a text file named .wav, a WebP named .png or a
+    Latin-1 transcript is caught before a build.
     """
     cat = Catalog(root=root)
     defined = load_shows(root, cat.problems)
@@ -110,6 +111,16 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
                 ffmpeg.probe(path)
             except MediaError as exc:
                 cat.problems.append(Problem(shown, fld, f"{path.name}: {exc.message}"))
+    for src in ep.transcripts:
+        # Timing against the audio waits for the build; encoding, syntax and order do not.
+        try:
+            transcript.load(src, duration=None)
+        except ProblemsError as exc:
+            cat.problems.extend(Problem(display(Path(p.path), cat.root), p.field, p.message,
+                                        p.severity) for p in exc.problems)
+        except PodkitError as exc:
+            cat.problems.append(Problem(display(Path(exc.path or src.path), cat.root),
+                                        exc.field or "", exc.message))
     if ep.art is not None:
         for msg in artwork.problems(ep.art):
             cat.problems.append(Problem(shown, "art", msg))

@@ -62,6 +62,8 @@ def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read transcript: {exc.strerror}", path=path, field="file") from exc
+    if not data:
+        raise ConfigError("is empty (0 bytes)", path=path, field="file")
     text = decode(data, path)
     fmt = source.format
     if source.drop_lines and fmt is not TranscriptFormat.TEXT:

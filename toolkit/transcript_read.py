@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 #: Words that may appear in lowercase inside a speaker's name ("Ludwig van Beethoven:").
 _NAME_PARTICLES = frozenset({"al", "bin", "da", "de", "del", "der", "di", "du", "la", "le",
                              "van", "von", "y"})
+#: (path, codec) already warned about in this process.
+_warned: set[tuple[str, str]] = set()
 _SPEAKER_RE = re.compile(r"^([^\W\d_][\w.'’\- ]{0,39}?):[ \t]+(?=\S)")
 
 
@@ -44,8 +46,10 @@ def decode(data: bytes, path: Path) -> str:
                 raise ConfigError(f"starts with a {codec.upper()} byte-order mark but is not valid "
                                   f"{codec.upper()} ({exc.reason})", path=path,
                                   field=f"byte {exc.start}") from exc
-            log.warning("%s: decoded as %s (byte-order mark found); UTF-8 is preferred", path,
-                        codec.upper())
+            if (str(path), codec) not in _warned:  # a build reads a transcript more than once
+                _warned.add((str(path), codec))
+                log.warning("%s: decoded as %s (byte-order mark found); UTF-8 is preferred",
+                            path, codec.upper())
             return _newlines(text)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
