@@ -105,13 +105,16 @@ def show_cover(show: Show, layout: Layout) -> str:
 
 
 def _place_tagged(tagged: Path, folder: Path, slug: str, ext: str) -> Path:
-    """Rename a freshly tagged file to its content-addressed name; drop older versions."""
+    """Rename a freshly tagged file to its content-addressed name.
+
+    Older versions stay until the new manifest is saved (the caller removes them then):
+    the previous page and manifest point at them, and a later step may still fail.
+    """
     final = folder / media_name(slug, sha256_file(tagged), ext)
     if final.is_file():
         tagged.unlink()  # identical bytes already in place: reproducible builds change nothing
     else:
         os.replace(tagged, final)
-    _remove_stale(folder, slug, ext, final)
     return final
 
 
@@ -192,6 +195,9 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
                   extra={"cached": audio.cached})
     cue.write_sheet(reports, cue_sheet(show, episode, manifest.load(layout, show.id, slug)))
     log.debug("%s: manifest %s", slug, saved)
+    # The new build is complete: only now drop the audio the previous one pointed at.
+    for done in (audio_file, *extra):
+        _remove_stale(ep_site, slug, done.path.suffix.lstrip("."), done.path)
     progress("done", 1.0)
     return {"slug": slug, "feed": show.id, "duration": audio.duration, "cached": audio.cached,
             "integrated": audio.after.integrated, "true_peak": audio.after.true_peak,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,16 @@ def _built(layout: Layout, show: Show, ep: Episode,
     return item, page
 
 
+def _episode_files(folder: Path, item: BuiltEpisode) -> list[Path]:
+    """The built files of an episode that go public: everything in its stage folder except
+    temp files and audio versions its manifest does not name (left by a failed rebuild)."""
+    slug = item.episode.slug
+    audio = re.compile(rf"^{re.escape(slug)}-[0-9a-f]{{12}}\.(?:mp3|m4a)$")
+    current = {m.path.name for m in (item.audio, *item.extra_audio)}
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")
+            and (p.name in current or not audio.match(p.name))]
+
+
 def _summary_html(ep: Episode) -> str:
     """An episode without notes is described by its summary (Apple needs a description)."""
     return markup.render_notes(ep.summary).description if ep.summary else ""
@@ -69,10 +80,15 @@ def _summary_html(ep: Episode) -> str:
 def write_feed(root: Path, feed_id: str | None = None, *, now: dt.datetime) -> list[FeedResult]:
     """Write each show's site: feed.xml, index.html, cover and its public episodes.
 
-    Every public episode must be built; all that are not are listed in one error.
+    Every public episode must be built; all that are not are listed in one error. Nothing
+    is written while `podkit check` finds an error: an episode whose episode.toml does
+    not load would otherwise silently drop out of the public feed.
     """
     cat, episodes = select(root, (), feed_id)
     layout = Layout(root)
+    if cat.errors:
+        raise ProblemsError([*cat.errors, Problem("build/site", "", "no feed written: fix the "
+                                                  "problems above (`podkit check` lists them)")])
     results = []
     shows = [cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]
     for show in shows:
@@ -92,9 +108,9 @@ def write_feed(root: Path, feed_id: str | None = None, *, now: dt.datetime) -> l
             raise ProblemsError(missing)
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
-        keys = {cover} | {site_key(stage, p) for ep in public
-                          for p in layout.episode_stage(show.id, ep.slug).rglob("*")
-                          if p.is_file() and not p.name.startswith(".")}
+        keys = {cover} | {site_key(stage, p) for item in items
+                          for p in _episode_files(layout.episode_stage(show.id, item.episode.slug),
+                                                  item)}
         mirror(stage, site, keys, keep={FEED_FILE, notes.INDEX_PAGE})
         changed = feed.write_feed(site / FEED_FILE, show, items,
                                   cover_url=url_for(show.base_url, cover), now=now)
