@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import (chapters, config, cue, manifest, master, notes, runner, tag, transcript)
+from toolkit import chapters, config, cue, manifest, notes, runner, tag, transcript
 from toolkit.check import Catalog, load_catalog
 from toolkit.errors import ConfigError, ProblemsError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
@@ -129,6 +129,7 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
 
     Runs in a worker process under `podkit build -j`, so it loads what it needs itself.
     """
+    from toolkit import master  # the audio engine (numpy, scipy): only commands that build need it
     layout = Layout(root)
     cat, (episode,) = select(root, (slug,))
     show = cat.shows[episode.feed]
