@@ -7,6 +7,7 @@ such as `titel` must not pass silently.
 """
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 import tomllib
@@ -17,6 +18,11 @@ from typing import Any
 from toolkit.errors import Problem, Severity
 
 _TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+#: Characters XML 1.0 cannot carry, and the C1 controls it discourages (feed.py removes the
+#: same set from what reaches the feed). In a TOML string they can only come from an escape
+#: such as "\u0001" or from text decoded with the wrong code page, so they are refused
+#: where they are written rather than dropped on the way into the feed.
+NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
                list: "a list", dict: "a table"}
 
@@ -28,10 +34,15 @@ def parse_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any
     except OSError as exc:
         problems.append(Problem(shown, "file", f"cannot read: {exc.strerror}"))
         return None
+    skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0  # Notepad writes one
     try:
-        text = raw.decode("utf-8")
+        text = raw[skip:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(shown, "file", f"not UTF-8 (bad byte at offset {exc.start})"))
+        at = exc.start + skip
+        line = raw.count(b"\n", 0, at) + 1
+        col = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        problems.append(Problem(shown, "file", f"not UTF-8: byte 0x{raw[at]:02X} at line {line}, "
+                                f"column {col} (offset {at}); save the file as UTF-8"))
         return None
     try:
         return tomllib.loads(text)
@@ -104,10 +115,27 @@ class Table:
         """A string value, stripped; an empty required string is a problem."""
         value = self.get(key, str, required=required, default=default)
         if isinstance(value, str):
+            self.check_chars(key, value)
             value = value.strip()
             if required and not value:
                 self.error(key, "must not be empty")
         return value
+
+    def check_chars(self, key: str, value: str) -> bool:
+        """Record a problem (and return False) when `value` holds a character XML cannot carry."""
+        m = NOT_XML_RE.search(value)
+        if m is None:
+            return True
+        ch = m.group()
+        hint = ""
+        if "\x80" <= ch <= "\x9f":
+            try:  # a C1 control is usually a Windows-1252 character decoded as Latin-1
+                hint = f" (as Windows-1252 it would be {bytes([ord(ch)]).decode('cp1252')!r})"
+            except UnicodeDecodeError:
+                pass
+        self.error(key, f"contains U+{ord(ch):04X}, a character XML cannot carry, at "
+                        f"character {m.start() + 1}{hint}: remove or retype it")
+        return False
 
     def integer(self, key: str, *, required: bool = False, positive: bool = False) -> int | None:
         """An integer value; `positive` requires it to be at least 1."""
@@ -176,6 +204,7 @@ class Table:
         out = []
         for i, item in enumerate(value):
             if isinstance(item, str):
+                self.check_chars(f"{key}[{i}]", item)
                 out.append(item.strip())
             else:
                 self.error(f"{key}[{i}]", f"must be a string, not {_describe(item)}")
