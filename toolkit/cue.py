@@ -180,19 +180,36 @@ def _parts_cell(parts: Sequence[CuePart]) -> str:
     return " | ".join(f"{i}. {p.title} {clock(p.duration)}" for i, p in enumerate(parts, 1))
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"): `=`, `+`, `-`,
+#: `@`, and tab or CR before one of them. Free-text cells that start so get a leading `'`,
+#: which Excel, LibreOffice and Google Sheets show as text and never evaluate.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """A free-text CSV cell that no spreadsheet evaluates as a formula (see _FORMULA_START)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def render_csv(sheets: Sequence[CueSheet]) -> str:
-    """Cue sheets as CSV (RFC 4180, CRLF line ends, a header row, one row per episode)."""
+    """Cue sheets as CSV (RFC 4180, CRLF line ends, a header row, one row per episode).
+
+    Titles, cues and part names come from producers and transcripts: a cell starting
+    with `=`, `+`, `-` or `@` is written with a leading `'` so it stays text (numbers are
+    podkit's own and left as they are).
+    """
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for s in sheets:
         writer.writerow({
-            "programme": s.programme, "segment": s.segment, "episode": s.slug,
-            "number": s.number if s.number is not None else "", "title": s.title, "date": s.date,
+            "programme": text_cell(s.programme), "segment": text_cell(s.segment),
+            "episode": s.slug, "number": s.number if s.number is not None else "",
+            "title": text_cell(s.title), "date": s.date,
             "duration": clock(s.duration), "duration_s": f"{s.duration:.2f}",
             "slot": clock(s.max_duration) if s.max_duration is not None else "",
-            "slot_status": _slot_status(s), "parts": _parts_cell(s.parts),
-            "in_cue": s.in_cue, "out_cue": s.out_cue,
+            "slot_status": _slot_status(s), "parts": text_cell(_parts_cell(s.parts)),
+            "in_cue": text_cell(s.in_cue), "out_cue": text_cell(s.out_cue),
             "integrated_lufs": f"{s.integrated:.1f}" if s.integrated is not None else "",
             "true_peak_dbtp": f"{s.true_peak:.1f}" if s.true_peak is not None else ""})
     return buf.getvalue()
