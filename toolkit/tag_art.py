@@ -47,7 +47,10 @@ def picture(path: Path, *, max_px: int = COVER_MAX_PX, max_bytes: int = COVER_MA
             # cover then costs a quarter of the memory and time before the Lanczos step.
             img.draft("RGB", (max_px, max_px))
         img.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:  # its text names an in-memory object: no use to anyone
+        raise MediaError("not a readable image (no image format recognized)", path=path,
+                         field=field) from exc
+    except (OSError, Image.DecompressionBombError) as exc:
         raise MediaError(f"not a readable image ({exc})", path=path, field=field) from exc
     fmt = img.format or "unknown"
     if fmt not in _MIME:
