@@ -15,7 +15,7 @@ from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTar
                            Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
                            is_slug)
 from toolkit.show import check_https, display, read_loudness, read_persons
-from toolkit.tomlread import Table, parse_toml
+from toolkit.tomlread import NOT_XML_RE, Table, parse_toml
 
 EPISODE_FILE = "episode.toml"
 #: Transcript formats by file extension, when `format` is not given.
@@ -146,13 +146,30 @@ def _notes(t: Table, base: Path) -> str:
     if inline is not None and t.has("notes_file"):
         t.error("notes", "give notes or notes_file, not both")
     if path is None:
-        return (inline or "").strip()
+        return _xml_text(t, "notes", inline or "").strip()
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8-sig").strip()
+        return _xml_text(t, "notes_file", raw.decode("utf-8-sig"), f"{path.name}: ").strip()
     except UnicodeDecodeError as exc:
         t.error("notes_file", f"{path.name} is not UTF-8 (bad byte at offset {exc.start})")
         return ""
+
+
+def _xml_text(t: Table, key: str, text: str, where: str = "") -> str:
+    """Notes without the characters XML cannot carry, so the pages and the feed say the same.
+
+    Pasted notes do hold them (a page break from a word processor, NEL from old converters):
+    page breaks and NEL become line breaks, the rest is removed, with a warning.
+    """
+    first = NOT_XML_RE.search(text)
+    if first is None:
+        return text
+    cleaned, count = NOT_XML_RE.subn(lambda m: "\n" if m.group() in "\x0b\x0c\x85" else "", text)
+    line = text.count("\n", 0, first.start()) + 1
+    col = first.start() - (text.rfind("\n", 0, first.start()) + 1) + 1
+    t.warn(key, f"{where}removed {count} character(s) XML cannot carry (the first, "
+                f"U+{ord(first.group()):04X}, at line {line}, column {col})")
+    return cleaned
 
 
 def read_episode(folder: Path, root: Path, problems: list[Problem],
