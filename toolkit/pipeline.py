@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import chapters, config, cue, manifest, notes, runner, tag, transcript
+from toolkit import artwork, chapters, config, cue, manifest, notes, runner, tag, transcript
 from toolkit.check import Catalog, load_catalog
-from toolkit.errors import ConfigError, ProblemsError
+from toolkit.errors import ConfigError, MediaError, ProblemsError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
 from toolkit.layout import Layout, media_name, site_key, url_for
 from toolkit.model import Episode, MediaFile, Show
@@ -97,7 +97,14 @@ def _remove_stale(folder: Path, stem: str, ext: str, keep: Path) -> None:
 
 
 def show_cover(show: Show, layout: Layout) -> str:
-    """Publish the show's artwork under a content-addressed name; return its site key."""
+    """Publish the show's artwork under a content-addressed name; return its site key.
+
+    Refuses (MediaError) a file that is not the JPEG or PNG its name says: its URL would
+    promise one format and serve another. Size and colour rules are `podkit check`'s and
+    `podkit validate`'s.
+    """
+    for problem in artwork.format_problems(show.artwork):
+        raise MediaError(problem, path=show.path, field="artwork")
     site = layout.stage(show.id)
     path = _copy_addressed(show.artwork, site, show.id)
     _remove_stale(site, show.id, path.suffix.lstrip("."), path)
