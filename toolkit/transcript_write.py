@@ -113,14 +113,21 @@ def to_html(transcript: Transcript) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The published transcript.html needs nothing but its own text.
+TRANSCRIPT_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
+
+
 def html_document(transcript: Transcript, title: str = "Transcript") -> str:
     """A complete UTF-8 HTML page around `to_html` (the published transcript.html).
 
     A whole document declares its charset, so a browser opening the file from a bucket
-    that serves plain `text/html` still shows accented names correctly.
+    that serves plain `text/html` still shows accented names correctly. Its text is all
+    escaped; the Content-Security-Policy forbids scripts anyway (it is served from the
+    show's origin, beside the pages).
     """
     lang = f' lang="{html.escape(transcript.language)}"' if transcript.language else ""
     return (f"<!DOCTYPE html>\n<html{lang}>\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{TRANSCRIPT_CSP}\">\n"
             f"<title>{html.escape(title)}</title>\n</head>\n<body>\n{to_html(transcript)}"
             "</body>\n</html>\n")
 
