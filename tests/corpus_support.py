@@ -263,11 +263,12 @@ def run_case(case: Case, base: Path, tmp_path: Path) -> tuple[Path, Run]:
     """Copy `base`, plant the case, run its commands, apply the generic checks."""
     root = copy_show(base, tmp_path / "show")
     case.plant(root)
+    runner = podkit if case.process else podkit_inprocess
     for step in case.before:
-        run = podkit(root, *step)
+        run = runner(root, *step)
         assert run.rc == 0, run
     sources, build = sources_hash(root), tree_hash(root / "build")
-    run = (podkit if case.process else podkit_inprocess)(root, *case.command)
+    run = runner(root, *case.command)
     judge(case, root, run, sources_before=sources, build_before=build)
     if case.verify is not None:
         case.verify(root, run)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from corpus_support import (EP, EP_TOML, FEED, Case, Line, corpus_base, corpus_built,  # noqa: F401
-                            copy_show, edit, podkit, prepend, run_case, sources_hash)
+                            edit, podkit, prepend, run_case, sources_hash)
 from toolkit.check import load_catalog
 
 ONE = "1 problem(s)"
@@ -285,36 +285,23 @@ BUILD_CASES = [
          "refused: the episode no longer silently drops out of the public feed",
          Line(EP_TOML, "toml", ("syntax error",), prefix="podkit: "), command=("feed",), built=True, process=True,
          summary="build/site: no feed written", checked="build/ byte-identical (feed still lists it)"),
-    Case("feed-duplicate-number", "`podkit feed` with two built episodes numbered 1",
-         lambda r: edit(r / "episodes/second/episode.toml", "number = 2", "number = 1"),
+    Case("feed-duplicate-number", "`podkit feed` with a second episode numbered 1",
+         lambda r: twin(r, number=1),
          "refused (was written and passed validate)",
          Line("episodes/second/episode.toml", "number", ("duplicate episode number 1",),
               prefix="podkit: "), command=("feed",), built=True, process=True,
-         summary="build/site: no feed written", tags=("twins",)),
-    Case("feed-duplicate-guid", "`podkit feed` with two built episodes sharing a guid",
-         lambda r: [prepend(r / f"episodes/{s}/episode.toml", 'guid = "same-guid"\n')
-                    for s in ("first-episode", "second")],
+         summary="build/site: no feed written"),
+    Case("feed-duplicate-guid", "`podkit feed` with two episodes sharing a guid",
+         lambda r: twin(r, guid="same-guid"),
          "refused", Line("episodes/second/episode.toml", "guid", ("duplicate guid",),
                          prefix="podkit: "), command=("feed",), built=True, process=True,
-         summary="build/site: no feed written", tags=("twins",)),
+         summary="build/site: no feed written"),
 ]
 
 
-@pytest.fixture(scope="module")
-def built_twins(corpus_built: Path) -> Path:
-    """The built show with a second episode, built and in the feed."""
-    root = copy_show(corpus_built, corpus_built.parent / "twins")
-    twin(root)
-    for step in (("build", "second"), ("feed",)):
-        run = podkit(root, *step)
-        assert run.rc == 0, run
-    return root
-
-
 @pytest.mark.parametrize("case", BUILD_CASES, ids=lambda c: c.id)
-def test_build_case(case: Case, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    base = request.getfixturevalue("built_twins" if "twins" in case.tags else "corpus_built")
-    root, _ = run_case(case, base, tmp_path)
+def test_build_case(case: Case, corpus_built: Path, tmp_path: Path) -> None:
+    root, _ = run_case(case, corpus_built, tmp_path)
     secret = b"a private file outside the episode"
     assert not any(secret in p.read_bytes() for p in (root / "build").rglob("*") if p.is_file())
 
