@@ -15,6 +15,10 @@ from pathlib import Path
 
 from toolkit.errors import PodkitError
 
+#: The process umask, read once at import (reading it means setting it: not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
@@ -30,6 +34,9 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
                                    dir=target.parent)
     except OSError as exc:
         raise PodkitError(f"cannot write here: {exc.strerror}", path=target.parent) from exc
+    # mkstemp makes the file private (0600); an output is an ordinary file (0644 under the
+    # usual umask), or a web server serving the published folder could not read it.
+    os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
