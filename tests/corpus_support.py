@@ -165,6 +165,21 @@ Step = tuple[str, ...]
 
 
 @dataclass(frozen=True)
+class Row:
+    """A corpus row checked by its own test (faults, preview): only its words for the table."""
+
+    id: str
+    what: str
+    outcome: str
+    checked: str
+    process: bool = True
+
+    @property
+    def how(self) -> str:
+        return ("child process; " if self.process else "cli.main() in-process; ") + self.checked
+
+
+@dataclass(frozen=True)
 class Case:
     """One row of the corpus: a planted input, the command, what must come out."""
 
@@ -235,28 +250,37 @@ def judge(case: Case, root: Path, run: Run, *, sources_before: dict[str, str],
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
+# Test modules import these fixtures by name; pytest would make one session fixture per
+# importing module, so the folders themselves are made once per process here.
+_made: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def corpus_base(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> Path:
     """The valid show every case starts from (conftest's show: two FLAC parts, a cover)."""
-    root = tmp_path_factory.mktemp("corpus") / "show"
-    (root / "feeds").mkdir(parents=True)
-    (root / FEED).write_text(FEED_TOML, "utf-8")
-    shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
-    (root / EP).mkdir(parents=True)
-    (root / EP_TOML).write_text(EPISODE_TOML, "utf-8")
-    for name in ("intro.flac", "body.flac"):
-        shutil.copy(_media_cache / name, root / EP / name)
-    return root
+    if "base" not in _made:
+        root = tmp_path_factory.mktemp("corpus") / "show"
+        (root / "feeds").mkdir(parents=True)
+        (root / FEED).write_text(FEED_TOML, "utf-8")
+        shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
+        (root / EP).mkdir(parents=True)
+        (root / EP_TOML).write_text(EPISODE_TOML, "utf-8")
+        for name in ("intro.flac", "body.flac"):
+            shutil.copy(_media_cache / name, root / EP / name)
+        _made["base"] = root
+    return _made["base"]
 
 
 @pytest.fixture(scope="session")
 def corpus_built(corpus_base: Path) -> Path:
     """The same show after `podkit build` and `podkit feed` (a last good build to protect)."""
-    root = copy_show(corpus_base, corpus_base.parent / "built")
-    for step in (("build",), ("feed",)):
-        run = podkit(root, *step)
-        assert run.rc == 0, run
-    return root
+    if "built" not in _made:
+        root = copy_show(corpus_base, corpus_base.parent / "built")
+        for step in (("build",), ("feed",)):
+            run = podkit_inprocess(root, *step)
+            assert run.rc == 0, run
+        _made["built"] = root
+    return _made["built"]
 
 
 def run_case(case: Case, base: Path, tmp_path: Path) -> tuple[Path, Run]:

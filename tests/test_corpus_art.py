@@ -79,7 +79,7 @@ CASES = [
          Line(SITE_FEED, "apple.image.size", ("600x600", "1400 to 3000 px"), absolute=True,
               stream="stdout"),
          command=("validate",), built=True, before=(("build",), ("feed",)),
-         summary="podkit: 1 error(s), 0 warning(s)", process=True,
+         summary="podkit: 1 error(s), 0 warning(s)",
          checked="the cover in build/site is the 600 px file"),
     Case("validate-cmyk-cover", "a CMYK cover through build and feed, then `podkit validate`",
          cover(mode="CMYK"), "validate reports it",
