@@ -90,6 +90,8 @@ def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
 def _at(n: int, cue: Cue) -> str:
     # "cue 12 at 01:03.500": the number counts kept cues from 1, the time finds it in any editor.
     assert cue.start is not None
+    if not 0 <= cue.start < 1e9:  # a negative time (JSON allows one) has no clock form
+        return f"cue {n} at {cue.start:g} s"
     ms = round(cue.start * 1000) % 1000
     return f"cue {n} at {format_timestamp(cue.start)}.{ms:03d}"
 

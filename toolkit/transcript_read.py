@@ -10,6 +10,7 @@ import codecs
 import html
 import json
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -308,4 +309,7 @@ def parse_json(text: str, path: Path) -> list[Cue]:
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    # json.loads accepts NaN and Infinity, which are no time; nor is a 40-digit integer.
+    return abs(value) < 1e12 and math.isfinite(value)
