@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import math
 import re
 import tomllib
 from collections.abc import Iterator
@@ -57,7 +58,8 @@ def parse_time(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        # TOML has nan and inf, which are no time (and NaN passes every comparison).
+        return float(value) if abs(value) < 1e12 and math.isfinite(value) else None
     if isinstance(value, str):
         m = _TIME_RE.match(value.strip())
         if m:
@@ -104,6 +106,9 @@ class Table:
         value = self.data[key]
         ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 1e300:  # TOML integers are 64-bit, but tomllib reads any length
+                self.error(key, f"is out of range ({len(str(value))} digits)")
+                return default
             return float(value)
         if not ok:
             self.error(key, f"must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
@@ -149,6 +154,9 @@ class Table:
                minimum: float | None = None, maximum: float | None = None) -> float | None:
         """A float (integers accepted) within optional bounds."""
         value = self.get(key, float, default=default)
+        if value is not None and not math.isfinite(value):
+            self.error(key, f"must be a finite number, not {value}")
+            return default
         if value is not None and ((minimum is not None and value < minimum)
                                   or (maximum is not None and value > maximum)):
             self.error(key, f"must be between {minimum} and {maximum}, not {value}")
