@@ -34,11 +34,18 @@ class Problem:
 def format_location(path: str | Path | None, field: str | None, message: str,
                     severity: Severity = Severity.ERROR) -> str:
     """Render `path: field: message` on one line, leaving out unknown parts."""
-    parts = [str(p) for p in (path, field) if p not in (None, "")]
+    # A file or TOML key may hold a newline or another line separator: show it escaped.
+    parts = [_one_line(str(p)) for p in (path, field) if p not in (None, "")]
     text = " ".join(message.split())  # one line, whatever the message held
     if severity is Severity.WARNING:
         text = f"warning: {text}"
     return ": ".join([*parts, text])
+
+
+def _one_line(text: str) -> str:
+    """`text` with anything unprintable (newlines, U+2028, controls) backslash-escaped."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class PodkitError(Exception):
