@@ -93,6 +93,10 @@ def text_wav(root: Path) -> None:
     edit(root / EP_TOML, '"intro.flac"', '"intro.wav"')
 
 
+def secret_not_echoed(root: Path, run) -> None:
+    assert "wJalrXUtnFEMI" not in run.stdout + run.stderr
+
+
 def new_slug(slug: str, process: bool = False) -> Case:
     return Case(f"new-{slug}", f"`podkit new {slug!r}`", lambda root: None,
                 "refused before anything is created", Line("", "slug", (repr(slug), "not a valid slug"),
@@ -146,9 +150,17 @@ CASES = [
          lambda r: edit(r / EP_TOML, "gap = 0.5", 'gap = 0.5\ngain = "loud"'),
          "error naming the type", Line(EP_TOML, "parts[1].gain", ("must be a number",)),
          summary=ONE),
-    Case("negative-number", "`number = 0`",
+    Case("zero-number", "`number = 0`",
          lambda r: edit(r / EP_TOML, "number = 1", "number = 0"),
          "error", Line(EP_TOML, "number", ("positive integer",)), summary=ONE),
+    Case("nan-time", "`gap = nan` (TOML has nan and inf)",
+         lambda r: edit(r / EP_TOML, "gap = 0.5", "gap = nan"),
+         "error (NaN passed every bound before)", Line(EP_TOML, "parts[1].gap", ("nan",)),
+         summary=ONE),
+    Case("huge-number", "`gain = ` a 400-digit integer",
+         lambda r: edit(r / EP_TOML, "gap = 0.5", "gap = 0.5\ngain = 1" + "0" * 400),
+         "error (was an OverflowError traceback)",
+         Line(EP_TOML, "parts[1].gain", ("out of range", "401 digits")), summary=ONE),
     Case("naive-date", "a date-time without time zone",
          lambda r: edit(r / EP_TOML, "2024-05-01T09:00:00+09:00", "2024-05-01T09:00:00"),
          "error with an example", Line(EP_TOML, "date", ("no time zone", "+09:00")), summary=ONE, process=True),
@@ -186,6 +198,9 @@ CASES = [
     Case("slug-non-ascii", "an episode folder named `épisode-한국`", slug_folder("épisode-한국"),
          "error naming the folder", Line("episodes/épisode-한국", "slug", ("lowercase ASCII",)),
          summary=ONE, process=True),
+    Case("slug-newline", "an episode folder whose name holds a newline", slug_folder("bad\nname"),
+         "error on one line (the newline shown as \\n)",
+         Line("episodes/bad\\nname", "slug", ("lowercase ASCII",)), summary=ONE),
     new_slug("../evil", process=True),
     new_slug("two words"),
     new_slug("épisode"),
@@ -214,6 +229,13 @@ CASES = [
     Case("chapter-img-http", 'a chapter `img = "javascript:alert(1)"`',
          chapter_img("javascript:alert(1)"), "refused: only https:// URLs or local pictures",
          Line(EP_TOML, "chapters[0].img", ("https://",)), summary=ONE),
+    Case("credentials-in-feed", "an AWS secret key pasted into the feed's `[publish]`",
+         lambda r: (r / FEED).write_text((r / FEED).read_text() + '\n[publish]\ntarget = "s3"\n'
+                                         'bucket = "b"\naws_secret_access_key = "wJalrXUtnFEMI/K7MDENG"\n'),
+         "error: podkit takes credentials only from boto3's chain; the value is not echoed",
+         Line(FEED, "publish.aws_secret_access_key", ("unknown key",)), summary=ONE,
+         verify=secret_not_echoed,
+         checked="the secret appears in no output"),
     # ---- duplicates and the feed's people ------------------------------------------------------------
     Case("duplicate-guid", "two episodes with the same `guid`",
          lambda r: twin(r, guid="same-guid"),
@@ -254,6 +276,16 @@ CASES = [
     Case("transcript-bad-timing", "an `.srt` whose second cue has no timing line",
          transcript("t.srt", SRT.replace("00:00:02,500 --> 00:00:04,500", "half past two").encode()),
          "error naming cue and line", Line(f"{EP}/t.srt", "cue 2", ("line 6", "half past two")),
+         summary=ONE),
+    Case("transcript-json-negative", "a Podcast Index JSON transcript with startTime -1",
+         transcript("t.json", b'{"version": "1.0.0", "segments": [{"startTime": -1, '
+                              b'"endTime": 2, "body": "Hello"}]}'),
+         "error (was a ValueError traceback)",
+         Line(f"{EP}/t.json", "cue 1 at -1 s", ("negative time",)), summary=ONE),
+    Case("transcript-json-nan", "a JSON transcript with startTime NaN",
+         transcript("t.json", b'{"version": "1.0.0", "segments": [{"startTime": NaN, '
+                              b'"body": "Hello"}]}'),
+         "error", Line(f"{EP}/t.json", "segments[0].startTime", ("must be a number of seconds",)),
          summary=ONE),
     Case("transcript-backwards", "an `.srt` whose times go backwards",
          transcript("t.srt", SRT.replace("00:00:02,500 --> 00:00:04,500",

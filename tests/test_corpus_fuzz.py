@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, configuration, given, settings
 from hypothesis import strategies as st
 
 from conftest import FEED_TOML
+from corpus_support import Row
 from toolkit import transcript
 from toolkit.episode import read_episode
 from toolkit.errors import PodkitError, Problem, Severity
@@ -37,6 +38,21 @@ from toolkit.show import load_shows
 from toolkit.tomlread import parse_toml
 
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "podkit-hypothesis")
+
+ROWS = [
+    Row("fuzz-episode-bytes", "arbitrary bytes and text as episode.toml",
+        "Episode or problems, never another exception", "hypothesis, 300 examples each"),
+    Row("fuzz-episode-values", "TOML documents with arbitrary values (nan, inf, 400-digit "
+        "integers, dates, nested tables, escaping paths, symlinks) in every known key",
+        "Episode or problems; loaded paths inside the folder; loaded numbers finite",
+        "hypothesis, 300 examples; found nan/inf/huge numbers and newlines in keys"),
+    Row("fuzz-transcript-bytes", "arbitrary bytes as .txt/.srt/.vtt/.json, arbitrary duration",
+        "Transcript or PodkitError; a Transcript renders to every output format",
+        "hypothesis, 400 examples"),
+    Row("fuzz-transcript-near-valid", "SRT, WebVTT and JSON shaped right with arbitrary times, "
+        "texts and wrong values", "Transcript or PodkitError; our SRT/VTT read back as the same "
+        "cues", "hypothesis, 500 examples; found negative and NaN JSON times"),
+]
 
 #: Examples per test: a CI budget by default, more with PODKIT_FUZZ_EXAMPLES (read here only).
 _KNOB = os.environ.get("PODKIT_FUZZ_EXAMPLES", "").strip()
