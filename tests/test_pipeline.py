@@ -38,23 +38,9 @@ def tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> Path:
-    """The fixture show, built once for this module (tests copy it before changing it)."""
-    from conftest import EPISODE_TOML, FEED_TOML
-    root = tmp_path_factory.mktemp("built") / "show"
-    (root / "feeds").mkdir(parents=True)
-    (root / "feeds" / "test-radio.toml").write_text(FEED_TOML)
-    shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
-    ep = root / "episodes" / "first-episode"
-    ep.mkdir(parents=True)
-    (ep / "episode.toml").write_text(EPISODE_TOML)
-    for name in ("intro.flac", "body.flac"):
-        shutil.copy(_media_cache / name, ep / name)
-    results = pipeline.build(root)
-    assert all(r.ok for r in results), [r.error for r in results]
-    release.write_feed(root, now=LATER)
-    return root
+@pytest.fixture
+def built(built_show: Path) -> Path:
+    return built_show
 
 
 def test_built_mp3_meets_the_target_by_an_independent_meter(built: Path) -> None:
