@@ -72,19 +72,23 @@ def _media_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def show_root(tmp_path: Path, _media_cache: Path) -> Path:
-    """A valid show folder: feeds/test-radio.toml and episodes/first-episode/."""
-    root = tmp_path / "show"
+def write_show(root: Path, media: Path) -> Path:
+    """Write the test show (feeds/test-radio.toml, episodes/first-episode/) into `root`."""
     (root / "feeds").mkdir(parents=True)
     (root / "feeds" / "test-radio.toml").write_text(FEED_TOML, "utf-8")
-    shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
+    shutil.copy(media / "cover.jpg", root / "feeds" / "test-radio.jpg")
     ep = root / "episodes" / "first-episode"
     ep.mkdir(parents=True)
     (ep / "episode.toml").write_text(EPISODE_TOML, "utf-8")
-    shutil.copy(_media_cache / "intro.flac", ep / "intro.flac")
-    shutil.copy(_media_cache / "body.flac", ep / "body.flac")
+    for name in ("intro.flac", "body.flac"):
+        shutil.copy(media / name, ep / name)
     return root
+
+
+@pytest.fixture
+def show_root(tmp_path: Path, _media_cache: Path) -> Path:
+    """A valid show folder: feeds/test-radio.toml and episodes/first-episode/."""
+    return write_show(tmp_path / "show", _media_cache)
 
 
 def dedent(text: str) -> str:
@@ -101,15 +105,7 @@ def built_show(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> 
     import datetime as dt
 
     from toolkit import pipeline, release
-    root = tmp_path_factory.mktemp("built") / "show"
-    (root / "feeds").mkdir(parents=True)
-    (root / "feeds" / "test-radio.toml").write_text(FEED_TOML, "utf-8")
-    shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
-    ep = root / "episodes" / "first-episode"
-    ep.mkdir(parents=True)
-    (ep / "episode.toml").write_text(EPISODE_TOML, "utf-8")
-    for name in ("intro.flac", "body.flac"):
-        shutil.copy(_media_cache / name, ep / name)
+    root = write_show(tmp_path_factory.mktemp("built") / "show", _media_cache)
     results = pipeline.build(root)
     assert all(r.ok for r in results), [r.error for r in results]
     release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
