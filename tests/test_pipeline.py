@@ -132,3 +132,28 @@ def test_cli_runs_the_demo_sequence(show_root: Path) -> None:
     cue = (show_root / "build" / "reports" / "test-radio" / "first-episode" / "cue.txt").read_text()
     assert "First episode" in cue and "Intro" in cue
     assert (show_root / "build" / "public" / "test-radio" / "feed.xml").is_file()
+
+
+def test_podkit_loudness_agrees_with_ffmpeg_ebur128(built: Path, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import make_tone
+    from toolkit.cli import cli
+    (mp3,) = (Layout(built).stage("test-radio") / "episodes" / "first-episode").glob("*.mp3")
+    source = built / "episodes" / "first-episode" / "body.flac"
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    quiet = make_tone(tmp_path / "quiet.wav", 3.0, 1000, volume_db=-33.0)
+    result = CliRunner().invoke(cli, ["loudness", "--json", str(mp3), str(source), str(quiet), str(bad)])
+    assert result.exit_code == 1  # one file could not be measured
+    data = json.loads(result.output[:result.output.rindex("}") + 1])
+    assert [Path(f["file"]).name for f in data["files"]] == [mp3.name, "body.flac", "quiet.wav"]
+    assert len(data["errors"]) == 1 and "notes.wav" in data["errors"][0]
+    for row in data["files"]:
+        integrated, peak = ebur128(Path(row["file"]))
+        assert abs(row["integrated_lufs"] - integrated) <= 0.2, row
+        assert abs(row["true_peak_dbtp"] - peak) <= 0.3, row
+    table = CliRunner().invoke(cli, ["loudness", str(mp3)])
+    assert table.exit_code == 0 and "LUFS" in table.output and mp3.name in table.output
