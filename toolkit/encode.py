@@ -9,7 +9,6 @@ bit-exact flags so the same samples always give the same bytes.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit import ffmpeg, fsutil, loudness
+from toolkit import ffmpeg, fsutil
 from toolkit.model import EncodingSettings
 
 log = logging.getLogger(__name__)
 
-#: LAME's default low-pass (Hz) by CBR bitrate per channel pair (lame's optimum_bandwidth).
-_LAME_LOWPASS = [(64, 11000), (80, 13500), (96, 15100), (112, 15600), (128, 17000),
-                 (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500)]
+#: LAME's default low-pass (Hz) by bitrate per stereo pair (lame's optimum_bandwidth table)...
+_LAME_LOWPASS = ((64, 11000), (80, 13500), (96, 15100), (112, 15600), (128, 17000),
+                 (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500))
 #: ... and by VBR quality 0-9.
-_LAME_VBR_LOWPASS = [19500, 19000, 18600, 18000, 17500, 16900, 16000, 15300, 14500, 12300]
+_LAME_VBR_LOWPASS = (19500, 19000, 18600, 18000, 17500, 16900, 16000, 15300, 14500, 12300)
 
 
 @dataclass(frozen=True)
@@ -44,15 +43,12 @@ def mp3_bitrate(settings: EncodingSettings) -> int:
 
 
 def lame_lowpass_hz(settings: EncodingSettings) -> float:
-    """The low-pass LAME applies at these settings (it removes loudness above it)."""
+    """About where LAME band-limits the MP3 at these settings (the limiter plans for it)."""
     if settings.mp3_vbr_quality is not None:
         return float(_LAME_VBR_LOWPASS[max(0, min(9, settings.mp3_vbr_quality))])
-    # LAME chooses by the bitrate of a stereo pair; a mono stream counts double.
+    # A mono stream gets the bandwidth of a stereo pair at twice its bitrate.
     rate = mp3_bitrate(settings) * (2 if settings.channels == 1 else 1)
-    for kbps, hz in _LAME_LOWPASS:
-        if rate <= kbps:
-            return float(hz)
-    return float(_LAME_LOWPASS[-1][1])
+    return float(next((hz for kbps, hz in _LAME_LOWPASS if rate <= kbps), _LAME_LOWPASS[-1][1]))
 
 
 def mp3_args(settings: EncodingSettings) -> list[str]:
@@ -65,7 +61,7 @@ def mp3_args(settings: EncodingSettings) -> list[str]:
     return rate + ["-ar", str(settings.sample_rate), "-ac", str(settings.channels), "-f", "mp3"]
 
 
-def _output_args(settings: EncodingSettings, kind: str) -> list[str]:
+def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float = 0.0) -> list[str]:
     # No metadata and bit-exact muxing: the same samples give the same bytes (and the
     # tagging stage writes all the tags).
     common = ["-map", "0:a", "-map_metadata", "-1", "-fflags", "+bitexact",
@@ -77,10 +73,15 @@ def _output_args(settings: EncodingSettings, kind: str) -> list[str]:
                          "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
                          "-movflags", "+faststart", "-f", "ipod"]
     codec = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}[settings.wav_bits]
-    resample = ([] if settings.wav_sample_rate == settings.sample_rate else
-                ["-af", "aresample=resampler=soxr:precision=28"])
+    filters = []
+    if lossless_gain_db:
+        filters.append(f"volume={lossless_gain_db:.4f}dB:precision=double")
+    if settings.wav_sample_rate != settings.sample_rate:
+        filters.append("aresample=resampler=soxr:precision=28")
+    resample = ["-af", ",".join(filters)] if filters else []
     return common + resample + ["-c:a", codec, "-ar", str(settings.wav_sample_rate),
-                                "-ac", str(settings.channels), "-rf64", "auto", "-f", "wav"]
+                                "-ac", str(settings.channels), "-rf64", "auto", "-write_bext", "1",
+                                "-f", "wav"]
 
 
 class Encoder:
@@ -99,8 +100,12 @@ class Encoder:
 
 @contextmanager
 def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: int,
-                 channels: int) -> Iterator[Encoder]:
-    """Start the encoder; the targets appear (atomically) when the block exits cleanly."""
+                 channels: int, lossless_gain_db: float = 0.0) -> Iterator[Encoder]:
+    """Start the encoder; the targets appear (atomically) when the block exits cleanly.
+
+    The samples are planned for the lossy encoders (which take a little loudness
+    away); `lossless_gain_db` corrects the WAV, which loses nothing, by that much.
+    """
     with ExitStack() as stack:
         outputs = [("mp3", targets.mp3), ("m4a", targets.m4a), ("wav", targets.wav)]
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
@@ -108,39 +113,18 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
         for kind, target in outputs:
             if target is not None:
                 tmp = stack.enter_context(fsutil.atomic_path(target))
-                args += _output_args(settings, kind) + ["-y", str(tmp)]
+                args += _output_args(settings, kind, lossless_gain_db) + ["-y", str(tmp)]
         with ffmpeg.popen(args, what="encoding", path=targets.mp3, stdin=True) as proc:
             yield Encoder(proc)
             proc.stdin.close()
 
 
 def encode(chunks: Iterable[np.ndarray], targets: Targets, settings: EncodingSettings, *,
-           sample_rate: int, channels: int) -> int:
+           sample_rate: int, channels: int, lossless_gain_db: float = 0.0) -> int:
     """Encode a stream of chunks to the targets; returns the frames written."""
-    with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels) as enc:
+    with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels,
+                      lossless_gain_db=lossless_gain_db) as enc:
         for chunk in chunks:
             enc.write(chunk)
     return enc.frames
 
-
-def loudness_shift(samples: np.ndarray, settings: EncodingSettings, sample_rate: int) -> float:
-    """How much the MP3 encoder changes the loudness of these samples (LU, decoded - input).
-
-    LAME's low-pass and quantisation take 0.1 to 0.5 LU from typical material at
-    128 kbps; encoding a short excerpt of the programme measures it for this
-    material, so the full encode can aim for it once instead of encoding twice.
-    """
-    channels = samples.shape[1]
-    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, mp3 = Path(tmp) / "excerpt.f32", Path(tmp) / "excerpt.mp3"
-        raw.write_bytes(np.ascontiguousarray(samples, dtype="<f4").tobytes())
-        ffmpeg.run(["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
-                    "-i", str(raw), *mp3_args(settings), "-y", str(mp3)],
-                   what="calibrating the MP3 encoder", path=mp3)
-        decoded = np.concatenate(list(ffmpeg.decode(mp3, sample_rate=sample_rate,
-                                                    channels=channels)))
-    before = loudness.measure_array(samples, sample_rate).integrated
-    after = loudness.measure_array(decoded, sample_rate).integrated
-    if not (np.isfinite(before) and np.isfinite(after)):
-        return 0.0
-    return float(after - before)

@@ -75,6 +75,18 @@ def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> n
     return out
 
 
+def _exact_where(padded: np.ndarray, sp: np.ndarray, floor: float, block: int) -> np.ndarray:
+    """Per-block true peak, interpolated where its bound exceeds `floor`, else the bound."""
+    # The interpolated value near a block also depends on the previous block's end,
+    # so a block's bound uses the larger of its own and its neighbour's sample peak.
+    near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
+    bound = (near * TP_BOUND).astype(np.float32)
+    todo = np.flatnonzero(bound > floor)
+    if todo.size:
+        bound[todo] = np.maximum(_interpolated_peaks(padded, todo, block), sp[todo])
+    return bound
+
+
 def k_weighting(sample_rate: int) -> np.ndarray:
     """The BS.1770 K-weighting filter (shelf, then high-pass) as scipy sos for any rate.
 
@@ -182,13 +194,17 @@ class BlockLog:
 class Meter:
     """A streaming BS.1770-4 / R128 meter: `feed()` chunks, then read `stats()`.
 
-    With `exact_peaks=False` the true peak is only computed in blocks that could beat
-    the running maximum (the programme's true peak is still exact, per-block peaks are
-    then only upper bounds); with True every block's true peak is exact, which the
-    limiter needs.
+    The programme's true peak is exact; it is only interpolated in blocks that could
+    beat the running maximum. With `exact_peaks` the meter also keeps a per-block peak
+    for the limiter, exact wherever it comes within 18 dB of the loudest sample. With
+    `peak_lowpass_hz` those per-block peaks are taken after a low-pass like the MP3
+    encoder's (and never below the raw sample peak): band-limiting a clipped or
+    transient-rich waveform raises its peaks (Gibbs), and the encoded file is what the
+    ceiling is checked on.
     """
 
-    def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False) -> None:
+    def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False,
+                 peak_lowpass_hz: float | None = None) -> None:
         self.sample_rate = sample_rate
         self.channels = channels
         self.block = block_frames(sample_rate)
@@ -197,6 +213,12 @@ class Meter:
         self._zi = np.zeros((self._sos.shape[0], 2, channels), dtype=np.float32)
         self._weights = channel_weights(channels).astype(np.float32)
         self._history = np.zeros((TP_TAPS - 1, channels), dtype=np.float32)
+        self._lowpass = None
+        if exact_peaks and peak_lowpass_hz and peak_lowpass_hz < 0.45 * sample_rate:
+            self._lowpass = signal.ellip(6, 0.1, 60, peak_lowpass_hz, fs=sample_rate,
+                                         output="sos").astype(np.float32)
+            self._lp_zi = np.zeros((self._lowpass.shape[0], 2, channels), dtype=np.float32)
+            self._lp_history = self._history.copy()
         self._pending = np.zeros((0, channels), dtype=np.float32)
         self._energy: list[np.ndarray] = []
         self._peaks: list[np.ndarray] = []
@@ -214,35 +236,35 @@ class Meter:
         if usable:
             self._measure(chunk[:usable])
 
+    def _block_peaks(self, x: np.ndarray) -> np.ndarray:
+        return np.abs(x).reshape(len(x) // self.block, -1).max(axis=1)
+
     def _measure(self, x: np.ndarray) -> None:
         nb = len(x) // self.block
         self._frames += len(x)
         y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
         energy = (np.square(y) @ self._weights).astype(np.float64)
         self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
-        sp = np.abs(x).reshape(nb, self.block * self.channels).max(axis=1)
+        sp = self._block_peaks(x)
         self._sample_peak = max(self._sample_peak, float(sp.max()))
         padded = np.concatenate([self._history, x])
         self._history = padded[-(TP_TAPS - 1):]
-        self._peaks.append(self._block_true_peaks(padded, sp))
-
-    def _block_true_peaks(self, padded: np.ndarray, sp: np.ndarray) -> np.ndarray:
-        """True peak per block where it can matter; elsewhere an upper bound."""
-        # The interpolated value near a block also depends on the previous block's end,
-        # so a block's bound uses the larger of its own and its neighbour's sample peak.
-        near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
-        bound = (near * TP_BOUND).astype(np.float32)
-        if self.exact_peaks:
-            # Blocks far below the loudest sample so far could only reach the ceiling
-            # under extreme limiting; their bound (never below the truth) is enough.
-            floor = self._sample_peak * EXACT_PEAK_FLOOR
+        # Far below the loudest sample so far a block could only reach the ceiling under
+        # extreme limiting; there the bound (never below the truth) is enough.
+        floor = self._sample_peak * EXACT_PEAK_FLOOR
+        if self.exact_peaks and self._lowpass is None:
+            peaks = _exact_where(padded, sp, floor, self.block)
+            self._peaks.append(peaks)
         else:
-            floor = self._true_peak      # only blocks that could raise the maximum
-        todo = np.flatnonzero(bound > floor)
-        if todo.size:
-            bound[todo] = np.maximum(_interpolated_peaks(padded, todo, self.block), sp[todo])
-            self._true_peak = max(self._true_peak, float(bound[todo].max()))
-        return bound
+            # Only blocks that could raise the running maximum need interpolating.
+            peaks = _exact_where(padded, sp, self._true_peak, self.block)
+        self._true_peak = max(self._true_peak, float(peaks.max()))
+        if self._lowpass is not None:
+            low, self._lp_zi = signal.sosfilt(self._lowpass, x, axis=0, zi=self._lp_zi)
+            low = np.concatenate([self._lp_history, low.astype(np.float32)])
+            self._lp_history = low[-(TP_TAPS - 1):]
+            self._peaks.append(np.maximum(
+                _exact_where(low, self._block_peaks(low[TP_TAPS - 1:]), floor, self.block), sp))
 
     def block_log(self) -> BlockLog:
         """The per-block summaries measured so far (whole blocks only)."""

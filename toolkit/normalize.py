@@ -57,6 +57,7 @@ class Plan:
     limiter_max_db: float           # deepest limiter gain reduction
     limited_s: float                # seconds during which the limiter acts
     levelled: bool = False
+    encoder_loss_db: float = 0.0    # loudness the plan adds for the lossy encoder to take
 
 
 def check_measurable(log_: loudness.BlockLog, stats: loudness.LoudnessStats,
@@ -148,15 +149,16 @@ def levelling_gain(log_: loudness.BlockLog, integrated: float, lra: float,
 
 def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: float,
          ceiling_dbtp: float, *, levelling: bool = False, max_lra: float | None = None,
-         encoder_loss_db: float = 0.0, path: str | Path | None = None) -> Plan:
+         encoder_loss_db: float = 0.0, ceiling_margin_db: float = CEILING_MARGIN_DB,
+         path: str | Path | None = None) -> Plan:
     """Plan gain, levelling and limiting so the output meets `target_lufs` under the ceiling.
 
-    `ceiling_dbtp` is the deliverable's ceiling; the plan aims CEILING_MARGIN_DB
-    lower for the encoder. `encoder_loss_db` is loudness the encoder is expected to
+    `ceiling_dbtp` is the deliverable's ceiling; the plan aims `ceiling_margin_db`
+    lower for the encoder's peak overshoot. `encoder_loss_db` is loudness the encoder is expected to
     remove (its low-pass), added to the target here.
     """
     check_measurable(log_, stats, path)
-    inner_ceiling = ceiling_dbtp - CEILING_MARGIN_DB
+    inner_ceiling = ceiling_dbtp - ceiling_margin_db
     block_s = log_.block / log_.sample_rate
     aim = target_lufs + encoder_loss_db
     base = np.zeros(len(log_.energy))
@@ -184,11 +186,19 @@ def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: fl
                   predicted_lra=loudness.loudness_range(seg),
                   predicted_true_peak=loudness.db(float((log_.peak * amp).max())),
                   limiter_max_db=float(reduction.max(initial=0.0)),
-                  limited_s=float(limited.sum() * block_s), levelled=levelled)
+                  limited_s=float(limited.sum() * block_s), levelled=levelled,
+                  encoder_loss_db=encoder_loss_db)
     log.info("%s: %.2f LUFS -> %.2f (gain %+.2f dB, limiter up to %.2f dB over %.1f s%s)",
              path or "programme", stats.integrated, result.predicted_integrated, gain,
              result.limiter_max_db, result.limited_s, ", levelled" if levelled else "")
     return result
+
+
+def planned_peaks_db(log_: loudness.BlockLog, p: Plan) -> np.ndarray:
+    """Each block's true peak after the plan (dBTP, an upper bound), before encoding."""
+    _power, amp = _effective(p.gains_db)
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(log_.peak.astype(np.float64) * amp)
 
 
 class GainApplier:
@@ -201,13 +211,15 @@ class GainApplier:
         self._block = p.block
         self._pos = 0
 
+    def gains(self, start: int, frames: int) -> np.ndarray:
+        """The linear gain of frames [start, start + frames) of the programme."""
+        idx = np.arange(start, start + frames)
+        k = np.minimum(idx // self._block, len(self._edges) - 2)
+        frac = np.minimum((idx - k * self._block) / self._block, 1.0).astype(np.float32)
+        return self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
+
     def apply(self, chunk: np.ndarray) -> np.ndarray:
         """The next chunk (frames, channels) with the planned gain applied (a new array)."""
-        n = len(chunk)
-        idx = np.arange(self._pos, self._pos + n)
-        self._pos += n
-        k = np.minimum(idx // self._block, len(self._edges) - 2)
-        frac = ((idx - k * self._block) / self._block).astype(np.float32)
-        frac = np.minimum(frac, 1.0)
-        g = self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
+        g = self.gains(self._pos, len(chunk))
+        self._pos += len(chunk)
         return chunk * g[:, None]
