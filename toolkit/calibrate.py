@@ -110,22 +110,32 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     gap = np.zeros((int(GAP_S * rate), channels), dtype=np.float32)
     planned = [_faded(win * applier.gains(start, len(win))[:, None], rate)
                for start, win in pieces]
-    joined = np.concatenate([p for piece in planned for p in (piece, gap)])
+    total = sum(len(p) + len(gap) for p in planned)
     with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
         raw, mp3 = Path(tmp) / "excerpts.f32", Path(tmp) / "excerpts.mp3"
-        raw.write_bytes(np.ascontiguousarray(joined, dtype="<f4").tobytes())
+        with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
+            for piece in planned:
+                f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
+                f.write(gap.tobytes())
         ffmpeg.run(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
                     "-i", str(raw), *encode.mp3_args(settings), "-y", str(mp3)],
                    what="calibrating the MP3 encoder", path=mp3)
-        chunks = list(ffmpeg.decode(mp3, sample_rate=rate, channels=channels))
-    decoded = np.concatenate(chunks)
+        decoded = np.zeros((total, channels), dtype=np.float32)
+        pos = 0
+        for chunk in ffmpeg.decode(mp3, sample_rate=rate, channels=channels):
+            take = min(len(chunk), total - pos)
+            decoded[pos:pos + take] = chunk[:take]
+            pos += take
     # The decoder removes LAME's delay and padding, so the pieces sit where they were put.
     offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
     got = [decoded[o:o + len(p)] for o, p in zip(offsets, planned)]
     n_even = len(excerpts.even)
 
     def level(parts: list[np.ndarray]) -> float:
-        return loudness.measure_array(np.concatenate(parts), rate).integrated
+        meter = loudness.Meter(rate, channels)
+        for part in parts:
+            meter.feed(part)
+        return meter.stats().integrated
 
     shift = 0.0
     if n_even:

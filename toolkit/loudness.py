@@ -16,6 +16,7 @@ what `toolkit.normalize` plans its gain and limiter from.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,18 @@ def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> n
                 np.maximum(best, np.abs(interp).reshape(count, -1).max(axis=1), out=best)
             out[s:e] = best
     return out
+
+
+#: One shared worker thread for true-peak interpolation (see Meter._measure).
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+_ANTIDENORMAL = np.tile(np.array([1e-25, -1e-25], dtype=np.float32), 1 << 16)[:, None]
+
+
+def _antidenormal(frames: int) -> np.ndarray:
+    """A tiny alternating signal (shape (frames, 1)), far below any gate or meter reading."""
+    if frames <= len(_ANTIDENORMAL):
+        return _ANTIDENORMAL[:frames]
+    return np.resize(_ANTIDENORMAL, (frames, 1))
 
 
 def _exact_where(padded: np.ndarray, sp: np.ndarray, floor: float, block: int) -> np.ndarray:
@@ -196,15 +209,10 @@ class Meter:
 
     The programme's true peak is exact; it is only interpolated in blocks that could
     beat the running maximum. With `exact_peaks` the meter also keeps a per-block peak
-    for the limiter, exact wherever it comes within 18 dB of the loudest sample. With
-    `peak_lowpass_hz` those per-block peaks are taken after a low-pass like the MP3
-    encoder's (and never below the raw sample peak): band-limiting a clipped or
-    transient-rich waveform raises its peaks (Gibbs), and the encoded file is what the
-    ceiling is checked on.
+    for the limiter, exact wherever it comes within 18 dB of the loudest sample.
     """
 
-    def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False,
-                 peak_lowpass_hz: float | None = None) -> None:
+    def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False) -> None:
         self.sample_rate = sample_rate
         self.channels = channels
         self.block = block_frames(sample_rate)
@@ -213,12 +221,6 @@ class Meter:
         self._zi = np.zeros((self._sos.shape[0], 2, channels), dtype=np.float32)
         self._weights = channel_weights(channels).astype(np.float32)
         self._history = np.zeros((TP_TAPS - 1, channels), dtype=np.float32)
-        self._lowpass = None
-        if exact_peaks and peak_lowpass_hz and peak_lowpass_hz < 0.45 * sample_rate:
-            self._lowpass = signal.ellip(6, 0.1, 60, peak_lowpass_hz, fs=sample_rate,
-                                         output="sos").astype(np.float32)
-            self._lp_zi = np.zeros((self._lowpass.shape[0], 2, channels), dtype=np.float32)
-            self._lp_history = self._history.copy()
         self._pending = np.zeros((0, channels), dtype=np.float32)
         self._energy: list[np.ndarray] = []
         self._peaks: list[np.ndarray] = []
@@ -242,29 +244,26 @@ class Meter:
     def _measure(self, x: np.ndarray) -> None:
         nb = len(x) // self.block
         self._frames += len(x)
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        energy = (np.square(y) @ self._weights).astype(np.float64)
-        self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
         sp = self._block_peaks(x)
         self._sample_peak = max(self._sample_peak, float(sp.max()))
         padded = np.concatenate([self._history, x])
         self._history = padded[-(TP_TAPS - 1):]
         # Far below the loudest sample so far a block could only reach the ceiling under
-        # extreme limiting; there the bound (never below the truth) is enough.
-        floor = self._sample_peak * EXACT_PEAK_FLOOR
-        if self.exact_peaks and self._lowpass is None:
-            peaks = _exact_where(padded, sp, floor, self.block)
+        # extreme limiting; there the bound (never below the truth) is enough. Without
+        # exact_peaks, only blocks that could raise the running maximum are interpolated.
+        floor = self._sample_peak * EXACT_PEAK_FLOOR if self.exact_peaks else self._true_peak
+        # True peak on a worker thread while this one K-weights: both release the GIL
+        # in their inner loops (BLAS, scipy's sosfilt), so two cores share the work.
+        peaks_job = _WORKER.submit(_exact_where, padded, sp, floor, self.block)
+        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
+        # silence would otherwise decay into (and which run ~20x slower on x86).
+        y, self._zi = signal.sosfilt(self._sos, x + _antidenormal(len(x)), axis=0, zi=self._zi)
+        energy = (np.square(y) @ self._weights).astype(np.float64)
+        self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
+        peaks = peaks_job.result()
+        if self.exact_peaks:
             self._peaks.append(peaks)
-        else:
-            # Only blocks that could raise the running maximum need interpolating.
-            peaks = _exact_where(padded, sp, self._true_peak, self.block)
         self._true_peak = max(self._true_peak, float(peaks.max()))
-        if self._lowpass is not None:
-            low, self._lp_zi = signal.sosfilt(self._lowpass, x, axis=0, zi=self._lp_zi)
-            low = np.concatenate([self._lp_history, low.astype(np.float32)])
-            self._lp_history = low[-(TP_TAPS - 1):]
-            self._peaks.append(np.maximum(
-                _exact_where(low, self._block_peaks(low[TP_TAPS - 1:]), floor, self.block), sp))
 
     def block_log(self) -> BlockLog:
         """The per-block summaries measured so far (whole blocks only)."""

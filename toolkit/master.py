@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -166,9 +167,9 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
 
     # Pass 1: render and measure, keeping only 10 ms block summaries.
     render = assemble.Render(episode.parts, rate, channels)
-    meter = loudness.Meter(rate, channels, exact_peaks=True,
-                           peak_lowpass_hz=encode.lame_lowpass_hz(enc))
+    meter = loudness.Meter(rate, channels, exact_peaks=True)
     excerpts = calibrate.Excerpts(expected, rate)
+    clock = time.perf_counter()
     for chunk in _tracked(iter(render), "measure", expected, progress):
         meter.feed(chunk)
         excerpts.feed(chunk)
@@ -183,6 +184,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
 
     plan = make_plan(0.0, normalize.CEILING_MARGIN_DB)
     # Encode a few seconds of excerpts first, so the one full encode lands on target.
+    log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
     cal = calibrate.calibrate(excerpts, plan, enc)
     if cal is not None:
         plan = make_plan(-cal.loudness_shift,
@@ -222,24 +224,30 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
     block = plan.block
 
     def normalized() -> Iterator[np.ndarray]:
+        pending = np.zeros((0, render.channels), dtype=np.float32)
         for chunk in _tracked(iter(render), "encode", expected, progress):
             out = applier.apply(chunk)
-            usable = len(out) - len(out) % block
-            if usable:      # a waveform envelope for the QC picture (10 ms resolution)
-                peaks.append(np.abs(out[:usable]).reshape(usable // block, -1).max(axis=1))
+            # A waveform envelope for the QC picture: the peak of every 10 ms block.
+            pending = np.concatenate([pending, out])
+            usable = len(pending) - len(pending) % block
+            if usable:
+                peaks.append(np.abs(pending[:usable]).reshape(usable // block, -1).max(axis=1))
+                pending = pending[usable:]
             yield out
 
-    encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
-                  channels=render.channels, lossless_gain_db=-plan.encoder_loss_db)
-    if progress:
-        progress("verify", 0.0)
-    measured = loudness.measure_file(targets.mp3, short_term=True)
-    assert isinstance(measured, loudness.FileLoudness)
+    # The MP3 is decoded and measured while it is being written (encode's monitor).
+    check = loudness.Meter(plan.sample_rate, render.channels)
+    clock = time.perf_counter()
+    frames = encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
+                           channels=render.channels, lossless_gain_db=-plan.encoder_loss_db,
+                           monitor=check.feed)
+    measured = check.stats()
+    # The monitored stream still holds the encoder's delay; the file's length is exact.
     after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
-                          measured.sample_peak, measured.duration)
-    log.info("%s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP", where, after.integrated, after.lra,
-             after.true_peak)
-    return after, (np.concatenate(peaks) if peaks else np.zeros(0)), measured.short_term
+                          measured.sample_peak, frames / plan.sample_rate)
+    log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
+             where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
+    return after, (np.concatenate(peaks) if peaks else np.zeros(0)), check.short_term()
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,

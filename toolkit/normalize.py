@@ -220,6 +220,11 @@ class GainApplier:
 
     def apply(self, chunk: np.ndarray) -> np.ndarray:
         """The next chunk (frames, channels) with the planned gain applied (a new array)."""
-        g = self.gains(self._pos, len(chunk))
-        self._pos += len(chunk)
-        return chunk * g[:, None]
+        start, self._pos = self._pos, self._pos + len(chunk)
+        first = min(start // self._block, len(self._edges) - 1)
+        last = min((self._pos - 1) // self._block + 1, len(self._edges) - 1)
+        edges = self._edges[first:last + 1]
+        if edges.min() == edges.max():
+            # Most of a programme is untouched by the limiter: one multiply per sample.
+            return chunk * edges[0]
+        return chunk * self.gains(start, len(chunk))[:, None]
