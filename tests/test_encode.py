@@ -99,3 +99,21 @@ def test_failed_encode_leaves_the_previous_file(tmp_path):
                       sample_rate=RATE, channels=2)
     assert target.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ep.mp3"]
+
+
+def test_monitor_measures_the_mp3_as_it_is_written(tmp_path):
+    from toolkit import loudness
+    x = speech_like(6.0, rate=RATE) * 0.5
+    target = tmp_path / "m.mp3"
+    meter = loudness.Meter(RATE, 2)
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=target), EncodingSettings(),
+                           sample_rate=RATE, channels=2, monitor=meter.feed)
+    live, afterwards = meter.stats(), loudness.measure_file(target)
+    assert frames == len(x)
+    assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
+    assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)
+    # The file itself is exactly what a plain encode writes.
+    plain = tmp_path / "p.mp3"
+    encode.encode(_chunks(x), encode.Targets(mp3=plain), EncodingSettings(), sample_rate=RATE,
+                  channels=2)
+    assert plain.read_bytes() == target.read_bytes()

@@ -16,12 +16,14 @@ what `toolkit.normalize` plans its gain and limiter from.
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
+from threadpoolctl import threadpool_limits
 
 from toolkit import ffmpeg
 from toolkit.errors import MediaError
@@ -76,8 +78,17 @@ def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> n
     return out
 
 
-#: One shared worker thread for true-peak interpolation (see Meter._measure).
-_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+_WORKERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _worker() -> ThreadPoolExecutor:
+    """This process's true-peak worker thread (a forked build worker gets its own)."""
+    pid = os.getpid()
+    if pid not in _WORKERS:
+        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+    return _WORKERS[pid]
+
+
 _ANTIDENORMAL = np.tile(np.array([1e-25, -1e-25], dtype=np.float32), 1 << 16)[:, None]
 
 
@@ -199,7 +210,11 @@ class BlockLog:
 
     def segment_energy(self, gain_db: np.ndarray | float = 0.0) -> np.ndarray:
         """Mean-square energy per 100 ms segment, after an optional per-block gain (dB)."""
-        e = self.energy * (10.0 ** (np.asarray(gain_db, dtype=np.float64) / 10.0))
+        return self.segment_power(10.0 ** (np.asarray(gain_db, dtype=np.float64) / 10.0))
+
+    def segment_power(self, power: np.ndarray | float = 1.0) -> np.ndarray:
+        """Mean-square energy per 100 ms segment, after a per-block power gain (linear)."""
+        e = self.energy * power
         n = len(e) // BLOCKS_PER_SEGMENT
         return e[:n * BLOCKS_PER_SEGMENT].reshape(n, BLOCKS_PER_SEGMENT).mean(axis=1)
 
@@ -247,6 +262,11 @@ class Meter:
         sp = self._block_peaks(x)
         self._sample_peak = max(self._sample_peak, float(sp.max()))
         padded = np.concatenate([self._history, x])
+        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
+        # silence would otherwise decay into (and which run ~20x slower on x86). It is
+        # far below any peak or gate, so the true peak may see it too.
+        x = padded[TP_TAPS - 1:]
+        x += _antidenormal(len(x))
         self._history = padded[-(TP_TAPS - 1):]
         # Far below the loudest sample so far a block could only reach the ceiling under
         # extreme limiting; there the bound (never below the truth) is enough. Without
@@ -254,10 +274,8 @@ class Meter:
         floor = self._sample_peak * EXACT_PEAK_FLOOR if self.exact_peaks else self._true_peak
         # True peak on a worker thread while this one K-weights: both release the GIL
         # in their inner loops (BLAS, scipy's sosfilt), so two cores share the work.
-        peaks_job = _WORKER.submit(_exact_where, padded, sp, floor, self.block)
-        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
-        # silence would otherwise decay into (and which run ~20x slower on x86).
-        y, self._zi = signal.sosfilt(self._sos, x + _antidenormal(len(x)), axis=0, zi=self._zi)
+        peaks_job = _worker().submit(_exact_where, padded, sp, floor, self.block)
+        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
         energy = (np.square(y) @ self._weights).astype(np.float64)
         self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
         peaks = peaks_job.result()
@@ -322,8 +340,9 @@ def measure_file(path: Path, *, short_term: bool = False) -> LoudnessStats:
     """
     info = ffmpeg.probe(path)
     meter = Meter(info.sample_rate, info.channels)
-    for chunk in ffmpeg.decode(path, sample_rate=info.sample_rate, channels=info.channels):
-        meter.feed(chunk)
+    with threadpool_limits(limits=1, user_api="blas"):   # small products: threads only cost
+        for chunk in ffmpeg.decode(path, sample_rate=info.sample_rate, channels=info.channels):
+            meter.feed(chunk)
     if meter.frames == 0:
         raise MediaError("no audio samples could be decoded", path=path)
     stats = meter.stats()

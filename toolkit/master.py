@@ -175,6 +175,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
         excerpts.feed(chunk)
     before = meter.stats()
     block_log = meter.block_log()
+    del meter                                   # its per-chunk lists duplicate block_log
     spans, frames = list(render.spans), render.frames
 
     def make_plan(loss: float, margin: float) -> normalize.Plan:
@@ -182,9 +183,9 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                               levelling=preset.levelling, max_lra=target.max_lra,
                               encoder_loss_db=loss, ceiling_margin_db=margin, path=where)
 
+    log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
     plan = make_plan(0.0, normalize.CEILING_MARGIN_DB)
     # Encode a few seconds of excerpts first, so the one full encode lands on target.
-    log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
     cal = calibrate.calibrate(excerpts, plan, enc)
     if cal is not None:
         plan = make_plan(-cal.loudness_shift,
@@ -203,6 +204,9 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
         plan = make_plan(plan.predicted_integrated - after.integrated, margin)
         after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected,
                                                    progress, where)
+        if after.true_peak > target.true_peak:
+            log.warning("%s: MP3 true peak %.2f dBTP is still over the %.1f dBTP ceiling",
+                        episode.slug, after.true_peak, target.true_peak)
     if render.spans != spans or render.frames != frames:
         raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
 
@@ -220,19 +224,12 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
                       where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
     """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
     applier = normalize.GainApplier(plan)
-    peaks: list[np.ndarray] = []
-    block = plan.block
+    envelope = qc.PeakEnvelope(plan.block)     # the waveform for the QC picture
 
     def normalized() -> Iterator[np.ndarray]:
-        pending = np.zeros((0, render.channels), dtype=np.float32)
         for chunk in _tracked(iter(render), "encode", expected, progress):
             out = applier.apply(chunk)
-            # A waveform envelope for the QC picture: the peak of every 10 ms block.
-            pending = np.concatenate([pending, out])
-            usable = len(pending) - len(pending) % block
-            if usable:
-                peaks.append(np.abs(pending[:usable]).reshape(usable // block, -1).max(axis=1))
-                pending = pending[usable:]
+            envelope.feed(out)
             yield out
 
     # The MP3 is decoded and measured while it is being written (encode's monitor).
@@ -247,7 +244,7 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
                           measured.sample_peak, frames / plan.sample_rate)
     log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
              where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
-    return after, (np.concatenate(peaks) if peaks else np.zeros(0)), check.short_term()
+    return after, envelope.values(), check.short_term()
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
