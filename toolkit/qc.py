@@ -11,14 +11,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 
 from toolkit import fsutil
 from toolkit.model import LoudnessStats
-
-matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 _WIDTH_PX, _HEIGHT_PX, _DPI = 1400, 700, 100
 
@@ -82,6 +78,10 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
     Short-term series are one value every 100 ms (the first ending at 3 s);
     `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds.
     """
+    # Imported here: matplotlib is only needed for this picture, at the end of a build.
+    import matplotlib
+    matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
+    import matplotlib.pyplot as plt
     fig, (ax_l, ax_w) = plt.subplots(2, 1, figsize=(_WIDTH_PX / _DPI, _HEIGHT_PX / _DPI),
                                      dpi=_DPI, sharex=True,
                                      gridspec_kw={"height_ratios": [3, 2]})
