@@ -65,6 +65,8 @@ test: $(STAMP) ## Run the test suite
 
 bench: $(STAMP) ## Run the benchmarks (slow: several minutes; see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_feed.py
+	$(BIN)/python benchmarks/bench_tag.py
+	$(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_audio.py
 
 clean: ## Remove build output (never sources); keeps .venv

@@ -78,10 +78,13 @@ def _section(rng: np.random.Generator, kind: str, index: int) -> np.ndarray:
             x = _speech(rng, n, level)
             if roll in (2, 3):
                 x += _music(rng, n, -38, dense=False)              # a bed under talk
-        # A few hot transients, as real speech has (plosives, laughs).
-        for pos in rng.integers(0, n - 400, 3):
-            x[pos:pos + 300] *= 4.0
-    x = np.clip(x, -0.89, 0.89)      # peaks near -1 dBFS, as a real unprocessed master
+        # A few hot transients, as real speech has (plosives, laughs): up to 12 dB over.
+        swell = 1.0 + 3.0 * np.hanning(600)
+        for pos in rng.integers(0, n - 600, 3):
+            x[pos:pos + 600] *= swell
+    if kind != "clipped":
+        # Analogue-style saturation keeps peaks near -1 dBFS, as a real unprocessed master.
+        x = 0.89 * np.tanh(x / 0.89)
     return np.stack([x, np.roll(x, 17) * 0.9], axis=1)
 
 

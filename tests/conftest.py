@@ -72,21 +72,41 @@ def _media_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def show_root(tmp_path: Path, _media_cache: Path) -> Path:
-    """A valid show folder: feeds/test-radio.toml and episodes/first-episode/."""
-    root = tmp_path / "show"
+def write_show(root: Path, media: Path) -> Path:
+    """Write the test show (feeds/test-radio.toml, episodes/first-episode/) into `root`."""
     (root / "feeds").mkdir(parents=True)
     (root / "feeds" / "test-radio.toml").write_text(FEED_TOML, "utf-8")
-    shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
+    shutil.copy(media / "cover.jpg", root / "feeds" / "test-radio.jpg")
     ep = root / "episodes" / "first-episode"
     ep.mkdir(parents=True)
     (ep / "episode.toml").write_text(EPISODE_TOML, "utf-8")
-    shutil.copy(_media_cache / "intro.flac", ep / "intro.flac")
-    shutil.copy(_media_cache / "body.flac", ep / "body.flac")
+    for name in ("intro.flac", "body.flac"):
+        shutil.copy(media / name, ep / name)
     return root
+
+
+@pytest.fixture
+def show_root(tmp_path: Path, _media_cache: Path) -> Path:
+    """A valid show folder: feeds/test-radio.toml and episodes/first-episode/."""
+    return write_show(tmp_path / "show", _media_cache)
 
 
 def dedent(text: str) -> str:
     """textwrap.dedent, for inline TOML in tests."""
     return textwrap.dedent(text)
+
+
+@pytest.fixture(scope="session")
+def built_show(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> Path:
+    """The fixture show, built and its feed written once per session.
+
+    Tests that change it must copy it first (shutil.copytree(built_show, tmp_path / "show")).
+    """
+    import datetime as dt
+
+    from toolkit import pipeline, release
+    root = write_show(tmp_path_factory.mktemp("built") / "show", _media_cache)
+    results = pipeline.build(root)
+    assert all(r.ok for r in results), [r.error for r in results]
+    release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    return root

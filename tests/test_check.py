@@ -121,3 +121,16 @@ def test_path_outside_episode_folder_and_bad_slug(show_root: Path) -> None:
     msgs = [str(p) for p in cat.errors]
     assert any("parts[0].file" in m and "inside" in m for m in msgs), msgs
     assert any(m.startswith("episodes/Bad Slug: slug:") for m in msgs), msgs
+
+
+def test_check_warns_when_built_audio_overruns_the_slot(built_show: Path, tmp_path: Path) -> None:
+    import shutil
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    toml = root / "episodes" / "first-episode" / "episode.toml"
+    toml.write_text('max_duration = "0:03"\n' + toml.read_text())
+    result = run_check(root)
+    assert result.exit_code == 0, result.output  # a warning, not an error
+    (line,) = [ln for ln in result.output.splitlines() if "max_duration" in ln]
+    assert line.startswith("episodes/first-episode/episode.toml: max_duration: warning: built audio runs 0:05")
+    assert "over its 0:03 slot" in line

@@ -329,3 +329,50 @@ def test_pages_work_opened_from_disk(browser, site):
     _check_page(browser, (folder / "episodes" / "hanoi-summit" / "index.html").as_uri(),
                 'a[data-start="2.5"]', shot, duration)
     assert browser.js("document.querySelector('img.cover').naturalWidth") == 64
+
+
+# ---- the sample show's own pages, built by podkit and served by `podkit preview`'s server ----
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sample_site(tmp_path_factory):
+    """The bundled sample show (its shorter episode), built, released and served by preview."""
+    import datetime as dt
+
+    from toolkit import pipeline, preview, release
+    root = tmp_path_factory.mktemp("sample") / "show"
+    shutil.copytree(REPO / "feeds", root / "feeds")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "episodes" / "pyeongchang-hockey", root / "episodes" / "pyeongchang-hockey")
+    results = pipeline.build(root)
+    assert all(r.ok for r in results), [r.error for r in results]
+    (feed,) = release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    server = preview.make_server(feed.path.parent, "127.0.0.1", 0, base_url=feed.show.base_url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, feed.path.parent, server.url
+    server.shutdown()
+
+
+def test_sample_show_pages_play_in_chromium(browser, sample_site):
+    root, site, url = sample_site
+    (mp3,) = (site / "episodes" / "pyeongchang-hockey").glob("*.mp3")
+    duration = mutagen.mp3.MP3(mp3).info.length
+    for page, shot in ((url.rstrip("/") + "/episodes/pyeongchang-hockey/index.html", "sample-episode.png"),
+                       (url, "sample-index.png")):
+        browser.goto(page)
+        got = browser.js("""new Promise((resolve, reject) => {
+            const a = document.querySelector('audio');
+            if (a.readyState >= 1) { resolve(a.duration); return; }
+            a.addEventListener('loadedmetadata', () => resolve(a.duration));
+            a.addEventListener('error', () => reject('media error ' + (a.error && a.error.code)));
+            a.load();
+            setTimeout(() => reject('no metadata after 10 s'), 10000);
+        })""")
+        assert got == pytest.approx(duration, abs=0.1)
+        assert browser.js("document.querySelectorAll('a[data-start]').length") >= 4
+        path = root / "build" / "reports" / shot
+        browser.screenshot(path)
+        assert path.stat().st_size > 10_000
+        assert browser.errors() == []

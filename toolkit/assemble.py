@@ -186,6 +186,7 @@ class _Bed:
         return speech + mixed_bed * ramp
 
     def close(self) -> None:
+        """Stop the looping bed decoder."""
         self._stream.close()
 
 

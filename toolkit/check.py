@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import artwork, ffmpeg, transcript
+from toolkit import artwork, cue, ffmpeg, transcript
 from toolkit.episode import episode_folders, read_episode
 from toolkit.errors import MediaError, PodkitError, Problem, ProblemsError, Severity
 from toolkit.layout import Layout
@@ -141,13 +141,7 @@ def _check_slots(cat: Catalog) -> None:
             duration = float(json.loads(report.read_text("utf-8"))["duration"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not built yet: nothing to compare
-        if duration > ep.max_duration:
-            over = duration - ep.max_duration
+        overrun = cue.check_slot(duration, ep.max_duration)
+        if overrun:
             cat.problems.append(Problem(display(ep.path, cat.root), "max_duration",
-                                        f"built audio is {_mmss(duration)}, {over:.1f} s over the "
-                                        f"{_mmss(ep.max_duration)} slot", Severity.WARNING))
-
-
-def _mmss(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
+                                        f"built audio {overrun}", Severity.WARNING))

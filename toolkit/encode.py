@@ -9,25 +9,18 @@ bit-exact flags so the same samples always give the same bytes.
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from toolkit import ffmpeg, fsutil, loudness
+from toolkit import ffmpeg, fsutil
 from toolkit.model import EncodingSettings
 
 log = logging.getLogger(__name__)
-
-#: LAME's default low-pass (Hz) by CBR bitrate per channel pair (lame's optimum_bandwidth).
-_LAME_LOWPASS = [(64, 11000), (80, 13500), (96, 15100), (112, 15600), (128, 17000),
-                 (160, 17500), (192, 18600), (224, 19400), (256, 19700), (320, 20500)]
-#: ... and by VBR quality 0-9.
-_LAME_VBR_LOWPASS = [19500, 19000, 18600, 18000, 17500, 16900, 16000, 15300, 14500, 12300]
-
 
 @dataclass(frozen=True)
 class Targets:
@@ -43,18 +36,6 @@ def mp3_bitrate(settings: EncodingSettings) -> int:
     return settings.mp3_bitrate_mono if settings.channels == 1 else settings.mp3_bitrate
 
 
-def lame_lowpass_hz(settings: EncodingSettings) -> float:
-    """The low-pass LAME applies at these settings (it removes loudness above it)."""
-    if settings.mp3_vbr_quality is not None:
-        return float(_LAME_VBR_LOWPASS[max(0, min(9, settings.mp3_vbr_quality))])
-    # LAME chooses by the bitrate of a stereo pair; a mono stream counts double.
-    rate = mp3_bitrate(settings) * (2 if settings.channels == 1 else 1)
-    for kbps, hz in _LAME_LOWPASS:
-        if rate <= kbps:
-            return float(hz)
-    return float(_LAME_LOWPASS[-1][1])
-
-
 def mp3_args(settings: EncodingSettings) -> list[str]:
     """ffmpeg output options for the MP3 (CBR unless a VBR quality is set)."""
     rate = ["-c:a", "libmp3lame"]
@@ -65,22 +46,34 @@ def mp3_args(settings: EncodingSettings) -> list[str]:
     return rate + ["-ar", str(settings.sample_rate), "-ac", str(settings.channels), "-f", "mp3"]
 
 
-def _output_args(settings: EncodingSettings, kind: str) -> list[str]:
+def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float = 0.0
+                 ) -> list[str] | tuple[list[str], str]:
     # No metadata and bit-exact muxing: the same samples give the same bytes (and the
     # tagging stage writes all the tags).
     common = ["-map", "0:a", "-map_metadata", "-1", "-fflags", "+bitexact",
               "-flags:a", "+bitexact"]
     if kind == "mp3":
         return common + mp3_args(settings) + ["-id3v2_version", "0", "-write_id3v1", "0"]
+    if kind == "mp3+monitor":
+        # One LAME encode feeds two muxers: the file (seekable, so it gets its LAME/Info
+        # header with delay and padding) and a pipe the caller decodes and measures.
+        args = mp3_args(settings)[:-2]           # without "-f mp3"
+        slave = "f=mp3:id3v2_version=0:write_id3v1=0"
+        return common + args + ["-f", "tee"], f"[{slave}]{{}}|[{slave}]pipe:1"
     if kind == "m4a":
         return common + ["-c:a", "aac", "-b:a", f"{settings.aac_bitrate}k",
                          "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
                          "-movflags", "+faststart", "-f", "ipod"]
     codec = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}[settings.wav_bits]
-    resample = ([] if settings.wav_sample_rate == settings.sample_rate else
-                ["-af", "aresample=resampler=soxr:precision=28"])
+    filters = []
+    if lossless_gain_db:
+        filters.append(f"volume={lossless_gain_db:.4f}dB:precision=double")
+    if settings.wav_sample_rate != settings.sample_rate:
+        filters.append("aresample=resampler=soxr:precision=28")
+    resample = ["-af", ",".join(filters)] if filters else []
     return common + resample + ["-c:a", codec, "-ar", str(settings.wav_sample_rate),
-                                "-ac", str(settings.channels), "-rf64", "auto", "-f", "wav"]
+                                "-ac", str(settings.channels), "-rf64", "auto", "-write_bext", "1",
+                                "-f", "wav"]
 
 
 class Encoder:
@@ -94,53 +87,97 @@ class Encoder:
         """Send the next chunk to the encoder."""
         data = np.ascontiguousarray(chunk, dtype="<f4")
         self.frames += len(data)
-        self._proc.stdin.write(data.tobytes())
+        self._proc.stdin.write(memoryview(data).cast("B"))     # no extra copy
+
+
+Monitor = Callable[[np.ndarray], None]
+
+
+def _pump(src, dst, errors: list[BaseException]) -> None:  # type: ignore[no-untyped-def]
+    """Copy a pipe to another until EOF, then close the destination."""
+    try:
+        while data := src.read(1 << 16):
+            dst.write(data)
+    except BaseException as exc:  # noqa: BLE001  (re-raised by the caller after join)
+        errors.append(exc)
+    finally:
+        try:
+            dst.close()
+        except BrokenPipeError:
+            pass
+
+
+def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyped-def]
+                  errors: list[BaseException]) -> None:
+    """Read decoded float32 PCM from a pipe and hand it to the monitor in chunks."""
+    frame = 4 * channels
+    try:
+        pending = b""
+        while data := src.read(ffmpeg.CHUNK_FRAMES * frame):
+            data = pending + data
+            usable = len(data) - len(data) % frame
+            pending = data[usable:]
+            if usable:
+                monitor(np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels))
+    except BaseException as exc:  # noqa: BLE001
+        errors.append(exc)
 
 
 @contextmanager
 def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: int,
-                 channels: int) -> Iterator[Encoder]:
-    """Start the encoder; the targets appear (atomically) when the block exits cleanly."""
+                 channels: int, lossless_gain_db: float = 0.0,
+                 monitor: Monitor | None = None) -> Iterator[Encoder]:
+    """Start the encoder; the targets appear (atomically) when the block exits cleanly.
+
+    The samples are planned for the lossy encoders (which take a little loudness
+    away); `lossless_gain_db` corrects the WAV, which loses nothing, by that much.
+    With `monitor`, the MP3 being written is also decoded as it is made and passed
+    to monitor() in chunks (from worker threads), so measuring the encoded file costs
+    no extra pass. The monitored stream lacks the file's delay trimming (a few ms).
+    """
     with ExitStack() as stack:
-        outputs = [("mp3", targets.mp3), ("m4a", targets.m4a), ("wav", targets.wav)]
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
                 "-i", "pipe:0"]
+        outputs = [("mp3+monitor" if monitor else "mp3", targets.mp3), ("m4a", targets.m4a),
+                   ("wav", targets.wav)]
         for kind, target in outputs:
             if target is not None:
                 tmp = stack.enter_context(fsutil.atomic_path(target))
-                args += _output_args(settings, kind) + ["-y", str(tmp)]
-        with ffmpeg.popen(args, what="encoding", path=targets.mp3, stdin=True) as proc:
-            yield Encoder(proc)
-            proc.stdin.close()
+                out = _output_args(settings, kind, lossless_gain_db)
+                if isinstance(out, tuple):         # the tee: the file name goes inside
+                    args += out[0] + ["-y", out[1].format(tmp)]
+                else:
+                    args += out + ["-y", str(tmp)]
+        proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.mp3,
+                                                stdin=True, stdout=monitor is not None))
+        errors: list[BaseException] = []
+        threads: list[threading.Thread] = []
+        if monitor is not None:
+            dec = stack.enter_context(ffmpeg.popen(
+                ["-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "f32le", "-ac", str(channels),
+                 "-ar", str(sample_rate), "pipe:1"],
+                what="decoding the encoded MP3", path=targets.mp3, stdin=True, stdout=True))
+            threads = [threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
+                                        daemon=True),
+                       threading.Thread(target=_feed_monitor,
+                                        args=(dec.stdout, channels, monitor, errors), daemon=True)]
+            for t in threads:
+                t.start()
+        yield Encoder(proc)
+        proc.stdin.close()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
 
 def encode(chunks: Iterable[np.ndarray], targets: Targets, settings: EncodingSettings, *,
-           sample_rate: int, channels: int) -> int:
+           sample_rate: int, channels: int, lossless_gain_db: float = 0.0,
+           monitor: Monitor | None = None) -> int:
     """Encode a stream of chunks to the targets; returns the frames written."""
-    with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels) as enc:
+    with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels,
+                      lossless_gain_db=lossless_gain_db, monitor=monitor) as enc:
         for chunk in chunks:
             enc.write(chunk)
     return enc.frames
 
-
-def loudness_shift(samples: np.ndarray, settings: EncodingSettings, sample_rate: int) -> float:
-    """How much the MP3 encoder changes the loudness of these samples (LU, decoded - input).
-
-    LAME's low-pass and quantisation take 0.1 to 0.5 LU from typical material at
-    128 kbps; encoding a short excerpt of the programme measures it for this
-    material, so the full encode can aim for it once instead of encoding twice.
-    """
-    channels = samples.shape[1]
-    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, mp3 = Path(tmp) / "excerpt.f32", Path(tmp) / "excerpt.mp3"
-        raw.write_bytes(np.ascontiguousarray(samples, dtype="<f4").tobytes())
-        ffmpeg.run(["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
-                    "-i", str(raw), *mp3_args(settings), "-y", str(mp3)],
-                   what="calibrating the MP3 encoder", path=mp3)
-        decoded = np.concatenate(list(ffmpeg.decode(mp3, sample_rate=sample_rate,
-                                                    channels=channels)))
-    before = loudness.measure_array(samples, sample_rate).integrated
-    after = loudness.measure_array(decoded, sample_rate).integrated
-    if not (np.isfinite(before) and np.isfinite(after)):
-        return 0.0
-    return float(after - before)

@@ -30,18 +30,22 @@ class Layout:
 
     @property
     def feeds_dir(self) -> Path:
+        """Feed definitions (`feeds/<id>.toml`)."""
         return self.root / "feeds"
 
     @property
     def episodes_dir(self) -> Path:
+        """Episode bundles (`episodes/<slug>/`)."""
         return self.root / "episodes"
 
     @property
     def templates_dir(self) -> Path:
+        """The show's template overrides."""
         return self.root / "templates"
 
     @property
     def build(self) -> Path:
+        """Everything podkit writes (git-ignored)."""
         return self.root / "build"
 
     def stage(self, feed: str) -> Path:
@@ -57,6 +61,7 @@ class Layout:
         return self.build / "site" / feed
 
     def feed_file(self, feed: str) -> Path:
+        """The published feed of one show."""
         return self.site(feed) / FEED_FILE
 
     def reports(self, feed: str, slug: str) -> Path:

@@ -16,11 +16,14 @@ what `toolkit.normalize` plans its gain and limiter from.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
+from threadpoolctl import threadpool_limits
 
 from toolkit import ffmpeg
 from toolkit.errors import MediaError
@@ -73,6 +76,39 @@ def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> n
                 np.maximum(best, np.abs(interp).reshape(count, -1).max(axis=1), out=best)
             out[s:e] = best
     return out
+
+
+_WORKERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _worker() -> ThreadPoolExecutor:
+    """This process's true-peak worker thread (a forked build worker gets its own)."""
+    pid = os.getpid()
+    if pid not in _WORKERS:
+        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+    return _WORKERS[pid]
+
+
+_ANTIDENORMAL = np.tile(np.array([1e-25, -1e-25], dtype=np.float32), 1 << 16)[:, None]
+
+
+def _antidenormal(frames: int) -> np.ndarray:
+    """A tiny alternating signal (shape (frames, 1)), far below any gate or meter reading."""
+    if frames <= len(_ANTIDENORMAL):
+        return _ANTIDENORMAL[:frames]
+    return np.resize(_ANTIDENORMAL, (frames, 1))
+
+
+def _exact_where(padded: np.ndarray, sp: np.ndarray, floor: float, block: int) -> np.ndarray:
+    """Per-block true peak, interpolated where its bound exceeds `floor`, else the bound."""
+    # The interpolated value near a block also depends on the previous block's end,
+    # so a block's bound uses the larger of its own and its neighbour's sample peak.
+    near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
+    bound = (near * TP_BOUND).astype(np.float32)
+    todo = np.flatnonzero(bound > floor)
+    if todo.size:
+        bound[todo] = np.maximum(_interpolated_peaks(padded, todo, block), sp[todo])
+    return bound
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:
@@ -174,7 +210,11 @@ class BlockLog:
 
     def segment_energy(self, gain_db: np.ndarray | float = 0.0) -> np.ndarray:
         """Mean-square energy per 100 ms segment, after an optional per-block gain (dB)."""
-        e = self.energy * (10.0 ** (np.asarray(gain_db, dtype=np.float64) / 10.0))
+        return self.segment_power(10.0 ** (np.asarray(gain_db, dtype=np.float64) / 10.0))
+
+    def segment_power(self, power: np.ndarray | float = 1.0) -> np.ndarray:
+        """Mean-square energy per 100 ms segment, after a per-block power gain (linear)."""
+        e = self.energy * power
         n = len(e) // BLOCKS_PER_SEGMENT
         return e[:n * BLOCKS_PER_SEGMENT].reshape(n, BLOCKS_PER_SEGMENT).mean(axis=1)
 
@@ -182,10 +222,9 @@ class BlockLog:
 class Meter:
     """A streaming BS.1770-4 / R128 meter: `feed()` chunks, then read `stats()`.
 
-    With `exact_peaks=False` the true peak is only computed in blocks that could beat
-    the running maximum (the programme's true peak is still exact, per-block peaks are
-    then only upper bounds); with True every block's true peak is exact, which the
-    limiter needs.
+    The programme's true peak is exact; it is only interpolated in blocks that could
+    beat the running maximum. With `exact_peaks` the meter also keeps a per-block peak
+    for the limiter, exact wherever it comes within 18 dB of the loudest sample.
     """
 
     def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False) -> None:
@@ -214,35 +253,35 @@ class Meter:
         if usable:
             self._measure(chunk[:usable])
 
+    def _block_peaks(self, x: np.ndarray) -> np.ndarray:
+        return np.abs(x).reshape(len(x) // self.block, -1).max(axis=1)
+
     def _measure(self, x: np.ndarray) -> None:
         nb = len(x) // self.block
         self._frames += len(x)
+        sp = self._block_peaks(x)
+        self._sample_peak = max(self._sample_peak, float(sp.max()))
+        padded = np.concatenate([self._history, x])
+        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
+        # silence would otherwise decay into (and which run ~20x slower on x86). It is
+        # far below any peak or gate, so the true peak may see it too.
+        x = padded[TP_TAPS - 1:]
+        x += _antidenormal(len(x))
+        self._history = padded[-(TP_TAPS - 1):]
+        # Far below the loudest sample so far a block could only reach the ceiling under
+        # extreme limiting; there the bound (never below the truth) is enough. Without
+        # exact_peaks, only blocks that could raise the running maximum are interpolated.
+        floor = self._sample_peak * EXACT_PEAK_FLOOR if self.exact_peaks else self._true_peak
+        # True peak on a worker thread while this one K-weights: both release the GIL
+        # in their inner loops (BLAS, scipy's sosfilt), so two cores share the work.
+        peaks_job = _worker().submit(_exact_where, padded, sp, floor, self.block)
         y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
         energy = (np.square(y) @ self._weights).astype(np.float64)
         self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
-        sp = np.abs(x).reshape(nb, self.block * self.channels).max(axis=1)
-        self._sample_peak = max(self._sample_peak, float(sp.max()))
-        padded = np.concatenate([self._history, x])
-        self._history = padded[-(TP_TAPS - 1):]
-        self._peaks.append(self._block_true_peaks(padded, sp))
-
-    def _block_true_peaks(self, padded: np.ndarray, sp: np.ndarray) -> np.ndarray:
-        """True peak per block where it can matter; elsewhere an upper bound."""
-        # The interpolated value near a block also depends on the previous block's end,
-        # so a block's bound uses the larger of its own and its neighbour's sample peak.
-        near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
-        bound = (near * TP_BOUND).astype(np.float32)
+        peaks = peaks_job.result()
         if self.exact_peaks:
-            # Blocks far below the loudest sample so far could only reach the ceiling
-            # under extreme limiting; their bound (never below the truth) is enough.
-            floor = self._sample_peak * EXACT_PEAK_FLOOR
-        else:
-            floor = self._true_peak      # only blocks that could raise the maximum
-        todo = np.flatnonzero(bound > floor)
-        if todo.size:
-            bound[todo] = np.maximum(_interpolated_peaks(padded, todo, self.block), sp[todo])
-            self._true_peak = max(self._true_peak, float(bound[todo].max()))
-        return bound
+            self._peaks.append(peaks)
+        self._true_peak = max(self._true_peak, float(peaks.max()))
 
     def block_log(self) -> BlockLog:
         """The per-block summaries measured so far (whole blocks only)."""
@@ -301,8 +340,9 @@ def measure_file(path: Path, *, short_term: bool = False) -> LoudnessStats:
     """
     info = ffmpeg.probe(path)
     meter = Meter(info.sample_rate, info.channels)
-    for chunk in ffmpeg.decode(path, sample_rate=info.sample_rate, channels=info.channels):
-        meter.feed(chunk)
+    with threadpool_limits(limits=1, user_api="blas"):   # small products: threads only cost
+        for chunk in ffmpeg.decode(path, sample_rate=info.sample_rate, channels=info.channels):
+            meter.feed(chunk)
     if meter.frames == 0:
         raise MediaError("no audio samples could be decoded", path=path)
     stats = meter.stats()

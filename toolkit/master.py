@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from toolkit import assemble, encode, ffmpeg, fsutil, loudness, normalize, qc
+from toolkit import assemble, calibrate, encode, ffmpeg, fsutil, loudness, normalize, qc
 from toolkit.model import Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
 
 log = logging.getLogger(__name__)
@@ -118,47 +119,6 @@ def _expected_frames(episode: Episode, sample_rate: int) -> int:
     return max(1, int(total * sample_rate))
 
 
-class _Excerpts:
-    """Short pieces taken at even intervals while measuring: the encoder calibration input."""
-
-    COUNT, SECONDS, FADE_S = 30, 1.0, 0.005
-
-    def __init__(self, expected: int, sample_rate: int) -> None:
-        self._len = int(self.SECONDS * sample_rate)
-        self._every = max(self._len, expected // self.COUNT)
-        self._fade = np.linspace(0.0, 1.0, int(self.FADE_S * sample_rate), dtype=np.float32)
-        self._pos = 0
-        self._pieces: list[np.ndarray] = []
-        self._current: list[np.ndarray] = []
-
-    def feed(self, chunk: np.ndarray) -> None:
-        """Keep the frames of `chunk` that fall inside an excerpt."""
-        start, self._pos = self._pos, self._pos + len(chunk)
-        # Excerpt k covers [k*every, k*every + len): clip each to this chunk.
-        for k in range(start // self._every, (self._pos - 1) // self._every + 1):
-            a = max(start, k * self._every)
-            b = min(self._pos, k * self._every + self._len)
-            if a < b:
-                self._current.append(chunk[a - start:b - start])
-                if b == k * self._every + self._len:
-                    self._close()
-
-    def _close(self) -> None:
-        piece = np.concatenate(self._current).copy()
-        self._current = []
-        n = min(len(self._fade), len(piece) // 2)
-        # Fades keep the joins between pieces from adding clicks the encoder would cut.
-        piece[:n] *= self._fade[:n, None]
-        piece[len(piece) - n:] *= self._fade[::-1][-n:, None] if n else 1.0
-        self._pieces.append(piece)
-
-    def samples(self) -> np.ndarray | None:
-        """All excerpts joined, or None if the programme was too short for any."""
-        if self._current:
-            self._close()
-        return np.concatenate(self._pieces) if self._pieces else None
-
-
 def _tracked(chunks: Iterator[np.ndarray], stage: str, expected: int,
              progress: Progress | None) -> Iterator[np.ndarray]:
     done, last = 0, -1.0
@@ -208,35 +168,45 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     # Pass 1: render and measure, keeping only 10 ms block summaries.
     render = assemble.Render(episode.parts, rate, channels)
     meter = loudness.Meter(rate, channels, exact_peaks=True)
-    excerpts = _Excerpts(expected, rate)
+    excerpts = calibrate.Excerpts(expected, rate)
+    clock = time.perf_counter()
     for chunk in _tracked(iter(render), "measure", expected, progress):
         meter.feed(chunk)
         excerpts.feed(chunk)
     before = meter.stats()
     block_log = meter.block_log()
+    del meter                                   # its per-chunk lists duplicate block_log
     spans, frames = list(render.spans), render.frames
-    normalize.check_measurable(block_log, before, where)
-    calib = excerpts.samples()
-    shift = encode.loudness_shift(calib, enc, rate) if calib is not None else 0.0
-    plan = normalize.plan(block_log, before, aim, target.true_peak, levelling=preset.levelling,
-                          max_lra=target.max_lra, encoder_loss_db=-shift, path=where)
+
+    def make_plan(loss: float, margin: float) -> normalize.Plan:
+        return normalize.plan(block_log, before, aim, target.true_peak,
+                              levelling=preset.levelling, max_lra=target.max_lra,
+                              encoder_loss_db=loss, ceiling_margin_db=margin, path=where)
+
+    log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
+    plan = make_plan(0.0, normalize.CEILING_MARGIN_DB)
+    # Encode a few seconds of excerpts first, so the one full encode lands on target.
+    cal = calibrate.calibrate(excerpts, plan, enc)
+    if cal is not None:
+        plan = make_plan(-cal.loudness_shift,
+                         calibrate.margin_db(cal, calibrate.near_ceiling(block_log, plan)))
 
     targets = encode.Targets(mp3=paths["mp3"], m4a=paths["m4a"] if enc.aac else None,
                              wav=paths["wav"] if enc.wav else None)
     after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected, progress,
                                                where)
     if after.true_peak > target.true_peak or abs(after.integrated - aim) > INTEGRATED_TOLERANCE:
-        # The encoder moved the result more than planned: replan from what it did.
+        # The calibration missed (rare): replan from what the full encode really did.
         log.warning("%s: MP3 measured %.2f LUFS / %.2f dBTP, re-encoding with a corrected "
                     "plan", episode.slug, after.integrated, after.true_peak)
-        ceiling = target.true_peak - max(0.0, after.true_peak - plan.ceiling_dbtp - normalize.CEILING_MARGIN_DB)
-        plan = normalize.plan(block_log, before, aim, ceiling, levelling=preset.levelling,
-                              max_lra=target.max_lra,
-                              encoder_loss_db=plan.predicted_integrated - after.integrated
-                              - shift,
-                              path=where)
+        margin = target.true_peak - plan.ceiling_dbtp + max(0.0, after.true_peak
+                                                             - target.true_peak + 0.1)
+        plan = make_plan(plan.predicted_integrated - after.integrated, margin)
         after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected,
                                                    progress, where)
+        if after.true_peak > target.true_peak:
+            log.warning("%s: MP3 true peak %.2f dBTP is still over the %.1f dBTP ceiling",
+                        episode.slug, after.true_peak, target.true_peak)
     if render.spans != spans or render.frames != frames:
         raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
 
@@ -254,28 +224,27 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
                       where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
     """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
     applier = normalize.GainApplier(plan)
-    peaks: list[np.ndarray] = []
-    block = plan.block
+    envelope = qc.PeakEnvelope(plan.block)     # the waveform for the QC picture
 
     def normalized() -> Iterator[np.ndarray]:
         for chunk in _tracked(iter(render), "encode", expected, progress):
             out = applier.apply(chunk)
-            usable = len(out) - len(out) % block
-            if usable:      # a waveform envelope for the QC picture (10 ms resolution)
-                peaks.append(np.abs(out[:usable]).reshape(usable // block, -1).max(axis=1))
+            envelope.feed(out)
             yield out
 
-    encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
-                  channels=render.channels)
-    if progress:
-        progress("verify", 0.0)
-    measured = loudness.measure_file(targets.mp3, short_term=True)
-    assert isinstance(measured, loudness.FileLoudness)
+    # The MP3 is decoded and measured while it is being written (encode's monitor).
+    check = loudness.Meter(plan.sample_rate, render.channels)
+    clock = time.perf_counter()
+    frames = encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
+                           channels=render.channels, lossless_gain_db=-plan.encoder_loss_db,
+                           monitor=check.feed)
+    measured = check.stats()
+    # The monitored stream still holds the encoder's delay; the file's length is exact.
     after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
-                          measured.sample_peak, measured.duration)
-    log.info("%s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP", where, after.integrated, after.lra,
-             after.true_peak)
-    return after, (np.concatenate(peaks) if peaks else np.zeros(0)), measured.short_term
+                          measured.sample_peak, frames / plan.sample_rate)
+    log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
+             where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
+    return after, envelope.values(), check.short_term()
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,

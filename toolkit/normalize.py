@@ -57,6 +57,7 @@ class Plan:
     limiter_max_db: float           # deepest limiter gain reduction
     limited_s: float                # seconds during which the limiter acts
     levelled: bool = False
+    encoder_loss_db: float = 0.0    # loudness the plan adds for the lossy encoder to take
 
 
 def check_measurable(log_: loudness.BlockLog, stats: loudness.LoudnessStats,
@@ -73,34 +74,54 @@ def check_measurable(log_: loudness.BlockLog, stats: loudness.LoudnessStats,
                          path=path)
 
 
+# Per-block arrays are float32 (a 3-hour programme has a million blocks): dB values
+# and gains need no more, and memory stays small next to the audio pipeline's.
+
 def _edges_db(gains_db: np.ndarray) -> np.ndarray:
     """Gain at each block edge: the lower of the two blocks it joins (one more than blocks)."""
-    g = gains_db.astype(np.float64)
-    inner = np.minimum(g[:-1], g[1:])
-    return np.concatenate([g[:1], inner, g[-1:]])
+    g = gains_db.astype(np.float32)
+    return np.concatenate([g[:1], np.minimum(g[:-1], g[1:]), g[-1:]])
 
 
 def _effective(gains_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean-square power gain, largest amplitude gain) of each block as applied."""
-    e = 10.0 ** (_edges_db(gains_db) / 20.0)
+    e = _edges_db(gains_db)
+    e *= np.float32(1.0 / 20.0)
+    np.power(np.float32(10.0), e, out=e)
     a, b = e[:-1], e[1:]
     # The mean of a linear ramp's square from a to b is (a² + ab + b²) / 3.
-    return (a * a + a * b + b * b) / 3.0, np.maximum(a, b)
+    power = a * a
+    power += a * b
+    power += b * b
+    power /= 3.0
+    return power, np.maximum(a, b)
+
+
+_RELEASE_SEGMENT = 1 << 16
 
 
 def _release(reduction: np.ndarray, block_s: float) -> np.ndarray:
     """Peak-hold with exponential decay: R[n] = max over k <= n of red[k]·α^(n-k).
 
     Solved in closed form with a running maximum in the log domain, so it is
-    vectorised instead of a per-sample recursion.
+    vectorised instead of a per-sample recursion; done in segments (carrying the last
+    value) so the float64 temporaries stay small.
     """
     if not reduction.any():
         return reduction
     ln_a = -block_s / RELEASE_S
-    k = np.arange(len(reduction), dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        v = np.log(reduction) - k * ln_a
-    out = np.exp(np.maximum.accumulate(v) + k * ln_a)
+    out = np.empty(len(reduction), dtype=np.float32)
+    carry = 0.0
+    k_all = np.arange(_RELEASE_SEGMENT + 1, dtype=np.float64)
+    for start in range(0, len(reduction), _RELEASE_SEGMENT):
+        red = reduction[start:start + _RELEASE_SEGMENT].astype(np.float64)
+        k = k_all[1:len(red) + 1]
+        with np.errstate(divide="ignore"):
+            # The carried value enters as the element just before the segment (k = 0).
+            v = np.concatenate([[np.log(carry) if carry > 0 else -np.inf], np.log(red) - k * ln_a])
+        seg = np.exp(np.maximum.accumulate(v)[1:] + k * ln_a)
+        carry = float(seg[-1])
+        out[start:start + len(red)] = seg
     out[out < 1e-3] = 0.0     # below a thousandth of a dB: let it go
     return out
 
@@ -109,13 +130,18 @@ def limiter_reduction(peak: np.ndarray, gains_db: np.ndarray, ceiling_db: float,
                       block_s: float) -> np.ndarray:
     """Gain reduction (dB, >= 0) per block keeping `peak`·gain under `ceiling_db`."""
     with np.errstate(divide="ignore"):
-        over = 20.0 * np.log10(peak.astype(np.float64)) + gains_db - ceiling_db
-    red = np.maximum(over, 0.0)
-    if HOLD_BLOCKS:
+        red = np.log10(peak.astype(np.float32))
+    red *= np.float32(20.0)
+    red += gains_db
+    red -= np.float32(ceiling_db)
+    np.maximum(red, 0.0, out=red)
+    for _ in range(HOLD_BLOCKS):
         # A peak near a block edge is attributed to one block by the meter's filter
         # delay; holding over the neighbours keeps the envelope conservative.
-        padded = np.pad(red, HOLD_BLOCKS)
-        red = np.max([padded[i:i + len(red)] for i in range(2 * HOLD_BLOCKS + 1)], axis=0)
+        held = red.copy()
+        np.maximum(held[1:], red[:-1], out=held[1:])
+        np.maximum(held[:-1], red[1:], out=held[:-1])
+        red = held
     return _release(red, block_s)
 
 
@@ -148,47 +174,60 @@ def levelling_gain(log_: loudness.BlockLog, integrated: float, lra: float,
 
 def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: float,
          ceiling_dbtp: float, *, levelling: bool = False, max_lra: float | None = None,
-         encoder_loss_db: float = 0.0, path: str | Path | None = None) -> Plan:
+         encoder_loss_db: float = 0.0, ceiling_margin_db: float = CEILING_MARGIN_DB,
+         path: str | Path | None = None) -> Plan:
     """Plan gain, levelling and limiting so the output meets `target_lufs` under the ceiling.
 
-    `ceiling_dbtp` is the deliverable's ceiling; the plan aims CEILING_MARGIN_DB
-    lower for the encoder. `encoder_loss_db` is loudness the encoder is expected to
+    `ceiling_dbtp` is the deliverable's ceiling; the plan aims `ceiling_margin_db`
+    lower for the encoder's peak overshoot. `encoder_loss_db` is loudness the encoder is expected to
     remove (its low-pass), added to the target here.
     """
     check_measurable(log_, stats, path)
-    inner_ceiling = ceiling_dbtp - CEILING_MARGIN_DB
+    inner_ceiling = ceiling_dbtp - ceiling_margin_db
     block_s = log_.block / log_.sample_rate
     aim = target_lufs + encoder_loss_db
-    base = np.zeros(len(log_.energy))
+    base = np.zeros(len(log_.energy), dtype=np.float32)
     levelled = bool(levelling and max_lra is not None and stats.lra > max_lra)
     if levelled:
-        base = levelling_gain(log_, stats.integrated, stats.lra, float(max_lra))
+        base = levelling_gain(log_, stats.integrated, stats.lra, float(max_lra)).astype(np.float32)
         after = loudness.gated_integrated(log_.segment_energy(base))
-        base += stats.integrated - after      # levelling alone keeps the loudness
+        base += np.float32(stats.integrated - after)   # levelling alone keeps the loudness
     gain = aim - stats.integrated
     for _ in range(12):
-        reduction = limiter_reduction(log_.peak, base + gain, inner_ceiling, block_s)
-        gains = base + gain - reduction
+        gains = base + np.float32(gain)
+        reduction = limiter_reduction(log_.peak, gains, inner_ceiling, block_s)
+        gains -= reduction
         power, _amp = _effective(gains)
-        result = loudness.gated_integrated(log_.segment_energy(10.0 * np.log10(power)))
+        result = loudness.gated_integrated(log_.segment_power(power))
         miss = aim - result
         if abs(miss) < 0.005:
             break
         gain += miss       # the limiter took `miss` away: raise the gain into it
     power, amp = _effective(gains)
-    seg = log_.segment_energy(10.0 * np.log10(power))
+    seg = log_.segment_power(power)
     limited = reduction > 0.01
     result = Plan(sample_rate=log_.sample_rate, block=log_.block, gain_db=float(gain),
                   gains_db=gains.astype(np.float32), ceiling_dbtp=inner_ceiling, before=stats,
                   predicted_integrated=loudness.gated_integrated(seg),
                   predicted_lra=loudness.loudness_range(seg),
-                  predicted_true_peak=loudness.db(float((log_.peak * amp).max())),
+                  predicted_true_peak=loudness.db(float((log_.peak * amp).max(initial=0.0))),
                   limiter_max_db=float(reduction.max(initial=0.0)),
-                  limited_s=float(limited.sum() * block_s), levelled=levelled)
+                  limited_s=float(limited.sum() * block_s), levelled=levelled,
+                  encoder_loss_db=encoder_loss_db)
     log.info("%s: %.2f LUFS -> %.2f (gain %+.2f dB, limiter up to %.2f dB over %.1f s%s)",
              path or "programme", stats.integrated, result.predicted_integrated, gain,
              result.limiter_max_db, result.limited_s, ", levelled" if levelled else "")
     return result
+
+
+def planned_peaks_db(log_: loudness.BlockLog, p: Plan) -> np.ndarray:
+    """Each block's true peak after the plan (dBTP, an upper bound), before encoding."""
+    _power, amp = _effective(p.gains_db)
+    amp *= log_.peak
+    with np.errstate(divide="ignore"):
+        np.log10(amp, out=amp)
+    amp *= np.float32(20.0)
+    return amp
 
 
 class GainApplier:
@@ -201,13 +240,20 @@ class GainApplier:
         self._block = p.block
         self._pos = 0
 
+    def gains(self, start: int, frames: int) -> np.ndarray:
+        """The linear gain of frames [start, start + frames) of the programme."""
+        idx = np.arange(start, start + frames)
+        k = np.minimum(idx // self._block, len(self._edges) - 2)
+        frac = np.minimum((idx - k * self._block) / self._block, 1.0).astype(np.float32)
+        return self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
+
     def apply(self, chunk: np.ndarray) -> np.ndarray:
         """The next chunk (frames, channels) with the planned gain applied (a new array)."""
-        n = len(chunk)
-        idx = np.arange(self._pos, self._pos + n)
-        self._pos += n
-        k = np.minimum(idx // self._block, len(self._edges) - 2)
-        frac = ((idx - k * self._block) / self._block).astype(np.float32)
-        frac = np.minimum(frac, 1.0)
-        g = self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
-        return chunk * g[:, None]
+        start, self._pos = self._pos, self._pos + len(chunk)
+        first = min(start // self._block, len(self._edges) - 1)
+        last = min((self._pos - 1) // self._block + 1, len(self._edges) - 1)
+        edges = self._edges[first:last + 1]
+        if edges.min() == edges.max():
+            # Most of a programme is untouched by the limiter: one multiply per sample.
+            return chunk * edges[0]
+        return chunk * self.gains(start, len(chunk))[:, None]

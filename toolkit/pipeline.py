@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import artwork, chapters, config, cue, manifest, notes, runner, tag, transcript
+from toolkit import (artwork, chapters, config, cue, manifest, markup, notes, runner, tag,
+                     transcript)
 from toolkit.check import Catalog, load_catalog
 from toolkit.errors import ConfigError, MediaError, ProblemsError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
@@ -188,7 +189,7 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     ep_notes = notes.episode_notes(episode, chs, templates, page_url=page_url)
     notes.write_notes(reports, ep_notes)
     page = page_data(show, episode, audio_file, chs, transcript_files, chapters_file, extra,
-                     ep_notes.content_html,
+                     page_notes(episode, page_url),
                      transcript.to_html(texts[0]) if texts else "", art_url or show_cover(show, layout))
     notes.write_page(site / page_key, notes.render_episode_page(show, page, templates))
     # 6. producer's reports: QC picture and numbers, cue sheet, the build manifest
@@ -211,6 +212,11 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
             "integrated": audio.after.integrated, "true_peak": audio.after.true_peak,
             "mp3": str(mp3), "size": audio_file.size,
             "overrun": cue.check_slot(audio.duration, episode.max_duration)}
+
+
+def page_notes(episode: Episode, page_url: str) -> str:
+    """The notes as the episode page shows them: without the chapter list the page has anyway."""
+    return markup.render_notes(episode.notes, base_url=page_url).content if episode.notes else ""
 
 
 def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transcripts: tuple,

@@ -11,16 +11,46 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 
 from toolkit import fsutil
 from toolkit.model import LoudnessStats
 
-matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-
 _WIDTH_PX, _HEIGHT_PX, _DPI = 1400, 700, 100
+
+
+class PeakEnvelope:
+    """The largest magnitude of every `block` frames of a stream (for the waveform)."""
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self._values: list[np.ndarray] = []
+        self._partial = 0.0       # peak of the unfinished block so far
+        self._filled = 0          # frames in the unfinished block
+
+    def feed(self, chunk: np.ndarray) -> None:
+        """Take the next chunk (frames, channels); no copy of it is kept."""
+        need = (self.block - self._filled) % self.block
+        if need and len(chunk):
+            head = chunk[:need]
+            self._partial = max(self._partial, float(np.abs(head).max()))
+            self._filled += len(head)
+            if self._filled < self.block:
+                return
+            self._values.append(np.array([self._partial], dtype=np.float32))
+            self._partial, self._filled = 0.0, 0
+        body = chunk[need:]
+        whole = len(body) // self.block * self.block
+        if whole:
+            self._values.append(np.abs(body[:whole]).reshape(whole // self.block, -1)
+                                .max(axis=1).astype(np.float32))
+        rest = body[whole:]
+        if len(rest):
+            self._partial, self._filled = float(np.abs(rest).max()), len(rest)
+
+    def values(self) -> np.ndarray:
+        """Peaks of the finished blocks so far."""
+        return np.concatenate(self._values) if self._values else np.zeros(0, np.float32)
 
 
 def _number(value: float) -> float | None:
@@ -48,6 +78,10 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
     Short-term series are one value every 100 ms (the first ending at 3 s);
     `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds.
     """
+    # Imported here: matplotlib is only needed for this picture, at the end of a build.
+    import matplotlib
+    matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
+    import matplotlib.pyplot as plt
     fig, (ax_l, ax_w) = plt.subplots(2, 1, figsize=(_WIDTH_PX / _DPI, _HEIGHT_PX / _DPI),
                                      dpi=_DPI, sharex=True,
                                      gridspec_kw={"height_ratios": [3, 2]})

@@ -20,7 +20,7 @@ from toolkit.errors import NotBuiltError, Problem, ProblemsError
 from toolkit.fsutil import mirror
 from toolkit.layout import FEED_FILE, Layout, site_key, url_for
 from toolkit.model import BuiltEpisode, Episode, Show
-from toolkit.pipeline import page_data, select, show_cover
+from toolkit.pipeline import page_data, page_notes, select, show_cover
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _built(layout: Layout, show: Show, ep: Episode,
                         content_html=ep_notes.content_html, loudness=built.loudness_after,
                         extra_audio=built.extra_audio)
     page = page_data(show, ep, built.audio, built.chapters, built.transcripts, built.chapters_file,
-                     built.extra_audio, ep_notes.content_html,
+                     built.extra_audio, page_notes(ep, page_url),
                      transcript.to_html(texts[0]) if texts else "",
                      built.data.get("image_url") or cover)
     return item, page

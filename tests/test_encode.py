@@ -1,0 +1,119 @@
+"""Encoding: MP3 CBR/VBR, AAC, broadcast WAV, exact durations, atomic and reproducible."""
+from __future__ import annotations
+
+import struct
+
+import mutagen.mp3
+import mutagen.mp4
+import pytest
+
+from audiosignals import decode_all, speech_like
+from toolkit import encode
+from toolkit.model import EncodingSettings
+
+RATE = 44100
+
+
+def _chunks(x, size=10000):
+    return (x[i:i + size] for i in range(0, len(x), size))
+
+
+def test_mp3_cbr_keeps_rate_channels_and_exact_length(tmp_path):
+    x = speech_like(3.3, rate=RATE) * 0.5
+    target = tmp_path / "out.mp3"
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=target), EncodingSettings(),
+                           sample_rate=RATE, channels=2)
+    assert frames == len(x)
+    info = mutagen.mp3.MP3(target).info
+    assert (info.sample_rate, info.channels) == (RATE, 2)
+    assert info.bitrate == pytest.approx(128000, abs=100)
+    assert info.bitrate_mode == mutagen.mp3.BitrateMode.CBR
+    # The LAME header records encoder delay and padding, so a decoder gives back
+    # exactly the samples that went in.
+    decoded = decode_all(target, RATE, 2)
+    assert len(decoded) == len(x)
+    assert info.length == pytest.approx(len(x) / RATE, abs=0.06)   # mutagen counts padding
+    assert mutagen.mp3.MP3(target).tags is None     # untagged: the tag stage owns tags
+
+
+def test_mp3_vbr_option_and_mono_bitrate(tmp_path):
+    x = speech_like(2.0, rate=RATE)[:, :1] * 0.5
+    vbr = tmp_path / "vbr.mp3"
+    encode.encode(_chunks(x), encode.Targets(mp3=vbr),
+                  EncodingSettings(channels=1, mp3_vbr_quality=4), sample_rate=RATE, channels=1)
+    assert mutagen.mp3.MP3(vbr).info.bitrate_mode == mutagen.mp3.BitrateMode.VBR
+    cbr = tmp_path / "cbr.mp3"
+    encode.encode(_chunks(x), encode.Targets(mp3=cbr), EncodingSettings(channels=1),
+                  sample_rate=RATE, channels=1)
+    info = mutagen.mp3.MP3(cbr).info
+    assert info.channels == 1 and info.bitrate == pytest.approx(96000, abs=100)
+
+
+def test_aac_and_broadcast_wav_from_the_same_pass(tmp_path):
+    x = speech_like(2.0, rate=RATE) * 0.5
+    t = encode.Targets(mp3=tmp_path / "a.mp3", m4a=tmp_path / "a.m4a", wav=tmp_path / "a.wav")
+    encode.encode(_chunks(x), t, EncodingSettings(aac=True, wav=True), sample_rate=RATE,
+                  channels=2)
+    m4a = mutagen.mp4.MP4(t.m4a).info
+    assert m4a.codec == "mp4a.40.2" and m4a.sample_rate == RATE
+    assert m4a.length == pytest.approx(2.0, abs=0.05)
+    chunks = _riff_chunks(t.wav.read_bytes())
+    assert b"bext" in chunks                                # a Broadcast Wave File
+    channels, rate, _bps, align, bits = struct.unpack("<HIIHH", chunks[b"fmt "][2:16])
+    assert (rate, bits, channels) == (48000, 24, 2)
+    assert len(chunks[b"data"]) // align == pytest.approx(2.0 * 48000, abs=64)
+
+
+def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    chunks, pos = {}, 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        chunks[cid] = data[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def test_same_samples_same_bytes(tmp_path):
+    x = speech_like(1.5, rate=RATE) * 0.5
+    a, b = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    for target in (a, b):
+        encode.encode(_chunks(x), encode.Targets(mp3=target), EncodingSettings(),
+                      sample_rate=RATE, channels=2)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_failed_encode_leaves_the_previous_file(tmp_path):
+    x = speech_like(1.5, rate=RATE) * 0.5
+    target = tmp_path / "ep.mp3"
+    encode.encode(_chunks(x), encode.Targets(mp3=target), EncodingSettings(), sample_rate=RATE,
+                  channels=2)
+    good = target.read_bytes()
+
+    def broken():
+        yield x[:20000]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        encode.encode(broken(), encode.Targets(mp3=target), EncodingSettings(),
+                      sample_rate=RATE, channels=2)
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ep.mp3"]
+
+
+def test_monitor_measures_the_mp3_as_it_is_written(tmp_path):
+    from toolkit import loudness
+    x = speech_like(6.0, rate=RATE) * 0.5
+    target = tmp_path / "m.mp3"
+    meter = loudness.Meter(RATE, 2)
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=target), EncodingSettings(),
+                           sample_rate=RATE, channels=2, monitor=meter.feed)
+    live, afterwards = meter.stats(), loudness.measure_file(target)
+    assert frames == len(x)
+    assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
+    assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)
+    # The file itself is exactly what a plain encode writes.
+    plain = tmp_path / "p.mp3"
+    encode.encode(_chunks(x), encode.Targets(mp3=plain), EncodingSettings(), sample_rate=RATE,
+                  channels=2)
+    assert plain.read_bytes() == target.read_bytes()

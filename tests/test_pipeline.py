@@ -1,0 +1,159 @@
+"""End to end on a small real show: build, feed, validate, publish, as `make demo` runs them.
+
+The show (tests/conftest.py) has two FLAC parts; everything below runs real ffmpeg,
+reads the MP3 back with mutagen and ffmpeg, and parses the feed with feedparser.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+from mutagen.id3 import ID3
+
+from toolkit import ffmpeg, pipeline, release
+from toolkit.layout import Layout
+
+LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak by ffmpeg's own meter (independent of ours)."""
+    out = ffmpeg.run(["-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+                     what="measuring").stderr.decode()
+    summary = out[out.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return integrated, peak
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def built(built_show: Path) -> Path:
+    return built_show
+
+
+def test_built_mp3_meets_the_target_by_an_independent_meter(built: Path) -> None:
+    (mp3,) = (Layout(built).stage("test-radio") / "episodes" / "first-episode").glob("*.mp3")
+    integrated, peak = ebur128(mp3)
+    assert abs(integrated - -16.0) <= 0.5
+    assert peak <= -1.0
+    tags = ID3(mp3)
+    assert tags.version[:2] == (2, 3)
+    assert str(tags["TIT2"]) == "First episode" and str(tags["TALB"]) == "Test Radio Hour"
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [str(c.sub_frames["TIT2"]) for c in chapters] == ["Intro", "Talk"]
+    # The second part starts after the first (1.5 s) and its 0.5 s gap.
+    assert abs(chapters[1].start_time - 2000) <= 30
+
+
+def test_feed_reads_back_and_validates_clean(built: Path) -> None:
+    site = Layout(built).site("test-radio")
+    parsed = feedparser.parse((site / "feed.xml").read_bytes())
+    assert not parsed.bozo
+    (entry,) = parsed.entries
+    (mp3,) = (site / "episodes" / "first-episode").glob("*.mp3")
+    assert entry.title == "First episode"
+    assert entry.enclosures[0].href.endswith(mp3.name)
+    assert int(entry.enclosures[0].length) == mp3.stat().st_size
+    assert entry.itunes_duration in ("5", "4")
+    assert release.validate_own(built) == []
+
+
+def test_rebuild_does_no_audio_work_and_changes_no_byte(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "show"
+    shutil.copytree(built, root, symlinks=True)
+    before = tree(root / "build" / "site")
+    results = pipeline.build(root)
+    assert [r.value["cached"] for r in results] == [True]
+    release.write_feed(root, now=LATER)
+    assert tree(root / "build" / "site") == before
+
+
+def test_schedule_and_drafts_stay_out_of_feed_and_site(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "show"
+    shutil.copytree(built, root, symlinks=True)
+    src = root / "episodes" / "first-episode"
+    for slug, extra in (("future-one", 'date = 2031-06-01T09:00:00+00:00\n'),
+                        ("draft-one", 'draft = true\n')):
+        dst = root / "episodes" / slug
+        shutil.copytree(src, dst)
+        text = (src / "episode.toml").read_text()
+        text = re.sub(r"^date = .*\n", "", text, flags=re.M).replace("number = 1", "number = 9")
+        if slug == "draft-one":
+            text = text.replace("number = 9", "number = 8")
+            extra += "date = 2024-01-01T09:00:00+00:00\n"
+        (dst / "episode.toml").write_text(extra + text)
+    assert all(r.ok for r in pipeline.build(root))
+    (now,) = release.write_feed(root, now=LATER)
+    assert now.included == ("first-episode",) and now.waiting == ("future-one",)
+    assert now.drafts == ("draft-one",)
+    site = Layout(root).site("test-radio")
+    assert sorted(p.name for p in (site / "episodes").iterdir()) == ["first-episode"]
+    (later,) = release.write_feed(root, now=dt.datetime(2032, 1, 1, tzinfo=dt.timezone.utc))
+    assert later.included == ("future-one", "first-episode")
+    assert (site / "episodes" / "future-one" / "index.html").is_file()
+    assert not (site / "episodes" / "draft-one").exists()
+
+
+def test_publish_local_twice_uploads_nothing_the_second_time(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "show"
+    shutil.copytree(built, root, symlinks=True)
+    (first,) = release.publish_show(root)
+    assert first.feed_uploaded and len(first.uploaded) >= 5
+    target = root / "build" / "public" / "test-radio"
+    published = {k: v for k, v in tree(target).items() if k != ".podkit-manifest.json"}
+    assert published == tree(Layout(root).site("test-radio"))
+    (second,) = release.publish_show(root)
+    assert not second.uploaded and second.bytes_uploaded == 0 and not second.feed_uploaded
+
+
+def test_cli_runs_the_demo_sequence(show_root: Path) -> None:
+    """The commands `make demo` runs, as a producer's shell runs them."""
+    def podkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(show_root), *args],
+                              capture_output=True, text=True, timeout=300)
+    for args in (["check"], ["build", "-j", "2"], ["feed", "--now", "2030-01-01T00:00:00+00:00"],
+                 ["validate"], ["cue"], ["publish"]):
+        proc = podkit(*args)
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert "ok: no errors" in podkit("validate").stdout
+    cue = (show_root / "build" / "reports" / "test-radio" / "first-episode" / "cue.txt").read_text()
+    assert "First episode" in cue and "Intro" in cue
+    assert (show_root / "build" / "public" / "test-radio" / "feed.xml").is_file()
+
+
+def test_podkit_loudness_agrees_with_ffmpeg_ebur128(built: Path, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import make_tone
+    from toolkit.cli import cli
+    (mp3,) = (Layout(built).stage("test-radio") / "episodes" / "first-episode").glob("*.mp3")
+    source = built / "episodes" / "first-episode" / "body.flac"
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    quiet = make_tone(tmp_path / "quiet.wav", 3.0, 1000, volume_db=-33.0)
+    result = CliRunner().invoke(cli, ["loudness", "--json", str(mp3), str(source), str(quiet), str(bad)])
+    assert result.exit_code == 1  # one file could not be measured
+    data = json.loads(result.output[:result.output.rindex("}") + 1])
+    assert [Path(f["file"]).name for f in data["files"]] == [mp3.name, "body.flac", "quiet.wav"]
+    assert len(data["errors"]) == 1 and "notes.wav" in data["errors"][0]
+    for row in data["files"]:
+        integrated, peak = ebur128(Path(row["file"]))
+        assert abs(row["integrated_lufs"] - integrated) <= 0.2, row
+        assert abs(row["true_peak_dbtp"] - peak) <= 0.3, row
+    table = CliRunner().invoke(cli, ["loudness", str(mp3)])
+    assert table.exit_code == 0 and "LUFS" in table.output and mp3.name in table.output
