@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EPISODE_TOML, FEED_TOML
+from conftest import write_show
 
 REPO = Path(__file__).resolve().parent.parent
 EP = "episodes/first-episode"
@@ -251,7 +251,7 @@ def judge(case: Case, root: Path, run: Run, *, sources_before: dict[str, str],
 # ---- fixtures ----------------------------------------------------------------------------------
 
 # Test modules import these fixtures by name; pytest would make one session fixture per
-# importing module, so the folders themselves are made once per process here.
+# importing module, so the folder itself is made once per process here.
 _made: dict[str, Path] = {}
 
 
@@ -259,28 +259,15 @@ _made: dict[str, Path] = {}
 def corpus_base(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> Path:
     """The valid show every case starts from (conftest's show: two FLAC parts, a cover)."""
     if "base" not in _made:
-        root = tmp_path_factory.mktemp("corpus") / "show"
-        (root / "feeds").mkdir(parents=True)
-        (root / FEED).write_text(FEED_TOML, "utf-8")
-        shutil.copy(_media_cache / "cover.jpg", root / "feeds" / "test-radio.jpg")
-        (root / EP).mkdir(parents=True)
-        (root / EP_TOML).write_text(EPISODE_TOML, "utf-8")
-        for name in ("intro.flac", "body.flac"):
-            shutil.copy(_media_cache / name, root / EP / name)
-        _made["base"] = root
+        _made["base"] = write_show(tmp_path_factory.mktemp("corpus") / "show", _media_cache)
     return _made["base"]
 
 
 @pytest.fixture(scope="session")
-def corpus_built(corpus_base: Path) -> Path:
-    """The same show after `podkit build` and `podkit feed` (a last good build to protect)."""
-    if "built" not in _made:
-        root = copy_show(corpus_base, corpus_base.parent / "built")
-        for step in (("build",), ("feed",)):
-            run = podkit_inprocess(root, *step)
-            assert run.rc == 0, run
-        _made["built"] = root
-    return _made["built"]
+def corpus_built(built_show: Path) -> Path:
+    """The same show after a build and `podkit feed` (conftest's `built_show`, never changed:
+    every case works on a copy): the last good build a failing run must leave alone."""
+    return built_show
 
 
 def run_case(case: Case, base: Path, tmp_path: Path) -> tuple[Path, Run]:
