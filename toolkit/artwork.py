@@ -1,6 +1,8 @@
 """Cover-art inspection with Pillow: what Apple Podcasts accepts for show and episode art."""
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +21,21 @@ class ArtInfo:
     width: int
     height: int
     mode: str               # RGB, RGBA, CMYK, L, P...
+    error: str = "is not a readable image"   # why `format` is None
 
 
 def inspect(path: Path) -> ArtInfo:
     """Read an image's header (cheap: Pillow does not decode the pixels)."""
     try:
-        with Image.open(path) as im:
-            return ArtInfo(im.format, im.width, im.height, im.mode)
+        with warnings.catch_warnings():
+            # Pillow only warns between 89 and 179 million pixels: far beyond any cover.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return ArtInfo(im.format, im.width, im.height, im.mode)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f" ({int(pixels.group(1)) / 1e6:.0f} megapixels)" if pixels else ""
+        return ArtInfo(None, 0, 0, "", f"is too large to open safely{size}: a decompression bomb?")
     except (UnidentifiedImageError, OSError):
         return ArtInfo(None, 0, 0, "")
 
@@ -34,7 +44,7 @@ def format_problems(path: Path, info: ArtInfo | None = None) -> list[str]:
     """What is wrong with the file type of an image: unreadable, or not the JPEG/PNG its name says."""
     info = info or inspect(path)
     if info.format is None:
-        return [f"{path.name} is not a readable image"]
+        return [f"{path.name} {info.error}"]
     expected = _EXT_FORMAT.get(path.suffix.lower())
     if expected is None:
         return [f"{path.name}: must be .jpg or .png"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,9 +125,15 @@ def _check_enclosure(path: Path, length: str, mime: str, duration: float | None,
 def check_artwork(path: Path, report: Report, item: str, field: str) -> None:
     """Apple's artwork rules on a local file: JPEG/PNG as named, square, 1400-3000 px, RGB."""
     try:
-        with Image.open(path) as im:
-            fmt, mode, (w, h) = im.format, im.mode, im.size
-            transparent = "transparency" in im.info
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # > 89 Mpx: refuse
+            with Image.open(path) as im:
+                fmt, mode, (w, h) = im.format, im.mode, im.size
+                transparent = "transparency" in im.info
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        report.error("apple.image.file", item, field,
+                     f"{path.name} is too large to open safely (a decompression bomb?)")
+        return
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         report.error("apple.image.file", item, field, f"{path.name} is not a readable image ({exc})")
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -41,16 +42,22 @@ def picture(path: Path, *, max_px: int = COVER_MAX_PX, max_bytes: int = COVER_MA
     except OSError as exc:
         raise MediaError(f"cannot read image: {exc.strerror}", path=path, field=field) from exc
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # Over 89 million pixels Pillow only warns: refuse such a picture like a bigger one.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
         if img.format == "JPEG" and max(img.size) > max_px:
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (never below max_px): a 3000 px
             # cover then costs a quarter of the memory and time before the Lanczos step.
             img.draft("RGB", (max_px, max_px))
         img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError("too large to open safely (a decompression bomb?)", path=path,
+                         field=field) from exc
     except UnidentifiedImageError as exc:  # its text names an in-memory object: no use to anyone
         raise MediaError("not a readable image (no image format recognized)", path=path,
                          field=field) from exc
-    except (OSError, Image.DecompressionBombError) as exc:
+    except OSError as exc:
         raise MediaError(f"not a readable image ({exc})", path=path, field=field) from exc
     fmt = img.format or "unknown"
     if fmt not in _MIME:
