@@ -5,6 +5,8 @@ and `feed` when the bytes are not the format the name promises, and reported by
 """
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,26 @@ def episode_art(size: tuple[int, int] = (1400, 1400), fmt: str = "PNG", name: st
     return plant
 
 
+def bomb_png(width: int = 20000, height: int = 20000) -> bytes:
+    """A PNG header claiming width x height RGB pixels (400 million by default), no real data:
+    enough for Pillow to refuse it at open."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def bomb_cover(root: Path) -> None:
+    (root / "feeds" / "test-radio.png").write_bytes(bomb_png())
+    edit(root / FEED, '"test-radio.jpg"', '"test-radio.png"')
+
+
+def bomb_in_site(root: Path) -> None:
+    (cover,) = (root / "build/site/test-radio").glob("test-radio-*.jpg")
+    cover.unlink()  # a hard link into the stage: replace, never write through
+    cover.write_bytes(bomb_png(10000, 10000))  # 100 Mpx: Pillow would only warn
+
+
 CASES = [
     Case("art-too-small", "a 600x600 cover", cover((600, 600)), "error",
          Line(FEED, "artwork", ("600x600", "1400 to 3000 px")), summary=ONE, process=True),
@@ -59,6 +81,14 @@ CASES = [
          process=True),
     Case("ep-art-small", "episode art 300x300", episode_art((300, 300)), "error",
          Line(EP_TOML, "art", ("300x300", "1400 to 3000 px")), summary=ONE),
+    Case("art-bomb", "a PNG cover claiming 20000x20000 pixels (a decompression bomb)",
+         bomb_cover, "error (was a DecompressionBombError traceback in check, build and feed)",
+         Line(FEED, "artwork", ("too large to open safely", "400 megapixels")), summary=ONE,
+         process=True),
+    Case("ep-art-bomb", "episode art claiming 20000x20000 pixels",
+         lambda r: ((r / "episodes/first-episode/art.png").write_bytes(bomb_png()),
+                    prepend(r / EP_TOML, 'art = "art.png"\n')),
+         "error", Line(EP_TOML, "art", ("too large to open safely",)), summary=ONE),
     # ---- the later stages ------------------------------------------------------------------------
     Case("build-webp-cover", "`podkit build` after the cover became WebP named .png",
          cover(fmt="WEBP", name="test-radio.png"),
@@ -81,6 +111,15 @@ CASES = [
          command=("validate",), built=True, before=(("build",), ("feed",)),
          summary="podkit: 1 error(s), 0 warning(s)",
          checked="the cover in build/site is the 600 px file"),
+    Case("build-bomb-cover", "`podkit build` with the 400-megapixel PNG cover", bomb_cover,
+         "refused before anything is copied",
+         Line("feeds/test-radio.toml", "artwork", ("too large to open safely",), prefix="podkit: ",
+              absolute=True), command=("build",), built=True),
+    Case("validate-bomb-in-site", "`podkit validate` with a 100-megapixel cover in the site "
+         "(Pillow only warns there)", bomb_in_site, "a finding, not a traceback",
+         Line(SITE_FEED, "apple.image.file", ("too large to open safely",), absolute=True,
+              stream="stdout"), command=("validate",), built=True,
+         summary="podkit: 1 error(s), 0 warning(s)"),
     Case("validate-cmyk-cover", "a CMYK cover through build and feed, then `podkit validate`",
          cover(mode="CMYK"), "validate reports it",
          Line(SITE_FEED, "apple.image.rgb", ("is CMYK",), absolute=True, stream="stdout"),
