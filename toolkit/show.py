@@ -201,6 +201,9 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
         t.error("artwork", "must be a .jpg or .png file (Apple accepts JPEG and PNG)")
     base_url = t.text("base_url", required=True)
     check_https(t, "base_url", base_url)
+    if base_url and ("?" in base_url or "#" in base_url):
+        # Every published URL is base_url + a path: a query or fragment would swallow it.
+        t.error("base_url", f"must be a folder URL without '?' or '#': {base_url!r}")
     feed_url = t.text("feed_url", required=True)
     check_https(t, "feed_url", feed_url)
     copyright_ = t.text("copyright")
