@@ -236,6 +236,10 @@ CASES = [
          Line(FEED, "publish.aws_secret_access_key", ("unknown key",)), summary=ONE,
          verify=secret_not_echoed,
          checked="the secret appears in no output"),
+    Case("base-url-query", "`base_url` with a query string (`.../test-radio/?v=1`)",
+         lambda r: edit(r / FEED, 'test-radio/"\nfeed_url', 'test-radio/?v=1"\nfeed_url'),
+         "error (every enclosure URL came out as `...?v=1/episodes/...`; only validate noticed)",
+         Line(FEED, "base_url", ("without '?' or '#'",)), summary=ONE),
     # ---- duplicates and the feed's people ------------------------------------------------------------
     Case("duplicate-guid", "two episodes with the same `guid`",
          lambda r: twin(r, guid="same-guid"),
