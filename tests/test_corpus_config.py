@@ -93,6 +93,10 @@ def text_wav(root: Path) -> None:
     edit(root / EP_TOML, '"intro.flac"', '"intro.wav"')
 
 
+def only_one_episode(run) -> None:
+    assert "ok: 1 feed(s), 1 episode(s)" in run.stdout, run
+
+
 def secret_not_echoed(root: Path, run) -> None:
     assert "wJalrXUtnFEMI" not in run.stdout + run.stderr
 
@@ -201,6 +205,10 @@ CASES = [
     Case("slug-newline", "an episode folder whose name holds a newline", slug_folder("bad\nname"),
          "error on one line (the newline shown as \\n)",
          Line("episodes/bad\\nname", "slug", ("lowercase ASCII",)), summary=ONE),
+    Case("slug-dots", "an episode folder named `...` (and one named `_archive`)",
+         lambda r: [shutil.copytree(r / EP, r / "episodes" / name) for name in ("...", "_archive")],
+         "valid: dot and underscore folders are skipped, as documented", exit=0,
+         verify=lambda r, run: only_one_episode(run), checked="check reports 1 episode"),
     new_slug("../evil", process=True),
     new_slug("two words"),
     new_slug("épisode"),
@@ -363,3 +371,12 @@ def test_an_image_that_is_not_one_as_chapter_img(corpus_base: Path, tmp_path: Pa
     run = podkit(root, "check")
     assert run.rc == 1 and run.err_lines[0] == (
         f"{EP_TOML}: chapters[0].img: ch.jpg is WEBP data but named .jpg (must be JPEG)"), run
+
+
+def test_traceback_only_with_verbose(corpus_base: Path, tmp_path: Path) -> None:
+    """The other side of the one-line promise: -v shows where the error came from."""
+    root = tmp_path / "show"
+    shutil.copytree(corpus_base, root)
+    run = podkit(root, "-v", "new", "../evil")
+    assert run.rc == 1 and "Traceback (most recent call last)" in run.stderr, run
+    assert run.err_lines[-1].startswith("podkit: slug: '../evil' is not a valid slug"), run
