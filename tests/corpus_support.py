@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,7 +65,6 @@ def podkit(root: Path, *args: str, env: dict[str, str] | None = None, timeout: f
     """Run `python -m toolkit --root root args...` in a child process, as a producer would."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1",
                 "COLUMNS": "200", **(env or {})}
-    full_env.pop("PODKIT_NOW", None) if "PODKIT_NOW" not in (env or {}) else None
     argv = ("--root", str(root), *args)
     proc = subprocess.run([sys.executable, "-m", "toolkit", *argv], capture_output=True,
                           text=True, env=full_env, timeout=timeout, cwd=cwd or root.parent)
@@ -97,7 +96,7 @@ def podkit_inprocess(root: Path, *args: str, cwd: Path | None = None) -> Run:
     finally:
         sys.argv = old_argv
         os.chdir(old_cwd)
-        root_log.handlers, _ = saved
+        root_log.handlers = saved[0]
         root_log.setLevel(saved[1])
     return Run(argv, rc, out.getvalue(), err.getvalue())
 
@@ -198,7 +197,6 @@ class Case:
     checked: str = ""                          # how, beyond the generic checks, for the table
     extra_lines: int = 0                       # other expected stderr lines (progress...)
     process: bool = False                      # a real child process, else cli.main() in-process
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def how(self) -> str:

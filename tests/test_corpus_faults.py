@@ -8,7 +8,7 @@ namespace (`unshare -m`, so nothing leaks if the test dies), else RLIMIT_FSIZE.
 """
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import functools
 import os
 import random
@@ -92,7 +92,7 @@ def s3_show(s3, corpus_built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     v1 = s3.get("show/feed.xml")[2]
     assert v1 == (root / SITE / "feed.xml").read_bytes()
     edit(root / EP_TOML, 'title = "First episode"', 'title = "First episode, revised"')
-    release.write_feed(root, now=release.dt.datetime.now(release.dt.timezone.utc))
+    release.write_feed(root, now=dt.datetime.now(dt.timezone.utc))
     assert (root / SITE / "feed.xml").read_bytes() != v1
     s3.proxy.reset()
     return root, v1
