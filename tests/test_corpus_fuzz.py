@@ -60,8 +60,8 @@ _KNOB = os.environ.get("PODKIT_FUZZ_EXAMPLES", "").strip()
 
 def budget(default: int) -> settings:
     """Bounded in CI (derandomized: the same examples every run); the knob widens and randomizes."""
-    return settings(max_examples=int(_KNOB) if _KNOB else default, deadline=2000 if not _KNOB else None,
-                    derandomize=not _KNOB, database=None,
+    return settings(max_examples=int(_KNOB) if _KNOB else default,
+                    deadline=None if _KNOB else 5000, derandomize=not _KNOB, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
 
