@@ -181,9 +181,9 @@ class _Bed:
 
     def fade_out(self, speech: np.ndarray) -> np.ndarray:
         """Mix the part's last frames with the bed fading to nothing at the end."""
-        mixed_bed = self.mix(np.zeros_like(speech))
+        bed = self.mix(speech) - speech          # ducked by the speech it is under
         ramp = np.linspace(1.0, 0.0, len(speech), dtype=np.float32)[:, None]
-        return speech + mixed_bed * ramp
+        return speech + bed * ramp
 
     def close(self) -> None:
         """Stop the looping bed decoder."""
