@@ -125,13 +125,10 @@ def _bed_stream(part: AudioPart, sample_rate: int, channels: int) -> Iterator[np
     args = ["-v", "error", "-stream_loop", "-1", "-i", str(part.bed), "-map", "0:a:0",
             "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(sample_rate),
             "pipe:1"]
-    frame_bytes = 4 * channels
     try:
         with ffmpeg.popen(args, what="decoding the music bed", path=part.bed, stdout=True) as proc:
             assert proc.stdout is not None
-            while data := proc.stdout.read(ffmpeg.CHUNK_FRAMES * frame_bytes):
-                usable = len(data) - len(data) % frame_bytes
-                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+            yield from ffmpeg.read_pcm(proc.stdout, channels)
     except GeneratorExit:
         return
 
