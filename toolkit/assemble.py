@@ -125,13 +125,10 @@ def _bed_stream(part: AudioPart, sample_rate: int, channels: int) -> Iterator[np
     args = ["-v", "error", "-stream_loop", "-1", "-i", str(part.bed), "-map", "0:a:0",
             "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(sample_rate),
             "pipe:1"]
-    frame_bytes = 4 * channels
     try:
         with ffmpeg.popen(args, what="decoding the music bed", path=part.bed, stdout=True) as proc:
             assert proc.stdout is not None
-            while data := proc.stdout.read(ffmpeg.CHUNK_FRAMES * frame_bytes):
-                usable = len(data) - len(data) % frame_bytes
-                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+            yield from ffmpeg.read_pcm(proc.stdout, channels)
     except GeneratorExit:
         return
 
@@ -181,9 +178,9 @@ class _Bed:
 
     def fade_out(self, speech: np.ndarray) -> np.ndarray:
         """Mix the part's last frames with the bed fading to nothing at the end."""
-        mixed_bed = self.mix(np.zeros_like(speech))
+        bed = self.mix(speech) - speech          # ducked by the speech it is under
         ramp = np.linspace(1.0, 0.0, len(speech), dtype=np.float32)[:, None]
-        return speech + mixed_bed * ramp
+        return speech + bed * ramp
 
     def close(self) -> None:
         """Stop the looping bed decoder."""

@@ -110,15 +110,9 @@ def _pump(src, dst, errors: list[BaseException]) -> None:  # type: ignore[no-unt
 def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyped-def]
                   errors: list[BaseException]) -> None:
     """Read decoded float32 PCM from a pipe and hand it to the monitor in chunks."""
-    frame = 4 * channels
     try:
-        pending = b""
-        while data := src.read(ffmpeg.CHUNK_FRAMES * frame):
-            data = pending + data
-            usable = len(data) - len(data) % frame
-            pending = data[usable:]
-            if usable:
-                monitor(np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels))
+        for chunk in ffmpeg.read_pcm(src, channels):
+            monitor(chunk)
     except BaseException as exc:  # noqa: BLE001
         errors.append(exc)
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -223,16 +224,22 @@ def decode(path: str | Path, *, sample_rate: int, channels: int,
         args += ["-af", filters]
     args += ["-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels),
              "-ar", str(sample_rate), "pipe:1"]
-    frame_bytes = 4 * channels
     with popen(args, what="decoding", path=path, stdout=True) as proc:
         assert proc.stdout is not None
-        pending = b""
-        while True:
-            data = proc.stdout.read(chunk_frames * frame_bytes)
-            if not data:
-                break
-            data = pending + data
-            usable = len(data) - len(data) % frame_bytes
-            pending = data[usable:]
-            if usable:
-                yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+        yield from read_pcm(proc.stdout, channels, chunk_frames)
+
+
+def read_pcm(pipe: BinaryIO, channels: int,
+             chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
+    """Read float32 little-endian PCM from a pipe as (frames, channels) chunks until EOF."""
+    frame_bytes = 4 * channels
+    pending = b""
+    while True:
+        data = pipe.read(chunk_frames * frame_bytes)
+        if not data:
+            break
+        data = pending + data
+        usable = len(data) - len(data) % frame_bytes
+        pending = data[usable:]
+        if usable:
+            yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
