@@ -94,6 +94,11 @@ def test_chunking_does_not_change_the_result():
         pieces.feed(x[pos:pos + step])
         pos += step
     a, b = whole.stats(), pieces.stats()
+    # The per-block sample peaks (the QC waveform) do not depend on the chunking either.
+    blocks = len(x) // whole.block
+    expected = np.abs(x[:blocks * whole.block]).reshape(blocks, -1).max(axis=1)
+    np.testing.assert_array_equal(whole.sample_peaks(), expected)
+    np.testing.assert_array_equal(pieces.sample_peaks(), expected)
     assert a.integrated == pytest.approx(b.integrated, abs=1e-4)
     assert a.true_peak == pytest.approx(b.true_peak, abs=1e-4)
     assert a.sample_peak == b.sample_peak

@@ -15,9 +15,11 @@ what `toolkit.normalize` plans its gain and limiter from.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,13 @@ from threadpoolctl import threadpool_limits
 from toolkit import ffmpeg
 from toolkit.errors import MediaError
 from toolkit.model import LoudnessStats
+
+try:
+    # The Cython kernel behind signal.sosfilt filters C-contiguous rows in place; the
+    # public wrapper costs ~0.3 ms per call in checks and copies. Private, so guarded.
+    from scipy.signal._sosfilt import _sosfilt as _sosfilt_rows
+except ImportError:  # pragma: no cover  (a future scipy)
+    _sosfilt_rows = None
 
 ABSOLUTE_GATE = -70.0        # LUFS (BS.1770-4 and Tech 3342)
 RELATIVE_GATE = -10.0        # LU below the absolutely gated loudness (integrated)
@@ -49,43 +58,73 @@ TP_FIR = np.array([_PHASE0, _PHASE1, _PHASE1[::-1], _PHASE0[::-1]], dtype=np.flo
 TP_TAPS = TP_FIR.shape[1]
 #: No interpolated value can exceed this multiple of the largest nearby sample.
 TP_BOUND = float(np.abs(TP_FIR).sum(axis=1).max())
-# Windows are matched against the taps, so the taps are reversed once (convolution).
-_TP_MATRIX = np.ascontiguousarray(TP_FIR[:, ::-1].T).astype(np.float32)
+#: True peak is computed a row of _TP_ROW frames at a time: one matrix product maps a
+#: row's window (_TP_ROW + 11 frames, channels interleaved) to every phase of every frame
+#: and channel in it. Rows of 9 frames copy 2.2x the audio into the window matrix where
+#: one 12-tap window per frame copied 12x; pieces of ~16k frames keep it in cache.
+_TP_ROW = 9
+_TP_PIECE_FRAMES = 16384
+
+
+@functools.lru_cache(maxsize=None)
+def _tp_matrix(channels: int) -> np.ndarray:
+    """(window values, outputs) matrix for one row: outputs are (frame, channel, phase)."""
+    r, c, h = _TP_ROW, channels, TP_TAPS - 1
+    m = np.zeros(((r + h) * c, r * c * 4), dtype=np.float32)
+    for frame in range(r):
+        for ch in range(c):
+            col = (frame * c + ch) * 4
+            for tap in range(TP_TAPS):
+                # Output frame `frame` (window position frame + h) takes tap k from k frames back.
+                m[(frame + h - tap) * c + ch, col:col + 4] = TP_FIR[:, tap]
+    return m
+
+
+def _piece_peaks(seg: np.ndarray, count: int, block: int) -> np.ndarray:
+    """Largest interpolated magnitude of each of `count` blocks; seg holds 11 frames of history."""
+    c = seg.shape[1]
+    frames = count * block
+    rows = -(-frames // _TP_ROW)
+    if rows * _TP_ROW != frames:       # whole rows only: pad, and ignore the padded outputs
+        seg = np.concatenate([seg, np.zeros((rows * _TP_ROW - frames, c), np.float32)])
+    flat = np.ascontiguousarray(seg, dtype=np.float32).reshape(-1)
+    # Overlapping windows, one per row, as a view (the rows lie inside `flat`).
+    win = np.ndarray(((rows, (_TP_ROW + TP_TAPS - 1) * c)), np.float32, flat,
+                     strides=(_TP_ROW * c * 4, 4))
+    y = np.ascontiguousarray(win) @ _tp_matrix(c)
+    np.abs(y, out=y)
+    return y.reshape(-1)[:frames * c * 4].reshape(count, -1).max(axis=1)
+
+
+#: Blocks needing interpolation this close together are filtered as one run (per-call
+#: overhead outweighs the few blocks computed for nothing).
+_RUN_GAP = 8
 
 
 def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> np.ndarray:
     """Largest 4x-interpolated magnitude in each of `blocks` (padded has TP_TAPS-1 history)."""
-    out = np.empty(len(blocks), dtype=np.float32)
-    # Runs of consecutive blocks are filtered as contiguous slices: a window view plus
-    # one BLAS product per channel and slice is ~20x faster than gathering windows.
-    breaks = np.flatnonzero(np.diff(blocks) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(blocks)]])
-    step = max(1, 16384 // block)            # bounded temporaries per product
-    for a, z in zip(starts, ends):
-        for s in range(a, z, step):
-            e = min(z, s + step)
-            first, count = int(blocks[s]), e - s
-            seg = padded[first * block:(first + count) * block + TP_TAPS - 1]
-            best = np.zeros(count, dtype=np.float32)
-            for c in range(seg.shape[1]):
-                win = np.lib.stride_tricks.sliding_window_view(
-                    np.ascontiguousarray(seg[:, c]), TP_TAPS)
-                interp = np.ascontiguousarray(win) @ _TP_MATRIX      # (frames, 4 phases)
-                # Reduce each block's frames x phases in one contiguous run (fast axis).
-                np.maximum(best, np.abs(interp).reshape(count, -1).max(axis=1), out=best)
-            out[s:e] = best
-    return out
+    # Runs of nearby blocks are filtered as contiguous slices, in cache-sized pieces.
+    breaks = np.flatnonzero(np.diff(blocks) > _RUN_GAP) + 1
+    firsts = blocks[np.concatenate([[0], breaks])]
+    lasts = blocks[np.concatenate([breaks - 1, [len(blocks) - 1]])]
+    step = max(1, _TP_PIECE_FRAMES // block)
+    got = np.empty(int(lasts[-1]) + 1 if len(blocks) else 0, dtype=np.float32)
+    for first, last in zip(firsts.tolist(), lasts.tolist()):
+        for s in range(first, last + 1, step):
+            count = min(last + 1, s + step) - s
+            seg = padded[s * block:(s + count) * block + TP_TAPS - 1]
+            got[s:s + count] = _piece_peaks(seg, count, block)
+    return got[blocks]
 
 
 _WORKERS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _worker() -> ThreadPoolExecutor:
-    """This process's true-peak worker thread (a forked build worker gets its own)."""
+    """This process's meter worker thread (a forked build worker gets its own)."""
     pid = os.getpid()
     if pid not in _WORKERS:
-        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-meter")
     return _WORKERS[pid]
 
 
@@ -99,16 +138,31 @@ def _antidenormal(frames: int) -> np.ndarray:
     return np.resize(_ANTIDENORMAL, (frames, 1))
 
 
-def _exact_where(padded: np.ndarray, sp: np.ndarray, floor: float, block: int) -> np.ndarray:
-    """Per-block true peak, interpolated where its bound exceeds `floor`, else the bound."""
-    # The interpolated value near a block also depends on the previous block's end,
-    # so a block's bound uses the larger of its own and its neighbour's sample peak.
-    near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
+def _exact_where(padded: np.ndarray, sp: np.ndarray, before: float, floor: float,
+                 block: int) -> np.ndarray:
+    """Per-block true peak, interpolated where its bound exceeds `floor`, else the bound.
+
+    `before` is the sample peak of the block preceding the first one (0 at the start).
+    """
+    # The interpolated values of a block also depend on the previous block's last 11
+    # samples, so a block's bound uses the larger of its own and its neighbour's peak.
+    near = np.maximum(sp, np.concatenate([[before], sp[:-1]]).astype(sp.dtype))
     bound = (near * TP_BOUND).astype(np.float32)
     todo = np.flatnonzero(bound > floor)
     if todo.size:
         bound[todo] = np.maximum(_interpolated_peaks(padded, todo, block), sp[todo])
     return bound
+
+
+def _filter_rows(sos: np.ndarray, rows: np.ndarray, zi: np.ndarray) -> None:
+    """Filter float32 rows (signals, frames) in place; zi (signals, sections, 2) is updated."""
+    if not len(rows):
+        return
+    if _sosfilt_rows is not None:
+        _sosfilt_rows(sos, rows, zi)
+        return
+    for r in range(len(rows)):
+        rows[r], zi[r] = signal.sosfilt(sos, rows[r], zi=zi[r])
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:
@@ -219,12 +273,22 @@ class BlockLog:
         return e[:n * BLOCKS_PER_SEGMENT].reshape(n, BLOCKS_PER_SEGMENT).mean(axis=1)
 
 
+#: Chunks a meter may have waiting for its worker thread (bounds the audio held).
+_MAX_QUEUED = 2
+
+
 class Meter:
     """A streaming BS.1770-4 / R128 meter: `feed()` chunks, then read `stats()`.
 
     The programme's true peak is exact; it is only interpolated in blocks that could
     beat the running maximum. With `exact_peaks` the meter also keeps a per-block peak
     for the limiter, exact wherever it comes within 18 dB of the loudest sample.
+
+    The work is shared by two threads: the feeding thread K-weights the first half of
+    the channels, the meter's worker thread the other half, then sums block energies
+    and finds the peaks, one chunk behind. The filters' inner loops, BLAS and large
+    ufuncs release the GIL, so a meter keeps two cores busy; results do not depend on
+    the timing (one worker runs the chunks in order).
     """
 
     def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False) -> None:
@@ -233,61 +297,87 @@ class Meter:
         self.block = block_frames(sample_rate)
         self.exact_peaks = exact_peaks
         self._sos = k_weighting(sample_rate).astype(np.float32)
-        self._zi = np.zeros((self._sos.shape[0], 2, channels), dtype=np.float32)
+        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float32)
+        self._split = channels // 2          # channels [0, split) are filtered by the feeder
         self._weights = channel_weights(channels).astype(np.float32)
         self._history = np.zeros((TP_TAPS - 1, channels), dtype=np.float32)
         self._pending = np.zeros((0, channels), dtype=np.float32)
+        self._queue: deque[Future[None]] = deque()
         self._energy: list[np.ndarray] = []
         self._peaks: list[np.ndarray] = []
+        self._sample_peaks: list[np.ndarray] = []
         self._frames = 0
+        self._last_block_peak = 0.0
         self._sample_peak = 0.0
         self._true_peak = 0.0
 
     def feed(self, chunk: np.ndarray) -> None:
         """Measure the next chunk (frames, channels) of float samples."""
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1, self.channels)
-        if len(self._pending):
-            chunk = np.concatenate([self._pending, chunk])
-        usable = len(chunk) - len(chunk) % self.block
-        self._pending = chunk[usable:].copy()
-        if usable:
-            self._measure(chunk[:usable])
+        have, h = len(self._pending), TP_TAPS - 1
+        usable = (have + len(chunk)) // self.block * self.block
+        if not usable:
+            self._pending = np.concatenate([self._pending, chunk])
+            return
+        take = usable - have
+        # One copy holds the true-peak filter's history, the held partial block and
+        # the whole blocks of this chunk.
+        padded = np.empty((h + usable, self.channels), dtype=np.float32)
+        padded[:h] = self._history
+        padded[h:h + have] = self._pending
+        padded[h + have:] = chunk[:take]
+        self._pending = chunk[take:].copy()
+        self._history = padded[-h:].copy()
+        self._frames += usable
+        # The filters run on channel rows plus a -500 dBFS Nyquist tone, which keeps
+        # their state out of subnormal numbers that silence would otherwise decay into
+        # (~20x slower on x86); it is far below any gate. The peaks see the samples.
+        rows = np.empty((self.channels, usable), dtype=np.float32)
+        np.add(padded[h:].T, _antidenormal(usable).T, out=rows)
+        _filter_rows(self._sos, rows[:self._split], self._zi[:self._split])
+        if len(self._queue) >= _MAX_QUEUED:
+            self._queue.popleft().result()
+        self._queue.append(_worker().submit(self._summarise, padded, rows))
 
-    def _block_peaks(self, x: np.ndarray) -> np.ndarray:
-        return np.abs(x).reshape(len(x) // self.block, -1).max(axis=1)
-
-    def _measure(self, x: np.ndarray) -> None:
-        nb = len(x) // self.block
-        self._frames += len(x)
-        sp = self._block_peaks(x)
+    def _summarise(self, padded: np.ndarray, rows: np.ndarray) -> None:
+        """Worker side of feed(): the other channels' filters, block energies, peaks."""
+        _filter_rows(self._sos, rows[self._split:], self._zi[self._split:])
+        nb = rows.shape[1] // self.block
+        np.square(rows, out=rows)
+        # Sums of squares per channel and block (pairwise in float32), then weighted.
+        power = rows.reshape(self.channels, nb, self.block).sum(axis=2).astype(np.float64)
+        self._energy.append(self._weights.astype(np.float64) @ power / self.block)
+        x = padded[TP_TAPS - 1:].reshape(nb, -1)
+        sp = np.maximum(x.max(axis=1), -x.min(axis=1))     # no |x| temporary
+        self._sample_peaks.append(sp)
         self._sample_peak = max(self._sample_peak, float(sp.max()))
-        padded = np.concatenate([self._history, x])
-        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
-        # silence would otherwise decay into (and which run ~20x slower on x86). It is
-        # far below any peak or gate, so the true peak may see it too.
-        x = padded[TP_TAPS - 1:]
-        x += _antidenormal(len(x))
-        self._history = padded[-(TP_TAPS - 1):]
         # Far below the loudest sample so far a block could only reach the ceiling under
         # extreme limiting; there the bound (never below the truth) is enough. Without
         # exact_peaks, only blocks that could raise the running maximum are interpolated.
         floor = self._sample_peak * EXACT_PEAK_FLOOR if self.exact_peaks else self._true_peak
-        # True peak on a worker thread while this one K-weights: both release the GIL
-        # in their inner loops (BLAS, scipy's sosfilt), so two cores share the work.
-        peaks_job = _worker().submit(_exact_where, padded, sp, floor, self.block)
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        energy = (np.square(y) @ self._weights).astype(np.float64)
-        self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
-        peaks = peaks_job.result()
+        peaks = _exact_where(padded, sp, self._last_block_peak, floor, self.block)
+        self._last_block_peak = float(sp[-1])
         if self.exact_peaks:
             self._peaks.append(peaks)
         self._true_peak = max(self._true_peak, float(peaks.max()))
 
+    def _drain(self) -> None:
+        while self._queue:
+            self._queue.popleft().result()
+
     def block_log(self) -> BlockLog:
         """The per-block summaries measured so far (whole blocks only)."""
+        self._drain()
         energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
         peak = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.float32)
         return BlockLog(self.sample_rate, self.channels, self.block, self._frames, energy, peak)
+
+    def sample_peaks(self) -> np.ndarray:
+        """The largest sample magnitude of each whole block so far (the waveform envelope)."""
+        self._drain()
+        if not self._sample_peaks:
+            return np.zeros(0, np.float32)
+        return np.concatenate(self._sample_peaks).astype(np.float32, copy=False)
 
     @property
     def frames(self) -> int:
@@ -296,6 +386,7 @@ class Meter:
 
     def stats(self) -> LoudnessStats:
         """Integrated loudness, LRA, true and sample peak, duration of what was fed."""
+        self._drain()
         if len(self._pending):
             # The partial last block still counts for peaks (not for loudness blocks).
             tail = self._pending

@@ -224,27 +224,26 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
                       where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
     """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
     applier = normalize.GainApplier(plan)
-    envelope = qc.PeakEnvelope(plan.block)     # the waveform for the QC picture
+    qc.preload()
 
     def normalized() -> Iterator[np.ndarray]:
         for chunk in _tracked(iter(render), "encode", expected, progress):
-            out = applier.apply(chunk)
-            envelope.feed(out)
-            yield out
+            yield applier.apply(chunk)
 
-    # The MP3 is decoded and measured while it is being written (encode's monitor).
+    # The MP3 is decoded and measured while it is being written (encode's monitor); its
+    # block peaks are the waveform of the QC picture.
     check = loudness.Meter(plan.sample_rate, render.channels)
     clock = time.perf_counter()
     frames = encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
                            channels=render.channels, lossless_gain_db=-plan.encoder_loss_db,
                            monitor=check.feed)
     measured = check.stats()
-    # The monitored stream still holds the encoder's delay; the file's length is exact.
+    # The file's length is exact (an old ffmpeg's monitored stream holds the encoder delay).
     after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
                           measured.sample_peak, frames / plan.sample_rate)
     log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
              where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
-    return after, envelope.values(), check.short_term()
+    return after, check.sample_peaks(), check.short_term()
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
