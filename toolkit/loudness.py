@@ -18,25 +18,19 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy import signal
 from threadpoolctl import threadpool_limits
 
 from toolkit import ffmpeg
 from toolkit.errors import MediaError
 from toolkit.model import LoudnessStats
-
-try:
-    # The Cython kernel behind signal.sosfilt filters C-contiguous rows in place; the
-    # public wrapper costs ~0.3 ms per call in checks and copies. Private, so guarded.
-    from scipy.signal._sosfilt import _sosfilt as _sosfilt_rows
-except ImportError:  # pragma: no cover  (a future scipy)
-    _sosfilt_rows = None
 
 ABSOLUTE_GATE = -70.0        # LUFS (BS.1770-4 and Tech 3342)
 RELATIVE_GATE = -10.0        # LU below the absolutely gated loudness (integrated)
@@ -154,15 +148,48 @@ def _exact_where(padded: np.ndarray, sp: np.ndarray, before: float, floor: float
     return bound
 
 
+#: The filter functions, once scipy.signal is imported: "inplace" is scipy's Cython
+#: kernel behind sosfilt (None if a scipy lacks it), "sosfilt" the public function.
+_FILTERS: dict[str, Any] = {}
+_FILTERS_LOCK = threading.Lock()
+
+
+def _filters() -> dict[str, Any]:
+    """Import scipy.signal on first use: about 1.3 s of imports that `preload()` can hide."""
+    with _FILTERS_LOCK:
+        if not _FILTERS:
+            from scipy import signal
+            try:
+                # Filters C-contiguous rows in place; the public wrapper costs ~0.3 ms per
+                # call in checks and copies. Private API, hence the fallback.
+                from scipy.signal._sosfilt import _sosfilt as inplace
+            except ImportError:  # pragma: no cover  (a future scipy)
+                inplace = None
+            _FILTERS.update(inplace=inplace, sosfilt=signal.sosfilt)
+    return _FILTERS
+
+
+def preload() -> threading.Thread:
+    """Start importing the filters (scipy.signal) on a background thread.
+
+    A build calls this before hashing its inputs (file reads and a digest that releases
+    the GIL), so the imports overlap the hashing; the first Meter waits for them.
+    """
+    thread = threading.Thread(target=_filters, name="podkit-import-scipy", daemon=True)
+    thread.start()
+    return thread
+
+
 def _filter_rows(sos: np.ndarray, rows: np.ndarray, zi: np.ndarray) -> None:
     """Filter float32 rows (signals, frames) in place; zi (signals, sections, 2) is updated."""
     if not len(rows):
         return
-    if _sosfilt_rows is not None:
-        _sosfilt_rows(sos, rows, zi)
+    filters = _FILTERS or _filters()
+    if filters["inplace"] is not None:
+        filters["inplace"](sos, rows, zi)
         return
     for r in range(len(rows)):
-        rows[r], zi[r] = signal.sosfilt(sos, rows[r], zi=zi[r])
+        rows[r], zi[r] = filters["sosfilt"](sos, rows[r], zi=zi[r])
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:

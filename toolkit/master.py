@@ -139,6 +139,11 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
     short, below the gate) and FFmpegError if encoding fails; an earlier good
     result for other inputs stays in place until the new one is complete.
     """
+    warming = None
+    if not any(cache_dir.glob(f"{episode.slug}-*.result.json")):
+        # Nothing cached for this episode, so audio work follows for sure: import the
+        # filters (about 1.3 s) while the inputs are hashed.
+        warming = loudness.preload()
     key = cache_key(episode, preset, target)
     paths = _paths(cache_dir, episode.slug, key)
     cached = _load_cached(paths, key)
@@ -147,6 +152,8 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
         if progress:
             progress("cached", 1.0)
         return cached
+    if warming is not None:
+        warming.join()          # every library loaded before the BLAS limit is applied
     # BLAS threads would fight the encoder for the second core.
     with threadpool_limits(limits=1, user_api="blas"):
         result = _build(episode, preset, target, paths, key, progress)
