@@ -55,31 +55,39 @@ class Excerpts:
     def __init__(self, expected_frames: int, sample_rate: int) -> None:
         self.window = max(1, int(WINDOW_S * sample_rate))
         self._every = max(1, expected_frames // self.window // EVEN_COUNT)
-        self._buf: list[np.ndarray] = []
-        self._buffered = 0
+        self._rest: np.ndarray | None = None          # the start of the next window
         self._index = 0                              # next window's index on the grid
         self.even: list[tuple[int, np.ndarray]] = []  # (start frame, samples)
         self._hot: list[tuple[float, int, np.ndarray]] = []   # min-heap on peak
 
     def feed(self, chunk: np.ndarray) -> None:
         """Take the next chunk of the programme."""
-        self._buf.append(chunk)
-        self._buffered += len(chunk)
-        if self._buffered < self.window:
-            return
-        data = np.concatenate(self._buf)
-        whole = len(data) // self.window
-        for w in range(whole):
-            self._offer(self._index, data[w * self.window:(w + 1) * self.window])
-            self._index += 1
-        rest = data[whole * self.window:]
-        self._buf, self._buffered = [rest], len(rest)
+        pos = 0
+        if self._rest is not None and len(self._rest):
+            # Only a window straddling two chunks is copied together.
+            need = self.window - len(self._rest)
+            if len(chunk) < need:
+                self._rest = np.concatenate([self._rest, chunk])
+                return
+            self._windows(np.concatenate([self._rest, chunk[:need]]))
+            pos = need
+        whole = (len(chunk) - pos) // self.window
+        if whole:
+            self._windows(chunk[pos:pos + whole * self.window])
+        self._rest = chunk[pos + whole * self.window:].copy()
 
-    def _offer(self, index: int, win: np.ndarray) -> None:
+    def _windows(self, data: np.ndarray) -> None:
+        """Offer whole windows (len(data) is a multiple of the window), peaks in one pass."""
+        flat = data.reshape(len(data) // self.window, -1)
+        peaks = np.maximum(flat.max(axis=1), -flat.min(axis=1))
+        for w, peak in enumerate(peaks.tolist()):
+            self._offer(self._index, data[w * self.window:(w + 1) * self.window], peak)
+            self._index += 1
+
+    def _offer(self, index: int, win: np.ndarray, peak: float) -> None:
         start = index * self.window
         if index % self._every == 0 and len(self.even) < EVEN_COUNT * 2:
             self.even.append((start, win.copy()))
-        peak = float(np.abs(win).max())
         if len(self._hot) < HOT_COUNT:
             heapq.heappush(self._hot, (peak, start, win.copy()))
         elif peak > self._hot[0][0]:
