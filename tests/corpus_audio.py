@@ -164,14 +164,6 @@ def audio_part(name: str, make: Maker, *, replaces: str = "intro.flac") -> Calla
     return plant
 
 
-def both(*plants: Callable[[Path], None]) -> Callable[[Path], None]:
-    """Plant several things."""
-    def plant(root: Path) -> None:
-        for p in plants:
-            p(root)
-    return plant
-
-
 # ---- checking the output ---------------------------------------------------------------------
 
 def built_mp3(root: Path) -> Path:
@@ -203,6 +195,7 @@ def amplitude(x: np.ndarray, freq: float) -> float:
 
 
 def db(ratio: float) -> float:
+    """An amplitude ratio in dB (floored at -240 dB)."""
     return 20 * np.log10(max(ratio, 1e-12))
 
 

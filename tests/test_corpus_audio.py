@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from audiosignals import decode_all, ebur128
-from corpus_audio import (RATE, amplitude, audio_part, audio_single, both, built_mp3, built_ok,
+from corpus_audio import (RATE, amplitude, audio_part, audio_single, built_mp3, built_ok,
                           chapters_of, check_mp3, clipped, correlation, db, lag, lavfi, rf64, sine,
                           speech_wav, sting, surround, tagged_mp3, truncated_mp3,
                           truncated_wav, wrapped_riff)
-from corpus_support import (EP, EP_TOML, Case, Line, Run, corpus_base, corpus_built,  # noqa: F401
+from corpus_support import (EP, EP_TOML, Case, Line, Run, corpus_built,  # noqa: F401
                             edit, run_case)
 
 FAILED = "podkit: 1 of 1 episode(s) failed"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_support import (EP_TOML, PROGRESS_RE, REPO, Row, Run, copy_show, corpus_built,  # noqa: F401
+from corpus_support import (PROGRESS_RE, REPO, Row, Run, copy_show, corpus_built,  # noqa: F401
                             edit, leftovers, sources_hash, tree_hash)
 from toolkit import ffmpeg, pipeline
 
@@ -123,6 +123,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def alive(pid: int) -> bool:
+    """Whether `pid` runs (exists and is not a zombie)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
@@ -140,6 +141,7 @@ def partial_mp3s(root: Path) -> list[Path]:
 
 
 def last_good(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The hashes of the sources and of build/ before the faulted run."""
     return sources_hash(root), tree_hash(root / "build")
 
 
@@ -232,6 +234,7 @@ def test_ctrl_c_during_parallel_build(two_episodes_built: Path, tmp_path: Path,
 
 
 def _cmdline(pid: int) -> str:
+    """A process's command line ('' once it is gone)."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
