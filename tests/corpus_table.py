@@ -22,7 +22,10 @@ SECTIONS = [
      ("CASES", "BUILD_CASES")),
     ("Artwork", "test_corpus_art", ("CASES",)),
     ("Untrusted text, transcripts, cue sheets", "test_corpus_text", ("CASES",)),
+    ("Audio files: broken, silent, unusual, hostile (`podkit build`)", "test_corpus_audio",
+     ("CASES",)),
     ("Faults: S3, a full disk, file modes", "test_corpus_faults", ("ROWS",)),
+    ("Faults: ffmpeg killed, Ctrl-C during `build -j 2`", "test_corpus_audio_faults", ("ROWS",)),
     ("podkit preview", "test_corpus_preview", ("ROWS",)),
     ("Fuzzing", "test_corpus_fuzz", ("ROWS",)),
 ]

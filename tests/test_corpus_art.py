@@ -122,7 +122,7 @@ CASES = [
          summary="podkit: 1 error(s), 0 warning(s)"),
     Case("validate-cmyk-cover", "a CMYK cover through build and feed, then `podkit validate`",
          cover(mode="CMYK"), "validate reports it",
-         Line(SITE_FEED, "apple.image.rgb", ("is CMYK",), absolute=True, stream="stdout"),
+         Line(SITE_FEED, "apple.image.rgb", ("colour mode CMYK",), absolute=True, stream="stdout"),
          command=("validate",), built=True, before=(("build",), ("feed",)),
          summary="podkit: 1 error(s), 0 warning(s)"),
 ]

@@ -22,6 +22,16 @@ class ArtInfo:
     height: int
     mode: str               # RGB, RGBA, CMYK, L, P...
     error: str = "is not a readable image"   # why `format` is None
+    transparent: bool = False                 # an alpha channel or a transparent palette entry
+
+
+@dataclass(frozen=True)
+class ArtProblem:
+    """One thing wrong with an image as podcast artwork."""
+
+    kind: str               # "file", "square", "size" or "rgb" (validate maps them to rule ids)
+    message: str
+    warning: bool = False   # transparency: Apple asks for RGB, apps still show it
 
 
 def inspect(path: Path) -> ArtInfo:
@@ -31,7 +41,8 @@ def inspect(path: Path) -> ArtInfo:
             # Pillow only warns between 89 and 179 million pixels: far beyond any cover.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                return ArtInfo(im.format, im.width, im.height, im.mode)
+                transparent = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+                return ArtInfo(im.format, im.width, im.height, im.mode, transparent=transparent)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
         size = f" ({int(pixels.group(1)) / 1e6:.0f} megapixels)" if pixels else ""
@@ -53,16 +64,25 @@ def format_problems(path: Path, info: ArtInfo | None = None) -> list[str]:
     return []
 
 
-def problems(path: Path) -> list[str]:
-    """What is wrong with `path` as podcast artwork (empty when Apple would accept it)."""
+def check(path: Path) -> list[ArtProblem]:
+    """Everything Apple Podcasts would object to in `path` as artwork, errors and warnings."""
     info = inspect(path)
-    out = format_problems(path, info)
+    out = [ArtProblem("file", msg) for msg in format_problems(path, info)]
     if info.format is None:
         return out
+    size = f"{path.name} is {info.width}x{info.height}"
     if info.width != info.height:
-        out.append(f"{path.name} is {info.width}x{info.height}; it must be square")
+        out.append(ArtProblem("square", f"{size}; it must be square"))
     if not (MIN_PX <= info.width <= MAX_PX and MIN_PX <= info.height <= MAX_PX):
-        out.append(f"{path.name} is {info.width}x{info.height}; Apple needs {MIN_PX} to {MAX_PX} px")
-    if info.mode != "RGB":
-        out.append(f"{path.name} uses colour mode {info.mode}; it must be RGB")
+        out.append(ArtProblem("size", f"{size}; Apple needs {MIN_PX} to {MAX_PX} px"))
+    if info.transparent:
+        out.append(ArtProblem("rgb", f"{path.name} has transparency; save it as plain RGB",
+                              warning=True))
+    elif info.mode not in ("RGB", "P"):
+        out.append(ArtProblem("rgb", f"{path.name} uses colour mode {info.mode}; it must be RGB"))
     return out
+
+
+def problems(path: Path) -> list[str]:
+    """The errors in `path` as podcast artwork (empty when Apple would accept it)."""
+    return [p.message for p in check(path) if not p.warning]

@@ -16,6 +16,7 @@ import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +26,7 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 from toolkit import ffmpeg
+from toolkit.errors import MediaError
 from toolkit.model import AudioPart, Chapter
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ BED_SMOOTH_S = 0.25         # bed gain changes over this time constant
 BED_FADE_S = 1.0            # bed fade in at the part's start and out at its end
 SPEECH_DB = -45.0           # block RMS above this counts as speech for ducking
 _HEADROOM = float(2 ** 27)  # float 1.0 in int32 for pydub: 16x (24 dB) of headroom
+TRUNCATED_S = 0.1           # a part decoding this much shorter than its header says is cut
 
 
 @dataclass(frozen=True)
@@ -188,11 +191,29 @@ class _Bed:
         self._stream.close()
 
 
+def _complete(chunks: Iterator[np.ndarray], info: ffmpeg.ProbeInfo, path: Path,
+              sample_rate: int) -> Iterator[np.ndarray]:
+    """Pass the chunks on; MediaError at the end if they fall short of the header's duration.
+
+    ffmpeg decodes a truncated MP3 or FLAC to what is there and exits 0: without this the
+    episode would be built with the rest of the part missing.
+    """
+    frames = 0
+    for chunk in chunks:
+        frames += len(chunk)
+        yield chunk
+    got = frames / sample_rate
+    if info.duration and not info.duration_estimated and got < info.duration - TRUNCATED_S:
+        raise MediaError(f"truncated: decodes to {got:.3f} s but its header declares "
+                         f"{info.duration:.3f} s (an interrupted copy or export?)", path=path)
+
+
 def _part_stream(part: AudioPart, sample_rate: int, channels: int) -> Iterator[np.ndarray]:
     """One part decoded, gained, trimmed and bedded, as float chunks."""
-    ffmpeg.probe(part.path)            # MediaError naming the file if it is not audio
-    chunks: Iterator[np.ndarray] = ffmpeg.decode(part.path, sample_rate=sample_rate,
-                                                 channels=channels)
+    info = ffmpeg.probe(part.path)     # MediaError naming the file if it is not audio
+    chunks: Iterator[np.ndarray] = _complete(
+        ffmpeg.decode(part.path, sample_rate=sample_rate, channels=channels), info, part.path,
+        sample_rate)
     if part.gain_db:
         factor = np.float32(10.0 ** (part.gain_db / 20.0))
         chunks = (c * factor for c in chunks)

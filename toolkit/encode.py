@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import ffmpeg, fsutil
+from toolkit.errors import FFmpegError
 from toolkit.model import EncodingSettings
 
 log = logging.getLogger(__name__)
@@ -204,16 +205,25 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             yield Encoder(proc)
             proc.stdin.close()
         except BrokenPipeError:
-            # The encoder stopped reading: a failed monitor closed its output.
+            # The encoder stopped reading: either a failed monitor closed its output
+            # (report the monitor's error), or ffmpeg went away mid-encode (killed,
+            # crashed): say that, not what the temp file's context would make of it
+            # ("cannot write file: Broken pipe").
             for t in threads:
                 t.join()
             if errors:
                 raise errors[0] from None
-            raise
+            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode "
+                              f"({_ended(proc.wait())})", path=targets.mp3) from None
         for t in threads:
             t.join()
         if errors:
             raise errors[0]
+
+
+def _ended(code: int) -> str:
+    """How a process ended, from its return code."""
+    return f"killed by signal {-code}" if code < 0 else f"exit {code}"
 
 
 def encode(chunks: Iterable[np.ndarray], targets: Targets, settings: EncodingSettings, *,

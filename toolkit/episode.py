@@ -1,8 +1,8 @@
 """Reads and validates an episode folder (`episodes/<slug>/episode.toml`) into a `model.Episode`.
 
 Every problem is collected so `podkit check` can list them all. Loading only looks at
-files (existence, readability, UTF-8); whether an audio file really holds audio is
-checked by `toolkit.check`, which runs ffmpeg.
+files (existence, readability, UTF-8, a WAV's header: truncated or over 4 GiB); whether
+an audio file really holds audio is checked by `toolkit.check`, which runs ffmpeg.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
+from toolkit import wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTarget, Show,
                            Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
@@ -31,6 +32,11 @@ def _audio_file(t: Table, key: str, base: Path) -> Path | None:
         return None
     if path is not None and path.stat().st_size == 0:
         t.error(key, f"{path.name} is empty (0 bytes)")
+        return None
+    # ffmpeg would quietly decode a cut or size-wrapped WAV to less audio than it should.
+    bad_header = wavheader.problem(path) if path is not None else None
+    if bad_header:
+        t.error(key, bad_header)
         return None
     return path
 

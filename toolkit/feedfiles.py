@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
-from toolkit import model
+from toolkit import artwork, model
 from toolkit.errors import MediaError
 from toolkit.feedrules import ITUNES, ParsedFeed, TAG_RE, text
 from toolkit.findings import Report
@@ -24,13 +21,10 @@ from toolkit.layout import site_key, url_for
 
 log = logging.getLogger(__name__)
 
-#: Apple's artwork bounds in pixels.
-ART_MIN, ART_MAX = 1400, 3000
 #: How far itunes:duration may be from the audio (it is rounded to whole seconds).
 DURATION_TOLERANCE_S = 1.0
 #: Transcripts and chapters bigger than this are not read (a sign of a wrong file).
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
-_ART_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
 @dataclass(frozen=True)
@@ -123,35 +117,10 @@ def _check_enclosure(path: Path, length: str, mime: str, duration: float | None,
 
 
 def check_artwork(path: Path, report: Report, item: str, field: str) -> None:
-    """Apple's artwork rules on a local file: JPEG/PNG as named, square, 1400-3000 px, RGB."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # > 89 Mpx: refuse
-            with Image.open(path) as im:
-                fmt, mode, (w, h) = im.format, im.mode, im.size
-                transparent = "transparency" in im.info
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        report.error("apple.image.file", item, field,
-                     f"{path.name} is too large to open safely (a decompression bomb?)")
-        return
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        report.error("apple.image.file", item, field, f"{path.name} is not a readable image ({exc})")
-        return
-    expected = _ART_FORMATS.get(path.suffix.lower())
-    if fmt != expected:
-        report.error("apple.image.file", item, field,
-                     f"{path.name} holds {fmt} data; Apple needs JPEG or PNG named .jpg or .png")
-    if w != h:
-        report.error("apple.image.square", item, field, f"{path.name} is {w}x{h}, not square")
-    if not (ART_MIN <= w <= ART_MAX and ART_MIN <= h <= ART_MAX):
-        report.error("apple.image.size", item, field,
-                     f"{path.name} is {w}x{h}; Apple needs {ART_MIN} to {ART_MAX} px")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and transparent):
-        report.warning("apple.image.rgb", item, field,
-                       f"{path.name} has transparency; save it as plain RGB")
-    elif mode not in ("RGB", "P"):
-        report.error("apple.image.rgb", item, field,
-                     f"{path.name} is {mode}; Apple needs the RGB colour space")
+    """Apple's artwork rules on a local file (toolkit.artwork), as validate findings."""
+    for problem in artwork.check(path):
+        add = report.warning if problem.warning else report.error
+        add(f"apple.image.{problem.kind}", item, field, problem.message)
 
 
 def _read_text(path: Path, report: Report, rule: str, item: str, field: str) -> str | None:

@@ -52,6 +52,7 @@ class ProbeInfo:
     channels: int
     duration: float | None   # from the container header; None when unknown
     bit_rate: int | None = None
+    duration_estimated: bool = False   # ffmpeg guessed it from the bit rate (no header said it)
 
 
 @functools.lru_cache(maxsize=None)
@@ -165,7 +166,8 @@ def probe(path: str | Path) -> ProbeInfo:
     br = _BITRATE_RE.search(text)
     return ProbeInfo(codec=audio.group(1), sample_rate=int(audio.group(2)),
                      channels=_channels(audio.group(3)), duration=duration,
-                     bit_rate=int(br.group(1)) * 1000 if br else None)
+                     bit_rate=int(br.group(1)) * 1000 if br else None,
+                     duration_estimated="Estimating duration from bitrate" in text)
 
 
 @contextmanager

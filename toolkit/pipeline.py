@@ -23,7 +23,7 @@ from toolkit import (artwork, chapters, config, cue, manifest, markup, notes, ru
                      transcript)
 from toolkit.check import Catalog, load_catalog
 from toolkit.errors import ConfigError, MediaError, ProblemsError
-from toolkit.fsutil import atomic_path, sha256_file, write_text
+from toolkit.fsutil import atomic_path, sha256_file, write_bytes, write_text
 from toolkit.layout import Layout, media_name, site_key, url_for
 from toolkit.model import Episode, MediaFile, Show
 
@@ -195,13 +195,11 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     # 6. producer's reports: QC picture and numbers, cue sheet, the build manifest
     for src, name in ((audio.qc_png, "qc.png"), (audio.qc_json, "qc.json")):
         if src and Path(src).is_file():
-            with atomic_path(reports / name) as tmp:
-                shutil.copyfile(src, tmp)
+            write_bytes(reports / name, Path(src).read_bytes())  # unchanged: left untouched
     saved = manifest.save(layout, show.id, slug, audio=audio_file, transcripts=transcript_files,
-                  chapters_file=chapters_file, chapters=chs, extra_audio=tuple(extra),
-                  loudness_before=audio.before, loudness_after=audio.after,
-                  parts=list(audio.parts), image_url=art_url, page_url=page_url,
-                  extra={"cached": audio.cached})
+                          chapters_file=chapters_file, chapters=chs, extra_audio=tuple(extra),
+                          loudness_before=audio.before, loudness_after=audio.after,
+                          parts=list(audio.parts), image_url=art_url, page_url=page_url)
     cue.write_sheet(reports, cue_sheet(show, episode, manifest.load(layout, show.id, slug)))
     log.debug("%s: manifest %s", slug, saved)
     # The new build is complete: only now drop the audio the previous one pointed at.

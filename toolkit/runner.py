@@ -40,11 +40,22 @@ class JobResult:
 
 
 def _terminate(signum: int, frame: object) -> None:
+    # One interrupt is enough. Ctrl-C reaches the whole process group and the parent then
+    # sends SIGTERM: a second KeyboardInterrupt raised inside the cleanup would cut it short
+    # (ffmpeg children left unwaited, temp files left behind). A Python no-op, not SIG_IGN:
+    # a signal already pending would otherwise print "ignored due to race condition".
+    signal.signal(signal.SIGTERM, _ignore)
+    signal.signal(signal.SIGINT, _ignore)
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Signal handler of a worker that is already stopping."""
 
 
 def _worker(fn: Callable[..., Any], key: str, args: tuple[Any, ...], q: Any) -> None:
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
 
     def progress(stage: str, fraction: float) -> None:
         q.put(("progress", key, (stage, fraction)))
