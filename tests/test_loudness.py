@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from audiosignals import convert, ebur128, speech_like, tone, write_wav
-from toolkit import loudness
+from toolkit import loudness, truepeak
 from toolkit.errors import MediaError
 
 FS = 48000
@@ -109,20 +109,20 @@ def test_chunking_does_not_change_the_result():
 def test_true_peak_kernel_matches_a_direct_convolution(channels, block):
     rng = np.random.default_rng(channels * block)
     blocks = 50
-    padded = rng.uniform(-1, 1, (blocks * block + loudness.TP_TAPS - 1, channels))
+    padded = rng.uniform(-1, 1, (blocks * block + truepeak.TP_TAPS - 1, channels))
     padded = padded.astype(np.float32)
     # Reference: each phase of the Annex 2 filter by np.convolve, channel by channel.
     want = np.zeros(blocks)
     for c in range(channels):
-        for phase in loudness.TP_FIR:
+        for phase in truepeak.TP_FIR:
             y = np.convolve(padded[:, c].astype(np.float64), phase, mode="valid")
             want = np.maximum(want, np.abs(y).reshape(blocks, block).max(axis=1))
     # Every block, and a scattered subset (runs, gaps, a lone block at the end).
     every = np.arange(blocks)
-    np.testing.assert_allclose(loudness._interpolated_peaks(padded, every, block), want,
+    np.testing.assert_allclose(truepeak.interpolated_peaks(padded, every, block), want,
                                rtol=1e-5)
     some = np.array([0, 1, 2, 7, 20, 21, 30, blocks - 1])
-    np.testing.assert_allclose(loudness._interpolated_peaks(padded, some, block), want[some],
+    np.testing.assert_allclose(truepeak.interpolated_peaks(padded, some, block), want[some],
                                rtol=1e-5)
 
 
