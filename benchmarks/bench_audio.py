@@ -25,8 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import programme  # noqa: E402  (benchmarks/programme.py)
-
 from toolkit import ffmpeg  # noqa: E402
 
 BENCH = ROOT / "build" / "bench"
@@ -65,6 +63,8 @@ def ebur128(path: Path) -> dict[str, float]:
 def make_input(kind: str, minutes: float) -> Path:
     path = BENCH / f"{kind}-{minutes:g}.wav"
     if not path.exists():
+        # Imported here: the timed worker processes must not pay for the generator's imports.
+        import programme  # benchmarks/programme.py
         print(f"generating {path.name} ...", flush=True)
         programme.write(path, minutes * 60, kind)
     return path

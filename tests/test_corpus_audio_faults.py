@@ -46,9 +46,10 @@ ROWS = [
 
 WRAPPER = """#!/bin/sh
 # podkit's fault tests: record each ffmpeg podkit starts ("kind pid"; exec keeps the pid)
-# and throttle the main encoder (the one writing through the tee muxer).
+# and throttle the main encoder (the one that also decodes its MP3 for the monitor: through
+# a loopback decoder on ffmpeg 7+, through the tee muxer before).
 case " $* " in
-  *" -f tee "*) echo "encode $$" >> "$PODKIT_TEST_PIDS"
+  *" -dec 0:0 "*|*" -f tee "*) echo "encode $$" >> "$PODKIT_TEST_PIDS"
                 exec "{real}" -readrate "$PODKIT_TEST_READRATE" "$@" ;;
 esac
 echo "ffmpeg $$" >> "$PODKIT_TEST_PIDS"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from audiosignals import convert, ebur128, speech_like, tone, write_wav
-from toolkit import loudness
+from toolkit import loudness, truepeak
 from toolkit.errors import MediaError
 
 FS = 48000
@@ -94,10 +94,47 @@ def test_chunking_does_not_change_the_result():
         pieces.feed(x[pos:pos + step])
         pos += step
     a, b = whole.stats(), pieces.stats()
+    # The per-block sample peaks (the QC waveform) do not depend on the chunking either.
+    blocks = len(x) // whole.block
+    expected = np.abs(x[:blocks * whole.block]).reshape(blocks, -1).max(axis=1)
+    np.testing.assert_array_equal(whole.sample_peaks(), expected)
+    np.testing.assert_array_equal(pieces.sample_peaks(), expected)
     assert a.integrated == pytest.approx(b.integrated, abs=1e-4)
     assert a.true_peak == pytest.approx(b.true_peak, abs=1e-4)
     assert a.sample_peak == b.sample_peak
     assert a.duration == b.duration == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize("channels, block", [(1, 441), (2, 441), (2, 480), (6, 7)])
+def test_true_peak_kernel_matches_a_direct_convolution(channels, block):
+    rng = np.random.default_rng(channels * block)
+    blocks = 50
+    padded = rng.uniform(-1, 1, (blocks * block + truepeak.TP_TAPS - 1, channels))
+    padded = padded.astype(np.float32)
+    # Reference: each phase of the Annex 2 filter by np.convolve, channel by channel.
+    want = np.zeros(blocks)
+    for c in range(channels):
+        for phase in truepeak.TP_FIR:
+            y = np.convolve(padded[:, c].astype(np.float64), phase, mode="valid")
+            want = np.maximum(want, np.abs(y).reshape(blocks, block).max(axis=1))
+    # Every block, and a scattered subset (runs, gaps, a lone block at the end).
+    every = np.arange(blocks)
+    np.testing.assert_allclose(truepeak.interpolated_peaks(padded, every, block), want,
+                               rtol=1e-5)
+    some = np.array([0, 1, 2, 7, 20, 21, 30, blocks - 1])
+    np.testing.assert_allclose(truepeak.interpolated_peaks(padded, some, block), want[some],
+                               rtol=1e-5)
+
+
+def test_in_place_filter_kernel_matches_the_public_sosfilt(monkeypatch):
+    x = speech_like(5, rate=FS)
+    fast = loudness.Meter(FS, 2, exact_peaks=True)
+    fast.feed(x)
+    monkeypatch.setitem(loudness._filters(), "inplace", None)   # a scipy without the kernel
+    public = loudness.Meter(FS, 2, exact_peaks=True)
+    public.feed(x)
+    np.testing.assert_array_equal(fast.block_log().energy, public.block_log().energy)
+    assert fast.stats() == public.stats()
 
 
 def test_exact_block_peaks_agree_with_the_pruned_meter():

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 with warnings.catch_warnings():
     # pydub looks for a bare "ffmpeg" on import and warns; podkit names the binary itself.
@@ -140,6 +139,8 @@ class _Bed:
     """Mixes a looping bed under a part, ducked while the part has speech in it."""
 
     def __init__(self, part: AudioPart, sample_rate: int, channels: int) -> None:
+        from scipy import signal   # only beds need it; most builds import it in the background
+        self._lfilter = signal.lfilter
         self._stream = _bed_stream(part, sample_rate, channels)
         self._buf = np.zeros((0, channels), dtype=np.float32)
         self._rate = sample_rate
@@ -173,7 +174,7 @@ class _Bed:
         self._since_speech = run
         hold = round(BED_HOLD_S * 100)
         target = np.where(quiet > hold, self._under + BED_RISE_DB, self._under)
-        level, self._zi = signal.lfilter(*self._smooth, target, zi=self._zi)
+        level, self._zi = self._lfilter(*self._smooth, target, zi=self._zi)
         gain = np.repeat(10.0 ** (level / 20.0), self._block)[:n].astype(np.float32)
         fade = np.minimum(1.0, (self._done + np.arange(n)) / (BED_FADE_S * self._rate))
         self._done += n

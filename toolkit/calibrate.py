@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,31 +55,39 @@ class Excerpts:
     def __init__(self, expected_frames: int, sample_rate: int) -> None:
         self.window = max(1, int(WINDOW_S * sample_rate))
         self._every = max(1, expected_frames // self.window // EVEN_COUNT)
-        self._buf: list[np.ndarray] = []
-        self._buffered = 0
+        self._rest: np.ndarray | None = None          # the start of the next window
         self._index = 0                              # next window's index on the grid
         self.even: list[tuple[int, np.ndarray]] = []  # (start frame, samples)
         self._hot: list[tuple[float, int, np.ndarray]] = []   # min-heap on peak
 
     def feed(self, chunk: np.ndarray) -> None:
         """Take the next chunk of the programme."""
-        self._buf.append(chunk)
-        self._buffered += len(chunk)
-        if self._buffered < self.window:
-            return
-        data = np.concatenate(self._buf)
-        whole = len(data) // self.window
-        for w in range(whole):
-            self._offer(self._index, data[w * self.window:(w + 1) * self.window])
-            self._index += 1
-        rest = data[whole * self.window:]
-        self._buf, self._buffered = [rest], len(rest)
+        pos = 0
+        if self._rest is not None and len(self._rest):
+            # Only a window straddling two chunks is copied together.
+            need = self.window - len(self._rest)
+            if len(chunk) < need:
+                self._rest = np.concatenate([self._rest, chunk])
+                return
+            self._windows(np.concatenate([self._rest, chunk[:need]]))
+            pos = need
+        whole = (len(chunk) - pos) // self.window
+        if whole:
+            self._windows(chunk[pos:pos + whole * self.window])
+        self._rest = chunk[pos + whole * self.window:].copy()
 
-    def _offer(self, index: int, win: np.ndarray) -> None:
+    def _windows(self, data: np.ndarray) -> None:
+        """Offer whole windows (len(data) is a multiple of the window), peaks in one pass."""
+        flat = data.reshape(len(data) // self.window, -1)
+        peaks = np.maximum(flat.max(axis=1), -flat.min(axis=1))
+        for w, peak in enumerate(peaks.tolist()):
+            self._offer(self._index, data[w * self.window:(w + 1) * self.window], peak)
+            self._index += 1
+
+    def _offer(self, index: int, win: np.ndarray, peak: float) -> None:
         start = index * self.window
         if index % self._every == 0 and len(self.even) < EVEN_COUNT * 2:
             self.even.append((start, win.copy()))
-        peak = float(np.abs(win).max())
         if len(self._hot) < HOT_COUNT:
             heapq.heappush(self._hot, (peak, start, win.copy()))
         elif peak > self._hot[0][0]:
@@ -111,24 +120,6 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     planned = [_faded(win * applier.gains(start, len(win))[:, None], rate)
                for start, win in pieces]
     total = sum(len(p) + len(gap) for p in planned)
-    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, mp3 = Path(tmp) / "excerpts.f32", Path(tmp) / "excerpts.mp3"
-        with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
-            for piece in planned:
-                f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
-                f.write(gap.tobytes())
-        ffmpeg.run(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
-                    "-i", str(raw), *encode.mp3_args(settings), "-y", str(mp3)],
-                   what="calibrating the MP3 encoder", path=mp3)
-        decoded = np.zeros((total, channels), dtype=np.float32)
-        pos = 0
-        for chunk in ffmpeg.decode(mp3, sample_rate=rate, channels=channels):
-            take = min(len(chunk), total - pos)
-            decoded[pos:pos + take] = chunk[:take]
-            pos += take
-    # The decoder removes LAME's delay and padding, so the pieces sit where they were put.
-    offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
-    got = [decoded[o:o + len(p)] for o, p in zip(offsets, planned)]
     n_even = len(excerpts.even)
 
     def level(parts: list[np.ndarray]) -> float:
@@ -137,13 +128,32 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
             meter.feed(part)
         return meter.stats().integrated
 
+    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
+        raw, mp3 = Path(tmp) / "excerpts.f32", Path(tmp) / "excerpts.mp3"
+        with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
+            for piece in planned:
+                f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
+                f.write(gap.tobytes())
+        with ffmpeg.popen(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
+                           "-i", str(raw), *encode.mp3_args(settings), "-y", str(mp3)],
+                          what="calibrating the MP3 encoder", path=mp3):
+            # The planned side is measured while LAME encodes.
+            level_before = level(planned[:n_even]) if n_even else math.nan
+            peaks_before = _block_peaks([x for p in planned for x in (p, gap)], rate, channels)
+        decoded = np.zeros((total, channels), dtype=np.float32)
+        pos = 0
+        for chunk in ffmpeg.decode(mp3, sample_rate=rate, channels=channels):
+            take = min(len(chunk), total - pos)
+            decoded[pos:pos + take] = chunk[:take]
+            pos += take
+    # The decoder removes LAME's delay and padding, so the pieces sit where they were put.
+    offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
     shift = 0.0
     if n_even:
-        before, after = level(planned[:n_even]), level(got[:n_even])
-        if np.isfinite(before) and np.isfinite(after):
-            shift = after - before
-    over = np.concatenate([_overshoots(p, g, rate, plan.ceiling_dbtp)
-                           for p, g in zip(planned, got)])
+        level_after = level([decoded[o:o + len(p)] for o, p in zip(offsets, planned[:n_even])])
+        if np.isfinite(level_before) and np.isfinite(level_after):
+            shift = level_after - level_before
+    over = _overshoots(peaks_before, _block_peaks([decoded], rate, channels), plan.ceiling_dbtp)
     if not len(over):
         over = np.zeros(1)
     result = Calibration(loudness_shift=float(shift), overshoot_mean=float(over.mean()),
@@ -155,15 +165,23 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     return result
 
 
-def _overshoots(planned: np.ndarray, got: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
-    """Encoded minus planned true peak (dB) of the blocks planned near the ceiling."""
-    logs = []
-    for x in (planned, got):
-        m = loudness.Meter(rate, x.shape[1], exact_peaks=True)
-        m.feed(x)
-        logs.append(m.block_log().peak.astype(np.float64))
+def _block_peaks(pieces: list[np.ndarray], rate: int, channels: int) -> np.ndarray:
+    """Per-block true peaks of the pieces played one after the other (exact near the top)."""
+    meter = loudness.Meter(rate, channels, exact_peaks=True)
+    for piece in pieces:
+        meter.feed(piece)
+    return meter.block_log().peak.astype(np.float64)
+
+
+def _overshoots(planned: np.ndarray, got: np.ndarray, ceiling: float) -> np.ndarray:
+    """Encoded minus planned true peak (dB) of the blocks planned near the ceiling.
+
+    Both are block peaks of the same excerpt file (planned and as decoded), so the
+    blocks line up; the silent gaps between excerpts never come near the ceiling.
+    """
+    n = min(len(planned), len(got))
     with np.errstate(divide="ignore"):
-        before, after = (20.0 * np.log10(p) for p in logs)
+        before, after = 20.0 * np.log10(planned[:n]), 20.0 * np.log10(got[:n])
     near = (before > ceiling - NEAR_CEILING_DB) & np.isfinite(after)
     return after[near] - before[near]
 

@@ -9,6 +9,7 @@ bit-exact flags so the same samples always give the same bytes.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -48,19 +49,18 @@ def mp3_args(settings: EncodingSettings) -> list[str]:
 
 
 def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float = 0.0
-                 ) -> list[str] | tuple[list[str], str]:
+                 ) -> list[str]:
     # No metadata and bit-exact muxing: the same samples give the same bytes (and the
     # tagging stage writes all the tags).
     common = ["-map", "0:a", "-map_metadata", "-1", "-fflags", "+bitexact",
               "-flags:a", "+bitexact"]
     if kind == "mp3":
         return common + mp3_args(settings) + ["-id3v2_version", "0", "-write_id3v1", "0"]
-    if kind == "mp3+monitor":
-        # One LAME encode feeds two muxers: the file (seekable, so it gets its LAME/Info
-        # header with delay and padding) and a pipe the caller decodes and measures.
-        args = mp3_args(settings)[:-2]           # without "-f mp3"
+    if kind == "mp3+tee":
+        # Without loopback decoders (ffmpeg < 7): one LAME encode feeds two muxers, the
+        # file (seekable, so it gets its LAME/Info header) and a pipe decoded separately.
         slave = "f=mp3:id3v2_version=0:write_id3v1=0"
-        return common + args + ["-f", "tee"], f"[{slave}]{{}}|[{slave}]pipe:1"
+        return common + mp3_args(settings)[:-2] + ["-f", "tee", f"[{slave}]{{}}|[{slave}]pipe:1"]
     if kind == "m4a":
         return common + ["-c:a", "aac", "-b:a", f"{settings.aac_bitrate}k",
                          "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
@@ -94,13 +94,27 @@ class Encoder:
 Monitor = Callable[[np.ndarray], None]
 
 
+def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyped-def]
+                  errors: list[BaseException]) -> None:
+    """Read decoded float32 PCM from a pipe and hand it to the monitor in chunks."""
+    try:
+        for chunk in ffmpeg.read_pcm(src, channels):
+            monitor(chunk)
+    except BaseException as exc:  # noqa: BLE001  (re-raised by the caller after join)
+        errors.append(exc)
+        # Nobody reads the decoded stream any more: closing it makes ffmpeg fail at once
+        # instead of blocking on a full pipe (and the encoder's input with it).
+        src.close()
+
+
 def _pump(src, dst, errors: list[BaseException]) -> None:  # type: ignore[no-untyped-def]
-    """Copy a pipe to another until EOF, then close the destination."""
+    """Copy a pipe to another until EOF, then close the destination (the tee fallback)."""
     try:
         while data := src.read(1 << 16):
             dst.write(data)
     except BaseException as exc:  # noqa: BLE001  (re-raised by the caller after join)
         errors.append(exc)
+        src.close()
     finally:
         try:
             dst.close()
@@ -108,14 +122,34 @@ def _pump(src, dst, errors: list[BaseException]) -> None:  # type: ignore[no-unt
             pass
 
 
-def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyped-def]
-                  errors: list[BaseException]) -> None:
-    """Read decoded float32 PCM from a pipe and hand it to the monitor in chunks."""
+def loopback_decoders() -> bool:
+    """Whether the ffmpeg in use can decode its own output in the same process (7.0+)."""
+    version = ffmpeg.info().version
+    m = re.match(r"n?(\d+)\.", version)
+    # Numbered releases from 7 on; "N-..." and "git-..." are development builds (new).
+    return int(m.group(1)) >= 7 if m else version.startswith(("N-", "git"))
+
+
+def _monitor_args(sample_rate: int, channels: int) -> list[str]:
+    # A loopback decoder decodes the MP3 encoder's own packets inside the encoding
+    # process (output 0 is the MP3): the same samples as decoding the finished file
+    # (encoder delay and padding trimmed), with no second process or copy through Python.
+    return ["-dec", "0:0", "-filter_complex", "[dec:0]anull[monitor]", "-map", "[monitor]",
+            "-c:a", "pcm_f32le", "-ac", str(channels), "-ar", str(sample_rate), "-f", "f32le",
+            "pipe:1"]
+
+
+_PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe) -> None:  # type: ignore[no-untyped-def]
+    """Give a pipe 1 MB of buffer (Linux; elsewhere the default stays): fewer switches
+    between the processes, and a short stall on one side does not stop the other."""
     try:
-        for chunk in ffmpeg.read_pcm(src, channels):
-            monitor(chunk)
-    except BaseException as exc:  # noqa: BLE001
-        errors.append(exc)
+        import fcntl
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 @contextmanager
@@ -127,43 +161,58 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
     The samples are planned for the lossy encoders (which take a little loudness
     away); `lossless_gain_db` corrects the WAV, which loses nothing, by that much.
     With `monitor`, the MP3 being written is also decoded as it is made and passed
-    to monitor() in chunks (from worker threads), so measuring the encoded file costs
-    no extra pass. The monitored stream lacks the file's delay trimming (a few ms).
+    to monitor() in chunks (from a worker thread), so measuring the encoded file costs
+    no extra pass. With ffmpeg 7+ the monitored samples are exactly the finished file's;
+    older versions decode a second stream that still holds the encoder delay (a few ms).
     """
+    loopback = monitor is not None and loopback_decoders()
     with ExitStack() as stack:
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
                 "-i", "pipe:0"]
-        outputs = [("mp3+monitor" if monitor else "mp3", targets.mp3), ("m4a", targets.m4a),
-                   ("wav", targets.wav)]
+        mp3_kind = "mp3+tee" if monitor is not None and not loopback else "mp3"
+        outputs = [(mp3_kind, targets.mp3), ("m4a", targets.m4a), ("wav", targets.wav)]
         for kind, target in outputs:
             if target is not None:
                 tmp = stack.enter_context(fsutil.atomic_path(target))
                 out = _output_args(settings, kind, lossless_gain_db)
-                if isinstance(out, tuple):         # the tee: the file name goes inside
-                    args += out[0] + ["-y", out[1].format(tmp)]
+                if kind == "mp3+tee":          # the file name goes inside the tee spec
+                    args += out[:-1] + ["-y", out[-1].format(tmp)]
                 else:
                     args += out + ["-y", str(tmp)]
+        if loopback:
+            args += _monitor_args(sample_rate, channels)
         proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.mp3,
                                                 stdin=True, stdout=monitor is not None))
+        _widen(proc.stdin)
         errors: list[BaseException] = []
         threads: list[threading.Thread] = []
         if monitor is not None:
-            dec = stack.enter_context(ffmpeg.popen(
-                ["-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "f32le", "-ac", str(channels),
-                 "-ar", str(sample_rate), "pipe:1"],
-                what="decoding the encoded MP3", path=targets.mp3, stdin=True, stdout=True))
-            threads = [threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
-                                        daemon=True),
-                       threading.Thread(target=_feed_monitor,
-                                        args=(dec.stdout, channels, monitor, errors), daemon=True)]
+            pcm = proc.stdout
+            if not loopback:
+                dec = stack.enter_context(ffmpeg.popen(
+                    ["-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "f32le", "-ac",
+                     str(channels), "-ar", str(sample_rate), "pipe:1"],
+                    what="decoding the encoded MP3", path=targets.mp3, stdin=True, stdout=True))
+                threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
+                                                daemon=True))
+                pcm = dec.stdout
+            _widen(pcm)
+            threads.append(threading.Thread(target=_feed_monitor,
+                                            args=(pcm, channels, monitor, errors), daemon=True))
             for t in threads:
                 t.start()
         try:
             yield Encoder(proc)
             proc.stdin.close()
         except BrokenPipeError:
-            # The encoder went away mid-encode (killed, crashed): say that, not what the
-            # temp file's context would make of it ("cannot write file: Broken pipe").
+            # The encoder stopped reading: either a failed monitor closed its output
+            # (report the monitor's error), or ffmpeg went away mid-encode (killed,
+            # crashed): say that, not what the temp file's context would make of it
+            # ("cannot write file: Broken pipe").
+            for t in threads:
+                t.join()
+            if errors:
+                raise errors[0] from None
             raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode "
                               f"({_ended(proc.wait())})", path=targets.mp3) from None
         for t in threads:

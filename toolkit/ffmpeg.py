@@ -235,13 +235,17 @@ def read_pcm(pipe: BinaryIO, channels: int,
              chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
     """Read float32 little-endian PCM from a pipe as (frames, channels) chunks until EOF."""
     frame_bytes = 4 * channels
-    pending = b""
     while True:
-        data = pipe.read(chunk_frames * frame_bytes)
-        if not data:
-            break
-        data = pending + data
-        usable = len(data) - len(data) % frame_bytes
-        pending = data[usable:]
-        if usable:
-            yield np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+        # Read straight into a new array: one copy from the kernel, none in Python.
+        out = np.empty((chunk_frames, channels), dtype="<f4")
+        view = memoryview(out).cast("B")
+        got = 0
+        while got < len(view):
+            n = pipe.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        if got >= frame_bytes:
+            yield out[:got // frame_bytes]
+        if got < len(view):      # end of stream (a trailing partial frame is dropped)
+            return

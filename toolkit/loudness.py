@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy import signal
 from threadpoolctl import threadpool_limits
 
-from toolkit import ffmpeg
+from toolkit import ffmpeg, truepeak
+from toolkit.truepeak import EXACT_PEAK_FLOOR, TP_TAPS
 from toolkit.errors import MediaError
 from toolkit.model import LoudnessStats
 
@@ -35,57 +38,14 @@ LRA_RELATIVE_GATE = -20.0    # LU (Tech 3342)
 BLOCKS_PER_SEGMENT = 10      # 10 ms blocks, 100 ms hop segments
 SEGMENTS_PER_GATE = 4        # 400 ms gating block
 SEGMENTS_PER_SHORT = 30      # 3 s short-term window
-#: Exact per-block true peaks are computed down to 18 dB below the loudest sample seen.
-EXACT_PEAK_FLOOR = 10.0 ** (-18.0 / 20.0)
-
-#: BS.1770-4 Annex 2 interpolation filter: 4 phases of 12 taps (phase 3 mirrors phase 0).
-_PHASE0 = [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000,
-           -0.0594482421875, 0.1373291015625, 0.9721679687500, -0.1022949218750,
-           0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500]
-_PHASE1 = [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250,
-           -0.1665039062500, 0.4650878906250, 0.7797851562500, -0.2003173828125,
-           0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375]
-TP_FIR = np.array([_PHASE0, _PHASE1, _PHASE1[::-1], _PHASE0[::-1]], dtype=np.float64)
-TP_TAPS = TP_FIR.shape[1]
-#: No interpolated value can exceed this multiple of the largest nearby sample.
-TP_BOUND = float(np.abs(TP_FIR).sum(axis=1).max())
-# Windows are matched against the taps, so the taps are reversed once (convolution).
-_TP_MATRIX = np.ascontiguousarray(TP_FIR[:, ::-1].T).astype(np.float32)
-
-
-def _interpolated_peaks(padded: np.ndarray, blocks: np.ndarray, block: int) -> np.ndarray:
-    """Largest 4x-interpolated magnitude in each of `blocks` (padded has TP_TAPS-1 history)."""
-    out = np.empty(len(blocks), dtype=np.float32)
-    # Runs of consecutive blocks are filtered as contiguous slices: a window view plus
-    # one BLAS product per channel and slice is ~20x faster than gathering windows.
-    breaks = np.flatnonzero(np.diff(blocks) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(blocks)]])
-    step = max(1, 16384 // block)            # bounded temporaries per product
-    for a, z in zip(starts, ends):
-        for s in range(a, z, step):
-            e = min(z, s + step)
-            first, count = int(blocks[s]), e - s
-            seg = padded[first * block:(first + count) * block + TP_TAPS - 1]
-            best = np.zeros(count, dtype=np.float32)
-            for c in range(seg.shape[1]):
-                win = np.lib.stride_tricks.sliding_window_view(
-                    np.ascontiguousarray(seg[:, c]), TP_TAPS)
-                interp = np.ascontiguousarray(win) @ _TP_MATRIX      # (frames, 4 phases)
-                # Reduce each block's frames x phases in one contiguous run (fast axis).
-                np.maximum(best, np.abs(interp).reshape(count, -1).max(axis=1), out=best)
-            out[s:e] = best
-    return out
-
-
 _WORKERS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _worker() -> ThreadPoolExecutor:
-    """This process's true-peak worker thread (a forked build worker gets its own)."""
+    """This process's meter worker thread (a forked build worker gets its own)."""
     pid = os.getpid()
     if pid not in _WORKERS:
-        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-truepeak")
+        _WORKERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podkit-meter")
     return _WORKERS[pid]
 
 
@@ -99,16 +59,48 @@ def _antidenormal(frames: int) -> np.ndarray:
     return np.resize(_ANTIDENORMAL, (frames, 1))
 
 
-def _exact_where(padded: np.ndarray, sp: np.ndarray, floor: float, block: int) -> np.ndarray:
-    """Per-block true peak, interpolated where its bound exceeds `floor`, else the bound."""
-    # The interpolated value near a block also depends on the previous block's end,
-    # so a block's bound uses the larger of its own and its neighbour's sample peak.
-    near = np.maximum(sp, np.concatenate([[sp[0]], sp[:-1]]))
-    bound = (near * TP_BOUND).astype(np.float32)
-    todo = np.flatnonzero(bound > floor)
-    if todo.size:
-        bound[todo] = np.maximum(_interpolated_peaks(padded, todo, block), sp[todo])
-    return bound
+#: The filter functions, once scipy.signal is imported: "inplace" is scipy's Cython
+#: kernel behind sosfilt (None if a scipy lacks it), "sosfilt" the public function.
+_FILTERS: dict[str, Any] = {}
+_FILTERS_LOCK = threading.Lock()
+
+
+def _filters() -> dict[str, Any]:
+    """Import scipy.signal on first use: about 1.3 s of imports that `preload()` can hide."""
+    with _FILTERS_LOCK:
+        if not _FILTERS:
+            from scipy import signal
+            try:
+                # Filters C-contiguous rows in place; the public wrapper costs ~0.3 ms per
+                # call in checks and copies. Private API, hence the fallback.
+                from scipy.signal._sosfilt import _sosfilt as inplace
+            except ImportError:  # pragma: no cover  (a future scipy)
+                inplace = None
+            _FILTERS.update(inplace=inplace, sosfilt=signal.sosfilt)
+    return _FILTERS
+
+
+def preload() -> threading.Thread:
+    """Start importing the filters (scipy.signal) on a background thread.
+
+    A build calls this before hashing its inputs (file reads and a digest that releases
+    the GIL), so the imports overlap the hashing; the first Meter waits for them.
+    """
+    thread = threading.Thread(target=_filters, name="podkit-import-scipy", daemon=True)
+    thread.start()
+    return thread
+
+
+def _filter_rows(sos: np.ndarray, rows: np.ndarray, zi: np.ndarray) -> None:
+    """Filter float32 rows (signals, frames) in place; zi (signals, sections, 2) is updated."""
+    if not len(rows):
+        return
+    filters = _FILTERS or _filters()
+    if filters["inplace"] is not None:
+        filters["inplace"](sos, rows, zi)
+        return
+    for r in range(len(rows)):
+        rows[r], zi[r] = filters["sosfilt"](sos, rows[r], zi=zi[r])
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:
@@ -219,12 +211,22 @@ class BlockLog:
         return e[:n * BLOCKS_PER_SEGMENT].reshape(n, BLOCKS_PER_SEGMENT).mean(axis=1)
 
 
+#: Chunks a meter may have waiting for its worker thread (bounds the audio held).
+_MAX_QUEUED = 2
+
+
 class Meter:
     """A streaming BS.1770-4 / R128 meter: `feed()` chunks, then read `stats()`.
 
     The programme's true peak is exact; it is only interpolated in blocks that could
     beat the running maximum. With `exact_peaks` the meter also keeps a per-block peak
     for the limiter, exact wherever it comes within 18 dB of the loudest sample.
+
+    The work is shared by two threads: the feeding thread K-weights the first half of
+    the channels, the meter's worker thread the other half, then sums block energies
+    and finds the peaks, one chunk behind. The filters' inner loops, BLAS and large
+    ufuncs release the GIL, so a meter keeps two cores busy; results do not depend on
+    the timing (one worker runs the chunks in order).
     """
 
     def __init__(self, sample_rate: int, channels: int, *, exact_peaks: bool = False) -> None:
@@ -233,61 +235,87 @@ class Meter:
         self.block = block_frames(sample_rate)
         self.exact_peaks = exact_peaks
         self._sos = k_weighting(sample_rate).astype(np.float32)
-        self._zi = np.zeros((self._sos.shape[0], 2, channels), dtype=np.float32)
+        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float32)
+        self._split = channels // 2          # channels [0, split) are filtered by the feeder
         self._weights = channel_weights(channels).astype(np.float32)
         self._history = np.zeros((TP_TAPS - 1, channels), dtype=np.float32)
         self._pending = np.zeros((0, channels), dtype=np.float32)
+        self._queue: deque[Future[None]] = deque()
         self._energy: list[np.ndarray] = []
         self._peaks: list[np.ndarray] = []
+        self._sample_peaks: list[np.ndarray] = []
         self._frames = 0
+        self._last_block_peak = 0.0
         self._sample_peak = 0.0
         self._true_peak = 0.0
 
     def feed(self, chunk: np.ndarray) -> None:
         """Measure the next chunk (frames, channels) of float samples."""
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1, self.channels)
-        if len(self._pending):
-            chunk = np.concatenate([self._pending, chunk])
-        usable = len(chunk) - len(chunk) % self.block
-        self._pending = chunk[usable:].copy()
-        if usable:
-            self._measure(chunk[:usable])
+        have, h = len(self._pending), TP_TAPS - 1
+        usable = (have + len(chunk)) // self.block * self.block
+        if not usable:
+            self._pending = np.concatenate([self._pending, chunk])
+            return
+        take = usable - have
+        # One copy holds the true-peak filter's history, the held partial block and
+        # the whole blocks of this chunk.
+        padded = np.empty((h + usable, self.channels), dtype=np.float32)
+        padded[:h] = self._history
+        padded[h:h + have] = self._pending
+        padded[h + have:] = chunk[:take]
+        self._pending = chunk[take:].copy()
+        self._history = padded[-h:].copy()
+        self._frames += usable
+        # The filters run on channel rows plus a -500 dBFS Nyquist tone, which keeps
+        # their state out of subnormal numbers that silence would otherwise decay into
+        # (~20x slower on x86); it is far below any gate. The peaks see the samples.
+        rows = np.empty((self.channels, usable), dtype=np.float32)
+        np.add(padded[h:].T, _antidenormal(usable).T, out=rows)
+        _filter_rows(self._sos, rows[:self._split], self._zi[:self._split])
+        if len(self._queue) >= _MAX_QUEUED:
+            self._queue.popleft().result()
+        self._queue.append(_worker().submit(self._summarise, padded, rows))
 
-    def _block_peaks(self, x: np.ndarray) -> np.ndarray:
-        return np.abs(x).reshape(len(x) // self.block, -1).max(axis=1)
-
-    def _measure(self, x: np.ndarray) -> None:
-        nb = len(x) // self.block
-        self._frames += len(x)
-        sp = self._block_peaks(x)
+    def _summarise(self, padded: np.ndarray, rows: np.ndarray) -> None:
+        """Worker side of feed(): the other channels' filters, block energies, peaks."""
+        _filter_rows(self._sos, rows[self._split:], self._zi[self._split:])
+        nb = rows.shape[1] // self.block
+        np.square(rows, out=rows)
+        # Sums of squares per channel and block (pairwise in float32), then weighted.
+        power = rows.reshape(self.channels, nb, self.block).sum(axis=2).astype(np.float64)
+        self._energy.append(self._weights.astype(np.float64) @ power / self.block)
+        x = padded[TP_TAPS - 1:].reshape(nb, -1)
+        sp = np.maximum(x.max(axis=1), -x.min(axis=1))     # no |x| temporary
+        self._sample_peaks.append(sp)
         self._sample_peak = max(self._sample_peak, float(sp.max()))
-        padded = np.concatenate([self._history, x])
-        # A -500 dBFS Nyquist tone keeps the filter state out of subnormal numbers, which
-        # silence would otherwise decay into (and which run ~20x slower on x86). It is
-        # far below any peak or gate, so the true peak may see it too.
-        x = padded[TP_TAPS - 1:]
-        x += _antidenormal(len(x))
-        self._history = padded[-(TP_TAPS - 1):]
         # Far below the loudest sample so far a block could only reach the ceiling under
         # extreme limiting; there the bound (never below the truth) is enough. Without
         # exact_peaks, only blocks that could raise the running maximum are interpolated.
         floor = self._sample_peak * EXACT_PEAK_FLOOR if self.exact_peaks else self._true_peak
-        # True peak on a worker thread while this one K-weights: both release the GIL
-        # in their inner loops (BLAS, scipy's sosfilt), so two cores share the work.
-        peaks_job = _worker().submit(_exact_where, padded, sp, floor, self.block)
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        energy = (np.square(y) @ self._weights).astype(np.float64)
-        self._energy.append(energy.reshape(nb, self.block).mean(axis=1))
-        peaks = peaks_job.result()
+        peaks = truepeak.exact_where(padded, sp, self._last_block_peak, floor, self.block)
+        self._last_block_peak = float(sp[-1])
         if self.exact_peaks:
             self._peaks.append(peaks)
         self._true_peak = max(self._true_peak, float(peaks.max()))
 
+    def _drain(self) -> None:
+        while self._queue:
+            self._queue.popleft().result()
+
     def block_log(self) -> BlockLog:
         """The per-block summaries measured so far (whole blocks only)."""
+        self._drain()
         energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
         peak = np.concatenate(self._peaks) if self._peaks else np.zeros(0, np.float32)
         return BlockLog(self.sample_rate, self.channels, self.block, self._frames, energy, peak)
+
+    def sample_peaks(self) -> np.ndarray:
+        """The largest sample magnitude of each whole block so far (the waveform envelope)."""
+        self._drain()
+        if not self._sample_peaks:
+            return np.zeros(0, np.float32)
+        return np.concatenate(self._sample_peaks).astype(np.float32, copy=False)
 
     @property
     def frames(self) -> int:
@@ -296,12 +324,13 @@ class Meter:
 
     def stats(self) -> LoudnessStats:
         """Integrated loudness, LRA, true and sample peak, duration of what was fed."""
+        self._drain()
         if len(self._pending):
             # The partial last block still counts for peaks (not for loudness blocks).
             tail = self._pending
             self._sample_peak = max(self._sample_peak, float(np.abs(tail).max()))
             padded = np.concatenate([self._history, tail])
-            tail_peak = _interpolated_peaks(padded, np.zeros(1, dtype=np.intp), len(tail))
+            tail_peak = truepeak.interpolated_peaks(padded, np.zeros(1, dtype=np.intp), len(tail))
             self._true_peak = max(self._true_peak, float(tail_peak[0]), self._sample_peak)
         seg = self.block_log().segment_energy()
         return LoudnessStats(integrated=gated_integrated(seg), lra=loudness_range(seg),

@@ -139,6 +139,11 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
     short, below the gate) and FFmpegError if encoding fails; an earlier good
     result for other inputs stays in place until the new one is complete.
     """
+    warming = None
+    if not any(cache_dir.glob(f"{episode.slug}-*.result.json")):
+        # Nothing cached for this episode, so audio work follows for sure: import the
+        # filters (about 1.3 s) while the inputs are hashed.
+        warming = loudness.preload()
     key = cache_key(episode, preset, target)
     paths = _paths(cache_dir, episode.slug, key)
     cached = _load_cached(paths, key)
@@ -147,6 +152,8 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
         if progress:
             progress("cached", 1.0)
         return cached
+    if warming is not None:
+        warming.join()          # every library loaded before the BLAS limit is applied
     # BLAS threads would fight the encoder for the second core.
     with threadpool_limits(limits=1, user_api="blas"):
         result = _build(episode, preset, target, paths, key, progress)
@@ -224,27 +231,26 @@ def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: en
                       where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
     """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
     applier = normalize.GainApplier(plan)
-    envelope = qc.PeakEnvelope(plan.block)     # the waveform for the QC picture
+    qc.preload()
 
     def normalized() -> Iterator[np.ndarray]:
         for chunk in _tracked(iter(render), "encode", expected, progress):
-            out = applier.apply(chunk)
-            envelope.feed(out)
-            yield out
+            yield applier.apply(chunk)
 
-    # The MP3 is decoded and measured while it is being written (encode's monitor).
+    # The MP3 is decoded and measured while it is being written (encode's monitor); its
+    # block peaks are the waveform of the QC picture.
     check = loudness.Meter(plan.sample_rate, render.channels)
     clock = time.perf_counter()
     frames = encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
                            channels=render.channels, lossless_gain_db=-plan.encoder_loss_db,
                            monitor=check.feed)
     measured = check.stats()
-    # The monitored stream still holds the encoder's delay; the file's length is exact.
+    # The file's length is exact (an old ffmpeg's monitored stream holds the encoder delay).
     after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
                           measured.sample_peak, frames / plan.sample_rate)
     log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
              where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
-    return after, envelope.values(), check.short_term()
+    return after, check.sample_peaks(), check.short_term()
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,

@@ -238,14 +238,26 @@ class GainApplier:
         # One more edge so the partial block after the last whole one keeps the last gain.
         self._edges = np.concatenate([edges, edges[-1:]]).astype(np.float32)
         self._block = p.block
+        # Where each frame sits between its block's edges (0 at the first edge).
+        self._ramp = (np.arange(p.block) / p.block).astype(np.float32)
         self._pos = 0
 
     def gains(self, start: int, frames: int) -> np.ndarray:
         """The linear gain of frames [start, start + frames) of the programme."""
-        idx = np.arange(start, start + frames)
-        k = np.minimum(idx // self._block, len(self._edges) - 2)
-        frac = np.minimum((idx - k * self._block) / self._block, 1.0).astype(np.float32)
-        return self._edges[k] + (self._edges[k + 1] - self._edges[k]) * frac
+        if frames <= 0:
+            return np.zeros(0, np.float32)
+        first, last = start // self._block, (start + frames - 1) // self._block
+        k = np.arange(first, last + 1)
+        frac = np.broadcast_to(self._ramp, (len(k), self._block))
+        beyond = k > len(self._edges) - 2
+        if beyond.any():        # past the plan (never in a build): hold the last edge
+            k = np.minimum(k, len(self._edges) - 2)
+            frac = np.where(beyond[:, None], np.float32(1.0), frac)
+        a, b = self._edges[k][:, None], self._edges[k + 1][:, None]
+        # Linear between the block's edges, computed a block per row (no per-frame indices).
+        ramp = (a + (b - a) * frac).reshape(-1)
+        offset = start - first * self._block
+        return ramp[offset:offset + frames]
 
     def apply(self, chunk: np.ndarray) -> np.ndarray:
         """The next chunk (frames, channels) with the planned gain applied (a new array)."""

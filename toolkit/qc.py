@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +21,26 @@ from toolkit.model import LoudnessStats
 _WIDTH_PX, _HEIGHT_PX, _DPI = 1400, 700, 100
 
 
-class PeakEnvelope:
-    """The largest magnitude of every `block` frames of a stream (for the waveform)."""
+_PRELOAD: list[threading.Thread] = []
 
-    def __init__(self, block: int) -> None:
-        self.block = block
-        self._values: list[np.ndarray] = []
-        self._partial = 0.0       # peak of the unfinished block so far
-        self._filled = 0          # frames in the unfinished block
 
-    def feed(self, chunk: np.ndarray) -> None:
-        """Take the next chunk (frames, channels); no copy of it is kept."""
-        need = (self.block - self._filled) % self.block
-        if need and len(chunk):
-            head = chunk[:need]
-            self._partial = max(self._partial, float(np.abs(head).max()))
-            self._filled += len(head)
-            if self._filled < self.block:
-                return
-            self._values.append(np.array([self._partial], dtype=np.float32))
-            self._partial, self._filled = 0.0, 0
-        body = chunk[need:]
-        whole = len(body) // self.block * self.block
-        if whole:
-            self._values.append(np.abs(body[:whole]).reshape(whole // self.block, -1)
-                                .max(axis=1).astype(np.float32))
-        rest = body[whole:]
-        if len(rest):
-            self._partial, self._filled = float(np.abs(rest).max()), len(rest)
+def _import_pyplot() -> None:
+    # Imported here: matplotlib is only needed for this picture, at the end of a build.
+    import matplotlib
+    matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
+    import matplotlib.pyplot  # noqa: F401
 
-    def values(self) -> np.ndarray:
-        """Peaks of the finished blocks so far."""
-        return np.concatenate(self._values) if self._values else np.zeros(0, np.float32)
+
+def preload() -> None:
+    """Start importing matplotlib (about 1 s) on a background thread.
+
+    A build calls this while the encoder works, when a core is mostly waiting, so the
+    picture at the end does not pay for the import; write_picture() waits for it.
+    """
+    if not _PRELOAD and "matplotlib.pyplot" not in sys.modules:
+        thread = threading.Thread(target=_import_pyplot, name="podkit-qc-import", daemon=True)
+        _PRELOAD.append(thread)
+        thread.start()
 
 
 def _number(value: float) -> float | None:
@@ -78,9 +68,9 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
     Short-term series are one value every 100 ms (the first ending at 3 s);
     `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds.
     """
-    # Imported here: matplotlib is only needed for this picture, at the end of a build.
-    import matplotlib
-    matplotlib.use("Agg")     # never a display: builds run headless and in worker processes
+    for thread in _PRELOAD:
+        thread.join()
+    _import_pyplot()
     import matplotlib.pyplot as plt
     fig, (ax_l, ax_w) = plt.subplots(2, 1, figsize=(_WIDTH_PX / _DPI, _HEIGHT_PX / _DPI),
                                      dpi=_DPI, sharex=True,
