@@ -28,7 +28,7 @@ from toolkit.model import Chapter, Episode, LoudnessStats, LoudnessTarget, Prese
 log = logging.getLogger(__name__)
 
 #: Bump when the audio engine changes what it writes: every cache entry is rebuilt.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 #: The MP3 is rebuilt once with a corrected plan if it misses the target by more.
 INTEGRATED_TOLERANCE = 0.3
 
