@@ -234,6 +234,15 @@ def prepend(path: Path, text: str) -> None:
     path.write_text(text + path.read_text("utf-8"), "utf-8")
 
 
+def transcript(name: str, data: bytes):  # type: ignore[no-untyped-def]
+    """A planter: `data` as a transcript file `name` of the corpus episode, listed in its TOML."""
+    def plant(root: Path) -> None:
+        (root / EP / name).write_bytes(data)
+        with open(root / EP_TOML, "a", encoding="utf-8") as f:
+            f.write(f'\n[[transcripts]]\nfile = "{name}"\nlanguage = "en"\n')
+    return plant
+
+
 def copy_show(src: Path, dst: Path) -> Path:
     """A copy of a show folder, hard links and symlinks kept as they are."""
     shutil.copytree(src, dst, symlinks=True)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from corpus_support import (EP, EP_TOML, FEED, Case, Line, corpus_base, corpus_built,  # noqa: F401
-                            edit, podkit, prepend, run_case, sources_hash)
+                            edit, podkit, prepend, run_case, sources_hash, transcript)
 from toolkit.check import load_catalog
 
 ONE = "1 problem(s)"
@@ -40,14 +40,6 @@ def slug_folder(name: str):
     def plant(root: Path) -> None:
         twin(root)
         (root / "episodes" / "second").rename(root / "episodes" / name)
-    return plant
-
-
-def transcript(name: str, data: bytes):
-    def plant(root: Path) -> None:
-        (root / EP / name).write_bytes(data)
-        with open(root / EP_TOML, "a", encoding="utf-8") as f:
-            f.write(f'\n[[transcripts]]\nfile = "{name}"\nlanguage = "en"\n')
     return plant
 
 

@@ -22,8 +22,7 @@ from lxml import etree
 from mutagen.id3 import ID3
 
 from corpus_support import (EP, EP_TOML, Case, Line, Run, corpus_base, corpus_built,  # noqa: F401
-                            edit,
-                            podkit_inprocess, prepend, run_case, tree_hash)
+                            edit, podkit_inprocess, prepend, run_case, transcript, tree_hash)
 
 SITE = "build/site/test-radio"
 STAGE_EP = "build/stage/test-radio/episodes/first-episode"
@@ -186,14 +185,6 @@ def fields_stay_text(root: Path, run: Run) -> None:
     chapters = json.loads((root / SITE / "episodes/first-episode/chapters.json").read_text())
     assert chapters["chapters"][0]["title"] == CHAPTER
     assert f"Title:     {TITLE}" in (root / REPORTS / "cue.txt").read_text("utf-8")
-
-
-def transcript(name: str, data: bytes):
-    def plant(root: Path) -> None:
-        (root / EP / name).write_bytes(data)
-        with open(root / EP_TOML, "a", encoding="utf-8") as f:
-            f.write(f'\n[[transcripts]]\nfile = "{name}"\nlanguage = "en"\n')
-    return plant
 
 
 KOREAN = "Host: Welcome to the café in Séoul.\n\nGuest: Thank you — 감사합니다.\n"
