@@ -63,7 +63,7 @@ publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changi
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## Run the benchmarks (slow: several minutes; see benchmarks/README.md)
+bench: $(STAMP) ## Run the benchmarks (slow: about 40 minutes, mostly audio; see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_feed.py
 	$(BIN)/python benchmarks/bench_tag.py
 	$(BIN)/python benchmarks/bench_publish.py
