@@ -20,7 +20,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -354,18 +354,10 @@ def measure_array(samples: np.ndarray, sample_rate: int) -> LoudnessStats:
     return meter.stats()
 
 
-@dataclass(frozen=True)
-class FileLoudness(LoudnessStats):
-    """LoudnessStats plus the short-term series, for QC pictures and reports."""
-
-    short_term: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False)
-
-
-def measure_file(path: Path, *, short_term: bool = False) -> LoudnessStats:
+def measure_file(path: Path) -> LoudnessStats:
     """Measure an audio file at its own sample rate and channels, streaming (flat memory).
 
-    With `short_term` the result is a FileLoudness carrying the short-term series
-    too. MediaError names the file if it is not audio or holds no samples.
+    MediaError names the file if it is not audio or holds no samples.
     """
     info = ffmpeg.probe(path)
     meter = Meter(info.sample_rate, info.channels)
@@ -374,7 +366,4 @@ def measure_file(path: Path, *, short_term: bool = False) -> LoudnessStats:
             meter.feed(chunk)
     if meter.frames == 0:
         raise MediaError("no audio samples could be decoded", path=path)
-    stats = meter.stats()
-    if short_term:
-        return FileLoudness(**vars(stats), short_term=meter.short_term())
-    return stats
+    return meter.stats()
