@@ -1,7 +1,7 @@
 """Assembly: an episode's parts become one programme, streamed in chunks.
 
 The edit list (parts with gain, gap, crossfade, silence trimming and a ducked music
-bed) is rendered on the fly: each part is decoded through `ffmpeg.decode` and only a
+bed) is rendered on the fly: each part is read through `sources.stream` and only a
 few seconds are ever held, so a 3-hour part costs the same memory as a 3-minute one.
 pydub does the short editing work where it is convenient and safe: the crossfade
 joins (a few seconds of audio, as int32 with 24 dB of headroom so its integer
@@ -25,7 +25,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub import AudioSegment
 
-from toolkit import ffmpeg
+from toolkit import ffmpeg, sources
 from toolkit.errors import MediaError
 from toolkit.model import AudioPart, Chapter
 
@@ -212,8 +212,8 @@ def _part_stream(part: AudioPart, sample_rate: int, channels: int) -> Iterator[n
     """One part decoded, gained, trimmed and bedded, as float chunks."""
     info = ffmpeg.probe(part.path)     # MediaError naming the file if it is not audio
     chunks: Iterator[np.ndarray] = _complete(
-        ffmpeg.decode(part.path, sample_rate=sample_rate, channels=channels), info, part.path,
-        sample_rate)
+        sources.stream(part.path, sample_rate=sample_rate, channels=channels, info=info),
+        info, part.path, sample_rate)
     if part.gain_db:
         factor = np.float32(10.0 ** (part.gain_db / 20.0))
         chunks = (c * factor for c in chunks)

@@ -139,19 +139,6 @@ def _monitor_args(sample_rate: int, channels: int) -> list[str]:
             "pipe:1"]
 
 
-_PIPE_BYTES = 1 << 20
-
-
-def _widen(pipe) -> None:  # type: ignore[no-untyped-def]
-    """Give a pipe 1 MB of buffer (Linux; elsewhere the default stays): fewer switches
-    between the processes, and a short stall on one side does not stop the other."""
-    try:
-        import fcntl
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
-    except (ImportError, OSError, ValueError):
-        pass
-
-
 @contextmanager
 def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: int,
                  channels: int, lossless_gain_db: float = 0.0,
@@ -183,7 +170,6 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             args += _monitor_args(sample_rate, channels)
         proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.mp3,
                                                 stdin=True, stdout=monitor is not None))
-        _widen(proc.stdin)
         errors: list[BaseException] = []
         threads: list[threading.Thread] = []
         if monitor is not None:
@@ -196,7 +182,6 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
                 threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
                                                 daemon=True))
                 pcm = dec.stdout
-            _widen(pcm)
             threads.append(threading.Thread(target=_feed_monitor,
                                             args=(pcm, channels, monitor, errors), daemon=True))
             for t in threads:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from toolkit import ffmpeg, truepeak
+from toolkit import ffmpeg, sources, truepeak
 from toolkit.truepeak import EXACT_PEAK_FLOOR, TP_TAPS
 from toolkit.errors import MediaError
 from toolkit.model import LoudnessStats
@@ -362,7 +362,8 @@ def measure_file(path: Path) -> LoudnessStats:
     info = ffmpeg.probe(path)
     meter = Meter(info.sample_rate, info.channels)
     with threadpool_limits(limits=1, user_api="blas"):   # small products: threads only cost
-        for chunk in ffmpeg.decode(path, sample_rate=info.sample_rate, channels=info.channels):
+        for chunk in sources.stream(path, sample_rate=info.sample_rate, channels=info.channels,
+                                    info=info):
             meter.feed(chunk)
     if meter.frames == 0:
         raise MediaError("no audio samples could be decoded", path=path)
