@@ -44,10 +44,16 @@ def _in_process(path: Path, info: ffmpeg.ProbeInfo, sample_rate: int, channels: 
     """An open soundfile.SoundFile if the fast path applies, else None."""
     if info.sample_rate != sample_rate or info.channels != channels or info.duration is None:
         return None
-    import soundfile     # only when a build reads a file (the CLI starts faster without)
+    try:
+        # Imported on first use (the CLI starts faster without it). soundfile's wheels carry
+        # libsndfile for the common platforms; elsewhere it may be missing: ffmpeg reads.
+        import soundfile
+    except (ImportError, OSError) as exc:
+        log.debug("soundfile unavailable (%s): every source is decoded by ffmpeg", exc)
+        return None
     try:
         f = soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+    except (RuntimeError, OSError, TypeError, ValueError):   # LibsndfileError included
         return None
     usable = (f.format in _CONTAINERS and f.subtype in _SUBTYPES and f.samplerate == sample_rate
               and f.channels == channels
