@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audiosignals import decode_all
 from toolkit import ffmpeg, sources
 from toolkit.errors import MediaError
 
@@ -26,7 +27,7 @@ def make(path: Path, *args: str, channels: int = 2, rate: int = RATE,
 
 
 def reference(path: Path, channels: int = 2) -> np.ndarray:
-    return np.concatenate(list(ffmpeg.decode(path, sample_rate=RATE, channels=channels)))
+    return decode_all(path, RATE, channels)
 
 
 def no_ffmpeg_decode(*_a: object, **_k: object) -> None:

@@ -17,11 +17,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toolkit import ffmpeg
 from toolkit.errors import MediaError
+
+if TYPE_CHECKING:
+    from soundfile import SoundFile
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ _LENGTH_SLACK_S = 0.01
 
 
 def _in_process(path: Path, info: ffmpeg.ProbeInfo, sample_rate: int, channels: int
-                ) -> object | None:
+                ) -> SoundFile | None:
     """An open soundfile.SoundFile if the fast path applies, else None."""
     if info.sample_rate != sample_rate or info.channels != channels or info.duration is None:
         return None
@@ -55,6 +59,8 @@ def _in_process(path: Path, info: ffmpeg.ProbeInfo, sample_rate: int, channels: 
         f = soundfile.SoundFile(str(path))
     except (RuntimeError, OSError, TypeError, ValueError):   # LibsndfileError included
         return None
+    # libsndfile's own view must agree with ffmpeg's probe (rate, channels, length): where
+    # the two readers disagree the file is odd, and ffmpeg's reading is the reference.
     usable = (f.format in _CONTAINERS and f.subtype in _SUBTYPES and f.samplerate == sample_rate
               and f.channels == channels
               and abs(f.frames / sample_rate - info.duration) <= _LENGTH_SLACK_S)
@@ -64,20 +70,22 @@ def _in_process(path: Path, info: ffmpeg.ProbeInfo, sample_rate: int, channels: 
     return f
 
 
-def _read(f, path: Path, channels: int,  # type: ignore[no-untyped-def]
-          chunk_frames: int) -> Iterator[np.ndarray]:
+def _read(f: SoundFile, path: Path, channels: int, chunk_frames: int) -> Iterator[np.ndarray]:
     dtype, scale = _SUBTYPES[f.subtype]
-    raw = np.empty((chunk_frames, channels), dtype=dtype)
+    # Integers go through one reused buffer and are scaled into a new array; float
+    # samples are read straight into the array that is handed on.
+    raw = np.empty((chunk_frames, channels), dtype=dtype) if scale is not None else None
     with f:
         while True:
+            buf = raw if raw is not None else np.empty((chunk_frames, channels), np.float32)
             try:
-                got = f.read(out=raw, dtype=dtype)
+                got = f.read(out=buf, dtype=dtype)
             except Exception as exc:     # libsndfile's own errors, of several types
                 raise MediaError(f"cannot read the audio: {exc}", path=path) from exc
             if not len(got):
                 return
             if scale is None:
-                out = got.copy()
+                out = got
             else:
                 # Cast first (exact: at most 24 significant bits), then scale by a power
                 # of two (exact): the same float32 values as ffmpeg's conversion.
@@ -103,5 +111,5 @@ def stream(path: str | Path, *, sample_rate: int, channels: int,
         yield from ffmpeg.decode(path, sample_rate=sample_rate, channels=channels,
                                  chunk_frames=chunk_frames)
         return
-    log.debug("%s: read in-process (%s %s)", path, f.format, f.subtype)  # type: ignore[attr-defined]
+    log.debug("%s: read in-process (%s %s)", path, f.format, f.subtype)
     yield from _read(f, path, channels, chunk_frames)
