@@ -117,6 +117,11 @@ def file_hash(path: Path) -> str:
     return f"{size}:" + hashlib.sha256(head + tail).hexdigest()
 
 
+#: podkit's memo of the sources' hashes (build/cache/hashes.json): it records what was read,
+#: even by a run that fails, and is no output (a lost or stale memo only costs a re-read).
+HASH_MEMO = "cache/hashes.json"
+
+
 def tree_hash(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
     """{relative path: sha256} of every file under `folder` (symlinks as their target text;
     big files by `file_hash`)."""
@@ -125,7 +130,7 @@ def tree_hash(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
         return out
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).as_posix()
-        if rel.split("/")[0] in skip:
+        if rel.split("/")[0] in skip or rel.endswith(HASH_MEMO):
             continue
         if p.is_symlink():
             out[rel] = "-> " + os.readlink(p)

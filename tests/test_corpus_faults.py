@@ -25,7 +25,7 @@ from corpus_support import (EP, EP_TOML, REPO, Row, Run, copy_show, corpus_base,
                             corpus_built, edit, leftovers, podkit, podkit_inprocess, prepend,
                             sources_hash, tree_hash)
 from s3server import moto_endpoint, s3  # noqa: F401
-from toolkit import publish, release
+from toolkit import pipeline, publish, release
 from toolkit.publish_plan import TransferSettings
 
 MiB = 1024 * 1024
@@ -92,6 +92,7 @@ def s3_show(s3, corpus_built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     v1 = s3.get("show/feed.xml")[2]
     assert v1 == (root / SITE / "feed.xml").read_bytes()
     edit(root / EP_TOML, 'title = "First episode"', 'title = "First episode, revised"')
+    assert all(r.ok for r in pipeline.build(root))
     release.write_feed(root, now=dt.datetime.now(dt.timezone.utc))
     assert (root / SITE / "feed.xml").read_bytes() != v1
     s3.proxy.reset()
@@ -238,9 +239,15 @@ def long_notes(root: Path) -> None:
          f'notes = """{LONG_NOTES}"""')
 
 
+def long_notes_built(root: Path) -> None:
+    """Long notes, built: `podkit feed` then has a much longer feed to write."""
+    long_notes(root)
+    assert podkit_inprocess(root, "build").rc == 0
+
+
 DISK_CASES = {
     # id: (plant, command, free bytes, the file named, prefix)
-    "disk-full-feed": (long_notes, "feed", 64 * 1024, f"{SITE}/feed.xml", "podkit: "),
+    "disk-full-feed": (long_notes_built, "feed", 64 * 1024, f"{SITE}/feed.xml", "podkit: "),
     "disk-full-tagging": (lambda r: edit(r / EP_TOML, 'title = "First episode"',
                                          'title = "First episode, retitled"'),
                           "build", 32 * 1024,

@@ -75,7 +75,7 @@ def test_rebuild_does_no_audio_work_and_changes_no_byte(built: Path, tmp_path: P
     shutil.copytree(built, root, symlinks=True)
     before = tree(root / "build" / "site")
     results = pipeline.build(root)
-    assert [r.value["cached"] for r in results] == [True]
+    assert [(r.value.cached, r.value.unchanged) for r in results] == [(True, True)]
     release.write_feed(root, now=LATER)
     assert tree(root / "build" / "site") == before
 

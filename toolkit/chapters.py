@@ -45,13 +45,16 @@ def format_timestamp(seconds: float) -> str:
 def resolve(episode: Episode, part_chapters: Sequence[Chapter], duration: float) -> tuple[Chapter, ...]:
     """The episode's chapters, validated against `duration` (seconds), each with its `end` set.
 
-    `episode.chapters` win when given; otherwise `part_chapters` (one per titled part,
-    from the audio stage) are used. Raises ConfigError naming `episode.toml` and the
+    `episode.chapters` win when given; otherwise `part_chapters` (one per part, from the
+    audio stage) are used, except for a single untitled file, which gets none. Raises ConfigError naming `episode.toml` and the
     chapter (`chapters[2].start`) when a chapter starts outside the audio, the starts
     are not strictly ascending, or an end is not after its start or overruns the audio.
     """
     own = bool(episode.chapters)
-    chapters = list(episode.chapters if own else part_chapters)
+    single = len(episode.parts) == 1 and episode.parts[0].title is None
+    # One untitled file has no parts to mark: a lone "Part 1" chapter would only clutter
+    # the player's chapter list, the tags and the notes.
+    chapters = list(episode.chapters if own else () if single else part_chapters)
 
     def field(i: int, what: str) -> str:
         # Part chapters come from [[parts]]: name the chapter by title, not an index

@@ -5,39 +5,23 @@ warnings (for example an overrun radio slot) are listed but pass.
 """
 from __future__ import annotations
 
-import json
 import logging
-from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import artwork, cue, ffmpeg, transcript
-from toolkit.episode import episode_folders, read_episode
-from toolkit.errors import MediaError, PodkitError, Problem, ProblemsError, Severity
-from toolkit.layout import Layout
-from toolkit.model import Episode, Show, ShowType
-from toolkit.show import display, load_shows
+from toolkit import artwork, catalog, chapters, cue, ffmpeg, transcript
+from toolkit.catalog import Catalog
+from toolkit.errors import ConfigError, MediaError, PodkitError, Problem, ProblemsError, Severity
+from toolkit.model import Episode
+from toolkit.show import display
+
+__all__ = ["Catalog", "load_catalog"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Catalog:
-    """Everything defined in a show folder, and what is wrong with it."""
-
-    root: Path
-    shows: dict[str, Show] = field(default_factory=dict)
-    episodes: list[Episode] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """The problems that fail a check."""
-        return [p for p in self.problems if p.severity is Severity.ERROR]
-
-    def episodes_of(self, feed: str) -> list[Episode]:
-        """The valid episodes of one feed, oldest first."""
-        return sorted((e for e in self.episodes if e.feed == feed), key=lambda e: (e.date, e.slug))
+#: How far the duration `podkit check` works out may be from the built audio's: ffmpeg
+#: reports durations to 10 ms, and a compressed file's may be an estimate from its bitrate.
+DURATION_TOLERANCE_S = 0.05
 
 
 def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
@@ -45,20 +29,10 @@ def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
 
     With `probe_media`, every audio file is opened with ffmpeg, every image with Pillow
     and every transcript is parsed, so a text file named .wav, a WebP named .png or a
-    Latin-1 transcript is caught before a build.
+    Latin-1 transcript is caught before a build; chapter and cue times are checked
+    against the programme's duration worked out from the parts, as the build will.
     """
-    cat = Catalog(root=root)
-    defined = load_shows(root, cat.problems)
-    cat.shows = {k: v for k, v in defined.items() if v is not None}
-    folders = episode_folders(root)
-    if not folders:
-        cat.problems.append(Problem("episodes", "folder", "no episode folders found",
-                                    Severity.WARNING))
-    for folder in folders:
-        ep = read_episode(folder, root, cat.problems, defined)
-        if ep is not None:
-            cat.episodes.append(ep)
-    _cross_check(cat)
+    cat = catalog.load(root)
     if probe_media:
         for show in cat.shows.values():
             for msg in artwork.problems(show.artwork):
@@ -69,58 +43,38 @@ def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
     return cat
 
 
-def _cross_check(cat: Catalog) -> None:
-    """Duplicates within a feed, and rules that span a feed and its episodes."""
-    by_guid: dict[tuple[str, str], list[Episode]] = defaultdict(list)
-    by_number: dict[tuple[str, int | None, int], list[Episode]] = defaultdict(list)
-    by_slug: dict[str, list[Episode]] = defaultdict(list)
-    for ep in cat.episodes:
-        by_guid[(ep.feed, ep.guid)].append(ep)
-        by_slug[ep.slug.lower()].append(ep)
-        if ep.number is not None:
-            by_number[(ep.feed, ep.season, ep.number)].append(ep)
-        show = cat.shows.get(ep.feed)
-        if show and show.type is ShowType.SERIAL and ep.number is None:
-            cat.problems.append(Problem(display(ep.path, cat.root), "number",
-                                        f"feed {ep.feed!r} is serial: every episode needs a number"))
-    for (feed, guid), eps in by_guid.items():
-        for ep in eps[1:]:
-            cat.problems.append(Problem(display(ep.path, cat.root), "guid",
-                                        f"duplicate guid {guid} (also {eps[0].slug}) in feed {feed!r}"))
-    for (feed, season, number), eps in by_number.items():
-        for ep in eps[1:]:
-            where = f"season {season} " if season else ""
-            cat.problems.append(Problem(display(ep.path, cat.root), "number",
-                                        f"duplicate episode number {number} in {where}feed "
-                                        f"{feed!r} (also {eps[0].slug})"))
-    for slug, eps in by_slug.items():
-        for ep in eps[1:]:
-            cat.problems.append(Problem(display(ep.path, cat.root), "slug",
-                                        f"duplicate slug {slug} (also {eps[0].dir.name})"))
-
-
 def _probe_episode(cat: Catalog, ep: Episode) -> None:
     shown = display(ep.path, cat.root)
     single = len(ep.parts) == 1 and ep.parts[0].title is None and not ep.parts[0].gap_s
+    durations: list[float | None] = []
     for i, part in enumerate(ep.parts):
         key = "audio" if single else f"parts[{i}].file"
         for fld, path in ((key, part.path), (f"parts[{i}].bed", part.bed)):
             if path is None:
                 continue
             try:
-                ffmpeg.probe(path)
+                info = ffmpeg.probe(path)
             except MediaError as exc:
                 cat.problems.append(Problem(shown, fld, f"{path.name}: {exc.message}"))
+                info = None
+            if fld == key:
+                durations.append(info.duration if info else None)
+    duration = _programme_duration(ep, durations)
     for src in ep.transcripts:
-        # Timing against the audio waits for the build; encoding, syntax and order do not.
+        # Timed cues against the duration the parts add up to, as the build checks them.
         try:
-            transcript.load(src, duration=None)
+            transcript.load(src, duration=duration)
         except ProblemsError as exc:
             cat.problems.extend(Problem(display(Path(p.path), cat.root), p.field, p.message,
                                         p.severity) for p in exc.problems)
         except PodkitError as exc:
             cat.problems.append(Problem(display(Path(exc.path or src.path), cat.root),
                                         exc.field or "", exc.message))
+    if ep.chapters and duration is not None:
+        try:
+            chapters.resolve(ep, (), duration)
+        except ConfigError as exc:
+            cat.problems.append(Problem(shown, exc.field or "chapters", exc.message))
     if ep.art is not None:
         for msg in artwork.problems(ep.art):
             cat.problems.append(Problem(shown, "art", msg))
@@ -130,18 +84,30 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
                 cat.problems.append(Problem(shown, f"chapters[{i}].img", msg))
 
 
+def _programme_duration(ep: Episode, durations: list[float | None]) -> float | None:
+    """The length the assembled programme will have (None when a part's is unknown).
+
+    Parts follow each other after their gaps, overlapping by their crossfades, as
+    `toolkit.assemble` joins them. Trimmed silence makes the programme shorter by an
+    amount only the build knows, so then the figure is an upper bound.
+    """
+    if not durations or any(d is None for d in durations):
+        return None
+    total = 0.0
+    for part, seconds in zip(ep.parts, durations):
+        total += (seconds or 0.0) + part.gap_s - part.crossfade_s
+    return total + DURATION_TOLERANCE_S
+
+
 def _check_slots(cat: Catalog) -> None:
     """Warn when a built episode overruns its declared radio slot (max_duration)."""
-    layout = Layout(cat.root)
     for ep in cat.episodes:
         if ep.max_duration is None:
             continue
-        report = layout.reports(ep.feed, ep.slug) / "build.json"
-        try:
-            duration = float(json.loads(report.read_text("utf-8"))["duration"])
-        except (OSError, ValueError, KeyError, TypeError):
+        rec = cat.record(ep)
+        if rec is None:
             continue  # not built yet: nothing to compare
-        overrun = cue.check_slot(duration, ep.max_duration)
+        overrun = cue.check_slot(rec.duration, ep.max_duration)
         if overrun:
             cat.problems.append(Problem(display(ep.path, cat.root), "max_duration",
                                         f"built audio {overrun}", Severity.WARNING))

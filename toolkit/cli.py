@@ -111,34 +111,48 @@ def new(c: Context, slug: str, feed_id: str | None, title: str | None) -> None:
               help="Episodes built in parallel processes.")
 @click.option("--id3", "id3_version", type=click.Choice(["3", "4"]), default="3", show_default=True,
               help="ID3 version: 2.3 plays everywhere (car stereos, Windows); 2.4 is newer.")
+@click.option("--force", is_flag=True,
+              help="Rebuild even episodes whose record says nothing changed (a new ffmpeg).")
 @pass_ctx
 def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
-          id3_version: str) -> None:
+          id3_version: str, force: bool) -> None:
     """Build episodes: audio, tags, transcripts, chapters, notes and pages.
 
-    Audio is rebuilt only when its inputs change (content hashes, not dates). A failing
-    episode does not stop the others; they are listed at the end and the exit status is 1.
+    An episode whose inputs (content hashes, not dates) match its last build is left as
+    it is; audio is re-encoded only when its own inputs change. A failing episode does
+    not stop the others and leaves its previous build as it was; failures are listed at
+    the end and the exit status is 1.
     """
     from toolkit import pipeline
     from toolkit.clidisplay import EpisodeProgress
-    _, episodes = pipeline.select(c.root, slugs, feed_id)
+    cat, episodes = pipeline.select(c.root, slugs, feed_id)
     display = EpisodeProgress([e.slug for e in episodes], enabled=not c.quiet)
-    results = pipeline.build(c.root, slugs, feed_id, jobs=jobs, progress=display,
-                             settings=pipeline.BuildSettings(id3_version=int(id3_version)))
+    results = pipeline.build(cat, slugs, feed_id, jobs=jobs, progress=display,
+                             settings=pipeline.BuildSettings(id3_version=int(id3_version),
+                                                             force=force))
+    display.close()
     failed = [r for r in results if not r.ok]
+    unchanged = [r for r in results if r.ok and r.value.unchanged]
     for r in results:
-        if r.ok:
-            v = r.value
-            c.say(f"built {v['slug']}: {_clock(v['duration'])}, {v['integrated']:.1f} LUFS, "
-                  f"{v['true_peak']:.1f} dBTP, {v['size'] / 1e6:.1f} MB"
-                  + (" (audio unchanged)" if v["cached"] else ""))
-            if v.get("overrun"):
-                click.echo(f"episodes/{v['slug']}/episode.toml: max_duration: warning: "
-                           f"{v['overrun']}", err=True)
+        if r.ok and not r.value.unchanged:
+            c.say(_build_line(r.value))
+    for r in results:
+        if r.ok and r.value.overrun:
+            click.echo(f"episodes/{r.value.slug}/episode.toml: max_duration: warning: "
+                       f"{r.value.overrun}", err=True)
+    if unchanged:
+        c.say(f"unchanged: {len(unchanged)} episode(s) already built from the same inputs")
     for r in failed:
         click.echo(f"failed {r.key}: {r.error}", err=True)
     if failed:
         raise PodkitError(f"{len(failed)} of {len(results)} episode(s) failed")
+
+
+def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
+    extra = "".join(f", {ext}: {lufs:.1f} LUFS / {tp:.1f} dBTP" for ext, lufs, tp in v.renditions)
+    return (f"built {v.slug}: {_clock(v.duration)}, {v.integrated:.1f} LUFS, "
+            f"{v.true_peak:.1f} dBTP, {v.size / 1e6:.1f} MB{extra}"
+            + (" (audio unchanged)" if v.cached else ""))
 
 
 def _clock(seconds: float) -> str:

@@ -10,10 +10,14 @@ import click
 
 
 class EpisodeProgress:
-    """One status line per job, redrawn in place on a terminal, plain lines otherwise.
+    """Progress of a build: on a terminal, a line per running job and a totals line, redrawn
+    in place; otherwise plain lines, one per stage change. Episodes that need no work
+    ("unchanged") are only counted: a 2,000-episode catalogue must not scroll by.
 
     Used as the `progress(key, stage, fraction)` callback of toolkit.runner.
     """
+
+    FINAL = ("done", "failed", "unchanged")
 
     def __init__(self, keys: Sequence[str], stream: TextIO | None = None,
                  enabled: bool = True) -> None:
@@ -36,10 +40,10 @@ class EpisodeProgress:
         if key not in self.keys:
             self.keys.append(key)
         if self.tty:
-            # Redraw at most ten times a second; always on a finished job.
+            # Redraw at most ten times a second; always when a job finishes.
             if stage in ("done", "failed") or time.monotonic() - self.last_draw > 0.1:
                 self._draw()
-        elif stage != previous:
+        elif stage != previous and stage != "unchanged":
             # Not a terminal (CI, a log file): one plain line per stage change.
             elapsed = time.monotonic() - self.started[key]
             self.stream.write(f"{key}: {stage}" + (f" ({elapsed:.1f} s)" if stage in ("done", "failed") else "") + "\n")
@@ -47,9 +51,6 @@ class EpisodeProgress:
 
     def _describe(self, key: str) -> str:
         stage, fraction = self.state[key]
-        elapsed = time.monotonic() - self.started.get(key, time.monotonic())
-        if stage in ("done", "failed", "waiting", "cached"):
-            return stage + (f" in {elapsed:.1f} s" if stage == "done" else "")
         bar_len = 20
         filled = int(round(max(0.0, min(1.0, fraction)) * bar_len))
         return f"{stage:<12} [{'#' * filled}{'.' * (bar_len - filled)}] {fraction:4.0%}"
@@ -57,11 +58,23 @@ class EpisodeProgress:
     def _draw(self) -> None:
         if self.drawn:
             self.stream.write(f"\x1b[{self.drawn}F")  # back to the first line we drew
-        for key in self.keys:
-            self.stream.write(f"\x1b[2K{key:<{self.width}}  {self._describe(key)}\n")
-        self.drawn = len(self.keys)
+        running = [k for k in self.keys if self.state[k][0] not in (*self.FINAL, "waiting")]
+        counts = {s: sum(v[0] == s for v in self.state.values()) for s in (*self.FINAL, "waiting")}
+        lines = [f"{k:<{self.width}}  {self._describe(k)}" for k in running]
+        lines.append(f"{counts['done']} built, {counts['unchanged']} unchanged, "
+                     f"{counts['failed']} failed, {counts['waiting']} waiting")
+        for line in lines:
+            self.stream.write(f"\x1b[2K{line}\n")
+        for _ in range(self.drawn - len(lines)):   # clear what the last drawing left below
+            self.stream.write("\x1b[2K\n")
+        self.drawn = max(self.drawn, len(lines))
         self.last_draw = time.monotonic()
         self.stream.flush()
+
+    def close(self) -> None:
+        """Draw the final state (on a terminal)."""
+        if self.enabled and self.tty:
+            self._draw()
 
 
 class TransferProgress:

@@ -35,6 +35,7 @@ class OwnFeedContext:
     files: Mapping[str, Path] = field(default_factory=dict)  # published URL -> local file
     podcast_guid: str | None = None   # the show's pinned podcast:guid; None: UUIDv5 of feed_url
     probe_audio: bool = True          # compare itunes:duration with the audio (runs ffmpeg)
+    durations: Mapping[str, float] = field(default_factory=dict)  # URL -> seconds the build measured
 
     @property
     def expected_guid(self) -> str:
@@ -43,8 +44,13 @@ class OwnFeedContext:
 
 
 def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str | None = None,
-                probe_audio: bool = True) -> OwnFeedContext:
-    """An OwnFeedContext for a built site folder: each file under the URL it is published at."""
+                probe_audio: bool = True,
+                durations: Mapping[str, float] | None = None) -> OwnFeedContext:
+    """An OwnFeedContext for a built site folder: each file under the URL it is published at.
+
+    With `durations` (the build records' measurements by URL) an enclosure's duration is
+    checked against them and ffmpeg is not started for it.
+    """
     site = Path(site)
     files: dict[str, Path] = {}
     for path in sorted(site.rglob("*")):
@@ -52,7 +58,7 @@ def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str |
         if path.is_file() and not any(p.startswith(".") for p in path.relative_to(site).parts):
             files[url_for(base_url, site_key(site, path))] = path
     return OwnFeedContext(feed_url=feed_url, files=files, podcast_guid=podcast_guid,
-                          probe_audio=probe_audio)
+                          probe_audio=probe_audio, durations=dict(durations or {}))
 
 
 def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
@@ -72,8 +78,8 @@ def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
         if enc is not None and enc.get("url"):
             path = _local(own, report, it.id, "enclosure@url", enc.get("url", ""))
             if path is not None:
-                _check_enclosure(path, enc.get("length", ""), enc.get("type", ""), it.duration,
-                                 own, report, it.id)
+                _check_enclosure(path, enc.get("url", ""), enc.get("length", ""),
+                                 enc.get("type", ""), it.duration, own, report, it.id)
         art = it.el.find(ITUNES + "image")
         if art is not None and art.get("href"):
             path = _local(own, report, it.id, "itunes:image@href", art.get("href", ""))
@@ -97,12 +103,18 @@ def _local(own: OwnFeedContext, report: Report, item: str, field: str, url: str)
     return path
 
 
-def _check_enclosure(path: Path, length: str, mime: str, duration: float | None,
+def _check_enclosure(path: Path, url: str, length: str, mime: str, duration: float | None,
                      own: OwnFeedContext, report: Report, item: str) -> None:
     size = path.stat().st_size
     if length.isdigit() and int(length) != size:
         report.error("rss.item.enclosure.length", item, "enclosure@length",
                      f"{length} bytes, but {path.name} has {size}")
+    if duration is not None and url in own.durations:
+        built = own.durations[url]
+        if abs(built - duration) > DURATION_TOLERANCE_S:
+            report.error("apple.duration", item, "itunes:duration",
+                         f"{duration:g} s, but the build measured {built:.2f} s for {path.name}")
+        return
     if not (own.probe_audio and mime.startswith("audio/") and duration is not None):
         return
     from toolkit import ffmpeg  # only our own feed's check needs ffmpeg

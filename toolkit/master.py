@@ -23,12 +23,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolkit import assemble, calibrate, encode, ffmpeg, fsutil, loudness, normalize, qc
-from toolkit.model import Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
+from toolkit.model import (ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget,
+                           Preset)
 
 log = logging.getLogger(__name__)
 
-#: Bump when the audio engine changes what it writes: every cache entry is rebuilt.
-ENGINE_VERSION = 2
 #: The MP3 is rebuilt once with a corrected plan if it misses the target by more.
 INTEGRATED_TOLERANCE = 0.3
 
@@ -139,6 +138,10 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
     short, below the gate) and FFmpegError if encoding fails; an earlier good
     result for other inputs stays in place until the new one is complete.
     """
+    # Temp files of a build that was killed (SIGKILL leaves no chance to clean up): this
+    # episode's cache folder is only ever written by its own build.
+    for leftover in cache_dir.glob(".*.part"):
+        leftover.unlink(missing_ok=True)
     warming = None
     if not any(cache_dir.glob(f"{episode.slug}-*.result.json")):
         # Nothing cached for this episode, so audio work follows for sure: import the

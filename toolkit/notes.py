@@ -201,13 +201,16 @@ def _render(templates_dir: Path | None, name: str, context: dict[str, Any]) -> s
 
 def episode_notes(episode: Episode, chapters: Sequence[Chapter], templates_dir: Path | None,
                   *, page_url: str | None = None) -> EpisodeNotes:
-    """Render an episode's notes: notes.md from the `notes.md.j2` template (the Markdown notes
-    followed by the chapter timestamps), then that Markdown to sanitized HTML.
+    """Render an episode's notes: notes.md from the `notes.md.j2` template (the Markdown notes,
+    else the summary, followed by the chapter timestamps), then that Markdown to sanitized HTML.
 
     `page_url` (the episode page's public URL) resolves relative links in the notes.
     """
+    # Notes if given, else the summary (plain text, so escaped as Markdown): an episode
+    # with chapters but no notes must not be described by its chapter list alone.
+    text = episode.notes.strip() or _md_escape(episode.summary.strip())
     md = _render(templates_dir, NOTES_TEMPLATE, {
-        "episode": episode, "notes": episode.notes.strip(),
+        "episode": episode, "notes": text,
         "chapters": [c for c in sorted(chapters, key=lambda c: c.start) if c.toc]})
     md = md.strip() + "\n" if md.strip() else ""
     html = render_notes(md, base_url=page_url)

@@ -1,12 +1,15 @@
 """The pipeline: wires the stages in one readable order, for one episode and for a show.
 
-    load + check -> audio (assemble, normalize, encode; cached) -> transcripts -> chapters
-      -> tag -> notes -> page -> cue sheet -> manifest           (build_episode, per episode)
-    manifests -> feed + index page                               (write_feed, never touches audio)
-    feed -> validate                                             (validate_own)
-    site -> publish (media first, feed last)                     (toolkit.publish)
+    catalogue (loaded once) -> per episode, unless its record is current:
+      audio (assemble, normalize, encode; cached) -> transcripts -> chapters -> tag
+        -> notes -> page -> cue sheet -> record       (build_episode, in a private folder,
+                                                        promoted whole: toolkit.promote)
+    records -> feed + index page                       (toolkit.release.write_feed)
+    records + site -> validate                         (toolkit.release.validate_own)
+    site -> publish (media first, feed last)           (toolkit.release.publish_show)
 
-The CLI calls these functions; they log, never print.
+After the build, the record is the only source of truth: nothing later reads the
+episode's sources again. The CLI calls these functions; they log, never print.
 """
 from __future__ import annotations
 
@@ -15,15 +18,14 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from toolkit import (artwork, chapters, config, cue, manifest, markup, notes, runner, tag,
-                     transcript)
-from toolkit.check import Catalog, load_catalog
-from toolkit.errors import ConfigError, MediaError, ProblemsError
-from toolkit.fsutil import atomic_path, sha256_file, write_bytes, write_text
+from toolkit import (artwork, catalog, chapters, config, cue, markup, notes, promote, record,
+                     runner, tag, transcript)
+from toolkit.catalog import Catalog
+from toolkit.errors import ConfigError, MediaError, PodkitError, ProblemsError
+from toolkit.fsutil import atomic_path, sha256_file, write_text
 from toolkit.layout import Layout, media_name, site_key, url_for
 from toolkit.model import Episode, MediaFile, Show
 
@@ -38,6 +40,47 @@ class BuildSettings:
     """Options of a build that are not in the show's files."""
 
     id3_version: int = 3
+    force: bool = False             # rebuild even when the record says nothing changed
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    """Everything a worker needs to build one episode (picklable: no catalogue reload)."""
+
+    root: Path
+    show: Show
+    episode: Episode
+    inputs: dict[str, str]
+    cover: str                      # site key of the show's published cover
+    settings: BuildSettings = BuildSettings()
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What the CLI reports for one episode of `podkit build`."""
+
+    slug: str
+    feed: str
+    duration: float
+    integrated: float
+    true_peak: float
+    size: int
+    cached: bool = False            # the audio came from the cache
+    unchanged: bool = False         # nothing to do: the record matched every input
+    overrun: str | None = None      # the radio slot warning, if any
+    renditions: tuple[tuple[str, float, float], ...] = ()  # (ext, LUFS, dBTP) beyond the MP3
+
+    @classmethod
+    def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
+        """The summary of a build from its record."""
+        after = rec.loudness_after
+        return cls(slug=rec.slug, feed=rec.episode.feed, duration=rec.duration,
+                   integrated=after.integrated if after else float("nan"),
+                   true_peak=after.true_peak if after else float("nan"), size=rec.audio.size,
+                   cached=cached, unchanged=unchanged,
+                   overrun=cue.check_slot(rec.duration, rec.episode.max_duration),
+                   renditions=tuple((ext, s.integrated, s.true_peak)
+                                    for ext, s in sorted(rec.renditions.items()) if ext != "mp3"))
 
 
 def _noop(stage: str, fraction: float) -> None:
@@ -56,10 +99,15 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def select(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
-           probe_media: bool = False) -> tuple[Catalog, list[Episode]]:
-    """Load the catalog and pick episodes by slug and/or feed; unknown names are errors."""
-    cat = load_catalog(root, probe_media=probe_media)
+def load(root: Path | Catalog) -> Catalog:
+    """The catalogue of a show folder (a Catalog passes through: load once per command)."""
+    return root if isinstance(root, Catalog) else catalog.load(Path(root))
+
+
+def select(root: Path | Catalog, slugs: tuple[str, ...] = (),
+           feed_id: str | None = None) -> tuple[Catalog, list[Episode]]:
+    """Pick episodes by slug and/or feed from the catalogue; unknown names are errors."""
+    cat = load(root)
     if feed_id is not None and feed_id not in cat.shows:
         bad = [p for p in cat.errors if p.path == f"feeds/{feed_id}.toml"]
         if bad:
@@ -90,13 +138,6 @@ def _copy_addressed(src: Path, folder: Path, stem: str) -> Path:
     return target
 
 
-def _remove_stale(folder: Path, stem: str, ext: str, keep: Path) -> None:
-    """Drop older content-addressed versions (`<stem>-<hash>.<ext>`) beside `keep`."""
-    for old in folder.glob(f"{stem}-*.{ext}"):
-        if old != keep and len(old.stem) == len(stem) + 13:
-            old.unlink()
-
-
 def show_cover(show: Show, layout: Layout) -> str:
     """Publish the show's artwork under a content-addressed name; return its site key.
 
@@ -108,62 +149,96 @@ def show_cover(show: Show, layout: Layout) -> str:
         raise MediaError(problem, path=show.path, field="artwork")
     site = layout.stage(show.id)
     path = _copy_addressed(show.artwork, site, show.id)
-    _remove_stale(site, show.id, path.suffix.lstrip("."), path)
+    for old in site.glob(f"{show.id}-*.*"):   # earlier covers (the site keeps its own links)
+        if old != path and len(old.stem) == len(show.id) + 13:
+            old.unlink()
     return site_key(site, path)
 
 
-def _place_tagged(tagged: Path, folder: Path, slug: str, ext: str) -> Path:
-    """Rename a freshly tagged file to its content-addressed name.
-
-    Older versions stay until the new manifest is saved (the caller removes them then):
-    the previous page and manifest point at them, and a later step may still fail.
-    """
-    final = folder / media_name(slug, sha256_file(tagged), ext)
-    if final.is_file():
-        tagged.unlink()  # identical bytes already in place: reproducible builds change nothing
-    else:
-        os.replace(tagged, final)
-    return final
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Put `src` at `dst`: a hard link (cache files are replaced, never rewritten), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
-def _media(path: Path, site: Path, base_url: str, mime: str, duration: float | None) -> MediaFile:
-    return MediaFile(path=path, url=url_for(base_url, site_key(site, path)), mime=mime,
-                     size=path.stat().st_size, sha256=sha256_file(path), duration=duration)
+class _Folder:
+    """An episode's private work folder, addressed by the keys its files will have once promoted."""
+
+    def __init__(self, work: Path, final: Path, site: Path, base_url: str) -> None:
+        self.work, self.final, self.site, self.base_url = work, final, site, base_url
+        self.prefix = site_key(site, final)
+
+    def url(self, path: Path) -> str:
+        """The public URL a file in the work folder will have."""
+        return url_for(self.base_url, f"{self.prefix}/{path.relative_to(self.work).as_posix()}")
+
+    def media(self, path: Path, mime: str, duration: float | None = None) -> MediaFile:
+        """A built file as the record keeps it: its final path, URL, size and hash."""
+        return MediaFile(path=self.final / path.relative_to(self.work), url=self.url(path),
+                         mime=mime, size=path.stat().st_size, sha256=sha256_file(path),
+                         duration=duration)
+
+    def moved(self, m: MediaFile) -> MediaFile:
+        """A MediaFile written into the work folder, as it will be after promotion."""
+        return replace(m, path=self.final / Path(m.path).relative_to(self.work))
 
 
-def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings(), *,
-                  progress: Progress = _noop) -> dict[str, Any]:
-    """Build one episode end to end; return a small summary (picklable, for the CLI).
+def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummary:
+    """Build one episode into a private folder and promote it whole (see toolkit.promote).
 
-    Runs in a worker process under `podkit build -j`, so it loads what it needs itself.
+    Runs in a worker process under `podkit build -j`: everything it needs is in `job`.
     """
     from toolkit import master  # the audio engine (numpy, scipy): only commands that build need it
-    layout = Layout(root)
-    cat, (episode,) = select(root, (slug,))
-    show = cat.shows[episode.feed]
-    site, ep_site = layout.stage(show.id), layout.episode_stage(show.id, slug)
-    reports = layout.reports(show.id, slug)
-    templates = show.templates
+    show, episode, slug = job.show, job.episode, job.episode.slug
+    layout = Layout(job.root)
+    final, reports_final = layout.episode_stage(show.id, slug), layout.reports(show.id, slug)
+    work, reports = promote.begin(final), promote.begin(reports_final)
+    try:
+        folder = _Folder(work, final, layout.stage(show.id), show.base_url)
+        target = episode.loudness or show.preset.loudness
+        audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
+                                   progress=lambda st, f: progress(f"audio {st}" if st in
+                                                                   ("done", "cached") else st, f))
+        rec = _finish(job, folder, reports, audio, progress)
+        record.save(work, rec, root=job.root, site=folder.site)
+    except PodkitError as exc:
+        promote.abandon(work)
+        promote.abandon(reports)
+        # Name the file where the producer will look for it, not the private work folder.
+        for private, public in ((work, final), (reports, reports_final)):
+            if exc.path and exc.path.startswith(f"{private}/"):
+                exc.path = str(public) + exc.path[len(str(private)):]
+        raise
+    except BaseException:
+        promote.abandon(work)
+        promote.abandon(reports)
+        raise
+    promote.commit(work, final)          # the record moves in with its files
+    promote.commit(reports, reports_final)
+    progress("done", 1.0)
+    return BuildSummary.of(rec, cached=audio.cached)
 
-    # 1. audio: assemble, normalize, encode (skipped when the inputs are unchanged)
-    target = episode.loudness or show.preset.loudness
-    audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
-                               progress=lambda st, f: progress(f"audio {st}" if st in
-                                                               ("done", "cached") else st, f))
+
+def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Progress  # type: ignore[no-untyped-def]
+            ) -> record.EpisodeRecord:
+    """Every step after the audio, writing into the work folders; returns the record."""
+    show, episode, slug, work = job.show, job.episode, job.episode.slug, folder.work
     # 2. transcripts, validated against the built duration, in every format apps read
     progress("transcripts", 0.0)
     texts = [transcript.load(src, duration=audio.duration) for src in episode.transcripts]
-    url_of = lambda p: url_for(show.base_url, site_key(site, p))  # noqa: E731
-    transcript_files = transcript.write_all(texts, ep_site, url_of=url_of, title=episode.title)
+    transcript_files = tuple(folder.moved(m) for m in transcript.write_all(
+        texts, work, url_of=folder.url, title=episode.title))
     # 3. chapters: the episode's own, else one per titled part
     chs = chapters.resolve(episode, audio.chapters, audio.duration)
     chapters_file = None
     if chs:
         def img_url(img: str) -> str:
-            return url_of(_copy_addressed(episode.dir / img, ep_site, "chapter"))
-        path = ep_site / "chapters.json"
+            return folder.url(_copy_addressed(episode.dir / img, work, "chapter"))
+        path = work / "chapters.json"
         write_text(path, chapters.to_json(chs, base_url_for_img=img_url))
-        chapters_file = _media(path, site, show.base_url, CHAPTERS_MIME, None)
+        chapters_file = folder.media(path, CHAPTERS_MIME)
     # 4. tags on a copy of the cached master; content-addressed name
     progress("tagging", 0.0)
     page_key = notes.episode_page_key(slug)
@@ -171,45 +246,46 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     tag_args = dict(chapters=chs, page_url=page_url, feed_url=show.feed_url,
                     transcript_text=transcript.plain_text(texts[0]) if texts else None,
                     transcript_language=texts[0].language if texts else None)
-    mp3 = _place_tagged(tag.tag_mp3(audio.mp3, show, episode, out=ep_site / ".tagging.mp3",
-                                    v2_version=settings.id3_version, **tag_args),
-                        ep_site, slug, "mp3")
-    audio_file = _media(mp3, site, show.base_url, "audio/mpeg", audio.duration)
-    extra: list[MediaFile] = []
+    renditions = [(audio.mp3, "mp3", "audio/mpeg")]
     if audio.m4a is not None:
-        m4a = _place_tagged(tag.tag_audio(audio.m4a, show, episode, out=ep_site / ".tagging.m4a",
-                                          **tag_args), ep_site, slug, "m4a")
-        extra.append(_media(m4a, site, show.base_url, "audio/x-m4a", audio.duration))
+        renditions.append((audio.m4a, "m4a", "audio/x-m4a"))
+    built: list[MediaFile] = []
+    for master_file, ext, mime in renditions:
+        tagged = tag.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
+                               v2_version=job.settings.id3_version, **tag_args)
+        placed = work / media_name(slug, sha256_file(tagged), ext)
+        os.replace(tagged, placed)
+        built.append(folder.media(placed, mime, audio.duration))
     if audio.wav is not None:  # the broadcast deliverable is for the station, not the feed
-        with atomic_path(reports / f"{slug}-broadcast.wav") as tmp:
-            shutil.copyfile(audio.wav, tmp)
-    art_url = url_of(_copy_addressed(episode.art, ep_site, "art")) if episode.art else None
+        _link_or_copy(audio.wav, reports / f"{slug}-broadcast.wav")
+    art_url = folder.url(_copy_addressed(episode.art, work, "art")) if episode.art else None
     # 5. notes and the episode page
     progress("pages", 0.0)
-    ep_notes = notes.episode_notes(episode, chs, templates, page_url=page_url)
+    ep_notes = notes.episode_notes(episode, chs, show.templates, page_url=page_url)
     notes.write_notes(reports, ep_notes)
-    page = page_data(show, episode, audio_file, chs, transcript_files, chapters_file, extra,
-                     page_notes(episode, page_url),
-                     transcript.to_html(texts[0]) if texts else "", art_url or show_cover(show, layout))
-    notes.write_page(site / page_key, notes.render_episode_page(show, page, templates))
-    # 6. producer's reports: QC picture and numbers, cue sheet, the build manifest
+    page_notes_html = page_notes(episode, page_url)
+    transcript_html = transcript.to_html(texts[0]) if texts else ""
+    page = page_data(show, episode, built[0], chs, transcript_files, chapters_file, built[1:],
+                     page_notes_html, transcript_html, art_url or job.cover)
+    notes.write_page(work / "index.html", notes.render_episode_page(show, page, show.templates))
+    if transcript_html:
+        write_text(work / record.TRANSCRIPT_FRAGMENT, transcript_html)
+    # 6. producer's reports: QC picture and numbers, cue sheet
     for src, name in ((audio.qc_png, "qc.png"), (audio.qc_json, "qc.json")):
         if src and Path(src).is_file():
-            write_bytes(reports / name, Path(src).read_bytes())  # unchanged: left untouched
-    saved = manifest.save(layout, show.id, slug, audio=audio_file, transcripts=transcript_files,
-                          chapters_file=chapters_file, chapters=chs, extra_audio=tuple(extra),
-                          loudness_before=audio.before, loudness_after=audio.after,
-                          parts=list(audio.parts), image_url=art_url, page_url=page_url)
-    cue.write_sheet(reports, cue_sheet(show, episode, manifest.load(layout, show.id, slug)))
-    log.debug("%s: manifest %s", slug, saved)
-    # The new build is complete: only now drop the audio the previous one pointed at.
-    for done in (audio_file, *extra):
-        _remove_stale(ep_site, slug, done.path.suffix.lstrip("."), done.path)
-    progress("done", 1.0)
-    return {"slug": slug, "feed": show.id, "duration": audio.duration, "cached": audio.cached,
-            "integrated": audio.after.integrated, "true_peak": audio.after.true_peak,
-            "mp3": str(mp3), "size": audio_file.size,
-            "overrun": cue.check_slot(audio.duration, episode.max_duration)}
+            _link_or_copy(Path(src), reports / name)
+    sheet = cue.make_sheet(episode, show_title=show.title, duration=audio.duration,
+                           parts=cue.parts_from(episode.parts, [s for _, s in audio.parts]),
+                           transcript_text=tag_args["transcript_text"], loudness=audio.after)
+    cue.write_sheet(reports, sheet)
+    return record.EpisodeRecord(
+        version=record.VERSION, episode=episode, inputs=job.inputs, audio=built[0],
+        extra_audio=tuple(built[1:]), transcripts=transcript_files, chapters_file=chapters_file,
+        chapters=chs, page_url=page_url, image_url=art_url, cover=art_url or job.cover,
+        description_html=ep_notes.description_html, content_html=ep_notes.content_html,
+        page_notes_html=page_notes_html, has_transcript_html=bool(transcript_html),
+        loudness_before=audio.before, loudness_after=audio.after,
+        renditions={"mp3": audio.after}, parts=tuple(audio.parts), cue=sheet)
 
 
 def page_notes(episode: Episode, page_url: str) -> str:
@@ -224,35 +300,37 @@ def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transc
     labels = {"text/vtt": "WebVTT captions", "application/x-subrip": "SRT subtitles",
               "application/json": "Podcast Index JSON", "text/plain": "Plain text",
               "text/html": "HTML"}
+    downloads = {"audio/x-m4a": "AAC (.m4a)", "audio/ogg": "Opus (.opus)"}
     return notes.PageData(
         episode=episode, audio=audio.url, duration=audio.duration or 0.0,
         audio_size=audio.size, chapters=tuple(chs), notes_html=notes_html,
         transcript_html=transcript_html,
         transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
         cover=cover, chapters_file=chapters_file.url if chapters_file else None,
-        downloads=tuple(notes.Link("AAC (.m4a)", m.url, m.mime) for m in extra))
+        downloads=tuple(notes.Link(downloads.get(m.mime, m.mime), m.url, m.mime) for m in extra))
 
 
-def cue_sheet(show: Show, episode: Episode, built: manifest.Manifest) -> cue.CueSheet:
-    """The radio cue sheet of a built episode, from its manifest and transcript."""
-    texts = [transcript.load(src, duration=None) for src in episode.transcripts[:1]]
-    return cue.make_sheet(episode, show_title=show.title, duration=built.audio.duration or 0.0,
-                          parts=cue.parts_from(episode.parts, [s for _, s in built.parts]),
-                          transcript_text=transcript.plain_text(texts[0]) if texts else None,
-                          loudness=built.loudness_after)
+def record_page(show: Show, rec: record.EpisodeRecord, transcript_html: str = "") -> notes.PageData:
+    """The page data of a built episode, from its record alone."""
+    return page_data(show, rec.episode, rec.audio, rec.chapters, rec.transcripts,
+                     rec.chapters_file, rec.extra_audio, rec.page_notes_html, transcript_html,
+                     rec.cover)
 
 
-def write_cues(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None) -> list[Path]:
-    """Write cue.txt/cue.csv per built episode and one cue.csv per feed; return the paths."""
+def write_cues(root: Path | Catalog, slugs: tuple[str, ...] = (),
+               feed_id: str | None = None) -> list[Path]:
+    """Write cue.txt/cue.csv per built episode and one cue.csv per feed, from the records."""
     cat, episodes = select(root, slugs, feed_id)
-    layout = Layout(root)
+    layout = cat.layout
     written: list[Path] = []
     by_feed: dict[str, list[cue.CueSheet]] = {}
     for ep in sorted(episodes, key=lambda e: (e.feed, e.date, e.slug)):
-        sheet = cue_sheet(cat.shows[ep.feed], ep, manifest.load(layout, ep.feed, ep.slug))
-        cue.write_sheet(layout.reports(ep.feed, ep.slug), sheet)
+        rec = cat.load_record(ep)
+        if rec.cue is None:
+            continue
+        cue.write_sheet(layout.reports(ep.feed, ep.slug), rec.cue)
         written.append(layout.reports(ep.feed, ep.slug) / "cue.txt")
-        by_feed.setdefault(ep.feed, []).append(sheet)
+        by_feed.setdefault(ep.feed, []).append(rec.cue)
     for feed, sheets in by_feed.items():
         path = layout.build / "reports" / feed / "cue.csv"
         write_text(path, cue.render_csv(sheets))
@@ -260,16 +338,39 @@ def write_cues(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = No
     return written
 
 
-def build(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None, *, jobs: int = 1,
-          settings: BuildSettings = BuildSettings(),
+def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
+          jobs: int = 1, settings: BuildSettings = BuildSettings(),
           progress: runner.Progress | None = None) -> list[runner.JobResult]:
-    """Build the selected episodes (all by default), `jobs` at a time; failures are listed."""
+    """Build the selected episodes (all by default), `jobs` at a time; failures are listed.
+
+    An episode whose record matches every input (and whose files are there) is not
+    rebuilt at all; the others are built by workers from picklable jobs.
+    """
     cat, episodes = select(root, slugs, feed_id)
-    layout = Layout(root)
-    for show in {cat.shows[e.feed].id: cat.shows[e.feed] for e in episodes}.values():
-        show_cover(show, layout)  # once, before workers race to write it
-    results = runner.run_jobs(build_episode, [(e.slug, (root, e.slug, settings)) for e in episodes],
-                              workers=jobs, progress=progress)
+    layout = cat.layout
+    covers = {show.id: show_cover(show, layout)  # once, before workers race to write it
+              for show in {cat.shows[e.feed].id: cat.shows[e.feed] for e in episodes}.values()}
+    done: dict[str, runner.JobResult] = {}
+    todo: list[tuple[str, tuple[EpisodeJob]]] = []
+    for ep in episodes:
+        inputs = cat.inputs(ep)
+        rec = cat.record(ep)
+        if (rec is not None and not settings.force and rec.inputs == inputs
+                and all(m.path.is_file() for m in (rec.audio, *rec.extra_audio))):
+            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,
+                                                                      unchanged=True))
+            if progress:
+                progress(ep.slug, "unchanged", 1.0)
+            continue
+        todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, inputs,
+                                          covers[ep.feed], settings),)))
+    cat.save()
+    if todo and jobs > 1:
+        # Workers are forked: importing the audio engine once here spares each of them.
+        from toolkit import master  # noqa: F401
+    for result in runner.run_jobs(build_episode, todo, workers=jobs, progress=progress):
+        done[result.key] = result
+    results = [done[e.slug] for e in episodes]
     # Episodes that failed to load are failures of this build too (listed, never skipped).
     if not slugs and feed_id is None:
         loaded = {e.slug for e in cat.episodes}

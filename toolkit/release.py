@@ -3,24 +3,27 @@
     stage (all builds) -> select (not draft, date <= now) -> site: feed.xml, index.html,
     cover, included episodes (hard links) -> validate against the built files -> publish
 
-None of this touches audio: it reads the build manifests. The site folder holds exactly
+None of this touches audio or the episodes' sources: it reads the build records (and
+refuses episodes whose sources changed since their build). The site folder holds exactly
 what is published, so drafts and scheduled episodes never leak to the bucket or preview.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit import feed, manifest, markup, notes, publish, transcript, validate
+from toolkit import feed, notes, publish, validate
+from toolkit.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError
-from toolkit.fsutil import mirror
-from toolkit.layout import FEED_FILE, Layout, site_key, url_for
-from toolkit.model import BuiltEpisode, Episode, Show
-from toolkit.pipeline import page_data, page_notes, select, show_cover
+from toolkit.fsutil import atomic_path, mirror
+from toolkit.layout import FEED_FILE, site_key, url_for
+from toolkit.model import BuiltEpisode, Episode, Person, Show
+from toolkit.pipeline import record_page, select, show_cover
+from toolkit.record import EpisodeRecord, transcript_fragment
 
 log = logging.getLogger(__name__)
 
@@ -42,50 +45,79 @@ def is_public(episode: Episode, now: dt.datetime) -> bool:
     return not episode.draft and episode.date <= now
 
 
-def _built(layout: Layout, show: Show, ep: Episode,
-           cover: str) -> tuple[BuiltEpisode, notes.PageData]:
-    """The feed item and page data of a built episode, from its manifest (no audio work)."""
-    built = manifest.load(layout, show.id, ep.slug)
-    page_url = built.data.get("page_url") or url_for(show.base_url, notes.episode_page_key(ep.slug))
-    ep_notes = notes.episode_notes(ep, built.chapters, show.templates, page_url=page_url)
-    texts = [transcript.load(src, duration=None) for src in ep.transcripts[:1]]
-    item = BuiltEpisode(episode=ep, audio=built.audio, chapters=built.chapters,
-                        transcripts=built.transcripts, chapters_file=built.chapters_file,
-                        page_url=page_url, image_url=built.data.get("image_url"),
-                        description_html=ep_notes.description_html or _summary_html(ep),
-                        content_html=ep_notes.content_html, loudness=built.loudness_after,
-                        extra_audio=built.extra_audio)
-    page = page_data(show, ep, built.audio, built.chapters, built.transcripts, built.chapters_file,
-                     built.extra_audio, page_notes(ep, page_url),
-                     transcript.to_html(texts[0]) if texts else "",
-                     built.data.get("image_url") or cover)
-    return item, page
+def _built(show: Show, rec: EpisodeRecord) -> BuiltEpisode:
+    """The feed item of a built episode, from its record alone."""
+    ep = rec.episode
+    return BuiltEpisode(episode=replace(ep, persons=merged_persons(show, ep)), audio=rec.audio,
+                        chapters=rec.chapters, transcripts=rec.transcripts,
+                        chapters_file=rec.chapters_file, page_url=rec.page_url,
+                        image_url=rec.image_url, description_html=rec.description_html,
+                        content_html=rec.content_html, loudness=rec.loudness_after,
+                        extra_audio=rec.extra_audio)
 
 
-def _episode_files(folder: Path, item: BuiltEpisode) -> list[Path]:
-    """The built files of an episode that go public: everything in its stage folder except
-    temp files and audio versions its manifest does not name (left by a failed rebuild)."""
-    slug = item.episode.slug
-    audio = re.compile(rf"^{re.escape(slug)}-[0-9a-f]{{12}}\.(?:mp3|m4a)$")
-    current = {m.path.name for m in (item.audio, *item.extra_audio)}
-    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")
-            and (p.name in current or not audio.match(p.name))]
+def merged_persons(show: Show, ep: Episode) -> tuple[Person, ...]:
+    """An item's podcast:person list: the show's people, then the episode's own, once each.
+
+    Item-level persons replace the channel's in Podcasting 2.0 apps, so an episode that
+    names a guest must name the host again or lose them. None of its own: none needed.
+    """
+    if not ep.persons:
+        return ()
+    seen, out = set(), []
+    for p in (*show.persons, *ep.persons):
+        key = (p.name.casefold(), p.role, p.group)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return tuple(out)
 
 
-def _summary_html(ep: Episode) -> str:
-    """An episode without notes is described by its summary (Apple needs a description)."""
-    return markup.render_notes(ep.summary).description if ep.summary else ""
+def _episode_files(folder: Path) -> list[Path]:
+    """The built files of an episode that go public: everything in its stage folder but
+    dot files (the record, the page's transcript fragment)."""
+    return [p for p in sorted(folder.rglob("*")) if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
-def write_feed(root: Path, feed_id: str | None = None, *, now: dt.datetime) -> list[FeedResult]:
-    """Write each show's site: feed.xml, index.html, cover and its public episodes.
+def collect(cat: Catalog, show: Show, now: dt.datetime) -> list[EpisodeRecord]:
+    """The records of the show's episodes that are public at `now`, all current.
 
-    Every public episode must be built; all that are not are listed in one error. Nothing
-    is written while `podkit check` finds an error: an episode whose episode.toml does
-    not load would otherwise silently drop out of the public feed.
+    Raises ProblemsError listing every public episode that is not built, or whose
+    sources changed since its build (stale), naming what changed.
+    """
+    records, problems = [], []
+    for ep in cat.episodes_of(show.id):
+        try:
+            rec = cat.load_record(ep)
+        except NotBuiltError as exc:
+            if is_public(ep, now):
+                problems.append(Problem(f"episodes/{ep.slug}", "build", exc.message))
+            continue
+        public = is_public(rec.episode, now) or is_public(ep, now)
+        changed = cat.stale(ep, rec) if public else []
+        if changed:
+            problems.append(Problem(f"episodes/{ep.slug}", "build",
+                                    f"stale: changed since its build: {', '.join(changed)}; "
+                                    f"run `podkit build {ep.slug}`"))
+        elif is_public(rec.episode, now):
+            records.append(rec)
+    cat.save()
+    if problems:
+        raise ProblemsError(problems)
+    return records
+
+
+def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
+               now: dt.datetime) -> list[FeedResult]:
+    """Write each show's site from the build records: feed.xml, index.html, cover, episodes.
+
+    Every public episode must be built and current; all that are not are listed in one
+    error. Nothing is written while `podkit check` finds an error: an episode whose
+    episode.toml does not load would otherwise silently drop out of the public feed.
     """
     cat, episodes = select(root, (), feed_id)
-    layout = Layout(root)
+    layout = cat.layout
     if cat.errors:
         raise ProblemsError([*cat.errors, Problem("build/site", "", "no feed written: fix the "
                                                   "problems above (`podkit check` lists them)")])
@@ -93,29 +125,17 @@ def write_feed(root: Path, feed_id: str | None = None, *, now: dt.datetime) -> l
     shows = [cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]
     for show in shows:
         mine = [e for e in episodes if e.feed == show.id]
-        public = [e for e in mine if is_public(e, now)]
-        items, pages, missing = [], [], []
-        cover = show_cover(show, layout)
-        for ep in public:
-            try:
-                item, page = _built(layout, show, ep, cover)
-            except NotBuiltError as exc:
-                missing.append(Problem(f"episodes/{ep.slug}", "build", exc.message))
-                continue
-            items.append(item)
-            pages.append(page)
-        if missing:
-            raise ProblemsError(missing)
+        cover = show_cover(show, layout)        # a cover that cannot go up stops it all first
+        records = collect(cat, show, now)
+        items = [_built(show, rec) for rec in records]
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
-        keys = {cover} | {site_key(stage, p) for item in items
-                          for p in _episode_files(layout.episode_stage(show.id, item.episode.slug),
-                                                  item)}
-        mirror(stage, site, keys, keep={FEED_FILE, notes.INDEX_PAGE})
-        changed = feed.write_feed(site / FEED_FILE, show, items,
-                                  cover_url=url_for(show.base_url, cover), now=now)
-        notes.write_page(site / notes.INDEX_PAGE,
-                         notes.render_index(show, pages, show.templates, cover=cover))
+        keys = {cover} | {site_key(stage, p) for rec in records
+                          for p in _episode_files(layout.episode_stage(show.id, rec.slug))}
+        body = feed.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
+        index = notes.render_index(show, _index_pages(cat, show, records), show.templates,
+                                   cover=cover).encode("utf-8")
+        changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index})
         ordered = [i.episode.slug for i in feed.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),
@@ -123,27 +143,73 @@ def write_feed(root: Path, feed_id: str | None = None, *, now: dt.datetime) -> l
     return results
 
 
-def validate_own(root: Path, feed_id: str | None = None) -> list[validate.Finding]:
-    """Validate our own feed(s) against the rules and against the built files."""
+def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, bytes]) -> bool:
+    """Bring the site to `keys` (hard links into the stage) plus the `written` files.
+
+    The new feed and index are written to temp files first: a full disk or a write error
+    then leaves the site exactly as it was. They are renamed into place after the
+    episodes' files, the feed last. Returns True when the feed's bytes changed.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    changed = False
+    with ExitStack() as renames:       # leaving it renames the temp files, last entered first
+        temps = set()
+        for name in (notes.INDEX_PAGE, FEED_FILE):
+            path = site / name
+            if path.is_file() and path.read_bytes() == written[name]:
+                continue
+            tmp = renames.enter_context(atomic_path(path))
+            tmp.write_bytes(written[name])
+            temps.add(tmp.name)
+            changed = changed or name == FEED_FILE
+        mirror(stage, site, keys, keep={*written, *temps})
+    return changed
+
+
+def _index_pages(cat: Catalog, show: Show, records: list[EpisodeRecord]) -> list[notes.PageData]:
+    """The index page's entries. Only the newest episode's transcript is read: the index
+    shows it in full and links the others (templates/README.md says so)."""
+    newest = max(records, key=lambda r: (r.episode.date, r.slug), default=None)
+    pages = []
+    for rec in records:
+        fragment = ""
+        if rec is newest and rec.has_transcript_html:
+            fragment = transcript_fragment(cat.layout.episode_stage(show.id, rec.slug))
+        pages.append(record_page(show, rec, fragment))
+    return pages
+
+
+def validate_own(root: Path | Catalog, feed_id: str | None = None) -> list[validate.Finding]:
+    """Validate our own feed(s) against the rules, the built files and the build records.
+
+    Durations and lengths are compared with what the build measured (its records), so
+    no audio is opened and no process started per item.
+    """
     cat, _ = select(root, (), feed_id)
-    layout = Layout(root)
+    layout = cat.layout
     findings: list[validate.Finding] = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
         path = layout.feed_file(show.id)
         if not path.is_file():
             raise NotBuiltError("no feed yet: run `podkit feed`", path=path)
+        durations = {}
+        for ep in cat.episodes_of(show.id):
+            rec = cat.record(ep)
+            if rec is not None:
+                durations.update({m.url: m.duration for m in (rec.audio, *rec.extra_audio)
+                                  if m.duration is not None})
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
-                                   podcast_guid=show.guid)
+                                   podcast_guid=show.guid, durations=durations)
         findings += validate.validate_source(str(path), own=own)
     return findings
 
 
-def publish_show(root: Path, feed_id: str | None = None, *, dry_run: bool = False,
+def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,
                  delete: bool = False,
                  progress: Callable[[publish.Progress], None] | None = None) -> list[publish.Report]:
     """Publish each show's site to its target: media first, feed last."""
     cat, _ = select(root, (), feed_id)
-    layout = Layout(root)
+    layout = cat.layout
     reports = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
         reports.append(publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
@@ -152,7 +218,7 @@ def publish_show(root: Path, feed_id: str | None = None, *, dry_run: bool = Fals
     return reports
 
 
-def preview_folder(root: Path, feed_id: str | None = None) -> tuple[Show, Path]:
+def preview_folder(root: Path | Catalog, feed_id: str | None = None) -> tuple[Show, Path]:
     """The show and folder `podkit preview` serves: the local publish target, else the site."""
     cat, _ = select(root, (), feed_id)
     if feed_id is None:
@@ -163,7 +229,7 @@ def preview_folder(root: Path, feed_id: str | None = None) -> tuple[Show, Path]:
     local = show.publish.directory
     if local is not None and (local / FEED_FILE).is_file():
         return show, local
-    site = Layout(root).site(show.id)
+    site = cat.layout.site(show.id)
     if not (site / FEED_FILE).is_file():
         raise NotBuiltError("nothing to serve: run `podkit feed` (or `make demo`) first", path=site)
     return show, site
