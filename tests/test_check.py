@@ -131,6 +131,6 @@ def test_check_warns_when_built_audio_overruns_the_slot(built_show: Path, tmp_pa
     toml.write_text('max_duration = "0:03"\n' + toml.read_text())
     result = run_check(root)
     assert result.exit_code == 0, result.output  # a warning, not an error
-    (line,) = [ln for ln in result.output.splitlines() if "max_duration" in ln]
+    (line,) = [ln for ln in result.output.splitlines() if ": max_duration: " in ln]
     assert line.startswith("episodes/first-episode/episode.toml: max_duration: warning: built audio runs 0:05")
     assert "over its 0:03 slot" in line

@@ -39,7 +39,9 @@ def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
                 cat.problems.append(Problem(display(show.path, root), "artwork", msg))
         for ep in cat.episodes:
             _probe_episode(cat, ep)
-    _check_slots(cat)
+    _check_built(cat)
+    if cat.layout.build.is_dir():
+        cat.save()          # the sources' hash memo; check writes nothing else
     return cat
 
 
@@ -99,15 +101,19 @@ def _programme_duration(ep: Episode, durations: list[float | None]) -> float | N
     return total + DURATION_TOLERANCE_S
 
 
-def _check_slots(cat: Catalog) -> None:
-    """Warn when a built episode overruns its declared radio slot (max_duration)."""
+def _check_built(cat: Catalog) -> None:
+    """Warn about built episodes whose sources changed since (stale: `podkit feed` will
+    refuse them) and built audio that overruns its radio slot (max_duration)."""
     for ep in cat.episodes:
-        if ep.max_duration is None:
-            continue
         rec = cat.record(ep)
         if rec is None:
             continue  # not built yet: nothing to compare
-        overrun = cue.check_slot(rec.duration, ep.max_duration)
+        changed = cat.stale(ep, rec)
+        if changed:
+            cat.problems.append(Problem(display(ep.path, cat.root), "build",
+                                        f"stale: changed since its build: {', '.join(changed)}; "
+                                        f"run `podkit build {ep.slug}`", Severity.WARNING))
+        overrun = cue.check_slot(rec.duration, ep.max_duration) if ep.max_duration else None
         if overrun:
             cat.problems.append(Problem(display(ep.path, cat.root), "max_duration",
                                         f"built audio {overrun}", Severity.WARNING))

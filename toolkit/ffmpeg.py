@@ -20,9 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where PCM is read: probing and checks do without it
+    import numpy as np
 
 from toolkit import config
 from toolkit.errors import FFmpegError, MediaError
@@ -254,6 +255,7 @@ def decode(path: str | Path, *, sample_rate: int, channels: int,
 def read_pcm(pipe: BinaryIO, channels: int,
              chunk_frames: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
     """Read float32 little-endian PCM from a pipe as (frames, channels) chunks until EOF."""
+    import numpy as np
     frame_bytes = 4 * channels
     while True:
         # Read straight into a new array: one copy from the kernel, none in Python.

@@ -138,10 +138,6 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
     short, below the gate) and FFmpegError if encoding fails; an earlier good
     result for other inputs stays in place until the new one is complete.
     """
-    # Temp files of a build that was killed (SIGKILL leaves no chance to clean up): this
-    # episode's cache folder is only ever written by its own build.
-    for leftover in cache_dir.glob(".*.part"):
-        leftover.unlink(missing_ok=True)
     warming = None
     if not any(cache_dir.glob(f"{episode.slug}-*.result.json")):
         # Nothing cached for this episode, so audio work follows for sure: import the

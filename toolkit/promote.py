@@ -32,12 +32,17 @@ def recover(final: Path) -> None:
         os.rename(old, final)
 
 
-def begin(final: Path) -> Path:
-    """Clear what earlier attempts left beside `final` and return an empty work folder."""
+def tidy(final: Path) -> None:
+    """Put back a build whose promotion was cut short; remove abandoned work folders."""
     recover(final)
     for leftover in (work_folder(final), old_folder(final)):
         if leftover.exists():
             shutil.rmtree(leftover)
+
+
+def begin(final: Path) -> Path:
+    """Clear what earlier attempts left beside `final` and return an empty work folder."""
+    tidy(final)
     work = work_folder(final)
     work.mkdir(parents=True)
     return work
