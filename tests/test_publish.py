@@ -387,29 +387,3 @@ def test_feed_pointing_at_a_missing_or_wrong_size_file_stops_before_uploading(tm
         publish.publish(site, local(tmp_path), base_url=BASE_URL)
     assert not (tmp_path / "public").exists()
 
-
-@pytest.mark.parametrize("directory", [".", "..", "episodes/ep-a", "feeds", "templates/x",
-                                       "build/site", "build/site/radio/public"])
-def test_local_target_overlapping_the_sources_is_refused(tmp_path, directory):
-    # A show's layout, as `podkit feed` leaves it; publish is called directly, bypassing the
-    # check at load time, so publish_local must refuse on its own.
-    root = tmp_path / "show"
-    for folder in ("episodes/ep-a", "feeds", "templates"):
-        (root / folder).mkdir(parents=True)
-    (root / "episodes/ep-a/episode.toml").write_text('title = "A"\n')
-    site = root / "build/site/radio"
-    make_site(site, {"ep-a": audio(1, 1000)})
-    before = sorted(p for p in tmp_path.rglob("*"))
-    with pytest.raises(publish.PublishError) as err:
-        publish.publish(site, PublishTarget(directory=root / directory), base_url=BASE_URL)
-    assert err.value.field == "publish.directory"
-    assert sorted(p for p in tmp_path.rglob("*") if "cache" not in p.parts) == \
-        [p for p in before if "cache" not in p.parts]
-
-
-def test_local_target_inside_any_site_is_refused(tmp_path):
-    site = tmp_path / "site"
-    make_site(site, {"ep-a": audio(1, 1000)})
-    with pytest.raises(publish.PublishError, match="overlaps the built site"):
-        publish.publish(site, PublishTarget(directory=site / "public"), base_url=BASE_URL)
-    assert not (site / "public").exists()

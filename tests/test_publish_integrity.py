@@ -10,6 +10,7 @@
 - A publish with nothing to do sends only listing requests, counted on the wire; unchanged
   files are not read again (the hash cache).
 - Unfinished multipart uploads under the prefix are aborted (see `abort_stale_uploads`).
+- A local target never overlaps the show's sources or the built site.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import pytest
 from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import moto_endpoint, s3  # noqa: F401
 from toolkit import publish
+from toolkit.model import PublishTarget
 from toolkit.publish_plan import Action, TransferSettings
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
@@ -224,3 +226,32 @@ def test_unfinished_uploads_under_the_prefix_are_aborted(s3, show_site):
     run(site, s3.target(), dataclasses.replace(FAST, stale_upload_age=0))
     assert set(s3.proxy.counts()) == {"LIST"} and s3.proxy.counts()["LIST"] == 1
     assert "show/" + keys["ep-b"] in unfinished()
+
+
+# ---- a local target inside the sources -------------------------------------------------------
+
+@pytest.mark.parametrize("directory", [".", "..", "episodes/ep-a", "feeds", "templates/x",
+                                       "build/site", "build/site/radio/public"])
+def test_local_target_overlapping_the_sources_is_refused(tmp_path, directory):
+    # A show's layout, as `podkit feed` leaves it; publish is called directly, bypassing the
+    # check at load time, so publish_local must refuse on its own.
+    root = tmp_path / "show"
+    for folder in ("episodes/ep-a", "feeds", "templates"):
+        (root / folder).mkdir(parents=True)
+    (root / "episodes/ep-a/episode.toml").write_text('title = "A"\n')
+    site = root / "build/site/radio"
+    make_site(site, {"ep-a": audio(1, 1000)})
+    before = sorted(p for p in tmp_path.rglob("*"))
+    with pytest.raises(publish.PublishError) as err:
+        publish.publish(site, PublishTarget(directory=root / directory), base_url=BASE_URL)
+    assert err.value.field == "publish.directory"
+    assert sorted(p for p in tmp_path.rglob("*") if "cache" not in p.parts) == \
+        [p for p in before if "cache" not in p.parts]
+
+
+def test_local_target_inside_any_site_is_refused(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, {"ep-a": audio(1, 1000)})
+    with pytest.raises(publish.PublishError, match="overlaps the built site"):
+        publish.publish(site, PublishTarget(directory=site / "public"), base_url=BASE_URL)
+    assert not (site / "public").exists()

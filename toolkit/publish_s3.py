@@ -381,14 +381,14 @@ class S3Target:
 
 def _body_md5(body: object) -> str:
     """Content-MD5 (base64) of a request body: bytes, or a seekable file read and rewound."""
-    if body is None:
-        return base64.b64encode(hashlib.md5(b"").digest()).decode("ascii")
-    if isinstance(body, (bytes, bytearray)):
-        return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
-    start, md5 = body.tell(), hashlib.md5()  # type: ignore[attr-defined]
-    while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
-        md5.update(chunk)
-    body.seek(start)  # type: ignore[attr-defined]
+    md5 = hashlib.md5()
+    if isinstance(body, (bytes, bytearray)) or body is None:
+        md5.update(body or b"")
+    else:
+        start = body.tell()  # type: ignore[attr-defined]
+        while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
+            md5.update(chunk)
+        body.seek(start)  # type: ignore[attr-defined]
     return base64.b64encode(md5.digest()).decode("ascii")
 
 
