@@ -7,13 +7,25 @@ kills it at the end. `s3` (per test) puts a `FaultProxy` in front of it, sets fa
 credentials in the environment, creates a fresh bucket and hands back an `S3Env`.
 The proxy forwards every request unchanged unless a rule matches, and can answer with
 an error status (500, 503 SlowDown, 403), drop the connection part-way through a request
-body, or read bodies slowly (to kill a publish while a large file is on the wire).
-It logs every request, so tests count real PUTs rather than trust a report.
+body, read bodies slowly (to kill a publish while a large file is on the wire), or flip
+one byte of a body (same length: damage on the wire). It logs every request, so tests
+count real PUTs rather than trust a report (`counts` sorts them by verb).
+
+moto 5.2.6 stores a body whatever its Content-MD5 says, where S3 answers 400 BadDigest.
+So the proxy, after any damage it injected, does what S3 does at its edge: a body whose
+MD5 is not its Content-MD5 header is refused with BadDigest and never reaches moto
+(`check_md5 = False` turns that off, leaving moto's behaviour). moto also reports every
+unfinished multipart upload as initiated on 2010-11-10; `initiated_now = True` makes the
+listing say "just now" instead, for tests of how old uploads are treated.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import itertools
+import re
+from collections import Counter
 import os
 import socket
 import struct
@@ -26,6 +38,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -54,7 +67,7 @@ class Rule:
 
     method: str | None              # 'PUT', 'HEAD'... None: any
     path_contains: str              # substring of the raw request path (with the query)
-    action: str                     # 'status', 'drop' or 'slow'
+    action: str                     # 'status', 'drop', 'slow' or 'flip'
     status: int = 500
     code: str = "InternalError"
     times: int | None = 1           # None: every matching request
@@ -87,6 +100,8 @@ class FaultProxy:
         self.seen: list[Seen] = []
         self.body_bytes: dict[str, int] = {}   # path -> body bytes received so far (slow rules)
         self.lock = threading.Lock()
+        self.check_md5 = True     # refuse a body that is not its Content-MD5, as S3 does
+        self.initiated_now = False   # ListMultipartUploads: every upload started just now
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -113,6 +128,16 @@ class FaultProxy:
         with self.lock:
             return [s for s in self.seen if (method is None or s.method == method)
                     and (outcome is None or s.outcome == outcome)]
+
+    def counts(self) -> Counter[str]:
+        """Requests forwarded to the server, by verb; a GET that lists (objects or multipart
+        uploads) counts as LIST. What a benchmark reads to count requests by verb."""
+        out: Counter[str] = Counter()
+        for s in self.requests():
+            query = parse_qs(urlsplit(s.path).query, keep_blank_values=True)
+            listing = s.method == "GET" and ("list-type" in query or "uploads" in query)
+            out["LIST" if listing else s.method] += 1
+        return out
 
     def most_body_bytes(self) -> int:
         """The most body bytes a throttled request has delivered so far."""
@@ -174,6 +199,20 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._record("client went away")
                 self.close_connection = True
                 return
+            if rule and rule.action == "flip" and body:
+                at = len(body) // 2
+                body = body[:at] + bytes([body[at] ^ 0x01]) + body[at + 1:]
+            md5 = self.headers.get("Content-MD5")
+            if proxy.check_md5 and md5 and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
+                self._record("bad digest", 400)
+                data = ERROR_XML.format(code="BadDigest", message="The Content-MD5 you specified "
+                                        "did not match what we received.").encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if rule and rule.action == "status":
                 self._record(f"status {rule.status}", rule.status)
                 data = b"" if self.command == "HEAD" else ERROR_XML.format(
@@ -190,6 +229,11 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             resp = conn.getresponse()
             data = resp.read()
             conn.close()
+            if proxy.initiated_now and self.command == "GET" and "uploads" in parse_qs(
+                    urlsplit(self.path).query, keep_blank_values=True):
+                now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+                data = re.sub(rb"<Initiated>[^<]*</Initiated>",
+                              f"<Initiated>{now}</Initiated>".encode(), data)
             self._record("forwarded", resp.status)
             self.send_response(resp.status)
             for k, v in resp.getheaders():

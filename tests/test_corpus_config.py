@@ -36,6 +36,18 @@ def twin(root: Path, *, number: int = 2, guid: str | None = None) -> Path:
     return toml
 
 
+def publish_dir(case_id: str, directory: str, what: str, words: str, *,
+                command: tuple[str, ...] = ("check",), built: bool = False, summary: str | None = ONE,
+                prefix: str = "",
+                outcome: str = "refused at load (publishing wrote into the sources)") -> Case:
+    """A `[publish] directory` that overlaps the sources: refused at load, nothing written."""
+    def plant(root: Path) -> None:
+        (root / FEED).write_text((root / FEED).read_text() + f'\n[publish]\ndirectory = "{directory}"\n')
+    return Case(case_id, f'`[publish] directory = "{directory}"`: {what}', plant, outcome,
+                Line(FEED, "publish.directory", (words,), prefix=prefix), command=command,
+                built=built, summary=summary)
+
+
 def slug_folder(name: str):
     def plant(root: Path) -> None:
         twin(root)
@@ -236,6 +248,20 @@ CASES = [
          Line(FEED, "publish.aws_secret_access_key", ("unknown key",)), summary=ONE,
          verify=secret_not_echoed,
          checked="the secret appears in no output"),
+    # ---- a local publish target inside the sources ----------------------------------------------
+    publish_dir("publish-dir-dot", ".", "the show folder itself", "is the show folder or holds it"),
+    publish_dir("publish-dir-parent", "..", "the folder above the show",
+                "is the show folder or holds it"),
+    publish_dir("publish-dir-episode", "episodes/first-episode/www", "a folder inside an episode",
+                "inside the show's episodes/ folder"),
+    publish_dir("publish-dir-templates", "templates", "the templates folder",
+                "inside the show's templates/ folder"),
+    publish_dir("publish-dir-site", "build/site", "the build's site folder (holds the site)",
+                "overlaps the built site",
+                outcome="refused at load (each publish would copy the site into itself)"),
+    publish_dir("publish-dir-dot-publish", ".", "the show folder, through `podkit publish`",
+                "is the show folder or holds it", command=("publish",), summary=None,
+                prefix="podkit: "),
     Case("base-url-query", "`base_url` with a query string (`.../test-radio/?v=1`)",
          lambda r: edit(r / FEED, 'test-radio/"\nfeed_url', 'test-radio/?v=1"\nfeed_url'),
          "error (every enclosure URL came out as `...?v=1/episodes/...`; only validate noticed)",

@@ -6,6 +6,7 @@ at -v nothing prints the secret key or the session token.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def test_publish_to_bucket_from_environment_never_prints_secrets(s3, built_show:
     assert first.returncode == 0, first.stderr
     for text in (first.stdout, first.stderr, dry.stdout, dry.stderr):
         assert SECRET_KEY not in text and SESSION_TOKEN not in text
-    assert "DEBUG" in first.stderr  # -v really logged (botocore included)
+    assert "DEBUG toolkit." in first.stderr  # -v really logged
     assert f"s3://{s3.bucket}/radio/" in first.stdout
 
     # The feed in the bucket parses and each enclosure is an object of the stated length.
@@ -68,3 +69,28 @@ def test_publish_failure_is_one_line_and_leaves_the_feed(s3, built_show: Path, t
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("podkit: ") and "Traceback" not in proc.stderr
     assert "bucket" in lines[0].lower()
+
+
+def test_short_secrets_redacted_and_botocore_debug_only_at_vv(s3, built_show: Path,
+                                                              tmp_path: Path) -> None:
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    # Secrets shorter than 8 characters (the old threshold) are secrets too.
+    secret, token = "Zq7#", "Tk5w!"
+    env = {**os.environ, "PODKIT_S3_BUCKET": s3.bucket, "PODKIT_S3_PREFIX": "radio",
+           "PODKIT_S3_ENDPOINT_URL": s3.proxy.url, "PODKIT_S3_ADDRESSING_STYLE": "path",
+           "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token}
+    v = podkit(root, env, "-v", "publish")
+    assert v.returncode == 0, v.stderr
+    assert "DEBUG toolkit." in v.stderr          # podkit's own debug lines...
+    chatty = re.compile(r"^(DEBUG|INFO) (botocore|boto3|s3transfer|urllib3)[.:]", re.M)
+    assert not chatty.search(v.stderr)            # ...and none of boto3's
+    assert s3.proxy.requests("PUT")[0].headers["x-amz-security-token"] == token  # it did travel
+
+    (root / "build/site/test-radio/index.html").write_text("<p>changed</p>")
+    vv = podkit(root, env, "-vv", "publish")
+    assert vv.returncode == 0, vv.stderr
+    assert "DEBUG botocore." in vv.stderr and "x-amz-security-token" in vv.stderr.lower()
+    for text in (v.stdout, v.stderr, vv.stdout, vv.stderr):
+        assert secret not in text and token not in text
+    assert "***" in vv.stderr

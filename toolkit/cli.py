@@ -34,16 +34,31 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+#: Libraries whose debug logs (thousands of lines for one publish) show only at -vv.
+CHATTY = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    """At -v: podkit's debug lines, but only warnings and errors from the chatty libraries."""
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] not in CHATTY
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.DEBUG if verbose >= 1 else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    if verbose < 2:
+        # A filter on our handler, not levels on their loggers: nothing global is changed
+        # for whoever else logs in this process (tests, an embedding program).
+        handler.addFilter(_quiet_libraries)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="podkit")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The show's folder (holding feeds/, episodes/, templates/).")
-@click.option("-v", "--verbose", count=True, help="Log every step and show tracebacks.")
+@click.option("-v", "--verbose", count=True,
+              help="Log every step and show tracebacks; -vv adds boto3's and urllib3's debug logs.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.pass_context
 def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:

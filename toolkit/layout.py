@@ -11,6 +11,7 @@
         episodes/<slug>/...                  so drafts and scheduled episodes never leak
     <root>/build/reports/<feed>/<slug>/      QC picture and report, cue sheets, notes.md
     <root>/build/cache/<feed>/<slug>/        build cache (untagged master, input hashes)
+    <root>/build/cache/publish/<feed>.json   the site's hashes kept between publishes
     <root>/build/public/<feed>/              the default local publish target
 """
 from __future__ import annotations
@@ -75,6 +76,36 @@ class Layout:
     def public(self, feed: str) -> Path:
         """Default local publish target."""
         return self.build / "public" / feed
+
+    def publish_hashes(self, feed: str) -> Path:
+        """The site's hashes kept between publishes (so unchanged files are not read again)."""
+        return self.build / "cache" / "publish" / f"{feed}.json"
+
+    @classmethod
+    def of_site(cls, site: Path) -> Layout | None:
+        """The layout a `build/site/<feed>` folder belongs to, or None for any other folder."""
+        site = Path(site).absolute()
+        if site.parent.name == "site" and site.parent.parent.name == "build":
+            return cls(site.parents[2])
+        return None
+
+    def overlaps_sources(self, directory: Path) -> str | None:
+        """Why publishing into `directory` would write into the show's sources, or None.
+
+        Refused: the show folder itself or any folder above it, anything inside episodes/,
+        feeds/ or templates/, and the built site (or a folder inside or above it).
+        """
+        d, root = Path(directory).resolve(), self.root.resolve()
+        if d == root or d in root.parents:
+            return f"{d} is the show folder or holds it: publishing would write into the sources"
+        for name in ("episodes", "feeds", "templates"):
+            src = root / name
+            if d == src or src in d.parents:
+                return f"{d} is inside the show's {name}/ folder: publishing would write into the sources"
+        site = (root / "build" / "site").resolve()
+        if d == site or site in d.parents or d in site.parents:
+            return f"{d} overlaps the built site (build/site/): publish to another folder"
+        return None
 
 
 def media_name(slug: str, sha256: str, ext: str) -> str:

@@ -6,33 +6,38 @@
     for line in report.summary_lines(): print(line)      # or report.plan.lines() for --dry-run
 
 The steps, in order:
-1. hash the site (SHA-256 and the ETag S3 will report) and read the feed about to go up;
-   stop before any network call if the feed points at a file the site lacks or misstates;
-2. list the target and decide per file: upload (new, changed) or skip (same size and ETag,
-   or same SHA-256 stored as `x-amz-meta-sha256`); with `delete`, objects this feed
-   published before and no longer builds are deleted (the plan; `dry_run` stops here);
-3. upload media, then transcripts, chapters, art and pages, each phase finished before
-   the next starts;
-4. HEAD every object the feed references: present, and each enclosure exactly the length
-   the feed states;
+1. hash the site (SHA-256, the ETag S3 will report and the part MD5s; files unchanged since
+   the last publish come from the hash cache) and read the feed about to go up; stop before
+   any network call if the feed points at a file the site lacks or misstates;
+2. list the target and decide per file: upload (new, changed) or skip (same size and the
+   ETag the server computed); with `delete`, objects this feed published before and no
+   longer builds are deleted (the plan; `dry_run` stops here);
+3. abort unfinished multipart uploads a killed publish left, then upload media, then
+   transcripts, chapters, art and pages, each phase finished before the next starts; every
+   body carries Content-MD5, so the service refuses one damaged on the way;
+4. HEAD every object this run uploaded: present, its size, and the ETag the server computed
+   equal to the one predicted from the file;
 5. upload the feed, then delete what the plan deletes (the old feed may still point at it
    until the new one is up).
 Any failure before step 5 leaves the published feed as it was: it never references a
-missing or wrong-size object, and the next publish finishes the job.
+missing, wrong-size or damaged object, and the next publish finishes the job. A publish
+with nothing to do sends only the listing requests (one per 1,000 objects).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from toolkit.errors import PublishError
-from toolkit.layout import FEED_FILE, url_for
+from toolkit.layout import FEED_FILE, Layout, url_for
 from toolkit.model import PublishTarget, TargetKind
+from toolkit.publish_hashes import HashCache
 from toolkit.publish_plan import (Action, FeedReference, LocalFile, Phase, Plan, RemoteHead,
                                   RemoteObject, TransferSettings, check_references, decide,
                                   feed_references, human_bytes, scan_site)
@@ -69,6 +74,8 @@ class Report:
     deleted: tuple[str, ...] = ()
     bytes_uploaded: int = 0
     seconds: float = 0.0
+    requests: tuple[tuple[str, int], ...] = ()  # HTTP requests sent, by S3 operation (retries too)
+    bytes_hashed: int = 0                       # site bytes read to hash (the cache spares the rest)
 
     @property
     def skipped(self) -> tuple[str, ...]:
@@ -91,12 +98,13 @@ class Report:
 class Target(Protocol):
     """What publish needs from a destination (`publish_s3.S3Target`, `publish_local.LocalTarget`)."""
 
+    requests: Counter[str]
     def describe(self, key: str = "") -> str: ...
     def list(self) -> dict[str, RemoteObject]: ...
     def head(self, keys: list[str]) -> dict[str, RemoteHead | None]: ...
-    def stored_sha256(self, keys: list[str]) -> dict[str, str | None]: ...
+    def content_sha256(self, keys: list[str]) -> dict[str, str | None]: ...
     def published_by_podkit(self, keys: list[str]) -> set[str]: ...
-    def abort_stale_uploads(self, keys: list[str]) -> int: ...
+    def abort_stale_uploads(self, ours: set[str]) -> int: ...
     def upload(self, files: list[LocalFile], on_bytes: Callable[[str, int], None],
                on_done: Callable[[LocalFile], None]) -> None: ...
     def delete(self, keys: list[str], on_done: Callable[[str], None]) -> None: ...
@@ -113,26 +121,43 @@ def open_target(target: PublishTarget, feed_key: str, settings: TransferSettings
 
 
 def _plan(dest: Target, files: list[LocalFile], feed_key: str, delete: bool) -> Plan:
-    entries = decide(files, dest.list(), feed_key=feed_key, stored_sha256=dest.stored_sha256,
+    entries = decide(files, dest.list(), feed_key=feed_key, content_sha256=dest.content_sha256,
                      published_by_podkit=dest.published_by_podkit, delete=delete)
     return Plan(dest.describe(), feed_key, tuple(entries))
 
 
+def default_hash_cache(site: Path) -> Path | None:
+    """Where a site's hashes are kept between publishes: `build/cache/publish/<feed>.json`
+    when the site is a show's `build/site/<feed>/`, else nowhere (hash every time)."""
+    layout = Layout.of_site(Path(site))
+    return layout.publish_hashes(Path(site).name) if layout else None
+
+
 def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
-             settings: TransferSettings) -> tuple[list[LocalFile], list[FeedReference]]:
+             settings: TransferSettings, hash_cache: Path | None
+             ) -> tuple[list[LocalFile], list[FeedReference], int]:
     """Hash the site and check the feed against it: fails before any network call."""
+    cache = HashCache(hash_cache)
     # A folder has no ETags: skip the MD5s there.
-    files = scan_site(site, feed_key, settings, etags=target.kind is TargetKind.S3)
+    files = scan_site(site, feed_key, settings, etags=target.kind is TargetKind.S3, cache=cache)
+    cache.save()  # valid whatever happens next
+    log.info("hashed %d of %d files (%d bytes read); the rest unchanged since the last publish",
+             cache.misses, len(files), cache.bytes_read)
     refs = feed_references(site / feed_key, base_url)
     check_references(site / feed_key, refs, {f.key: f for f in files})
-    return files, refs
+    return files, refs, cache.bytes_read
 
 
 def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str = FEED_FILE,
-              delete: bool = False, settings: TransferSettings | None = None) -> Plan:
-    """What `publish` would upload, skip and delete, and why; changes nothing."""
+              delete: bool = False, settings: TransferSettings | None = None,
+              hash_cache: Path | None | bool = True) -> Plan:
+    """What `publish` would upload, skip and delete, and why; changes nothing.
+
+    `hash_cache`: as for `publish`.
+    """
     settings = settings or TransferSettings()
-    files, _ = _prepare(Path(site), target, base_url, feed_key, settings)
+    cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
+    files, _, _ = _prepare(Path(site), target, base_url, feed_key, settings, cache)
     dest = open_target(target, feed_key, settings, Path(site))
     try:
         return _plan(dest, files, feed_key, delete)
@@ -167,60 +192,70 @@ class _Tracker:
                                    key, time.monotonic() - self.start))
 
 
-def _verify(dest: Target, refs: list[FeedReference], files: dict[str, LocalFile]) -> None:
-    """HEAD everything the feed references: present, enclosures at their stated length, same content."""
-    keyed = [r for r in refs if r.key is not None]
-    for r in refs:
-        if r.key is None:
-            log.debug("not checked (outside the base URL): %s", r.url)
-    heads = dest.head([r.key for r in keyed])
-    for r in keyed:
-        h, local = heads[r.key], files[r.key]
+def _verify(dest: Target, uploaded: list[LocalFile]) -> None:
+    """HEAD what this run uploaded: present, its size, and the server's ETag the predicted one.
+
+    Content-MD5 made the service check each body; this checks the whole object as stored
+    (a multipart ETag covers every part), with the server's own digest rather than metadata.
+    What was skipped needs no HEAD: the listing this run made showed its size and ETag.
+    """
+    heads = dest.head([f.key for f in uploaded])
+    opaque = 0
+    for f in uploaded:
+        h = heads[f.key]
         if h is None:
-            raise PublishError(f"{r.what} {r.url} is missing at the target after upload",
-                               path=dest.describe(r.key))
-        if r.length is not None and h.size != r.length:
-            raise PublishError(f"the target holds {h.size} bytes but the feed states length "
-                               f"{r.length}", path=dest.describe(r.key), field="enclosure length")
-        # A different ETag is fine when the stored SHA-256 matches (uploaded with another part size).
-        if h.etag is not None and h.etag != local.etag and h.sha256 != local.sha256:
-            raise PublishError("the object at the target differs from the built file (ETag and "
-                               "SHA-256)", path=dest.describe(r.key))
-    log.info("verified %d objects the feed references", len(keyed))
+            raise PublishError("missing at the target after upload", path=dest.describe(f.key))
+        if h.size != f.size:
+            raise PublishError(f"the target holds {h.size} bytes but the built file has {f.size}",
+                               path=dest.describe(f.key))
+        if h.opaque_etag:
+            opaque += 1  # SSE-KMS / SSE-C: the ETag is no MD5; Content-MD5 checked the bytes
+        elif h.etag is not None and f.etag and h.etag != f.etag:
+            raise PublishError(f"the target's ETag {h.etag} is not the built file's {f.etag}: "
+                               "the object differs from the file", path=dest.describe(f.key))
+    if opaque:
+        log.warning("%d object(s) are encrypted with SSE-KMS or SSE-C: their ETags are not MD5s, "
+                    "so later publishes cannot recognise them as unchanged", opaque)
+    log.info("verified %d uploaded objects", len(uploaded))
 
 
 def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str | None = None,
             feed_key: str = FEED_FILE, delete: bool = False, dry_run: bool = False,
             settings: TransferSettings | None = None,
-            progress: ProgressCallback | None = None) -> Report:
+            progress: ProgressCallback | None = None,
+            hash_cache: Path | None | bool = True) -> Report:
     """Publish the site folder to the target; see the module docstring for the order and checks.
 
     `base_url` is the public URL the site is served under (the show's `base_url`): it maps
     the feed's enclosure URLs to keys. Raises PublishError (one line naming the target and
     key) on failure; the published feed is then unchanged unless the message says otherwise.
+    `hash_cache`: the file that keeps the site's hashes between publishes (True: the
+    default place, `default_hash_cache`; None or False: hash every file).
     """
     settings = settings or TransferSettings()
     site = Path(site)
     feed_url = feed_url or url_for(base_url, feed_key)
-    files, refs = _prepare(site, target, base_url, feed_key, settings)
+    cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
+    files, _, bytes_hashed = _prepare(site, target, base_url, feed_key, settings, cache)
     dest = open_target(target, feed_key, settings, site)
     cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
     try:
         plan = _plan(dest, files, feed_key, delete)
         if dry_run:
             cancel = False
-            return Report(plan, feed_url, dry_run=True)
+            return Report(plan, feed_url, dry_run=True, requests=tuple(sorted(dest.requests.items())),
+                          bytes_hashed=bytes_hashed)
         tracker = _Tracker(plan, progress)
         uploads = [e.local for e in plan.of(Action.UPLOAD) if e.local]
         try:
-            big = [f.key for f in uploads if f.size >= settings.multipart_threshold]
-            if big and (n := dest.abort_stale_uploads(big)):
+            # Only when something goes up: a publish with nothing to do lists and stops.
+            if uploads and (n := dest.abort_stale_uploads({f.key for f in files})):
                 log.info("aborted %d unfinished multipart uploads of an interrupted publish", n)
             for phase in Phase:
                 batch = [f for f in uploads if f.phase is phase]
                 if phase is Phase.FEED:
                     # Everything the new feed points at must be in place before it goes up.
-                    _verify(dest, refs, {f.key: f for f in files})
+                    _verify(dest, [f for f in tracker.uploaded if f.phase is not Phase.FEED])
                 if batch:
                     log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
                     dest.upload(batch, tracker.on_bytes, tracker.on_done)
@@ -236,7 +271,8 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
         report = Report(plan, feed_url, uploaded=tuple(f.key for f in tracker.uploaded),
                         deleted=tuple(deleted),
                         bytes_uploaded=sum(f.size for f in tracker.uploaded),
-                        seconds=time.monotonic() - tracker.start)
+                        seconds=time.monotonic() - tracker.start,
+                        requests=tuple(sorted(dest.requests.items())), bytes_hashed=bytes_hashed)
         for line in report.summary_lines():
             log.info("%s", line)
         cancel = False

@@ -4,24 +4,32 @@ Each file is copied to a hidden temp file beside its target, flushed to disk and
 into place, so a reader (a web server, `podkit preview`) never sees half a file. Which
 files podkit put there is recorded in a manifest (`.podkit-manifest.json`), written before
 the copies start, so `--delete` never removes a file someone else put in the folder.
+Files of the same size as the site's are compared by SHA-256, remembered in
+`.podkit-hashes.json` (by size, mtime_ns and inode) so an unchanged folder is not re-read.
+
+The folder must not overlap the show's sources or the built site (`Layout.overlaps_sources`):
+`podkit check` refuses such a `publish.directory`, and this module refuses it again.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from toolkit import fsutil
 from toolkit.errors import PodkitError, PublishError
-from toolkit.layout import site_key
+from toolkit.layout import Layout, site_key
 from toolkit.model import PublishTarget
+from toolkit.publish_hashes import HashCache
 from toolkit.publish_plan import LocalFile, RemoteHead, RemoteObject, TransferSettings, walk
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".podkit-manifest.json"
+HASHES = ".podkit-hashes.json"
 CHUNK = 1 << 20
 
 
@@ -33,10 +41,19 @@ class LocalTarget:
         if target.directory is None:
             raise PublishError("no directory given", field="publish.directory")
         self.root = Path(target.directory).resolve()
-        if self.root == Path(site).resolve():
+        site = Path(site).resolve()
+        if self.root == site:
             raise PublishError("the publish directory is the build's site folder itself",
                                path=self.root, field="publish.directory")
+        layout = Layout.of_site(site)
+        why = layout.overlaps_sources(self.root) if layout else None
+        if why is None and (site in self.root.parents or self.root in site.parents):
+            why = f"{self.root} overlaps the built site {site}: publish to another folder"
+        if why:
+            # Checked at load time too (`podkit check`); here again, whoever calls publish.
+            raise PublishError(why, path=self.root, field="publish.directory")
         self.feed_key = feed_key
+        self.requests: Counter[str] = Counter()   # no network requests: always empty
 
     def describe(self, key: str = "") -> str:
         """The path of a key (or of the folder), for messages."""
@@ -79,15 +96,18 @@ class LocalTarget:
             out[key] = RemoteHead(path.stat().st_size, None, None, None) if path.is_file() else None
         return out
 
-    def stored_sha256(self, keys: list[str]) -> dict[str, str | None]:
-        """SHA-256 of each file, hashed now (a folder has no metadata to trust)."""
-        return {k: fsutil.sha256_file(self.root / k) for k in keys}
+    def content_sha256(self, keys: list[str]) -> dict[str, str | None]:
+        """SHA-256 of each file: remembered while unchanged, else read now."""
+        cache = HashCache(self.root / HASHES)
+        found = {k: cache.hashes(k, self.root / k, -1).sha256 for k in keys}
+        cache.save()
+        return found
 
     def published_by_podkit(self, keys: list[str]) -> set[str]:
         """The keys the manifest lists."""
         return set(keys) & self._read_manifest()
 
-    def abort_stale_uploads(self, keys: Iterable[str]) -> int:
+    def abort_stale_uploads(self, ours: set[str]) -> int:
         """Nothing to do: a killed copy leaves only a hidden temp file, replaced on the next run."""
         return 0
 

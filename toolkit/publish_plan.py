@@ -8,8 +8,7 @@ media, transcripts, chapters, art, pages, and the feed last.
 """
 from __future__ import annotations
 
-import hashlib
-import math
+import base64
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,15 +20,12 @@ from urllib.parse import unquote
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from toolkit import contenttypes
+from toolkit import contenttypes, publish_hashes
 from toolkit.errors import FeedError, NotBuiltError, PublishError
 from toolkit.layout import site_key
+from toolkit.publish_hashes import HashCache
 
-MiB = 1024 * 1024
-#: S3's limits on multipart uploads (same as s3transfer's ChunksizeAdjuster).
-MIN_PART_SIZE = 5 * MiB
-MAX_PART_SIZE = 5 * 1024 * MiB
-MAX_PARTS = 10_000
+from toolkit.publish_hashes import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MiB  # noqa: F401
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -46,6 +42,10 @@ class TransferSettings:
     retry_mode: str = "standard"        # botocore: standard or adaptive (client-side rate limit)
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    #: An unfinished multipart upload under the prefix for a key this publish does not write
+    #: is aborted only when at least this old (seconds, by the server's clock): a younger one
+    #: may belong to another feed publishing into the same prefix right now.
+    stale_upload_age: float = 3600.0
 
 
 class Phase(IntEnum):
@@ -78,6 +78,13 @@ class LocalFile:
     sha256: str
     etag: str           # what S3 reports after our upload: MD5, or MD5-of-part-MD5s-N ('' for folders)
     phase: Phase
+    part_md5s: tuple[str, ...] = ()   # hex MD5 of each upload part (one for a single PUT)
+
+    def content_md5(self, part_number: int = 1) -> str | None:
+        """The Content-MD5 header (base64) of one upload part, 1-based (None if unknown)."""
+        if not 1 <= part_number <= len(self.part_md5s):
+            return None
+        return base64.b64encode(bytes.fromhex(self.part_md5s[part_number - 1])).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class RemoteHead:
     etag: str | None
     sha256: str | None      # x-amz-meta-sha256, when podkit uploaded it (S3 only)
     marker: str | None      # x-amz-meta-podkit
+    opaque_etag: bool = False   # the ETag is not an MD5 of the bytes (SSE-KMS, SSE-C)
 
 
 @dataclass(frozen=True)
@@ -162,40 +170,14 @@ def human_bytes(n: int) -> str:
 
 def part_size_for(size: int, settings: TransferSettings) -> int:
     """The part size s3transfer really uses for a file: doubled until it needs ≤ 10,000 parts."""
-    part = settings.part_size
-    while math.ceil(size / part) > MAX_PARTS:
-        part *= 2
-    return min(max(part, MIN_PART_SIZE), MAX_PART_SIZE)
+    return publish_hashes.part_size_for(size, settings.part_size)
 
 
 def hash_file(path: Path, size: int, settings: TransferSettings, etag: bool = True) -> tuple[str, str]:
-    """SHA-256 and the S3 ETag of a file, in one read ('' for the ETag when not asked for).
-
-    A single PUT gets the MD5 of the body as its ETag; a multipart upload gets the MD5 of
-    the concatenated part MD5s followed by '-<parts>', so the part size must match the
-    one the upload will use (`part_size_for`).
-    """
-    multipart = etag and size >= settings.multipart_threshold
-    part = part_size_for(size, settings) if multipart else MiB
-    sha, current, digests, in_part = hashlib.sha256(), hashlib.md5(), [], 0
-    with open(path, "rb") as f:
-        # Read at most 1 MiB at a time (flat memory), never across a part boundary.
-        while block := f.read(min(MiB, part - in_part) if multipart else MiB):
-            sha.update(block)
-            if not etag:
-                continue
-            current.update(block)
-            in_part += len(block)
-            if multipart and in_part == part:
-                digests.append(current.digest())
-                current, in_part = hashlib.md5(), 0
-    if not etag:
-        return sha.hexdigest(), ""
-    if not multipart:
-        return sha.hexdigest(), current.hexdigest()
-    if in_part:
-        digests.append(current.digest())
-    return sha.hexdigest(), f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+    """SHA-256 and the S3 ETag of a file, in one read ('' for the ETag when not asked for)."""
+    h = publish_hashes.hash_parts(path, size, publish_hashes.plan_part_size(
+        size, settings.part_size, settings.multipart_threshold, etag))
+    return h.sha256, h.etag
 
 
 def phase_of(key: str, feed_key: str) -> Phase:
@@ -230,16 +212,23 @@ def walk(root: Path) -> list[Path]:
 
 
 def scan_site(site: Path, feed_key: str, settings: TransferSettings, *,
-              etags: bool = True) -> list[LocalFile]:
-    """Every file of the built site, hashed, in publishing order (etags=False: SHA-256 only)."""
+              etags: bool = True, cache: HashCache | None = None) -> list[LocalFile]:
+    """Every file of the built site, hashed, in publishing order (etags=False: SHA-256 only).
+
+    With a `cache`, files unchanged since an earlier publish (size, mtime_ns, inode) are
+    not read again.
+    """
     site = Path(site)
     if not (site / feed_key).is_file():
         raise NotBuiltError("no feed to publish: run `podkit feed` first", path=site / feed_key)
+    cache = cache or HashCache(None)
 
     def scan(path: Path) -> LocalFile:
         key, size = site_key(site, path), path.stat().st_size
-        sha, etag = hash_file(path, size, settings, etags)
-        return LocalFile(key, path, size, sha, etag, phase_of(key, feed_key))
+        part = publish_hashes.plan_part_size(size, settings.part_size,
+                                             settings.multipart_threshold, etags)
+        h = cache.hashes(key, path, part)
+        return LocalFile(key, path, size, h.sha256, h.etag, phase_of(key, feed_key), h.part_md5s)
 
     # hashlib and file reads release the GIL: hash several files at once.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
@@ -294,13 +283,16 @@ def check_references(feed: Path, refs: Iterable[FeedReference], files: Mapping[s
 
 
 def decide(files: Iterable[LocalFile], remote: Mapping[str, RemoteObject], *, feed_key: str,
-           stored_sha256: Callable[[list[str]], Mapping[str, str | None]],
+           content_sha256: Callable[[list[str]], Mapping[str, str | None]],
            published_by_podkit: Callable[[list[str]], set[str]], delete: bool) -> list[PlanEntry]:
     """Compare the site with the target's listing into plan entries (publishing order).
 
-    Size first, then the ETag; when the ETag cannot decide (another part size, an encrypted
-    bucket, a folder target), the SHA-256 podkit stored with the object (`stored_sha256`,
-    asked once for all such keys so the target can batch its lookups).
+    Only what the target computed from the bytes it holds can skip a file: the size, then
+    the ETag in the listing (S3 computes it; podkit predicts it for the same part size).
+    A differing ETag means an upload, whatever metadata the object carries: metadata is
+    what podkit wrote, not what the server received, so it cannot vouch for the bytes.
+    Where the listing has no ETag (a folder), `content_sha256` (asked once for all such
+    keys) must hash the target's bytes.
     """
     files = list(files)
     entries: dict[str, PlanEntry] = {}
@@ -312,18 +304,21 @@ def decide(files: Iterable[LocalFile], remote: Mapping[str, RemoteObject], *, fe
         elif r.size != f.size:
             entries[f.key] = PlanEntry(Action.UPLOAD, f.key, f"size differs (target {r.size} B, "
                                        f"site {f.size} B)", f.size, f)
-        elif r.etag is not None and r.etag == f.etag:
+        elif r.etag is None:
+            unsure.append(f)
+        elif r.etag == f.etag:
             entries[f.key] = PlanEntry(Action.SKIP, f.key, "same size and ETag", f.size, f)
         else:
-            unsure.append(f)
-    stored = stored_sha256([f.key for f in unsure]) if unsure else {}
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, f"content changed (same size, ETag "
+                                       f"differs: target {r.etag}, site {f.etag})", f.size, f)
+    hashed = content_sha256([f.key for f in unsure]) if unsure else {}
     for f in unsure:
-        sha = stored.get(f.key)
+        sha = hashed.get(f.key)
         if sha == f.sha256:
             entries[f.key] = PlanEntry(Action.SKIP, f.key, "same size and SHA-256", f.size, f)
         elif sha is None:
-            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "same size, different ETag and no "
-                                       "stored SHA-256", f.size, f)
+            entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "same size, no ETag to compare",
+                                       f.size, f)
         else:
             entries[f.key] = PlanEntry(Action.UPLOAD, f.key, "content changed (same size, "
                                        "SHA-256 differs)", f.size, f)

@@ -6,16 +6,29 @@ right order; this module only turns each S3 operation into either a result or a 
 `PublishError` naming the object.
 
 Credentials come only from boto3's standard chain (environment, `~/.aws`, instance roles,
-`AWS_ENDPOINT_URL_S3` for the endpoint). While a target is open, every log record is
-scrubbed of the secret key and session token, because botocore's DEBUG logs print
-request headers (the session token travels in one).
+`AWS_ENDPOINT_URL_S3` for the endpoint). While a target is open, every log record (and
+every error message this module builds) is scrubbed of the secret key and session token,
+whatever their length, because botocore's DEBUG logs print request headers (the session
+token travels in one).
+
+Every PutObject and UploadPart carries `Content-MD5` (the MD5 podkit computed when it
+hashed the site), so the service refuses a body that differs from the file (400
+BadDigest) instead of storing it. `requests` counts the HTTP requests sent, by operation
+(retries included), for benchmarks and tests.
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import email.utils
 import functools
+import hashlib
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -70,11 +83,21 @@ class LogRedactor:
 
     A record factory rather than a handler filter: it sees records of every logger
     (botocore.endpoint, urllib3...) before any handler, including handlers added later.
+    Every non-empty secret is redacted, however short: a 4-character secret left in a
+    header dump is still a leak, and a short secret that also occurs in ordinary text
+    only costs some '***' in a debug log. Longer secrets are replaced first, so one
+    secret inside another is never left half visible.
     """
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
-        self.secrets = [s for s in secrets if s and len(s) >= 8]
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self.previous: Callable[..., logging.LogRecord] | None = None
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret replaced by '***'."""
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
 
     def _factory(self, *args: object, **kwargs: object) -> logging.LogRecord:
         assert self.previous is not None
@@ -84,9 +107,7 @@ class LogRedactor:
         except Exception:  # args that do not format: logging itself reports that later
             return record
         if any(s in text for s in self.secrets):
-            for s in self.secrets:
-                text = text.replace(s, "***")
-            record.msg, record.args = text, None
+            record.msg, record.args = self.scrub(text), None
         return record
 
     def install(self) -> None:
@@ -111,6 +132,9 @@ def describe_error(exc: BaseException) -> str:
         if code in ("AccessDenied", "403", "Forbidden") or status == 403:
             return (f"access denied ({code}, HTTP 403): check the credentials and the bucket "
                     "policy")
+        if code in ("BadDigest", "InvalidDigest"):
+            return (f"the service refused the body: it does not match the file's MD5 ({code}); "
+                    "it was damaged on the way or the file changed while publishing: publish again")
         if code == "AccessControlListNotSupported":
             return "the bucket does not allow ACLs: set public_read = false and use a bucket policy"
         return f"{code}: {err.get('Message') or 'no message'} (HTTP {status})"
@@ -176,6 +200,13 @@ class S3Target:
             self.redactor.uninstall()
             raise PublishError(f"cannot configure the S3 client: {describe_error(exc)}",
                                path=self.describe()) from None
+        self.requests: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+        self._uploading: dict[str, LocalFile] = {}   # full key -> file, for Content-MD5
+        events = self.client.meta.events
+        events.register("before-send.s3", self._count)
+        events.register("before-parameter-build.s3.PutObject", self._content_md5)
+        events.register("before-parameter-build.s3.UploadPart", self._content_md5)
         self.manager = TransferManager(self.client, TransferConfig(
             multipart_threshold=settings.multipart_threshold,
             multipart_chunksize=settings.part_size,
@@ -195,6 +226,22 @@ class S3Target:
         return session.client("s3", endpoint_url=target.endpoint_url or None,
                               region_name=target.region or None, config=config)
 
+    def _count(self, event_name: str = "", **kwargs: Any) -> None:
+        """Count one HTTP request (each retry too) by operation name."""
+        with self._count_lock:
+            self.requests[event_name.rsplit(".", 1)[-1]] += 1
+
+    def _content_md5(self, params: dict[str, Any], **kwargs: Any) -> None:
+        """Give each PutObject and UploadPart the Content-MD5 of its body.
+
+        The MD5s come from hashing the site (the part size is the one s3transfer uses,
+        `part_size_for`), so a body that differs from the hashed file for any reason, on
+        the wire or on disk, is refused. A body podkit did not hash is hashed here.
+        """
+        f = self._uploading.get(params.get("Key", ""))
+        md5 = f.content_md5(params.get("PartNumber", 1)) if f else None
+        params["ContentMD5"] = md5 or _body_md5(params.get("Body"))
+
     def describe(self, key: str = "") -> str:
         """The s3:// address of a key (or of the prefix), for messages."""
         return f"s3://{self.bucket}/{self.prefix}{key}"
@@ -208,7 +255,8 @@ class S3Target:
             self.redactor.uninstall()
 
     def _fail(self, key: str, doing: str, exc: BaseException) -> PublishError:
-        return PublishError(f"{doing} failed: {describe_error(exc)}", path=self.describe(key))
+        return PublishError(self.redactor.scrub(f"{doing} failed: {describe_error(exc)}"),
+                            path=self.describe(key))
 
     def list(self) -> dict[str, RemoteObject]:
         """Every object under the prefix (paginated list_objects_v2), keyed relative to it."""
@@ -234,43 +282,65 @@ class S3Target:
         except BotoCoreError as exc:
             raise self._fail(key, "HEAD", exc) from None
         meta = r.get("Metadata", {})
+        # SSE-KMS and SSE-C objects have ETags that are not the MD5 of their bytes.
+        opaque = (str(r.get("ServerSideEncryption", "")).startswith("aws:kms")
+                  or bool(r.get("SSECustomerAlgorithm")))
         return RemoteHead(r["ContentLength"], r.get("ETag", "").strip('"') or None,
-                          meta.get(META_SHA256), meta.get(META_MARKER))
+                          meta.get(META_SHA256), meta.get(META_MARKER), opaque)
 
     def head(self, keys: list[str]) -> dict[str, RemoteHead | None]:
         """HEAD many objects concurrently; None for a missing one."""
         return dict(zip(keys, self.pool.map(self._head, keys)))
 
-    def stored_sha256(self, keys: list[str]) -> dict[str, str | None]:
-        """The SHA-256 podkit stored with each object (x-amz-meta-sha256), None when absent."""
-        return {k: h.sha256 if h else None for k, h in self.head(keys).items()}
+    def content_sha256(self, keys: list[str]) -> dict[str, str | None]:
+        """None for every key: S3 computes no SHA-256, and x-amz-meta-sha256 is only what podkit
+        wrote, so it cannot vouch for the bytes (only asked where a listing lacks ETags)."""
+        return {k: None for k in keys}
 
     def published_by_podkit(self, keys: list[str]) -> set[str]:
         """The keys this feed's earlier publishes uploaded (their x-amz-meta-podkit marker)."""
         return {k for k, h in self.head(keys).items() if h and h.marker == self.marker}
 
-    def abort_stale_uploads(self, keys: Iterable[str]) -> int:
-        """Abort multipart uploads a killed publish left behind for these keys (they cost storage)."""
-        wanted = {self.prefix + k for k in keys}
+    def abort_stale_uploads(self, ours: set[str]) -> int:
+        """Abort the unfinished multipart uploads a killed publish left under the prefix.
+
+        S3 cannot say who started an upload (no metadata in the listing), so every upload
+        under the prefix counts as podkit's: those for a key in `ours` (this feed's keys)
+        are aborted at once; any other only once it is `stale_upload_age` old by the server's
+        clock, so another feed publishing into the same prefix right now is left alone.
+        """
+        wanted = {self.prefix + k for k in ours}
+        max_age = dt.timedelta(seconds=self.settings.stale_upload_age)
         aborted = 0
         try:
             pages = self.client.get_paginator("list_multipart_uploads").paginate(
                 Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
+                now = _server_time(page)
                 for up in page.get("Uploads", ()):
-                    if up["Key"] in wanted:
-                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=up["Key"],
-                                                           UploadId=up["UploadId"])
-                        aborted += 1
+                    started = up["Initiated"]
+                    if started.tzinfo is None:  # some servers (moto) send no zone: S3 means UTC
+                        started = started.replace(tzinfo=dt.timezone.utc)
+                    if up["Key"] not in wanted and now - started < max_age:
+                        log.debug("left alone (may be another publish's): unfinished upload of %s "
+                                  "started %s", up["Key"], up["Initiated"])
+                        continue
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=up["Key"],
+                                                       UploadId=up["UploadId"])
+                    log.debug("aborted the unfinished upload of %s started %s", up["Key"],
+                              up["Initiated"])
+                    aborted += 1
         except (ClientError, BotoCoreError) as exc:
             # Not every service or policy allows this; a leftover upload costs money, not correctness.
-            log.warning("%s: cannot clean up unfinished uploads: %s", self.describe(), describe_error(exc))
+            log.warning("%s: cannot clean up unfinished uploads: %s", self.describe(),
+                        self.redactor.scrub(describe_error(exc)))
         return aborted
 
     def upload(self, files: list[LocalFile], on_bytes: Callable[[str, int], None],
                on_done: Callable[[LocalFile], None]) -> None:
         """Upload files concurrently (multipart above the threshold); raise on the first failure."""
         futures = []
+        self._uploading.update({self.prefix + f.key: f for f in files})
         for f in files:
             extra = {
                 "ContentType": contenttypes.content_type(f.key, self.feed_key),
@@ -292,7 +362,8 @@ class S3Target:
         if failures:
             key, exc = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            raise PublishError(f"upload failed: {describe_error(exc)}{more}", path=self.describe(key))
+            raise PublishError(self.redactor.scrub(f"upload failed: {describe_error(exc)}{more}"),
+                               path=self.describe(key))
 
     def _delete(self, key: str) -> None:
         try:
@@ -306,3 +377,28 @@ class S3Target:
         """Delete objects concurrently."""
         for key, _ in zip(keys, self.pool.map(self._delete, keys)):
             on_done(key)
+
+
+def _body_md5(body: object) -> str:
+    """Content-MD5 (base64) of a request body: bytes, or a seekable file read and rewound."""
+    md5 = hashlib.md5()
+    if isinstance(body, (bytes, bytearray)) or body is None:
+        md5.update(body or b"")
+    else:
+        start = body.tell()  # type: ignore[attr-defined]
+        while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
+            md5.update(chunk)
+        body.seek(start)  # type: ignore[attr-defined]
+    return base64.b64encode(md5.digest()).decode("ascii")
+
+
+def _server_time(page: dict[str, Any]) -> dt.datetime:
+    """The server's clock when it answered (its Date header), else ours: ages of uploads
+    are compared on one clock."""
+    date = page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return dt.datetime.now(dt.timezone.utc)
+    # 'GMT' parses with a zone, '-0000' without one: both mean UTC.
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)

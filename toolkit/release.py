@@ -209,6 +209,11 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
                  progress: Callable[[publish.Progress], None] | None = None) -> list[publish.Report]:
     """Publish each show's site to its target: media first, feed last."""
     cat, _ = select(root, (), feed_id)
+    # A feed whose definition has errors is left out of the catalogue: say so, rather
+    # than publish nothing and exit 0 (a refused publish.directory, for one).
+    bad = [p for p in cat.errors if p.path.startswith("feeds/")] if feed_id is None else []
+    if bad:
+        raise ProblemsError(bad)
     layout = cat.layout
     reports = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):

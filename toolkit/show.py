@@ -10,6 +10,7 @@ from pathlib import Path
 
 from toolkit import categories, config, presets
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
+from toolkit.layout import Layout
 from toolkit.model import (Category, Funding, Owner, Person, Preset, PublishTarget, Show,
                            ShowType, TargetKind, is_slug, podcast_guid)
 from toolkit.tomlread import Table, parse_toml
@@ -106,9 +107,11 @@ def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
     s3 = _s3_fields(fields, env)
     if kind is TargetKind.S3 and not s3["bucket"] and t is not None:
         t.error("bucket", "required when target = \"s3\" (or set PODKIT_S3_BUCKET)")
-    target_dir = Path(directory)
-    return PublishTarget(kind=kind, public_read=public_read,
-                         directory=target_dir if target_dir.is_absolute() else root / target_dir,
+    target_dir = Path(directory) if Path(directory).is_absolute() else root / directory
+    # A local target inside the sources would overwrite them (publish_local refuses it too).
+    if t is not None and kind is TargetKind.LOCAL and (why := Layout(root).overlaps_sources(target_dir)):
+        t.error("directory", why)
+    return PublishTarget(kind=kind, public_read=public_read, directory=target_dir,
                          **s3)  # type: ignore[arg-type]
 
 
