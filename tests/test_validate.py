@@ -244,6 +244,10 @@ def test_not_xml_and_unsafe_xml(built):
     assert ("rss.version", "channel") in rules(validate.validate_feed(atom, source="f"))
     latin = b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='2.0'/>"
     assert ("xml.encoding", "encoding") in rules(validate.validate_feed(latin, source="f"))
+    # An encoding nobody knows was a LookupError traceback; now a finding, read as UTF-8.
+    bogus = b"<?xml version='1.0' encoding='bogus'?><rss version='2.0'/>"
+    assert rules(validate.validate_feed(bogus, source="f")) >= {
+        ("xml.encoding.declared", "encoding"), ("rss.version", "channel")}
 
 
 # ---- our own feed against the built files ---------------------------------------------------

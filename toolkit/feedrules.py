@@ -47,8 +47,7 @@ _LANG_RE = re.compile(r"^([a-z]{2,3})(?:-([a-z]{2}|[0-9]{3}))?$")
 _URL_BAD_CHAR = re.compile(r"[^!-~]")     # anything but printable ASCII (spaces included)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?=[\s/>])")
-_XMLNS_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*([\"'])(.*?)\2")
-_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)")
+_XMLNS_RE = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=\s*([\"'])(.*?)\2")
 RFC2822_RE = re.compile(
     r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|"
     r"Nov|Dec) \d{4} \d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|Z|[ECMP][SD]T)$")
@@ -125,13 +124,9 @@ def check_explicit(report: Report, item: str, el: Element) -> None:
                      f"{value!r}{legacy}; use true or false")
 
 
-def _declarations(raw: bytes, report: Report) -> str:
-    """Check the encoding and namespace declarations on the raw bytes; return the P2.0 namespace."""
-    m = _ENCODING_RE.match(raw[:200])
-    if m and m.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
-        report.error("xml.encoding", "feed", "encoding",
-                     f"declared {m.group(1).decode('ascii', 'replace')}; feeds must be UTF-8")
-    decls = [(p.decode(), u.decode("utf-8", "replace")) for p, _, u in _XMLNS_RE.findall(raw)]
+def _declarations(raw: str, report: Report) -> str:
+    """Check the namespace declarations on the document's text; return the P2.0 namespace."""
+    decls = [(p, u) for p, _, u in _XMLNS_RE.findall(raw)]
     uris = {u for _, u in decls}
     if ITUNES_URI not in uris:
         wrong = sorted(u for u in uris if u.lower() == ITUNES_URI.lower())
@@ -155,7 +150,7 @@ def _declarations(raw: bytes, report: Report) -> str:
     return "{" + p20 + "}"
 
 
-def check_feed(raw: bytes, root: Element, report: Report, *,
+def check_feed(raw: str, root: Element, report: Report, *,
                own_feed_url: str | None = None) -> ParsedFeed | None:
     """Check the document and channel rules; the parsed parts, or None when there is no channel."""
     p20 = _declarations(raw, report)

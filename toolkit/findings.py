@@ -41,10 +41,13 @@ class Report:
 
 #: Every rule `podkit validate` checks, with what it requires (docs and --json consumers).
 RULES: dict[str, str] = {
-    "source.read": "the feed file or URL can be read (http/https, size limit, timeout)",
+    "source.read": "the feed file or URL can be read (a regular file or http/https, at most 64 MiB, "
+                   "within the fetch deadline)",
     "xml.wellformed": "the document is well-formed XML",
     "xml.unsafe": "no entity or external declarations (parsed with defusedxml)",
     "xml.encoding": "the document is UTF-8",
+    "xml.encoding.declared": "the encoding named by the byte-order mark, HTTP charset or XML "
+                             "declaration is known and fits the bytes",
     "rss.version": "the root is <rss version=\"2.0\"> holding one <channel>",
     "rss.namespace.itunes": "the iTunes namespace is http://www.itunes.com/dtds/podcast-1.0.dtd exactly",
     "rss.channel.title": "the channel has a non-empty <title>",
