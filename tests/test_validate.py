@@ -151,6 +151,10 @@ BROKEN = [
     ("unknown language", _text("/rss/channel/language", "xx"), "apple.language", "language"),
     ("channel link is the feed", _text("/rss/channel/link", F.FEED_URL), "rss.channel.link",
      "link"),
+    ("relative channel link", _text("/rss/channel/link", "/korea-az/"), "rss.channel.link",
+     "link"),
+    ("channel link without scheme", _text("/rss/channel/link", "www.example.org/korea-az/"),
+     "rss.channel.link", "link"),
     ("no self link", _drop("/rss/channel/atom:link"), "rss.channel.self", "atom:link"),
     ("no channel title", _drop("/rss/channel/title"), "rss.channel.title", "title"),
     ("no channel description", _drop("/rss/channel/description"), "rss.channel.description",
@@ -180,6 +184,8 @@ BROKEN = [
      "podcast:transcript@type"),
     ("chapters type", _set(f"{I1}/podcast:chapters", "type", "application/json"), "p20.chapters",
      "podcast:chapters@type"),
+    ("person without a name", _text("/rss/channel/podcast:person", ""), "p20.person",
+     "podcast:person"),
     ("soundbite without duration", _del_attr(f"{I1}/podcast:soundbite", "duration"), "p20.value",
      "podcast:soundbite"),
 ]
@@ -223,6 +229,51 @@ def test_missing_owner_email_and_author_are_warnings(built):
     assert rules(findings, Severity.WARNING) == {("apple.owner.email", "itunes:owner"),
                                                  ("apple.author", "itunes:author")}
     assert not validate.has_errors(findings)
+
+
+def test_an_invalid_owner_email_is_named_as_invalid(built):
+    data, _, own = built
+    broken = mutate(data, _text("/rss/channel/itunes:owner/itunes:email", "podcasts(at)example.org"))
+    (w,) = validate.validate_feed(broken, source="f", own=own)
+    assert (w.rule, w.severity, w.field) == ("apple.owner.email", Severity.WARNING,
+                                             "itunes:owner/itunes:email")
+    assert w.message == "'podcasts(at)example.org' is not an email address"
+    (w,) = validate.validate_feed(mutate(data, _drop("/rss/channel/itunes:owner/itunes:email")),
+                                  source="f", own=own)
+    assert (w.field, w.message) == ("itunes:owner/itunes:email",
+                                    "itunes:owner has no itunes:email (validators still ask for it)")
+
+
+@pytest.mark.parametrize("where, attrs, field, words", [
+    ("/rss/channel/podcast:person", {"role": "Hots"}, "podcast:person@role",
+     "'Hots' is not a role in the Podcast Taxonomy"),
+    ("/rss/channel/podcast:person", {"group": "band"}, "podcast:person@group",
+     "'band' is not a group in the Podcast Taxonomy"),
+    (f"{I1}/podcast:person", {"role": "moderator"}, "podcast:person@role",
+     "'moderator' is not a role"),
+    # a role given with another group (apps list people by group; the spec's own example
+    # makes this slip, guest under writing)
+    (f"{I1}/podcast:person", {"role": "Host", "group": "writing"}, "podcast:person@role",
+     "'Host' is not a role of the group 'writing' (it is in cast)"),
+])
+def test_person_roles_and_groups_come_from_the_podcast_taxonomy(built, where, attrs, field, words):
+    data, _, own = built
+    def change(r):
+        for k, v in attrs.items():
+            first(r, where).set(k, v)
+    findings = validate.validate_feed(mutate(data, change), source="f", own=own)
+    assert [(f.rule, f.severity, f.field) for f in findings] == [
+        ("p20.person", Severity.WARNING, field)], [str(f) for f in findings]
+    assert words in findings[0].message
+
+
+def test_taxonomy_names_are_case_insensitive(built):
+    data, _, own = built
+    def change(r):
+        first(r, "/rss/channel/podcast:person").set("role", "Cover Art Designer")
+        first(r, "/rss/channel/podcast:person").set("group", "VISUALS")
+        first(r, f"{I1}/podcast:person").set("role", "guest")
+    assert validate.validate_feed(mutate(data, change), source="f", own=own) == []
 
 
 def test_namespace_mistakes(built):
