@@ -60,6 +60,9 @@ ROWS = [
         "within the 1 s deadline`", "`--deadline 1`; child's 60 s timeout is the hang guard"),
     Row("feed-url-dribble-headers", "a server sending its status line one byte every 0.3 s",
         "exit 1: the same one line", "PODKIT_FETCH_DEADLINE=1; the child's timeout guards"),
+    Row("feed-bad-address", "`http://[::1/…`, a NUL in a file name, control characters in a "
+        "URL, `HTTP://` in capitals, `ftp://` (was: ValueError tracebacks for the first two)",
+        "exit 1: one `source.read` line each", "no other output", process=False),
     Row("fuzz-feed-bytes", "arbitrary bytes, with an arbitrary Content-Type, as a feed",
         "findings, never an exception; not XML is exactly one finding",
         "hypothesis, 300 examples", process=False),
@@ -228,6 +231,58 @@ def test_a_dribbling_server_is_cut_off_at_the_deadline(tmp_path, headers_too):
         server.close()
     line = one_read_error(run, server.url)
     assert line.endswith("fetch: no complete answer within the 1 s deadline"), line
+
+
+@pytest.mark.parametrize("source, words", [
+    ("http://[::1/feed.xml", "cannot fetch: Invalid IPv6 URL"),        # was: ValueError traceback
+    ("bad\x00name.xml", "not a usable file name"),                    # was: ValueError traceback
+    ("http://127.0.0.1:1/\x00", "cannot fetch: URL can't contain control characters"),
+    ("HTTP://127.0.0.1:1/feed.xml", "cannot fetch: [Errno 111] Connection refused"),
+    ("ftp://127.0.0.1/feed.xml", "only http and https URLs (or file paths) can be read"),
+])
+def test_a_source_that_is_no_feed_address_is_one_line(tmp_path, source, words):
+    run = podkit_inprocess(tmp_path, "validate", source)
+    assert words in one_read_error(run, source.replace("\x00", "\\x00"))
+
+
+def test_redirects_lead_only_to_http(tmp_path):
+    """A redirect to another http(s) URL is followed (with the charset sent there); one to
+    ftp: or file: is refused, in one line."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    body = feed_doc(KO, KO_ITEM, None).encode("euc_kr")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            target = {"/moved": "/feed.xml", "/ftp": "ftp://127.0.0.1/feed.xml",
+                      "/file": "file:///etc/passwd"}.get(self.path)
+            self.send_response(302 if target else 200)
+            if target:
+                self.send_header("Location", target)
+            self.send_header("Content-Type", "application/rss+xml; charset=EUC-KR")
+            self.send_header("Content-Length", "0" if target else str(len(body)))
+            self.end_headers()
+            if not target:
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        read = feedread.read_feed(base + "/moved")
+        assert SafeET.fromstring(read.text).findtext("channel/title") == KO
+        assert (read.encoding, read.origin) == ("euc_kr", "HTTP charset")
+        # urllib allows a redirect to ftp:, but this opener has no ftp handler (no deadline
+        # watchdog there); file: is refused by urllib's own redirect rule.
+        for path, words in (("/ftp", "fetch: cannot fetch: unknown url type: ftp"),
+                            ("/file", "fetch: HTTP 302")):
+            run = podkit_inprocess(tmp_path, "validate", base + path)
+            assert words in one_read_error(run, base + path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_the_deadline_option_defaults_to_the_library_value():

@@ -231,51 +231,6 @@ def test_missing_owner_email_and_author_are_warnings(built):
     assert not validate.has_errors(findings)
 
 
-def test_an_invalid_owner_email_is_named_as_invalid(built):
-    data, _, own = built
-    broken = mutate(data, _text("/rss/channel/itunes:owner/itunes:email", "podcasts(at)example.org"))
-    (w,) = validate.validate_feed(broken, source="f", own=own)
-    assert (w.rule, w.severity, w.field) == ("apple.owner.email", Severity.WARNING,
-                                             "itunes:owner/itunes:email")
-    assert w.message == "'podcasts(at)example.org' is not an email address"
-    (w,) = validate.validate_feed(mutate(data, _drop("/rss/channel/itunes:owner/itunes:email")),
-                                  source="f", own=own)
-    assert (w.field, w.message) == ("itunes:owner/itunes:email",
-                                    "itunes:owner has no itunes:email (validators still ask for it)")
-
-
-@pytest.mark.parametrize("where, attrs, field, words", [
-    ("/rss/channel/podcast:person", {"role": "Hots"}, "podcast:person@role",
-     "'Hots' is not a role in the Podcast Taxonomy"),
-    ("/rss/channel/podcast:person", {"group": "band"}, "podcast:person@group",
-     "'band' is not a group in the Podcast Taxonomy"),
-    (f"{I1}/podcast:person", {"role": "moderator"}, "podcast:person@role",
-     "'moderator' is not a role"),
-    # a role given with another group (apps list people by group; the spec's own example
-    # makes this slip, guest under writing)
-    (f"{I1}/podcast:person", {"role": "Host", "group": "writing"}, "podcast:person@role",
-     "'Host' is not a role of the group 'writing' (it is in cast)"),
-])
-def test_person_roles_and_groups_come_from_the_podcast_taxonomy(built, where, attrs, field, words):
-    data, _, own = built
-    def change(r):
-        for k, v in attrs.items():
-            first(r, where).set(k, v)
-    findings = validate.validate_feed(mutate(data, change), source="f", own=own)
-    assert [(f.rule, f.severity, f.field) for f in findings] == [
-        ("p20.person", Severity.WARNING, field)], [str(f) for f in findings]
-    assert words in findings[0].message
-
-
-def test_taxonomy_names_are_case_insensitive(built):
-    data, _, own = built
-    def change(r):
-        first(r, "/rss/channel/podcast:person").set("role", "Cover Art Designer")
-        first(r, "/rss/channel/podcast:person").set("group", "VISUALS")
-        first(r, f"{I1}/podcast:person").set("role", "guest")
-    assert validate.validate_feed(mutate(data, change), source="f", own=own) == []
-
-
 def test_namespace_mistakes(built):
     data, _, own = built
     wrong_case = data.replace(b"http://www.itunes.com/dtds/podcast-1.0.dtd",

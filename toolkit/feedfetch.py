@@ -50,7 +50,7 @@ class Fetched:
 def read_bytes(source: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_TIMEOUT,
                max_bytes: int = MAX_FEED_BYTES) -> Fetched:
     """The bytes of an http(s) URL or a file path; FeedError naming the source otherwise."""
-    if source.startswith(("http://", "https://")):
+    if source[:8].lower().startswith(("http://", "https://")):
         return fetch(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes)
     if "://" in source:
         raise FeedError("only http and https URLs (or file paths) can be read",
@@ -65,6 +65,8 @@ def read_file(path: Path, *, max_bytes: int = MAX_FEED_BYTES) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise FeedError(f"cannot read: {exc.strerror}", path=path, field="file") from exc
+    except ValueError as exc:                  # a NUL in the name
+        raise FeedError(f"not a usable file name ({exc})", path=path, field="file") from exc
     try:
         st = os.fstat(fd)                  # of what was opened: no race with a swapped path
         kind = next((name for test, name in _KINDS if test(st.st_mode)), None)
@@ -157,15 +159,25 @@ class _HTTPS(urllib.request.HTTPSHandler):
                             context=self._context)  # type: ignore[attr-defined]
 
 
+def _opener(dog: _Watchdog) -> urllib.request.OpenerDirector:
+    """urllib's usual opener minus ftp:, file: and data: (a redirect may only lead to http(s))."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), _HTTP(dog),
+                    _HTTPS(dog), urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPRedirectHandler(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
 def fetch(url: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_TIMEOUT,
           max_bytes: int = MAX_FEED_BYTES) -> Fetched:
     """GET an http(s) URL within `deadline` seconds overall; FeedError naming it otherwise."""
-    request = urllib.request.Request(url, headers={
-        "User-Agent": USER_AGENT,
-        "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"})
     with _Watchdog(deadline) as dog:
-        opener = urllib.request.build_opener(_HTTP(dog), _HTTPS(dog))
+        opener = _opener(dog)
         try:
+            request = urllib.request.Request(url, headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"})
             with opener.open(request, timeout=min(timeout, deadline)) as resp:
                 length = resp.headers.get("Content-Length", "")
                 if length.isdigit() and int(length) > max_bytes:
