@@ -28,6 +28,8 @@ SECTIONS = [
     ("Faults: ffmpeg killed, Ctrl-C during `build -j 2`", "test_corpus_audio_faults", ("ROWS",)),
     ("podkit preview", "test_corpus_preview", ("ROWS",)),
     ("Fuzzing", "test_corpus_fuzz", ("ROWS",)),
+    ("Other people's feeds: encodings, non-files, slow servers (`podkit validate`)",
+     "test_corpus_feeds", ("ROWS",)),
 ]
 
 

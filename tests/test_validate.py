@@ -151,6 +151,10 @@ BROKEN = [
     ("unknown language", _text("/rss/channel/language", "xx"), "apple.language", "language"),
     ("channel link is the feed", _text("/rss/channel/link", F.FEED_URL), "rss.channel.link",
      "link"),
+    ("relative channel link", _text("/rss/channel/link", "/korea-az/"), "rss.channel.link",
+     "link"),
+    ("channel link without scheme", _text("/rss/channel/link", "www.example.org/korea-az/"),
+     "rss.channel.link", "link"),
     ("no self link", _drop("/rss/channel/atom:link"), "rss.channel.self", "atom:link"),
     ("no channel title", _drop("/rss/channel/title"), "rss.channel.title", "title"),
     ("no channel description", _drop("/rss/channel/description"), "rss.channel.description",
@@ -180,6 +184,8 @@ BROKEN = [
      "podcast:transcript@type"),
     ("chapters type", _set(f"{I1}/podcast:chapters", "type", "application/json"), "p20.chapters",
      "podcast:chapters@type"),
+    ("person without a name", _text("/rss/channel/podcast:person", ""), "p20.person",
+     "podcast:person"),
     ("soundbite without duration", _del_attr(f"{I1}/podcast:soundbite", "duration"), "p20.value",
      "podcast:soundbite"),
 ]
@@ -244,6 +250,10 @@ def test_not_xml_and_unsafe_xml(built):
     assert ("rss.version", "channel") in rules(validate.validate_feed(atom, source="f"))
     latin = b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='2.0'/>"
     assert ("xml.encoding", "encoding") in rules(validate.validate_feed(latin, source="f"))
+    # An encoding nobody knows was a LookupError traceback; now a finding, read as UTF-8.
+    bogus = b"<?xml version='1.0' encoding='bogus'?><rss version='2.0'/>"
+    assert rules(validate.validate_feed(bogus, source="f")) >= {
+        ("xml.encoding.declared", "encoding"), ("rss.version", "channel")}
 
 
 # ---- our own feed against the built files ---------------------------------------------------

@@ -207,21 +207,28 @@ def _parse_now(text: str):  # noqa: ANN202 - returns datetime
 @click.argument("sources", nargs=-1)
 @click.option("--feed", "feed_id", help="Our own feed to check (default: all of ours).")
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
+@click.option("--deadline", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+              envvar="PODKIT_FETCH_DEADLINE", metavar="SECONDS",
+              help="Give up on a URL that has not fully arrived after this long "
+                   "(or PODKIT_FETCH_DEADLINE).")
 @pass_ctx
-def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json: bool) -> None:
+def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json: bool,
+             deadline: float) -> None:
     """Check feeds against RSS 2.0, Apple and Podcasting 2.0 rules.
 
     Without SOURCES, checks our own built feed(s), also against the built files
-    (artwork, enclosure sizes, durations). SOURCES may be any feed files or URLs.
+    (artwork, enclosure sizes, durations). SOURCES may be any feed files or URLs,
+    in any encoding (the one used is in --json and at -v).
     Each finding names the rule, item and field; errors give exit status 1.
     """
     from toolkit import release, validate as rules
+    checked = [rules.check_source(s, deadline=deadline) for s in sources]
     if sources:
-        findings = [f for s in sources for f in rules.validate_source(s)]
+        findings = [f for ch in checked for f in ch.findings]
     else:
         findings = release.validate_own(c.root, feed_id)
     if as_json:
-        click.echo(rules.findings_json(findings))
+        click.echo(rules.findings_json(findings, checked))
     else:
         for line in rules.format_findings(findings):
             click.echo(line)

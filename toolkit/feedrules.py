@@ -6,9 +6,12 @@ rule are in specs/feed.md; rule ids and one-line summaries are in `findings.RULE
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 from xml.etree.ElementTree import Element
 
 from toolkit.categories import check_category
@@ -47,8 +50,7 @@ _LANG_RE = re.compile(r"^([a-z]{2,3})(?:-([a-z]{2}|[0-9]{3}))?$")
 _URL_BAD_CHAR = re.compile(r"[^!-~]")     # anything but printable ASCII (spaces included)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?=[\s/>])")
-_XMLNS_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*([\"'])(.*?)\2")
-_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)")
+_XMLNS_RE = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=\s*([\"'])(.*?)\2")
 RFC2822_RE = re.compile(
     r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|"
     r"Nov|Dec) \d{4} \d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|Z|[ECMP][SD]T)$")
@@ -125,13 +127,46 @@ def check_explicit(report: Report, item: str, el: Element) -> None:
                      f"{value!r}{legacy}; use true or false")
 
 
-def _declarations(raw: bytes, report: Report) -> str:
-    """Check the encoding and namespace declarations on the raw bytes; return the P2.0 namespace."""
-    m = _ENCODING_RE.match(raw[:200])
-    if m and m.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
-        report.error("xml.encoding", "feed", "encoding",
-                     f"declared {m.group(1).decode('ascii', 'replace')}; feeds must be UTF-8")
-    decls = [(p.decode(), u.decode("utf-8", "replace")) for p, _, u in _XMLNS_RE.findall(raw)]
+@functools.lru_cache(maxsize=None)
+def person_taxonomy() -> dict[str, tuple[str, ...]]:
+    """The Podcast Taxonomy's groups and their roles (toolkit/data/podcast_taxonomy.json)."""
+    data = json.loads(resources.files("toolkit").joinpath("data/podcast_taxonomy.json")
+                      .read_text("utf-8"))
+    return {k: tuple(v) for k, v in data.items() if not k.startswith("_")}
+
+
+def check_person(report: Report, item: str, el: Element) -> None:
+    """podcast:person: a name as its text; role and group from the Podcast Taxonomy [PI].
+
+    Case-insensitive, as the spec says. A role is matched against an explicit group only:
+    without one the spec assumes cast, yet real feeds write role="producer" alone and mean
+    the producer, so that is no finding.
+    """
+    if not text(el):
+        report.error("p20.person", item, "podcast:person", "podcast:person needs a name as its text")
+    groups = {g.lower(): g for g in person_taxonomy()}
+    roles: dict[str, list[str]] = {}
+    for g, rs in person_taxonomy().items():
+        for r in rs:
+            roles.setdefault(r.lower(), []).append(g.lower())
+    role, group = el.get("role"), el.get("group")
+    if group is not None and group.strip().lower() not in groups:
+        report.warning("p20.person", item, "podcast:person@group",
+                       f"{group!r} is not a group in the Podcast Taxonomy "
+                       f"({', '.join(g.lower() for g in groups.values())})")
+    if role is not None and role.strip().lower() not in roles:
+        report.warning("p20.person", item, "podcast:person@role",
+                       f"{role!r} is not a role in the Podcast Taxonomy (podcasttaxonomy.com)")
+    elif role is not None and group is not None and group.strip().lower() in groups \
+            and group.strip().lower() not in roles[role.strip().lower()]:
+        report.warning("p20.person", item, "podcast:person@role",
+                       f"{role!r} is not a role of the group {group!r} (it is in "
+                       f"{' and '.join(roles[role.strip().lower()])}); apps list people by group")
+
+
+def _declarations(raw: str, report: Report) -> str:
+    """Check the namespace declarations on the document's text; return the P2.0 namespace."""
+    decls = [(p, u) for p, _, u in _XMLNS_RE.findall(raw)]
     uris = {u for _, u in decls}
     if ITUNES_URI not in uris:
         wrong = sorted(u for u in uris if u.lower() == ITUNES_URI.lower())
@@ -155,7 +190,7 @@ def _declarations(raw: bytes, report: Report) -> str:
     return "{" + p20 + "}"
 
 
-def check_feed(raw: bytes, root: Element, report: Report, *,
+def check_feed(raw: str, root: Element, report: Report, *,
                own_feed_url: str | None = None) -> ParsedFeed | None:
     """Check the document and channel rules; the parsed parts, or None when there is no channel."""
     p20 = _declarations(raw, report)
@@ -196,6 +231,10 @@ def _channel_rss(channel: Element, report: Report, own_feed_url: str | None) -> 
     feed_urls = {u.rstrip("/") for u in [*selfs[:1], own_feed_url or ""] if u}
     if not link:
         report.error("rss.channel.link", c, "link", "the channel has no <link> to the show's website")
+    elif not is_url(link):
+        # RSS 2.0 asks for a URL; a relative one has nothing to be relative to in an app.
+        report.error("rss.channel.link", c, "link",
+                     f"{link!r} is not an absolute http(s) URL of the show's website")
     elif link.rstrip("/") in feed_urls:
         report.error("rss.channel.link", c, "link",
                      f"{link} is the feed itself; <link> must be the show's website")
@@ -237,9 +276,16 @@ def _channel_apple(channel: Element, items: list[Item], report: Report) -> None:
         check_explicit(report, c, explicit)
     if not text(channel.find(ITUNES + "author")):
         report.warning("apple.author", c, "itunes:author", "no itunes:author")
-    if not _EMAIL_RE.match(text(channel.find(f"{ITUNES}owner/{ITUNES}email"))):
+    owner, email = channel.find(ITUNES + "owner"), channel.find(f"{ITUNES}owner/{ITUNES}email")
+    if owner is None:
         report.warning("apple.owner.email", c, "itunes:owner",
                        "no itunes:owner with an itunes:email (validators still ask for it)")
+    elif not text(email):
+        report.warning("apple.owner.email", c, "itunes:owner/itunes:email",
+                       "itunes:owner has no itunes:email (validators still ask for it)")
+    elif not _EMAIL_RE.match(text(email)):
+        report.warning("apple.owner.email", c, "itunes:owner/itunes:email",
+                       f"{text(email)!r} is not an email address")
     kind = channel.find(ITUNES + "type")
     if kind is not None and text(kind) not in ("episodic", "serial"):
         report.error("apple.type", c, "itunes:type", f"{text(kind)!r}; use episodic or serial")
@@ -271,8 +317,7 @@ def _channel_p20(channel: Element, p20: str, report: Report) -> None:
         if not f.get("url"):
             report.error("p20.value", c, "podcast:funding@url", "podcast:funding needs a url")
     for p in channel.findall(p20 + "person"):
-        if not text(p):
-            report.error("p20.value", c, "podcast:person", "podcast:person needs a name as its text")
+        check_person(report, c, p)
     medium = channel.find(p20 + "medium")
     if medium is not None and text(medium).removesuffix("L") not in MEDIUMS:
         report.warning("p20.value", c, "podcast:medium", f"{text(medium)!r} is not a known medium")

@@ -41,14 +41,18 @@ class Report:
 
 #: Every rule `podkit validate` checks, with what it requires (docs and --json consumers).
 RULES: dict[str, str] = {
-    "source.read": "the feed file or URL can be read (http/https, size limit, timeout)",
+    "source.read": "the feed file or URL can be read (a regular file or http/https, at most 64 MiB, "
+                   "within the fetch deadline)",
     "xml.wellformed": "the document is well-formed XML",
     "xml.unsafe": "no entity or external declarations (parsed with defusedxml)",
     "xml.encoding": "the document is UTF-8",
+    "xml.encoding.declared": "the encoding named by the byte-order mark, HTTP charset or XML "
+                             "declaration is known and fits the bytes",
     "rss.version": "the root is <rss version=\"2.0\"> holding one <channel>",
     "rss.namespace.itunes": "the iTunes namespace is http://www.itunes.com/dtds/podcast-1.0.dtd exactly",
     "rss.channel.title": "the channel has a non-empty <title>",
-    "rss.channel.link": "the channel <link> is the show's website, not the feed itself",
+    "rss.channel.link": "the channel <link> is the show's website (an absolute URL), not the feed "
+                        "itself",
     "rss.channel.description": "the channel has a non-empty <description>",
     "rss.channel.self": "atom:link rel=\"self\" names the canonical feed URL",
     "rss.item.title": "every item has a non-empty <title>",
@@ -71,7 +75,7 @@ RULES: dict[str, str] = {
     "apple.category": "itunes:category (and subcategory) from Apple's current list",
     "apple.explicit": "itunes:explicit is true or false (present on the channel)",
     "apple.author": "the channel has itunes:author",
-    "apple.owner.email": "the channel has itunes:owner with itunes:email",
+    "apple.owner.email": "the channel has itunes:owner with a valid itunes:email",
     "apple.type": "itunes:type is episodic or serial",
     "apple.type.serial": "a serial show numbers every episode (itunes:episode)",
     "apple.episode": "itunes:episode is a positive integer",
@@ -87,6 +91,7 @@ RULES: dict[str, str] = {
     "p20.transcript": "podcast:transcript has url and a known type; the file matches the type",
     "p20.chapters": "podcast:chapters has url and type application/json+chapters; the JSON has "
                     "version and chapters with ascending startTime",
-    "p20.value": "podcast:funding/person/season/episode/soundbite/medium values are well-formed",
+    "p20.value": "podcast:funding/season/episode/soundbite/medium values are well-formed",
+    "p20.person": "podcast:person has a name; role and group are from the Podcast Taxonomy",
     "own.file": "every URL in our feed is a file we built",
 }

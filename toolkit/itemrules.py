@@ -5,7 +5,7 @@ from email.utils import parsedate_to_datetime
 
 from toolkit.feedrules import (CHAPTERS_MIME, ENCLOSURE_EXT, ITUNES, TRANSCRIPT_EXT,
                                TRANSCRIPT_TYPES, RFC2822_RE, Item, ParsedFeed, check_description,
-                               check_explicit, check_url, is_url, text)
+                               check_explicit, check_person, check_url, is_url, text)
 from toolkit.findings import Report
 
 #: Below this an enclosure cannot be a real episode: most likely a duration or a typo.
@@ -170,8 +170,7 @@ def _p20(it: Item, p20: str, report: Report) -> None:
             report.error("p20.value", i, "podcast:soundbite",
                          "startTime (>= 0) and duration (> 0) must be seconds")
     for p in el.findall(p20 + "person"):
-        if not text(p):
-            report.error("p20.value", i, "podcast:person", "podcast:person needs a name as its text")
+        check_person(report, i, p)
 
 
 def _p20_urls(feed: ParsedFeed, report: Report) -> None:

@@ -4,7 +4,8 @@
     for line in format_findings(findings): print(line)
     sys.exit(1 if has_errors(findings) else 0)
 
-Untrusted XML is parsed with defusedxml (no entity expansion, no external fetches).
+Feeds are read and decoded by `toolkit.feedread` (any encoding, capped reads, one fetch
+deadline); the text is parsed with defusedxml (no entity expansion, no external fetches).
 The rules live in `toolkit.feedrules` (document and channel), `toolkit.itemrules` (items) and
 `toolkit.feedfiles` (our own feed against the files we built); `RULES` lists every
 rule id with a one-line description. Each `Finding` names the rule, the item (its
@@ -14,36 +15,46 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from toolkit import feedrules, itemrules
+from toolkit import feedread, feedrules, itemrules
 from toolkit.errors import FeedError, Severity
 from toolkit.feedfiles import OwnFeedContext, check_own, own_context
+from toolkit.feedread import FETCH_DEADLINE, MAX_FEED_BYTES, READ_TIMEOUT, FeedText
 from toolkit.findings import RULES, Finding, Report
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RULES", "Finding", "OwnFeedContext", "findings_json", "format_findings", "has_errors",
-           "own_context", "read_source", "validate_feed", "validate_source"]
+__all__ = ["RULES", "Checked", "Finding", "OwnFeedContext", "check_bytes", "check_source",
+           "findings_json", "format_findings", "has_errors", "own_context", "read_source",
+           "validate_feed", "validate_source"]
 
-#: A feed bigger than this is refused when fetched (the 2,000-episode benchmark is ~6 MB).
-MAX_FEED_BYTES = 64 * 1024 * 1024
-FETCH_TIMEOUT = 20.0
-USER_AGENT = "podkit-validate/0.1"
+#: Kept for callers of the first API: the per-read timeout is `feedread.READ_TIMEOUT`.
+FETCH_TIMEOUT = READ_TIMEOUT
 
 
-def parse(xml: bytes, report: Report) -> Element | None:
-    """Parse untrusted XML safely; None (with a finding) when it is not well-formed or unsafe."""
+@dataclass(frozen=True)
+class Checked:
+    """One source checked: its findings and how it was read (None when it could not be)."""
+
+    source: str
+    findings: list[Finding]
+    read: FeedText | None = None
+
+
+def parse(text: str, report: Report) -> Element | None:
+    """Parse untrusted XML safely; None (with a finding) when it is not well-formed or unsafe.
+
+    The text is a str: expat then reads it as UTF-8 whatever the declaration says, so an
+    encoding it cannot handle (Big5, EUC-KR, "utf16") never reaches it.
+    """
     try:
-        return SafeET.fromstring(xml)
+        return SafeET.fromstring(text)
     except ParseError as exc:
         report.error("xml.wellformed", "feed", "xml", f"not well-formed XML: {exc}")
     except DefusedXmlException as exc:
@@ -52,12 +63,21 @@ def parse(xml: bytes, report: Report) -> Element | None:
     return None
 
 
-def validate_feed(xml: bytes, *, source: str, own: OwnFeedContext | None = None) -> list[Finding]:
-    """Every finding for one feed document; `own` adds the checks against our built files."""
+def check_bytes(xml: bytes, *, source: str, own: OwnFeedContext | None = None,
+                content_type: str | None = None) -> Checked:
+    """Decode (see `toolkit.feedread`) and check one feed document; every finding, and how
+    it was read. `content_type` is the HTTP header a URL came with."""
+    read = feedread.decode(xml, content_type)
+    log.info("%s: read as %s", source, read.describe())
     report = Report()
-    root = parse(xml, report)
+    report.findings.extend(read.findings)
+    if read.is_xml and read.encoding != "utf-8":
+        report.error("xml.encoding", "feed", "encoding",
+                     f"read as {read.describe()}; feeds must be UTF-8 (Apple)")
+    root = parse(read.text, report) if read.is_xml else None
     if root is not None:
-        feed = feedrules.check_feed(xml, root, report, own_feed_url=own.feed_url if own else None)
+        feed = feedrules.check_feed(read.text, root, report,
+                                    own_feed_url=own.feed_url if own else None)
         if feed is not None:
             itemrules.check_items(feed, report)
             if own is not None:
@@ -65,48 +85,40 @@ def validate_feed(xml: bytes, *, source: str, own: OwnFeedContext | None = None)
     found = [Finding(f.rule, f.severity, f.item, f.field, f.message, source)
              for f in report.findings]
     log.debug("%s: %d finding(s)", source, len(found))
-    return found
+    return Checked(source, found, read)
 
 
-def read_source(source: str, *, timeout: float = FETCH_TIMEOUT,
-                max_bytes: int = MAX_FEED_BYTES) -> bytes:
+def validate_feed(xml: bytes, *, source: str, own: OwnFeedContext | None = None,
+                  content_type: str | None = None) -> list[Finding]:
+    """Every finding for one feed document; `own` adds the checks against our built files."""
+    return check_bytes(xml, source=source, own=own, content_type=content_type).findings
+
+
+def read_source(source: str, *, timeout: float = READ_TIMEOUT, max_bytes: int = MAX_FEED_BYTES,
+                deadline: float = FETCH_DEADLINE) -> bytes:
     """The bytes of a feed given as an http(s) URL or a file path; FeedError naming it otherwise."""
-    if source.startswith(("http://", "https://")):
-        request = urllib.request.Request(source, headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https only)
-                data = resp.read(max_bytes + 1)
-        except urllib.error.HTTPError as exc:
-            raise FeedError(f"HTTP {exc.code} {exc.reason}", path=source, field="fetch") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FeedError(f"cannot fetch: {reason}", path=source, field="fetch") from exc
-        if len(data) > max_bytes:
-            raise FeedError(f"larger than {max_bytes} bytes; not read", path=source, field="fetch")
-        return data
-    if "://" in source:
-        raise FeedError("only http and https URLs (or file paths) can be validated",
-                        path=source, field="source")
-    path = Path(source)
+    return feedread.read_bytes(source, deadline=deadline, timeout=timeout,
+                               max_bytes=max_bytes).data
+
+
+def check_source(source: str, *, own: OwnFeedContext | None = None, timeout: float = READ_TIMEOUT,
+                 max_bytes: int = MAX_FEED_BYTES, deadline: float = FETCH_DEADLINE) -> Checked:
+    """Read a file or URL and check it; a source that cannot be read is one error finding."""
     try:
-        if path.stat().st_size > max_bytes:
-            raise FeedError(f"larger than {max_bytes} bytes; not read", path=path, field="file")
-        return path.read_bytes()
-    except OSError as exc:
-        raise FeedError(f"cannot read: {exc.strerror}", path=path, field="file") from exc
+        fetched = feedread.read_bytes(source, deadline=deadline, timeout=timeout,
+                                      max_bytes=max_bytes)
+    except FeedError as exc:
+        return Checked(source, [Finding("source.read", Severity.ERROR, "feed",
+                                        exc.field or "source", exc.message, source)])
+    return check_bytes(fetched.data, source=source, own=own, content_type=fetched.content_type)
 
 
 def validate_source(source: str, *, own: OwnFeedContext | None = None,
-                    timeout: float = FETCH_TIMEOUT, max_bytes: int = MAX_FEED_BYTES) -> list[Finding]:
+                    timeout: float = READ_TIMEOUT, max_bytes: int = MAX_FEED_BYTES,
+                    deadline: float = FETCH_DEADLINE) -> list[Finding]:
     """Read a file or URL and validate it; a source that cannot be read is one error finding."""
-    try:
-        xml = read_source(source, timeout=timeout, max_bytes=max_bytes)
-    except FeedError as exc:
-        return [Finding("source.read", Severity.ERROR, "feed", exc.field or "source", exc.message,
-                        source)]
-    return validate_feed(xml, source=source, own=own)
+    return check_source(source, own=own, timeout=timeout, max_bytes=max_bytes,
+                        deadline=deadline).findings
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
@@ -119,10 +131,17 @@ def format_findings(findings: Iterable[Finding]) -> list[str]:
     return [str(f) for f in findings]
 
 
-def findings_json(findings: Iterable[Finding]) -> str:
-    """The findings as a JSON document for `--json`: counts plus one object per finding."""
+def findings_json(findings: Iterable[Finding], checked: Iterable[Checked] = ()) -> str:
+    """The findings as a JSON document for `--json`: counts plus one object per finding;
+    with `checked`, also how each source was read (`sources`: encoding and where it came from)."""
     items = [dict(asdict(f), severity=f.severity.value) for f in findings]
-    doc = {"errors": sum(f["severity"] == "error" for f in items),
-           "warnings": sum(f["severity"] == "warning" for f in items),
-           "findings": items}
+    doc: dict[str, object] = {"errors": sum(f["severity"] == "error" for f in items),
+                              "warnings": sum(f["severity"] == "warning" for f in items),
+                              "findings": items}
+    sources = [{"source": c.source, "encoding": c.read.encoding if c.read else None,
+                "encoding_from": c.read.origin if c.read else None,
+                "declared": c.read.declared if c.read else None,
+                "http_charset": c.read.http_charset if c.read else None} for c in checked]
+    if sources:
+        doc["sources"] = sources
     return json.dumps(doc, ensure_ascii=False, indent=2)
