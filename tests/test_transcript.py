@@ -371,3 +371,31 @@ def test_plain_text_is_what_the_mp3_gets(tmp_path):
     t = load(write(tmp_path, "in.srt", SRT))
     assert transcript.plain_text(t) == ("Jane Host: Good evening, and welcome. The summit ended early."
                                         "\n\nDr Min Analyst: A surprise & a lesson.")
+
+
+def test_missing_json_ends_become_the_next_later_start(tmp_path):
+    """Equal starts (one cue per voice) share the next later start; the last cue ends with
+    the audio, or stays open while the duration is unknown (`podkit check`)."""
+    segs = [(0.0, None), (0.0, None), (1.0, 2.0), (1.0, None), (2.5, None), (3.0, None)]
+    doc = {"version": "1.0.0", "segments": [
+        {"startTime": s, **({"endTime": e} if e is not None else {}), "body": f"w{i}"}
+        for i, (s, e) in enumerate(segs)]}
+    path = write(tmp_path, "t.json", json.dumps(doc))
+    assert [c.end for c in load(path, duration=10.0).cues] == [1.0, 1.0, 2.0, 2.5, 3.0, 10.0]
+    assert [c.end for c in load(path, duration=None).cues] == [1.0, 1.0, 2.0, 2.5, 3.0, None]
+
+
+def test_missing_json_ends_match_the_definition_on_many_segments(tmp_path):
+    """Against the plain definition (first later start that is greater), 5,000 segments with
+    runs of equal starts and some ends given."""
+    import random
+    rng = random.Random(7)
+    starts = sorted(round(rng.uniform(0, 500), 1) for _ in range(5000))
+    ends = [None if rng.random() < 0.8 else s + 0.05 for s in starts]
+    doc = {"version": "1.0.0", "segments": [
+        {"startTime": s, **({"endTime": e} if e is not None else {}), "body": "x"}
+        for s, e in zip(starts, ends)]}
+    got = [c.end for c in load(write(tmp_path, "t.json", json.dumps(doc)), duration=600.0).cues]
+    want = [e if e is not None else next((t for t in starts[i + 1:] if t > s), 600.0)
+            for i, (s, e) in enumerate(zip(starts, ends))]
+    assert got == want

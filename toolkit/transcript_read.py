@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import sys
 from pathlib import Path
 
 from toolkit.errors import ConfigError
@@ -278,6 +279,14 @@ def parse_json(text: str, path: Path) -> list[Cue]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}",
                           path=path, field="json") from exc
+    except RecursionError as exc:
+        # The C decoder recurses once per '[' or '{': 100,000 of them exhaust the stack.
+        raise ConfigError("not valid JSON: arrays or objects nested too deeply", path=path,
+                          field="json") from exc
+    except ValueError as exc:
+        # int() refuses over 4300 digits (CVE-2020-10735); json.loads lets that through.
+        raise ConfigError(f"not valid JSON: {_long_number(text)}", path=path,
+                          field="json") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
         raise ConfigError("expected an object with a 'segments' list (Podcast Index transcript "
                           "JSON)", path=path, field="segments")
@@ -306,6 +315,14 @@ def parse_json(text: str, path: Path) -> list[Cue]:
             cues.append(Cue(text=text_, speaker=" ".join(speaker.split()) or None if speaker else None,
                             start=float(start), end=float(end) if end is not None else None))
     return cues
+
+
+def _long_number(text: str) -> str:
+    m = re.search(r"\d{" + str(sys.get_int_max_str_digits() + 1) + ",}", text)
+    if m is None:
+        return "a value Python cannot read"
+    line = text.count("\n", 0, m.start()) + 1
+    return f"line {line}: a number of {len(m.group())} digits (no time needs more than 12)"
 
 
 def _number(value: object) -> bool:
