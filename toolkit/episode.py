@@ -10,7 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
-from toolkit import fsutil, stdcheck, wavheader
+from toolkit import artwork, fsutil, stdcheck, wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTarget, Show,
                            Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
@@ -128,6 +128,8 @@ def _chapter_img(ct: Table, base: Path) -> str | None:
     path = ct.check_file("img", img, base)
     if path is not None and path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         ct.error("img", f"{img!r} must be a .jpg or .png file (or an https:// URL)")
+    elif path is not None and (warning := artwork.size_warning(path)):
+        ct.warn("img", warning)  # it is published as it is, beside the audio
     return img
 
 
@@ -236,6 +238,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     art = t.file("art", folder)
     if art is not None and art.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         t.error("art", "must be a .jpg or .png file")
+    elif art is not None and (warning := artwork.size_warning(art)):
+        t.warn("art", warning)
     draft = bool(t.flag("draft", default=False))
     max_duration = t.time("max_duration")
     parts = _parts(t, folder)

@@ -160,6 +160,9 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     chapters_file = None
     if chs:
         def img_url(img: str) -> str:
+            for problem in artwork.format_problems(episode.dir / img):  # before it is published
+                i = next(i for i, c in enumerate(episode.chapters) if c.img == img)
+                raise MediaError(problem, path=episode.path, field=f"chapters[{i}].img")
             return url_of(_copy_addressed(episode.dir / img, ep_site, "chapter"))
         path = ep_site / "chapters.json"
         write_text(path, chapters.to_json(chs, base_url_for_img=img_url))

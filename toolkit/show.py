@@ -9,7 +9,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from toolkit import categories, config, presets, stdcheck
+from toolkit import artwork as art, categories, config, presets, stdcheck
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 from toolkit.model import (Category, Funding, Owner, Person, Preset, PublishTarget, Show,
                            ShowType, TargetKind, is_slug, podcast_guid)
@@ -213,6 +213,8 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     artwork = t.file("artwork", path.parent, required=True)
     if artwork is not None and artwork.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         t.error("artwork", "must be a .jpg or .png file (Apple accepts JPEG and PNG)")
+    elif artwork is not None and (warning := art.size_warning(artwork)):
+        t.warn("artwork", warning)  # from stat alone: the byte and pixel bounds are check's
     base_url = t.text("base_url", required=True)
     check_https(t, "base_url", base_url)
     if base_url and ("?" in base_url or "#" in base_url):
