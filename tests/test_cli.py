@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -43,3 +44,13 @@ def test_new_scaffolds_an_episode(show_root: Path) -> None:
     assert again.exit_code != 0 and toml.read_text() == text  # never overwritten
     bad = CliRunner().invoke(cli, ["--root", str(show_root), "new", "../evil"])
     assert bad.exit_code != 0 and not (show_root / "evil").exists()
+
+
+def test_new_twice_numbers_the_second_after_the_first(show_root: Path) -> None:
+    """The first scaffold has no audio yet (an invalid episode): its number still counts."""
+    for slug in ("second-one", "third-one"):
+        result = CliRunner().invoke(cli, ["--root", str(show_root), "new", slug])
+        assert result.exit_code == 0, result.output
+    numbers = [tomllib.loads((show_root / "episodes" / slug / "episode.toml").read_text())["number"]
+               for slug in ("second-one", "third-one")]
+    assert numbers == [2, 3]
