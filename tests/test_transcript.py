@@ -109,6 +109,30 @@ def test_plain_text_drops_named_lines_and_finds_speakers(tmp_path, caplog):
     assert "Share this article" in caplog.text  # -2 counts from the last line with text
 
 
+def test_drop_lines_counts_lines_that_hold_text(tmp_path):
+    """A broadcaster's page puts blank lines between its headings: [1, 2, 3] names the three
+    headings, not heading, blank line, heading (which kept the third heading as text)."""
+    page = ("Korean Peninsula A to Z\n\nKorea, Today and Tomorrow\n\n\nHanoi summit ends\n\n"
+            "Host: Good evening.\n\nShare this article\n\n\u00a9 2019 Example Public Radio\n\n")
+    t = load(write(tmp_path, "t.txt", page), drop=(1, 2, 3, -2, -1))
+    assert [(c.speaker, c.text) for c in t.cues] == [("Host", "Good evening.")]
+    with pytest.raises(ConfigError, match="line 7 does not exist: the file has 6 lines of text"):
+        load(write(tmp_path, "t.txt", page), drop=(7,))
+
+
+def test_the_sample_show_keeps_its_words_and_drops_its_headings():
+    """episodes/hanoi-summit uses drop_lines: the meaning change leaves its transcript alone."""
+    import tomllib
+    folder = Path(__file__).resolve().parent.parent / "episodes" / "hanoi-summit"
+    (spec,) = tomllib.loads((folder / "episode.toml").read_text("utf-8"))["transcripts"]
+    t = load(folder / spec["file"], drop=tuple(spec["drop_lines"]))
+    text = (folder / spec["file"]).read_text("utf-8")
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    assert len(t.cues) == len(paragraphs) - 2  # the heading block and the page's end
+    assert t.cues[0].speaker == "Host" and t.cues[0].text.startswith("This is Korean Peninsula")
+    assert t.cues[-1].speaker == "Host" and t.cues[-1].text.endswith("Korean Peninsula A to Z.")
+
+
 def test_plain_text_without_drop_lines_keeps_everything(tmp_path):
     t = load(write(tmp_path, "t.txt", WEB_TEXT))
     assert t.cues[0].text.startswith("Korean Peninsula A to Z Korea, Today")

@@ -1,6 +1,7 @@
 """Transcripts: load and validate an episode's transcript files; the public face of this stage.
 
     load(source, duration=...)       TranscriptSource -> model.Transcript (validated)
+    preview_drops(source)            what drop_lines removes and keeps (`podkit transcript`)
     plain_text(transcript)           the text for the MP3's USLT frame and transcript.txt
     to_html / to_vtt / to_srt / to_json / to_text   one format as text
     write_all(transcripts, folder, url_of=...)      every format, atomically -> MediaFile per file
@@ -12,20 +13,21 @@ rules that join them (which reader, the timing checks against the audio).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit import fsutil
 from toolkit.chapters import format_timestamp
 from toolkit.errors import ConfigError, Problem, ProblemsError
 from toolkit.model import Cue, Transcript, TranscriptFormat, TranscriptSource
-from toolkit.transcript_read import decode, parse_json, parse_srt, parse_text, parse_vtt
+from toolkit.transcript_read import (decode, lines_to_drop, parse_json, parse_srt, parse_text,
+                                     parse_vtt)
 from toolkit.transcript_write import (TranscriptOutput, outputs_for, paragraphs, plain_text, to_html,
                                       to_json, to_srt, to_text, to_vtt, write_all)
 
 __all__ = ["load", "validate_times", "cue_words", "plain_text", "paragraphs", "to_html", "to_json",
            "to_srt", "to_text", "to_vtt", "write_all", "outputs_for", "TranscriptOutput",
-           "format_for"]
+           "format_for", "preview_drops", "DropPreview"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,32 @@ def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
         cues = validate_times(cues, path, duration)
     log.debug("%s: %d cues (%s)", path, len(cues), fmt.value)
     return Transcript(source=path, cues=tuple(cues), language=source.language)
+
+
+@dataclass(frozen=True)
+class DropPreview:
+    """What `drop_lines` does to one plain-text transcript: lines as (file line number, text)."""
+
+    source: TranscriptSource
+    dropped: tuple[tuple[int, str], ...]
+    kept: tuple[tuple[int, str], ...]     # every kept line that holds text
+
+
+def preview_drops(source: TranscriptSource) -> DropPreview:
+    """Read a plain-text transcript and say which lines `drop_lines` removes and which stay,
+    so a producer can check the numbers without building. ConfigError as `load` raises."""
+    if source.format is not TranscriptFormat.TEXT:
+        raise ConfigError(f"drop_lines applies to plain text transcripts only, not "
+                          f"{source.format.value}", path=source.path, field="drop_lines")
+    try:
+        data = fsutil.read_source(source.path, fsutil.MAX_TRANSCRIPT_BYTES)
+    except fsutil.SourceError as exc:
+        raise ConfigError(exc.message, path=source.path, field="file") from exc
+    lines = decode(data, source.path).split("\n")
+    gone = set(lines_to_drop(lines, source.drop_lines, source.path))
+    return DropPreview(source, tuple((i + 1, lines[i]) for i in sorted(gone)),
+                       tuple((i + 1, ln) for i, ln in enumerate(lines)
+                             if i not in gone and ln.strip()))
 
 
 def _at(n: int, cue: Cue) -> str:

@@ -106,25 +106,34 @@ def _capital(ch: str) -> bool:
 
 # ---- plain text --------------------------------------------------------------------------------
 
-def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
-    """`lines` without the 1-based line numbers in `drop`; negative numbers count back from
-    the last line that holds text (-1 is the last non-blank line, whatever blank lines follow).
+def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[int]:
+    """The indices into `lines` that `drop_lines` names, in file order.
+
+    Only lines that hold text are counted (blank lines between a page's headings are
+    not lines a producer sees as such): 1 is the first line with text, -1 the last.
+    ConfigError (field drop_lines) for 0 or a number past the lines of text.
     """
-    last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    text_lines = [i for i, ln in enumerate(lines) if ln.strip()]
     gone: set[int] = set()
     for n in drop:
         if n == 0:
             raise ConfigError("line numbers start at 1 (0 names no line)", path=path,
                               field="drop_lines")
-        idx = n - 1 if n > 0 else last + 1 + n
-        if not 0 <= idx <= last:
-            raise ConfigError(f"line {n} does not exist: the file has {last + 1} lines of text",
-                              path=path, field="drop_lines")
-        gone.add(idx)
-    for idx in sorted(gone):
+        if not -len(text_lines) <= n <= len(text_lines):
+            raise ConfigError(f"line {n} does not exist: the file has {len(text_lines)} lines of "
+                              "text", path=path, field="drop_lines")
+        gone.add(text_lines[n - 1 if n > 0 else n])
+    return sorted(gone)
+
+
+def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
+    """`lines` without the lines of text `drop` names (see `lines_to_drop`)."""
+    gone = lines_to_drop(lines, drop, path)
+    for idx in gone:
         # Logged so a producer can see at a glance that the right lines went.
         log.info("%s: dropping line %d: %r", path, idx + 1, lines[idx][:80])
-    return [ln for i, ln in enumerate(lines) if i not in gone]
+    gone_set = set(gone)
+    return [ln for i, ln in enumerate(lines) if i not in gone_set]
 
 
 def parse_text(text: str, path: Path, drop: tuple[int, ...] = ()) -> list[Cue]:
