@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_cover import write as write_cover  # noqa: E402
 from sample_audio import SR, at_loudness, bed, encode, silence, sting, to_mono  # noqa: E402
 
+from toolkit.transcript_read import drop_lines  # noqa: E402
+
 log = logging.getLogger("make_sample_show")
 
 HANOI = "hanoi-summit"
@@ -165,9 +167,10 @@ def transcript_body(episode_dir: Path) -> list[str]:
     """The transcript's lines without the page furniture named by drop_lines."""
     meta = tomllib.loads((episode_dir / "episode.toml").read_text("utf-8"))
     spec = meta["transcripts"][0]
-    lines = (episode_dir / spec["file"]).read_text("utf-8").splitlines()
-    drop = {d - 1 if d > 0 else len(lines) + d for d in spec.get("drop_lines", [])}
-    return [line for n, line in enumerate(lines) if n not in drop]
+    path = episode_dir / spec["file"]
+    lines = path.read_text("utf-8").splitlines()
+    # The same reading as podkit's (lines of text counted, blank lines skipped).
+    return drop_lines(lines, tuple(spec.get("drop_lines", [])), path)
 
 
 def make_hanoi(root: Path, workdir: Path) -> dict[str, float]:

@@ -20,6 +20,8 @@ START, END = "<!-- corpus-table:start -->", "<!-- corpus-table:end -->"
 SECTIONS = [
     ("Feed and episode files, paths, slugs, duplicates, media at check", "test_corpus_config",
      ("CASES", "BUILD_CASES")),
+    ("Limits, non-regular files, what check and validate must agree on", "test_corpus_limits",
+     ("CASES",)),
     ("Artwork", "test_corpus_art", ("CASES",)),
     ("Untrusted text, transcripts, cue sheets", "test_corpus_text", ("CASES",)),
     ("Audio files: broken, silent, unusual, hostile (`podkit build`)", "test_corpus_audio",

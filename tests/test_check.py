@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from toolkit.check import load_catalog
@@ -134,3 +135,51 @@ def test_check_warns_when_built_audio_overruns_the_slot(built_show: Path, tmp_pa
     (line,) = [ln for ln in result.output.splitlines() if ": max_duration: " in ln]
     assert line.startswith("episodes/first-episode/episode.toml: max_duration: warning: built audio runs 0:05")
     assert "over its 0:03 slot" in line
+
+
+# ---- check and validate agree -------------------------------------------------------------------
+
+def _minimal_feed(language: str, pub_date: str) -> bytes:
+    """An RSS document with one item: enough for validate's language and pubDate rules."""
+    from xml.sax.saxutils import escape
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+            f'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+            f'<title>T</title><link>https://www.example.org/</link><description>D</description>'
+            f'<language>{escape(language)}</language><item><title>I</title>'
+            f'<guid isPermaLink="false">g1</guid><pubDate>{escape(pub_date)}</pubDate></item>'
+            f'</channel></rss>').encode()
+
+
+def _validate_rules(xml: bytes) -> set[str]:
+    from toolkit.validate import validate_feed
+    return {f.rule for f in validate_feed(xml, source="feed.xml") if f.severity.value == "error"}
+
+
+def _check_fields(root: Path) -> set[str]:
+    return {p.field for p in load_catalog(root, probe_media=False).errors}
+
+
+@pytest.mark.parametrize("language", ["en", "en-us", "EN-GB", "ko", "zh-Hant", "es-419",
+                                      "xx-invalid", "xx", "en-", "english", "en_US"])
+def test_check_and_validate_agree_on_the_language(show_root: Path, language: str) -> None:
+    feed = show_root / "feeds" / "test-radio.toml"
+    feed.write_text(feed.read_text().replace('language = "en"', f'language = "{language}"'))
+    check_refuses = "language" in _check_fields(show_root)
+    validate_refuses = "apple.language" in _validate_rules(
+        _minimal_feed(language, "Wed, 01 May 2024 09:00:00 +0900"))
+    assert check_refuses == validate_refuses, (language, check_refuses)
+    assert check_refuses == (language in ("xx-invalid", "xx", "en-", "english", "en_US"))
+
+
+@pytest.mark.parametrize("year", [1, 999, 1899, 1900, 2024, 9999])
+def test_check_and_validate_agree_on_the_year(show_root: Path, year: int) -> None:
+    import datetime as dt
+
+    import lxml.etree  # noqa: F401  (feedgen.util needs it imported)
+    from feedgen.util import formatRFC2822  # what feed.py's feedgen writes as pubDate
+    toml = show_root / "episodes" / "first-episode" / "episode.toml"
+    toml.write_text(toml.read_text().replace("2024-05-01", f"{year:04d}-05-01"))
+    check_refuses = "date" in _check_fields(show_root)
+    when = dt.datetime(year, 5, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    validate_refuses = "rss.item.pubdate" in _validate_rules(_minimal_feed("en", formatRFC2822(when)))
+    assert check_refuses == validate_refuses == (year < 1900), (year, check_refuses)

@@ -5,6 +5,7 @@ and `feed` when the bytes are not the format the name promises, and reported by
 """
 from __future__ import annotations
 
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -58,6 +59,28 @@ def bomb_in_site(root: Path) -> None:
     cover.write_bytes(bomb_png(10000, 10000))  # 100 Mpx: Pillow would only warn
 
 
+def trailing_data(size: int):
+    """A planter: the valid 1400 px cover followed by zeros up to `size` bytes (sparse)."""
+    def plant(root: Path) -> None:
+        with open(root / "feeds" / "test-radio.jpg", "r+b") as f:
+            f.truncate(size)
+    return plant
+
+
+def chapter_bomb(root: Path) -> None:
+    """A chapter picture claiming 9400x9400 pixels (88 megapixels): Pillow does not even warn."""
+    (root / "episodes/first-episode/ch.png").write_bytes(bomb_png(9400, 9400))
+    with open(root / EP_TOML, "a", encoding="utf-8") as f:
+        f.write('\n[[chapters]]\nstart = 0\ntitle = "Intro"\nimg = "ch.png"\n')
+
+
+def noisy_cover(root: Path) -> None:
+    """A valid 1400 px cover of random pixels: a JPEG of over 512 KiB."""
+    rng = random.Random(1)
+    Image.frombytes("RGB", (1400, 1400), rng.randbytes(1400 * 1400 * 3)).save(
+        root / "feeds" / "test-radio.jpg", "JPEG", quality=95)
+
+
 CASES = [
     Case("art-too-small", "a 600x600 cover", cover((600, 600)), "error",
          Line(FEED, "artwork", ("600x600", "1400 to 3000 px")), summary=ONE, process=True),
@@ -89,7 +112,29 @@ CASES = [
          lambda r: ((r / "episodes/first-episode/art.png").write_bytes(bomb_png()),
                     prepend(r / EP_TOML, 'art = "art.png"\n')),
          "error", Line(EP_TOML, "art", ("too large to open safely",)), summary=ONE),
+    Case("art-trailing-data", "a valid 1400 px JPEG cover followed by 200 MB of data",
+         trailing_data(200 << 20), "error (was accepted: a build read all 200 MB)",
+         Line(FEED, "artwork", ("test-radio.jpg is 200 MiB", "at most 16 MiB")), summary=ONE,
+         process=True),
+    Case("chapter-img-88mp", "a chapter picture of 9400x9400 pixels (88 megapixels)",
+         chapter_bomb, "error (was accepted: one build used 1.09 GB)",
+         Line(EP_TOML, "chapters[0].img", ("88 megapixels", "at most 25 megapixels")),
+         summary=ONE),
+    Case("art-over-512k", "a valid cover of random pixels, over 512 KiB",
+         noisy_cover, "valid, with a warning (hosts and apps ask for at most 512 KiB)",
+         Line(FEED, "artwork", ("KiB", "at most 512 KiB"), warning=True, stream="stdout"),
+         exit=0),
     # ---- the later stages ------------------------------------------------------------------------
+    Case("build-art-trailing-data", "`podkit build` with the 200 MB cover",
+         trailing_data(200 << 20), "refused before anything is read or copied",
+         Line("feeds/test-radio.toml", "artwork", ("200 MiB", "at most 16 MiB"), prefix="podkit: ",
+              absolute=True), command=("build",), built=True),
+    Case("build-chapter-img-88mp", "`podkit build` with the 88-megapixel chapter picture",
+         chapter_bomb, "the episode fails before the picture is read or published; the last good "
+         "build stays",
+         Line(EP_TOML, "chapters[0].img", ("ch.png is 9400x9400", "88 megapixels"),
+              prefix="failed first-episode: ", absolute=True),
+         command=("build",), built=True, summary="podkit: 1 of 1 episode(s) failed"),
     Case("build-webp-cover", "`podkit build` after the cover became WebP named .png",
          cover(fmt="WEBP", name="test-radio.png"),
          "refused before anything is copied (the .png URL would serve WebP)",
@@ -136,3 +181,21 @@ def test_art_case(case: Case, request: pytest.FixtureRequest, tmp_path: Path) ->
         (published,) = [p for p in (root / "build/site/test-radio").glob("test-radio-*.jpg")]
         with Image.open(published) as im:
             assert im.size == (600, 600)
+
+
+def test_tag_pictures_are_bounded_before_decoding(tmp_path: Path) -> None:
+    """The tagger's own bounds (episode art reaches it without check's size rules): an
+    88-megapixel header and a file over 16 MiB are refused before any pixel is decoded."""
+    from toolkit import tag_art
+    from toolkit.errors import MediaError
+    big = tmp_path / "big.png"
+    big.write_bytes(bomb_png(9400, 9400))
+    with pytest.raises(MediaError, match="88 megapixels") as err:
+        tag_art.picture(big, field="art")
+    assert err.value.field == "art" and err.value.path == str(big)
+    padded = tmp_path / "padded.jpg"
+    Image.new("RGB", (1400, 1400), "navy").save(padded, "JPEG")
+    with open(padded, "r+b") as f:
+        f.truncate(17 << 20)
+    with pytest.raises(MediaError, match="larger than 16 MiB"):
+        tag_art.picture(padded, field="artwork")

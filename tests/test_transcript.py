@@ -109,6 +109,30 @@ def test_plain_text_drops_named_lines_and_finds_speakers(tmp_path, caplog):
     assert "Share this article" in caplog.text  # -2 counts from the last line with text
 
 
+def test_drop_lines_counts_lines_that_hold_text(tmp_path):
+    """A broadcaster's page puts blank lines between its headings: [1, 2, 3] names the three
+    headings, not heading, blank line, heading (which kept the third heading as text)."""
+    page = ("Korean Peninsula A to Z\n\nKorea, Today and Tomorrow\n\n\nHanoi summit ends\n\n"
+            "Host: Good evening.\n\nShare this article\n\n\u00a9 2019 Example Public Radio\n\n")
+    t = load(write(tmp_path, "t.txt", page), drop=(1, 2, 3, -2, -1))
+    assert [(c.speaker, c.text) for c in t.cues] == [("Host", "Good evening.")]
+    with pytest.raises(ConfigError, match="line 7 does not exist: the file has 6 lines of text"):
+        load(write(tmp_path, "t.txt", page), drop=(7,))
+
+
+def test_the_sample_show_keeps_its_words_and_drops_its_headings():
+    """episodes/hanoi-summit uses drop_lines: the meaning change leaves its transcript alone."""
+    import tomllib
+    folder = Path(__file__).resolve().parent.parent / "episodes" / "hanoi-summit"
+    (spec,) = tomllib.loads((folder / "episode.toml").read_text("utf-8"))["transcripts"]
+    t = load(folder / spec["file"], drop=tuple(spec["drop_lines"]))
+    text = (folder / spec["file"]).read_text("utf-8")
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    assert len(t.cues) == len(paragraphs) - 2  # the heading block and the page's end
+    assert t.cues[0].speaker == "Host" and t.cues[0].text.startswith("This is Korean Peninsula")
+    assert t.cues[-1].speaker == "Host" and t.cues[-1].text.endswith("Korean Peninsula A to Z.")
+
+
 def test_plain_text_without_drop_lines_keeps_everything(tmp_path):
     t = load(write(tmp_path, "t.txt", WEB_TEXT))
     assert t.cues[0].text.startswith("Korean Peninsula A to Z Korea, Today")
@@ -371,3 +395,31 @@ def test_plain_text_is_what_the_mp3_gets(tmp_path):
     t = load(write(tmp_path, "in.srt", SRT))
     assert transcript.plain_text(t) == ("Jane Host: Good evening, and welcome. The summit ended early."
                                         "\n\nDr Min Analyst: A surprise & a lesson.")
+
+
+def test_missing_json_ends_become_the_next_later_start(tmp_path):
+    """Equal starts (one cue per voice) share the next later start; the last cue ends with
+    the audio, or stays open while the duration is unknown (`podkit check`)."""
+    segs = [(0.0, None), (0.0, None), (1.0, 2.0), (1.0, None), (2.5, None), (3.0, None)]
+    doc = {"version": "1.0.0", "segments": [
+        {"startTime": s, **({"endTime": e} if e is not None else {}), "body": f"w{i}"}
+        for i, (s, e) in enumerate(segs)]}
+    path = write(tmp_path, "t.json", json.dumps(doc))
+    assert [c.end for c in load(path, duration=10.0).cues] == [1.0, 1.0, 2.0, 2.5, 3.0, 10.0]
+    assert [c.end for c in load(path, duration=None).cues] == [1.0, 1.0, 2.0, 2.5, 3.0, None]
+
+
+def test_missing_json_ends_match_the_definition_on_many_segments(tmp_path):
+    """Against the plain definition (first later start that is greater), 5,000 segments with
+    runs of equal starts and some ends given."""
+    import random
+    rng = random.Random(7)
+    starts = sorted(round(rng.uniform(0, 500), 1) for _ in range(5000))
+    ends = [None if rng.random() < 0.8 else s + 0.05 for s in starts]
+    doc = {"version": "1.0.0", "segments": [
+        {"startTime": s, **({"endTime": e} if e is not None else {}), "body": "x"}
+        for s, e in zip(starts, ends)]}
+    got = [c.end for c in load(write(tmp_path, "t.json", json.dumps(doc)), duration=600.0).cues]
+    want = [e if e is not None else next((t for t in starts[i + 1:] if t > s), 600.0)
+            for i, (s, e) in enumerate(zip(starts, ends))]
+    assert got == want

@@ -10,6 +10,14 @@ from PIL import Image, UnidentifiedImageError
 
 #: Apple: square JPEG or PNG, 1400 to 3000 px, RGB colour space.
 MIN_PX, MAX_PX = 1400, 3000
+#: Hosts and apps ask for artwork of at most 512 KiB (Apple's older guide said so; some
+#: directories refuse larger files): a warning, every app fetches the file again.
+WARN_BYTES = 512 * 1024
+#: podkit's own bounds on any picture it reads (cover, episode art, chapter img): far above
+#: a real 3000 px JPEG or PNG, low enough that a file with 200 MB of trailing data or an
+#: 88-megapixel photo is refused before a build decodes it (that build used 1.09 GB).
+MAX_BYTES = 16 << 20
+MAX_PIXELS = 25_000_000
 _EXT_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
@@ -29,7 +37,7 @@ class ArtInfo:
 class ArtProblem:
     """One thing wrong with an image as podcast artwork."""
 
-    kind: str               # "file", "square", "size" or "rgb" (validate maps them to rule ids)
+    kind: str               # "file", "square", "size", "bytes" or "rgb" (validate's rule ids)
     message: str
     warning: bool = False   # transparency: Apple asks for RGB, apps still show it
 
@@ -51,11 +59,46 @@ def inspect(path: Path) -> ArtInfo:
         return ArtInfo(None, 0, 0, "")
 
 
+def bounds_problem(path: Path, info: ArtInfo | None = None) -> str | None:
+    """Why podkit will not read the picture at `path` (over MAX_BYTES or MAX_PIXELS), or None.
+
+    The byte count comes from stat, the pixel count from the header: nothing is decoded.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # the loader reports a missing or unreadable file
+    if size > MAX_BYTES:
+        return (f"{path.name} is {size / (1 << 20):.0f} MiB; podkit reads pictures of at most "
+                f"{MAX_BYTES >> 20} MiB (trailing data? re-export it as JPEG or PNG)")
+    info = info or inspect(path)
+    if info.width * info.height > MAX_PIXELS:
+        return (f"{path.name} is {info.width}x{info.height} ({info.width * info.height / 1e6:.0f} "
+                f"megapixels); podkit reads pictures of at most {MAX_PIXELS / 1e6:.0f} megapixels")
+    return None
+
+
+def size_warning(path: Path) -> str | None:
+    """A warning when the picture at `path` is over WARN_BYTES (but within MAX_BYTES)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if WARN_BYTES < size <= MAX_BYTES:
+        return (f"{path.name} is {size / 1024:.0f} KiB; hosts and apps ask for at most "
+                f"{WARN_BYTES // 1024} KiB (compress it)")
+    return None
+
+
 def format_problems(path: Path, info: ArtInfo | None = None) -> list[str]:
-    """What is wrong with the file type of an image: unreadable, or not the JPEG/PNG its name says."""
+    """What is wrong with the file type of an image: unreadable, over podkit's byte or pixel
+    bounds, or not the JPEG/PNG its name says."""
     info = info or inspect(path)
     if info.format is None:
         return [f"{path.name} {info.error}"]
+    too_big = bounds_problem(path, info)
+    if too_big:
+        return [too_big]
     expected = _EXT_FORMAT.get(path.suffix.lower())
     if expected is None:
         return [f"{path.name}: must be .jpg or .png"]
@@ -75,6 +118,9 @@ def check(path: Path) -> list[ArtProblem]:
         out.append(ArtProblem("square", f"{size}; it must be square"))
     if not (MIN_PX <= info.width <= MAX_PX and MIN_PX <= info.height <= MAX_PX):
         out.append(ArtProblem("size", f"{size}; Apple needs {MIN_PX} to {MAX_PX} px"))
+    warn = size_warning(path)
+    if warn:
+        out.append(ArtProblem("bytes", warn, warning=True))
     if info.transparent:
         out.append(ArtProblem("rgb", f"{path.name} has transparency; save it as plain RGB",
                               warning=True))

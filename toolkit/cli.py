@@ -339,6 +339,46 @@ def cue(c: Context, slugs: tuple[str, ...], feed_id: str | None) -> None:
         c.say(f"wrote {path}")
 
 
+@cli.command("transcript")
+@click.argument("slug")
+@click.option("--lines", "shown", type=click.IntRange(0, 10_000), default=5, show_default=True,
+              help="How many kept lines to print.")
+@pass_ctx
+def transcript_cmd(c: Context, slug: str, shown: int) -> None:
+    """Show what drop_lines removes from an episode's plain-text transcripts, without building.
+
+    Prints every dropped line and the first kept lines, each with its line number in the
+    file. drop_lines counts lines that hold text (blank lines are skipped); negative
+    numbers count back from the last one.
+    """
+    from toolkit import transcript
+    from toolkit.episode import load_episode
+    from toolkit.model import TranscriptFormat
+    from toolkit.show import display
+    episode = load_episode(c.root, slug, None)  # type: ignore[arg-type]  # no feed needed
+    if not episode.transcripts:
+        raise PodkitError("lists no [[transcripts]]", path=display(episode.path, c.root),
+                          field="transcripts")
+    for src in episode.transcripts:
+        shown_path = display(src.path, c.root)
+        if src.format is not TranscriptFormat.TEXT:
+            c.say(f"{shown_path}: {src.format.value}: drop_lines does not apply; nothing dropped")
+            continue
+        p = transcript.preview_drops(src)
+        c.say(f"{shown_path}: drop_lines = {list(src.drop_lines)}")
+        c.say(f"dropped ({len(p.dropped)}):")
+        for n, text in p.dropped:
+            c.say(f"  {n:>5}  {_short(text)}")
+        c.say(f"kept (first {min(shown, len(p.kept))} of {len(p.kept)} lines of text):")
+        for n, text in p.kept[:shown]:
+            c.say(f"  {n:>5}  {_short(text)}")
+
+
+def _short(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def main() -> None:
     """Entry point: run the CLI, turning PodkitError into one line and exit code 1."""
     verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})

@@ -10,7 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
-from toolkit import wavheader
+from toolkit import artwork, fsutil, stdcheck, wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTarget, Show,
                            Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
@@ -97,6 +97,9 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
             tt.error("format", "html is an output format; give text, srt, vtt or json")
             fmt = None
         language = tt.text("language")
+        language_problem = stdcheck.language_problem(language) if language else None
+        if language_problem:
+            tt.error("language", language_problem)
         drops = []
         for i, v in enumerate(tt.get("drop_lines", list, default=[])):
             if isinstance(v, int) and not isinstance(v, bool) and v != 0:
@@ -125,6 +128,8 @@ def _chapter_img(ct: Table, base: Path) -> str | None:
     path = ct.check_file("img", img, base)
     if path is not None and path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         ct.error("img", f"{img!r} must be a .jpg or .png file (or an https:// URL)")
+    elif path is not None and (warning := artwork.size_warning(path)):
+        ct.warn("img", warning)  # it is published as it is, beside the audio
     return img
 
 
@@ -153,7 +158,11 @@ def _notes(t: Table, base: Path) -> str:
         t.error("notes", "give notes or notes_file, not both")
     if path is None:
         return _xml_text(t, "notes", inline or "").strip()
-    raw = path.read_bytes()
+    try:
+        raw = fsutil.read_source(path, fsutil.MAX_NOTES_BYTES)
+    except fsutil.SourceError as exc:
+        t.error("notes_file", f"{path.name} {exc.message}")
+        return ""
     try:
         return _xml_text(t, "notes_file", raw.decode("utf-8-sig"), f"{path.name}: ").strip()
     except UnicodeDecodeError as exc:
@@ -192,7 +201,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     if not is_slug(slug):
         problems.append(Problem(display(folder, root), "slug", f"{slug!r} must be lowercase "
                                 "ASCII letters, digits and single hyphens (it becomes a URL)"))
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         problems.append(Problem(shown, "file", "missing: every episode folder needs an episode.toml"))
         return None
     data = parse_toml(path, problems, shown)
@@ -207,6 +216,10 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
             t.error("feed", f"no feed {feed!r} (feeds/{feed}.toml does not exist)")
     title = t.text("title", required=True)
     date = t.datetime("date", required=True)
+    date_problem = stdcheck.date_problem(date) if date else None
+    if date_problem:  # the bound validate applies to the pubDate
+        t.error("date", f"{date.isoformat()}: {date_problem}")  # type: ignore[union-attr]
+        date = None
     number = t.integer("number", positive=True)
     season = t.integer("season", positive=True)
     type_text = t.text("type", default="full")
@@ -225,6 +238,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     art = t.file("art", folder)
     if art is not None and art.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         t.error("art", "must be a .jpg or .png file")
+    elif art is not None and (warning := artwork.size_warning(art)):
+        t.warn("art", warning)
     draft = bool(t.flag("draft", default=False))
     max_duration = t.time("max_duration")
     parts = _parts(t, folder)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from xml.etree.ElementTree import Element
 
+from toolkit import stdcheck
 from toolkit.categories import check_category
 from toolkit.findings import Report
 
@@ -39,14 +40,6 @@ CHAPTERS_MIME = "application/json+chapters"
 DESCRIPTION_TAGS = {"p", "ol", "ul", "li", "a"}
 MAX_DESCRIPTION_BYTES = 4000
 
-#: ISO 639-1 two-letter codes (three-letter ISO 639-2/3 codes are accepted by shape).
-ISO639_1 = set("""aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr
-cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
-ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb
-lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os
-pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th
-ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split())
-_LANG_RE = re.compile(r"^([a-z]{2,3})(?:-([a-z]{2}|[0-9]{3}))?$")
 _URL_BAD_CHAR = re.compile(r"[^!-~]")     # anything but printable ASCII (spaces included)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?=[\s/>])")
@@ -239,12 +232,10 @@ def _channel_rss(channel: Element, report: Report, own_feed_url: str | None) -> 
         report.error("rss.channel.link", c, "link",
                      f"{link} is the feed itself; <link> must be the show's website")
     lang = text(channel.find("language"))
-    m = _LANG_RE.match(lang.lower())
     if not lang:
         report.error("apple.language", c, "language", "no <language> (an ISO 639 code such as en)")
-    elif not m or (len(m.group(1)) == 2 and m.group(1) not in ISO639_1):
-        report.error("apple.language", c, "language",
-                     f"{lang!r} is not an ISO 639 language code (en, en-us, ko)")
+    elif problem := stdcheck.language_problem(lang):  # the rule `podkit check` applies too
+        report.error("apple.language", c, "language", problem)
 
 
 def _channel_apple(channel: Element, items: list[Item], report: Report) -> None:

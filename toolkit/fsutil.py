@@ -1,13 +1,19 @@
-"""Small file helpers every stage shares: atomic writes and content hashes.
+"""Small file helpers every stage shares: atomic writes, content hashes, safe source reads.
 
 Each stage writes its output to a temp file in the same folder and renames it into
 place, so a crash never leaves a file that looks finished and a failed step leaves
 the previous good output where it was.
+
+Sources are read through `read_source`: a FIFO or a device named like a source file
+would block a read forever (or never end), so only regular files are opened, and every
+text source has a size cap.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +24,79 @@ from toolkit.errors import PodkitError
 #: The process umask, read once at import (reading it means setting it: not thread-safe).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+#: Size caps of the text sources (bytes): far above any real file, low enough that a log
+#: pasted by mistake or a sparse file is refused before it is read into memory.
+MAX_TOML_BYTES = 1 << 20          # feeds/*.toml and episode.toml: 1 MiB
+MAX_NOTES_BYTES = 1 << 20         # notes_file: 1 MiB
+MAX_TRANSCRIPT_BYTES = 32 << 20   # a transcript: 32 MiB (a day of word-level JSON is ~20 MB)
+
+_KINDS = ((stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "is not a regular file (a FIFO)"),
+          (stat.S_ISSOCK, "is not a regular file (a socket)"),
+          (stat.S_ISCHR, "is not a regular file (a character device)"),
+          (stat.S_ISBLK, "is not a regular file (a block device)"))
+
+
+def kind_problem(mode: int) -> str | None:
+    """Why a file of this `st_mode` is no source ('is a folder', 'is not a regular file
+    (a FIFO)'...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, words in _KINDS:
+        if test(mode):
+            return words
+    return "is not a regular file"
+
+
+def os_problem(exc: OSError) -> str:
+    """A reason for an OSError on a source path, in a producer's words."""
+    if exc.errno == errno.ELOOP:
+        return "is a symlink loop (a link that points back to itself)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "cannot be opened: file name too long for the file system"
+    if exc.errno == errno.ENOENT:
+        return "not found"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
+def read_source(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.
+
+    Raises SourceError (a PodkitError; the caller adds path and field) when `path` is
+    missing, unreadable, not a regular file or over `limit`. The file is opened
+    non-blocking and checked with fstat before any read, so a FIFO is never read from
+    (opening one non-blocking for reading returns at once).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise SourceError(os_problem(exc)) from exc
+    try:
+        st = os.fstat(fd)
+        words = kind_problem(st.st_mode)
+        if words:
+            raise SourceError(words)
+        if st.st_size > limit:
+            raise SourceError(f"is larger than {_size(limit)} ({_size(st.st_size)}), the limit "
+                              "for this kind of file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)  # +1: a file that grew after fstat is still caught
+    except OSError as exc:
+        raise SourceError(os_problem(exc)) from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise SourceError(f"is larger than {_size(limit)}, the limit for this kind of file")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+class SourceError(PodkitError):
+    """A source file cannot be read as one: missing, not a regular file, too large."""
 
 
 @contextmanager

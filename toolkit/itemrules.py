@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
+from toolkit import stdcheck
 from toolkit.feedrules import (CHAPTERS_MIME, ENCLOSURE_EXT, ITUNES, TRANSCRIPT_EXT,
                                TRANSCRIPT_TYPES, RFC2822_RE, Item, ParsedFeed, check_description,
                                check_explicit, check_person, check_url, is_url, text)
@@ -51,7 +52,7 @@ def _rss(it: Item, report: Report, guids: dict[str, int], urls: dict[str, int]) 
         report.error("rss.item.pubdate", i, "pubDate", "no <pubDate>")
     else:
         try:
-            ok = bool(RFC2822_RE.match(pub)) and parsedate_to_datetime(pub) is not None
+            ok = bool(RFC2822_RE.match(pub)) and not stdcheck.date_problem(parsedate_to_datetime(pub))
         except (TypeError, ValueError):
             ok = False
         if not ok:

@@ -246,6 +246,9 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     chapters_file = None
     if chs:
         def img_url(img: str) -> str:
+            for problem in artwork.format_problems(episode.dir / img):  # a clear message
+                i = next(i for i, c in enumerate(episode.chapters) if c.img == img)
+                raise MediaError(problem, path=episode.path, field=f"chapters[{i}].img")
             return folder.url(_copy_addressed(episode.dir / img, work, "chapter"))
         path = work / "chapters.json"
         write_text(path, chapters.to_json(chs, base_url_for_img=img_url))

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from toolkit import notes
 from toolkit.check import load_catalog
-from toolkit.episode import EPISODE_FILE
+from toolkit.episode import EPISODE_FILE, episode_folders
 from toolkit.errors import ConfigError
 from toolkit.fsutil import write_text
 from toolkit.model import is_slug
+from toolkit.tomlread import parse_toml
 
 
 def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str | None = None,
@@ -29,7 +30,7 @@ def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str
         feed_id = next(iter(cat.shows))
     elif feed_id not in cat.shows:
         raise ConfigError(f"no valid feed {feed_id!r} (see `podkit check`)", field="feed")
-    number = max((e.number or 0 for e in cat.episodes_of(feed_id)), default=0) + 1
+    number = _last_number(root, feed_id) + 1
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
     templates = root / "templates"
     text = notes.render_scaffold(templates if templates.is_dir() else None, slug=slug,
@@ -38,3 +39,19 @@ def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str
     write_text(folder / EPISODE_FILE, text)
     return folder / EPISODE_FILE
 
+
+
+def _last_number(root: Path, feed_id: str) -> int:
+    """The highest `number` any episode folder of `feed_id` holds (0 if none).
+
+    Read from the TOML as written, not from the catalogue: an episode scaffolded a moment
+    ago has no audio yet, so it is not a valid episode, but its number is taken.
+    """
+    highest = 0
+    for folder in episode_folders(root):
+        data = parse_toml(folder / EPISODE_FILE, [], "") if (folder / EPISODE_FILE).exists() else None
+        number = (data or {}).get("number")
+        if (data or {}).get("feed") == feed_id and isinstance(number, int) \
+                and not isinstance(number, bool):
+            highest = max(highest, number)
+    return highest

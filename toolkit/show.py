@@ -5,18 +5,17 @@ Every problem is collected (see toolkit.tomlread) so `podkit check` can list the
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from pathlib import Path
 
-from toolkit import categories, config, presets
+from toolkit import artwork as art, categories, config, presets, stdcheck
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 from toolkit.layout import Layout
 from toolkit.model import (Category, Funding, Owner, Person, Preset, PublishTarget, Show,
                            ShowType, TargetKind, is_slug, podcast_guid)
 from toolkit.tomlread import Table, parse_toml
 
-#: ISO 639 language code, optionally with a region or script (en, en-us, ko, zh-Hant).
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: podcast:medium values (Podcasting 2.0), each also allowed with the list suffix "L".
 MEDIUMS = {"podcast", "music", "video", "film", "audiobook", "newsletter", "blog",
@@ -34,13 +33,27 @@ def display(path: Path, root: Path) -> str:
 
 
 def check_https(t: Table, key: str, url: str | None) -> None:
-    """Record a problem unless `url` is an absolute ASCII https URL without spaces."""
+    """Record a problem unless `url` is an absolute ASCII https URL with a host name, without
+    spaces and without a user name or password (which would be published in the feed,
+    the pages and the ID3 tags; the URL is then not echoed either)."""
     if url is None:
         return
     if not url.startswith("https://") or len(url) <= len("https://"):
         t.error(key, f"must be an https:// URL, not {url!r}")
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed '[' of an IPv6 address, a bad port
+        t.error(key, f"is not a valid URL: {url!r}")
+        return
+    if "@" in parts.netloc:
+        t.error(key, "holds a user name or password (user:password@): it would be published in "
+                     "the feed, the pages and the tags; remove it")
     elif not url.isascii() or any(c.isspace() for c in url):
         t.error(key, f"must be ASCII without spaces (percent-encode it): {url!r}")
+    elif not host:
+        t.error(key, f"has no host name: {url!r} (write e.g. https://media.example.org/show/)")
 
 
 def _persons(t: Table, key: str) -> tuple[Person, ...]:
@@ -188,8 +201,9 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     link = t.text("link", required=True)
     check_https(t, "link", link)
     language = t.text("language", required=True)
-    if language and not LANGUAGE_RE.match(language):
-        t.error("language", f"{language!r} is not an ISO 639 code such as en, en-us or ko")
+    language_problem = stdcheck.language_problem(language) if language else None
+    if language_problem:
+        t.error("language", language_problem)  # the rule validate applies to <language>
     author = t.text("author", required=True)
     explicit = t.flag("explicit", required=True)
     type_text = t.text("type", default="episodic")
@@ -202,6 +216,8 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     artwork = t.file("artwork", path.parent, required=True)
     if artwork is not None and artwork.suffix.lower() not in (".jpg", ".jpeg", ".png"):
         t.error("artwork", "must be a .jpg or .png file (Apple accepts JPEG and PNG)")
+    elif artwork is not None and (warning := art.size_warning(artwork)):
+        t.warn("artwork", warning)  # from stat alone: the byte and pixel bounds are check's
     base_url = t.text("base_url", required=True)
     check_https(t, "base_url", base_url)
     if base_url and ("?" in base_url or "#" in base_url):
@@ -290,7 +306,7 @@ def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:
 def load_show(root: Path, feed_id: str) -> Show:
     """One feed by id; ProblemsError listing its problems if it is invalid."""
     path = root / "feeds" / f"{feed_id}.toml"
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a folder of that name: read_show says what it is
         raise ConfigError(f"no feed named {feed_id!r} (expected {display(path, root)})", field="feed")
     problems: list[Problem] = []
     show = read_show(path, root, problems)

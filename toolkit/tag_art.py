@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from toolkit import artwork, fsutil
 from toolkit.errors import MediaError
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,19 @@ def picture(path: Path, *, max_px: int = COVER_MAX_PX, max_bytes: int = COVER_MA
     neither JPEG nor PNG (judged by content, not by extension: a WebP named .png fails).
     """
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise MediaError(f"cannot read image: {exc.strerror}", path=path, field=field) from exc
+        # Bounded before reading: a cover with 200 MB of trailing data is still a valid JPEG.
+        data = fsutil.read_source(Path(path), artwork.MAX_BYTES)
+    except fsutil.SourceError as exc:
+        raise MediaError(exc.message, path=path, field=field) from exc
     try:
         with warnings.catch_warnings():
             # Over 89 million pixels Pillow only warns: refuse such a picture like a bigger one.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
+        if img.width * img.height > artwork.MAX_PIXELS:  # from the header: nothing decoded yet
+            raise MediaError(f"is {img.width}x{img.height} ({img.width * img.height / 1e6:.0f} "
+                             f"megapixels); podkit reads pictures of at most "
+                             f"{artwork.MAX_PIXELS / 1e6:.0f} megapixels", path=path, field=field)
         if img.format == "JPEG" and max(img.size) > max_px:
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (never below max_px): a 3000 px
             # cover then costs a quarter of the memory and time before the Lanczos step.

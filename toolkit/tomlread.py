@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import errno
 import math
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from toolkit import fsutil
 from toolkit.errors import Problem, Severity
 
 _TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
@@ -29,11 +33,16 @@ _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float:
 
 
 def parse_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any] | None:
-    """Read a TOML file; on failure record the problem (with line and column) and return None."""
+    """Read a TOML file; on failure record the problem (with line and column) and return None.
+
+    Only a regular file of at most `fsutil.MAX_TOML_BYTES` is read (a FIFO named .toml
+    would block forever). Input built to exhaust the parser (arrays nested thousands deep,
+    integers of thousands of digits) is one problem like any syntax error.
+    """
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(shown, "file", f"cannot read: {exc.strerror}"))
+        raw = fsutil.read_source(path, fsutil.MAX_TOML_BYTES)
+    except fsutil.SourceError as exc:
+        problems.append(Problem(shown, "file", exc.message))
         return None
     skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0  # Notepad writes one
     try:
@@ -50,7 +59,24 @@ def parse_toml(path: Path, problems: list[Problem], shown: str) -> dict[str, Any
     except tomllib.TOMLDecodeError as exc:
         # tomllib says "Invalid value (at line 3, column 9)": keep its position words.
         problems.append(Problem(shown, "toml", f"syntax error: {exc}"))
-        return None
+    except RecursionError:
+        # tomllib recurses once per nesting level: a few thousand '[' exhaust the stack.
+        problems.append(Problem(shown, "toml", "syntax error: arrays or tables nested too deeply "
+                                "(more than Python's recursion limit)"))
+    except ValueError:
+        # int() refuses over 4300 digits (CVE-2020-10735), which tomllib does not catch.
+        problems.append(Problem(shown, "toml", f"syntax error: {_long_number(text)}"))
+    return None
+
+
+def _long_number(text: str) -> str:
+    """Where the over-long integer that stopped tomllib is, for the message."""
+    m = re.search(r"\d[\d_]{" + str(sys.get_int_max_str_digits() - 1) + ",}", text)
+    if m is None:
+        return "a value tomllib cannot read"
+    digits = sum(c.isdigit() for c in m.group())
+    return (f"line {text.count(chr(10), 0, m.start()) + 1}: an integer of {digits} digits "
+            "(TOML integers are 64-bit)")
 
 
 def parse_time(value: Any) -> float | None:
@@ -240,7 +266,8 @@ class Table:
         return self.check_file(key, name, base)
 
     def check_file(self, key: str, name: str, base: Path) -> Path | None:
-        """Resolve `name` against `base`; record a problem if it escapes, is missing or unreadable."""
+        """Resolve `name` against `base`; record a problem if it escapes, is missing, is not
+        a regular file (a folder, a FIFO: never opened) or cannot be read."""
         rel = Path(name)
         if rel.is_absolute() or ".." in rel.parts:
             self.error(key, f"{name!r} must be a path inside {base.name}/ (no '..', not absolute)")
@@ -248,17 +275,33 @@ class Table:
         path = base / rel
         try:
             inside = path.resolve().is_relative_to(base.resolve())
-        except OSError:
-            inside = False
+        except RuntimeError:  # Python 3.11 and 3.12 raise it for a symlink loop
+            self.error(key, f"{name!r} is a symlink loop (a link that points back to itself)")
+            return None
+        except OSError as exc:
+            self.error(key, f"{name!r} {fsutil.os_problem(exc)}")
+            return None
         if not inside:
             self.error(key, f"{name!r} points outside {base.name}/ (through a symlink)")
             return None
-        if not path.is_file():
-            self.error(key, f"file not found: {name}")
+        try:
+            st = path.stat()
+        except OSError as exc:
+            missing = exc.errno in (errno.ENOENT, errno.ENOTDIR)
+            self.error(key, f"file not found: {name}" if missing
+                       else f"{name!r} {fsutil.os_problem(exc)}")
+            return None
+        words = fsutil.kind_problem(st.st_mode)
+        if words:
+            self.error(key, f"{name} {words}")
             return None
         try:
-            with open(path, "rb") as f:
-                f.read(1)
+            # Non-blocking: were the file swapped for a FIFO since stat, this must not hang.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                os.read(fd, 1)
+            finally:
+                os.close(fd)
         except OSError as exc:
             self.error(key, f"cannot read {name}: {exc.strerror}")
             return None

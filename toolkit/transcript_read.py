@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import sys
 from pathlib import Path
 
 from toolkit.errors import ConfigError
@@ -105,25 +106,34 @@ def _capital(ch: str) -> bool:
 
 # ---- plain text --------------------------------------------------------------------------------
 
-def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
-    """`lines` without the 1-based line numbers in `drop`; negative numbers count back from
-    the last line that holds text (-1 is the last non-blank line, whatever blank lines follow).
+def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[int]:
+    """The indices into `lines` that `drop_lines` names, in file order.
+
+    Only lines that hold text are counted (blank lines between a page's headings are
+    not lines a producer sees as such): 1 is the first line with text, -1 the last.
+    ConfigError (field drop_lines) for 0 or a number past the lines of text.
     """
-    last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
+    text_lines = [i for i, ln in enumerate(lines) if ln.strip()]
     gone: set[int] = set()
     for n in drop:
         if n == 0:
             raise ConfigError("line numbers start at 1 (0 names no line)", path=path,
                               field="drop_lines")
-        idx = n - 1 if n > 0 else last + 1 + n
-        if not 0 <= idx <= last:
-            raise ConfigError(f"line {n} does not exist: the file has {last + 1} lines of text",
-                              path=path, field="drop_lines")
-        gone.add(idx)
-    for idx in sorted(gone):
+        if not -len(text_lines) <= n <= len(text_lines):
+            raise ConfigError(f"line {n} does not exist: the file has {len(text_lines)} lines of "
+                              "text", path=path, field="drop_lines")
+        gone.add(text_lines[n - 1 if n > 0 else n])
+    return sorted(gone)
+
+
+def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
+    """`lines` without the lines of text `drop` names (see `lines_to_drop`)."""
+    gone = lines_to_drop(lines, drop, path)
+    for idx in gone:
         # Logged so a producer can see at a glance that the right lines went.
         log.info("%s: dropping line %d: %r", path, idx + 1, lines[idx][:80])
-    return [ln for i, ln in enumerate(lines) if i not in gone]
+    gone_set = set(gone)
+    return [ln for i, ln in enumerate(lines) if i not in gone_set]
 
 
 def parse_text(text: str, path: Path, drop: tuple[int, ...] = ()) -> list[Cue]:
@@ -278,6 +288,14 @@ def parse_json(text: str, path: Path) -> list[Cue]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}",
                           path=path, field="json") from exc
+    except RecursionError as exc:
+        # The C decoder recurses once per '[' or '{': 100,000 of them exhaust the stack.
+        raise ConfigError("not valid JSON: arrays or objects nested too deeply", path=path,
+                          field="json") from exc
+    except ValueError as exc:
+        # int() refuses over 4300 digits (CVE-2020-10735); json.loads lets that through.
+        raise ConfigError(f"not valid JSON: {_long_number(text)}", path=path,
+                          field="json") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
         raise ConfigError("expected an object with a 'segments' list (Podcast Index transcript "
                           "JSON)", path=path, field="segments")
@@ -306,6 +324,14 @@ def parse_json(text: str, path: Path) -> list[Cue]:
             cues.append(Cue(text=text_, speaker=" ".join(speaker.split()) or None if speaker else None,
                             start=float(start), end=float(end) if end is not None else None))
     return cues
+
+
+def _long_number(text: str) -> str:
+    m = re.search(r"\d{" + str(sys.get_int_max_str_digits() + 1) + ",}", text)
+    if m is None:
+        return "a value Python cannot read"
+    line = text.count("\n", 0, m.start()) + 1
+    return f"line {line}: a number of {len(m.group())} digits (no time needs more than 12)"
 
 
 def _number(value: object) -> bool:
