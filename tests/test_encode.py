@@ -143,3 +143,35 @@ def test_failing_monitor_stops_the_encode_with_its_error(tmp_path):
         encode.encode(_chunks(x, 65536), encode.Targets(mp3=target), EncodingSettings(),
                       sample_rate=RATE, channels=2, monitor=monitor)
     assert len(calls) == 1 and not target.exists()
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 200 kB tmpfs (root only); skipped where mounting is not permitted."""
+    import subprocess
+    where = tmp_path / "small"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "podkit-test", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+@pytest.mark.parametrize("seconds", [4.0, 60.0], ids=["fails-at-the-end", "fails-mid-encode"])
+def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
+    from toolkit.errors import FFmpegError
+    # 4 s of MP3 (64 kB) fits the 200 kB disk until the WAV beside it fills it at the end;
+    # 60 s (960 kB) fills it while ffmpeg is still being fed.
+    x = speech_like(seconds, rate=RATE, hot_peaks=False) * 0.5
+    t = encode.Targets(mp3=small_disk / "ep.mp3",
+                       wav=small_disk / "ep.wav" if seconds < 10 else None)
+    (small_disk / "ep.mp3").write_bytes(b"the previous good MP3")
+    with pytest.raises(FFmpegError) as err:
+        encode.encode(_chunks(x, 65536), t, EncodingSettings(wav=True), sample_rate=RATE,
+                      channels=2)
+    assert str(err.value) == f"{small_disk / 'ep.mp3'}: encoding failed: no space left on device"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["ep.mp3"]        # no temp files
+    assert (small_disk / "ep.mp3").read_bytes() == b"the previous good MP3"

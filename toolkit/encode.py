@@ -191,15 +191,19 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             proc.stdin.close()
         except BrokenPipeError:
             # The encoder stopped reading: either a failed monitor closed its output
-            # (report the monitor's error), or ffmpeg went away mid-encode (killed,
-            # crashed): say that, not what the temp file's context would make of it
-            # ("cannot write file: Broken pipe").
+            # (report the monitor's error), ffmpeg failed on its own (a full disk: the
+            # BrokenPipeError goes on to ffmpeg.popen, which reports ffmpeg's own error),
+            # or it went away mid-encode (killed, crashed): say that, not what the temp
+            # file's context would make of it ("cannot write file: Broken pipe").
             for t in threads:
                 t.join()
             if errors:
                 raise errors[0] from None
-            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode "
-                              f"({_ended(proc.wait())})", path=targets.mp3) from None
+            code = proc.wait()
+            if code > 0:
+                raise
+            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode ({_ended(code)})",
+                              path=targets.mp3) from None
         for t in threads:
             t.join()
         if errors:
