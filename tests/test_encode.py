@@ -175,3 +175,23 @@ def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
     assert str(err.value) == f"{small_disk / 'ep.mp3'}: encoding failed: no space left on device"
     assert sorted(p.name for p in small_disk.iterdir()) == ["ep.mp3"]        # no temp files
     assert (small_disk / "ep.mp3").read_bytes() == b"the previous good MP3"
+
+
+@pytest.mark.parametrize("loopback", [True, False], ids=["loopback-decoder", "tee-fallback"])
+def test_monitor_measures_the_aac_rendition_on_its_own(tmp_path, monkeypatch, loopback):
+    from toolkit import loudness
+    if loopback and not encode.loopback_decoders():
+        pytest.skip("this ffmpeg has no loopback decoders")
+    monkeypatch.setattr(encode, "loopback_decoders", lambda: loopback)
+    x = speech_like(6.0, rate=RATE) * 0.5
+    target = tmp_path / "a.m4a"
+    meter = loudness.Meter(RATE, 2)
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=None, m4a=target),
+                           EncodingSettings(aac=True), sample_rate=RATE, channels=2,
+                           monitor=meter.feed)
+    live, afterwards = meter.stats(), loudness.measure_file(target)
+    assert frames == len(x) and mutagen.mp4.MP4(target).info.codec == "mp4a.40.2"
+    # Both decoders see the AAC's samples; the stream may keep the encoder's priming
+    # (1024 frames) that the .m4a's edit list trims.
+    assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
+    assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)
