@@ -129,9 +129,15 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     for r in results:
         if r.ok:
             v = r.value
-            c.say(f"built {v['slug']}: {_clock(v['duration'])}, {v['integrated']:.1f} LUFS, "
-                  f"{v['true_peak']:.1f} dBTP, {v['size'] / 1e6:.1f} MB"
-                  + (" (audio unchanged)" if v["cached"] else ""))
+            # Each rendition as measured on its own file (MP3, M4A, WAV).
+            loud = ", ".join(f"{k.upper()} {i:.1f} LUFS {tp:.1f} dBTP"
+                             for k, (i, tp) in v.get("renditions", {}).items()) or \
+                f"{v['integrated']:.1f} LUFS, {v['true_peak']:.1f} dBTP"
+            c.say(f"built {v['slug']}: {_clock(v['duration'])}, {loud}, "
+                  f"{v['size'] / 1e6:.1f} MB" + (" (audio unchanged)" if v["cached"] else ""))
+            if v.get("limiting_warning"):
+                click.echo(f"episodes/{v['slug']}: audio: warning: {v['limiting_warning']}",
+                           err=True)
             if v.get("overrun"):
                 click.echo(f"episodes/{v['slug']}/episode.toml: max_duration: warning: "
                            f"{v['overrun']}", err=True)

@@ -38,8 +38,12 @@ def save(layout: Layout, feed: str, slug: str, *, audio: MediaFile,
          chapters: tuple[Chapter, ...], extra_audio: tuple[MediaFile, ...],
          loudness_before: LoudnessStats | None, loudness_after: LoudnessStats | None,
          parts: list[tuple[str, float]], image_url: str | None, page_url: str | None,
-         extra: dict[str, Any] | None = None) -> Path:
-    """Write the manifest of one built episode (atomically, deterministic JSON)."""
+         extra: dict[str, Any] | None = None, mastering: dict[str, Any] | None = None) -> Path:
+    """Write the manifest of one built episode (atomically, deterministic JSON).
+
+    `mastering` is the audio stage's report: {"renditions": {kind: LoudnessStats as a
+    dict}, "limiting": normalize.Limiting.as_dict()}.
+    """
     site = layout.stage(feed)
     data = {
         "version": VERSION,
@@ -55,6 +59,7 @@ def save(layout: Layout, feed: str, slug: str, *, audio: MediaFile,
         "parts": [[title, round(seconds, 3)] for title, seconds in parts],
         "image_url": image_url,
         "page_url": page_url,
+        "mastering": mastering,
         **(extra or {}),
     }
     path = layout.reports(feed, slug) / MANIFEST
@@ -108,6 +113,17 @@ class Manifest:
         """Loudness of the assembled programme before normalization."""
         d = self.data.get("loudness_before")
         return LoudnessStats(**d) if d else None
+
+    @property
+    def renditions(self) -> dict[str, LoudnessStats]:
+        """Loudness of each published rendition ("mp3", "m4a", "wav"), measured on its file."""
+        found = (self.data.get("mastering") or {}).get("renditions") or {}
+        return {k: LoudnessStats(**v) for k, v in found.items()}
+
+    @property
+    def limiting(self) -> dict[str, Any] | None:
+        """How hard the limiter worked (seconds, share, max_db, warning), if recorded."""
+        return (self.data.get("mastering") or {}).get("limiting")
 
     @property
     def parts(self) -> list[tuple[str, float]]:

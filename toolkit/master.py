@@ -255,7 +255,8 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                          wav=paths["wav"] if enc.wav else None, renditions=renditions,
                          limiting=normalize.limiting(plan, frames / rate))
     if result.limiting and result.limiting.warning:
-        log.warning("%s: %s", episode.slug, result.limiting.warning)
+        # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
+        log.info("%s: %s", episode.slug, result.limiting.warning)
     _write_qc(result, episode, plan, aim, target.true_peak, block_log, main.short_term,
               main.peaks)
     return result

@@ -199,7 +199,8 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     saved = manifest.save(layout, show.id, slug, audio=audio_file, transcripts=transcript_files,
                           chapters_file=chapters_file, chapters=chs, extra_audio=tuple(extra),
                           loudness_before=audio.before, loudness_after=audio.after,
-                          parts=list(audio.parts), image_url=art_url, page_url=page_url)
+                          parts=list(audio.parts), image_url=art_url, page_url=page_url,
+                          mastering=_mastering(audio))
     cue.write_sheet(reports, cue_sheet(show, episode, manifest.load(layout, show.id, slug)))
     log.debug("%s: manifest %s", slug, saved)
     # The new build is complete: only now drop the audio the previous one pointed at.
@@ -209,7 +210,16 @@ def build_episode(root: Path, slug: str, settings: BuildSettings = BuildSettings
     return {"slug": slug, "feed": show.id, "duration": audio.duration, "cached": audio.cached,
             "integrated": audio.after.integrated, "true_peak": audio.after.true_peak,
             "mp3": str(mp3), "size": audio_file.size,
-            "overrun": cue.check_slot(audio.duration, episode.max_duration)}
+            "overrun": cue.check_slot(audio.duration, episode.max_duration),
+            "renditions": {k: (v.integrated, v.true_peak) for k, v in audio.renditions.items()},
+            "limiting_warning": audio.limiting.warning if audio.limiting else None}
+
+
+def _mastering(audio: Any) -> dict[str, Any]:
+    """The audio stage's report for the manifest: each rendition's loudness, the limiting."""
+    from dataclasses import asdict
+    return {"renditions": {k: asdict(s) for k, s in audio.renditions.items()},
+            "limiting": audio.limiting.as_dict() if audio.limiting else None}
 
 
 def page_notes(episode: Episode, page_url: str) -> str:
@@ -239,7 +249,7 @@ def cue_sheet(show: Show, episode: Episode, built: manifest.Manifest) -> cue.Cue
     return cue.make_sheet(episode, show_title=show.title, duration=built.audio.duration or 0.0,
                           parts=cue.parts_from(episode.parts, [s for _, s in built.parts]),
                           transcript_text=transcript.plain_text(texts[0]) if texts else None,
-                          loudness=built.loudness_after)
+                          loudness=built.loudness_after, limiting=built.limiting)
 
 
 def write_cues(root: Path, slugs: tuple[str, ...] = (), feed_id: str | None = None) -> list[Path]:
