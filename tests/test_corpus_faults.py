@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import os
 import random
+import re
 import resource
 import stat
 import subprocess
@@ -54,6 +55,10 @@ ROWS = [
         "exit 1, one line naming feed.xml and the OS error", "build/ byte-identical, no temp files"),
     Row("disk-full-tagging", "the disk fills while tagging the MP3",
         "the episode fails with one line; exit 1", "build/ byte-identical, no temp files"),
+    Row("disk-full-encode", "the disk fills while ffmpeg encodes the MP3 (the audio changed)",
+        "the episode fails with one line naming the MP3 being written: `encoding failed: no "
+        "space left on device` (was `ffmpeg stopped mid-encode (exit 228)`); exit 1",
+        "build/ byte-identical, no temp files"),
     Row("disk-full-pages", "the disk fills while writing notes and pages",
         "the episode fails with one line; exit 1", "build/ byte-identical, no temp files"),
     Row("file-size-limit-feed", "RLIMIT_FSIZE below feed.xml's size (the fallback where mount "
@@ -274,6 +279,24 @@ def test_disk_full(case: str, corpus_built: Path, tmp_path: Path) -> None:
     assert run.rc == 1 and line == f"{prefix}{root / named}: cannot write file: {reason}", run
     if command == "build":
         assert run.err_lines[-1] == "podkit: 1 of 1 episode(s) failed", run
+    assert tree_hash(after) == before  # the last good outputs, byte for byte
+    assert leftovers(after.parent) == [] and sources_hash(root) == sources
+
+
+def test_disk_full_while_encoding(corpus_built: Path, tmp_path: Path) -> None:
+    if not tmpfs_works():
+        pytest.skip("mounting a tmpfs is not allowed here")
+    root = copy_show(corpus_built, tmp_path / "show")
+    # A changed part gain: the audio is rebuilt, into a cache with 16 kB left.
+    edit(root / EP_TOML, 'title = "Talk"', 'title = "Talk"\ngain = -1.0')
+    sources, before = sources_hash(root), tree_hash(root / "build")
+    run, after = on_small_disk(root, 16 * 1024, "build", tmp=tmp_path, mode="tmpfs")
+    lines = [ln for ln in run.err_lines if ln.startswith("failed first-episode: ")]
+    assert run.rc == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run
+    cache = root / "build/cache/test-radio/first-episode"
+    assert re.fullmatch(rf"failed first-episode: {re.escape(str(cache))}/first-episode-[0-9a-f]{{16}}"
+                        r"\.mp3: encoding failed: no space left on device", lines[0]), run
+    assert run.err_lines[-1] == "podkit: 1 of 1 episode(s) failed", run
     assert tree_hash(after) == before  # the last good outputs, byte for byte
     assert leftovers(after.parent) == [] and sources_hash(root) == sources
 

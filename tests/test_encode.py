@@ -143,3 +143,55 @@ def test_failing_monitor_stops_the_encode_with_its_error(tmp_path):
         encode.encode(_chunks(x, 65536), encode.Targets(mp3=target), EncodingSettings(),
                       sample_rate=RATE, channels=2, monitor=monitor)
     assert len(calls) == 1 and not target.exists()
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 200 kB tmpfs (root only); skipped where mounting is not permitted."""
+    import subprocess
+    where = tmp_path / "small"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "podkit-test", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+@pytest.mark.parametrize("seconds", [4.0, 60.0], ids=["fails-at-the-end", "fails-mid-encode"])
+def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
+    from toolkit.errors import FFmpegError
+    # 4 s of MP3 (64 kB) fits the 200 kB disk until the WAV beside it fills it at the end;
+    # 60 s (960 kB) fills it while ffmpeg is still being fed.
+    x = speech_like(seconds, rate=RATE, hot_peaks=False) * 0.5
+    t = encode.Targets(mp3=small_disk / "ep.mp3",
+                       wav=small_disk / "ep.wav" if seconds < 10 else None)
+    (small_disk / "ep.mp3").write_bytes(b"the previous good MP3")
+    with pytest.raises(FFmpegError) as err:
+        encode.encode(_chunks(x, 65536), t, EncodingSettings(wav=True), sample_rate=RATE,
+                      channels=2)
+    assert str(err.value) == f"{small_disk / 'ep.mp3'}: encoding failed: no space left on device"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["ep.mp3"]        # no temp files
+    assert (small_disk / "ep.mp3").read_bytes() == b"the previous good MP3"
+
+
+@pytest.mark.parametrize("loopback", [True, False], ids=["loopback-decoder", "tee-fallback"])
+def test_monitor_measures_the_aac_rendition_on_its_own(tmp_path, monkeypatch, loopback):
+    from toolkit import loudness
+    if loopback and not encode.loopback_decoders():
+        pytest.skip("this ffmpeg has no loopback decoders")
+    monkeypatch.setattr(encode, "loopback_decoders", lambda: loopback)
+    x = speech_like(6.0, rate=RATE) * 0.5
+    target = tmp_path / "a.m4a"
+    meter = loudness.Meter(RATE, 2)
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=None, m4a=target),
+                           EncodingSettings(aac=True), sample_rate=RATE, channels=2,
+                           monitor=meter.feed)
+    live, afterwards = meter.stats(), loudness.measure_file(target)
+    assert frames == len(x) and mutagen.mp4.MP4(target).info.codec == "mp4a.40.2"
+    # Both decoders see the AAC's samples; the stream may keep the encoder's priming
+    # (1024 frames) that the .m4a's edit list trims.
+    assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
+    assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)

@@ -68,7 +68,7 @@ def test_second_build_is_cached_and_ignores_mtimes(tmp_path, parts, monkeypatch)
     def no_audio_work(*a, **k):
         raise AssertionError("audio was rebuilt")
 
-    monkeypatch.setattr(encode, "encode", no_audio_work)
+    monkeypatch.setattr(encode, "open_encoder", no_audio_work)
     monkeypatch.setattr(loudness.Meter, "feed", no_audio_work)
     again = _build(tmp_path, parts)
     assert again.cached
@@ -128,3 +128,74 @@ def test_silent_part_is_a_media_error(tmp_path):
         _build(tmp_path, [AudioPart(silent, title="Nothing")])
     assert "silence.wav" in str(err.value) and "digital silence" in str(err.value)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def _with(preset: str, levelling: bool = False, **encoding):
+    from dataclasses import replace
+    p = presets.get(preset)
+    return replace(p, encoding=replace(p.encoding, **encoding), levelling=levelling)
+
+
+@pytest.mark.parametrize("levelling", [False, True], ids=["plain", "levelled"])
+def test_every_rendition_is_calibrated_and_measured_on_its_own_output(tmp_path, levelling):
+    # Hot, limited speech: LAME takes ~0.35 LU and AAC almost none, so one plan for both
+    # left the AAC at -15.6 LUFS / -1.0 dBTP (and, levelled with a quiet first half, at
+    # -15.8 LUFS / -0.7 dBTP) by ffmpeg's meter.
+    x = speech_like(30.0, rate=RATE, level_db=-24)
+    if levelling:
+        x[:len(x) // 2] *= 0.2                  # a loudness range wide enough to level
+    body = write_wav(tmp_path / "body.wav", x, RATE)
+    p = _with("podcast", levelling, aac=True)
+    r = master.build_audio(_episode(tmp_path, [AudioPart(body, title="Talk")]), p, p.loudness,
+                           tmp_path / "cache")
+    assert set(r.renditions) == {"mp3", "m4a"} and r.renditions["mp3"] == r.after
+    for kind, path in (("mp3", r.mp3), ("m4a", r.m4a)):
+        theirs, ours = ebur128(path), r.renditions[kind]
+        # Within the build's re-encode tolerance (0.3 LU) and the meter's rounding.
+        assert theirs["I"] == pytest.approx(-16.0, abs=0.35), (kind, theirs)
+        assert theirs["TP"] <= -1.0, (kind, theirs)
+        # Our number is the file's, not a prediction.
+        assert ours.integrated == pytest.approx(theirs["I"], abs=0.1), (kind, ours, theirs)
+        assert ours.true_peak == pytest.approx(theirs["TP"], abs=0.2), (kind, ours, theirs)
+    report = json.loads(r.qc_json.read_text())
+    assert report["renditions"]["m4a"]["integrated_lufs"] == pytest.approx(
+        r.renditions["m4a"].integrated, abs=0.01)
+    again = master.build_audio(_episode(tmp_path, [AudioPart(body, title="Talk")]), p,
+                               p.loudness, tmp_path / "cache")
+    assert again.cached and again.renditions == r.renditions
+
+
+def test_broadcast_wav_rendition_is_measured(tmp_path, parts):
+    r = _build(tmp_path, parts[:2], preset="broadcast")
+    assert set(r.renditions) == {"mp3", "wav"}
+    theirs = ebur128(r.wav)
+    assert r.renditions["wav"].integrated == pytest.approx(theirs["I"], abs=0.1)
+    assert theirs["I"] == pytest.approx(-23.0, abs=0.2) and theirs["TP"] <= -1.0
+
+
+def test_heavy_limiting_is_reported_with_a_warning(tmp_path):
+    # Speech whose plosives stand 14 dB above it: at -16 LUFS the limiter works on most of
+    # the programme, by several dB.
+    body = write_wav(tmp_path / "body.wav", speech_like(40.0, rate=RATE, level_db=-24), RATE)
+    p = presets.get("podcast")
+    r = master.build_audio(_episode(tmp_path, [AudioPart(body, title="Talk")]), p, p.loudness,
+                           tmp_path / "cache")
+    lim = r.limiting
+    assert lim.seconds > 0.1 * r.duration and lim.max_db > 3.0
+    assert lim.share == pytest.approx(lim.seconds / r.duration, abs=1e-3)
+    assert lim.warning is not None and "limiter" in lim.warning
+    report = json.loads(r.qc_json.read_text())["limiting"]
+    assert report["warning"] == lim.warning
+    assert report["seconds"] == pytest.approx(lim.seconds, abs=0.01)
+    assert report["max_db"] == pytest.approx(lim.max_db, abs=0.01)
+    assert report["threshold"] == {"share": 0.1, "max_db": 3.0}
+    assert master.build_audio(_episode(tmp_path, [AudioPart(body, title="Talk")]), p,
+                              p.loudness, tmp_path / "cache").limiting == lim   # cached too
+
+
+def test_light_programme_has_no_limiting_warning(tmp_path):
+    # A sine needs +3 dB to reach the target and its peaks stay under the ceiling.
+    tone_wav = write_wav(tmp_path / "tone.wav", tone(-16, 10.0, rate=RATE, freq=440), RATE)
+    r = _build(tmp_path, [AudioPart(tone_wav, title="Tone")])
+    assert r.limiting.warning is None and r.limiting.max_db < 3.0
+    assert json.loads(r.qc_json.read_text())["limiting"]["warning"] is None

@@ -157,3 +157,44 @@ def test_podkit_loudness_agrees_with_ffmpeg_ebur128(built: Path, tmp_path: Path)
         assert abs(row["true_peak_dbtp"] - peak) <= 0.3, row
     table = CliRunner().invoke(cli, ["loudness", str(mp3)])
     assert table.exit_code == 0 and "LUFS" in table.output and mp3.name in table.output
+
+
+def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> None:
+    """`podkit build` with an AAC rendition and a programme the limiter works hard on: the
+    build line, the manifest, the cue sheet and qc.json say what each file measures."""
+    import json
+
+    from click.testing import CliRunner
+
+    from audiosignals import speech_like, write_wav
+    from toolkit import catalog
+    from toolkit.cli import cli
+    ep = show_root / "episodes" / "first-episode"
+    # Speech with plosives far above it: the limiter works on most of it.
+    write_wav(ep / "body.wav", speech_like(20.0, rate=44100, level_db=-24, seed=1), 44100)
+    toml = ep / "episode.toml"
+    toml.write_text(toml.read_text().replace('file = "body.flac"', 'file = "body.wav"'))
+    feed_toml = show_root / "feeds" / "test-radio.toml"
+    feed_toml.write_text(feed_toml.read_text() + "\n[encoding]\naac = true\n")
+    result = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
+    assert result.exit_code == 0, result.output
+    cat = catalog.load(show_root)
+    built = cat.load_record(cat.episodes[0])
+    renditions = built.renditions
+    assert set(renditions) == {"mp3", "m4a"}
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("built first-episode:")]
+    for kind, stats in renditions.items():
+        assert f"{kind.upper()} {stats.integrated:.1f} LUFS {stats.true_peak:.1f} dBTP" in line
+    # The manifest's numbers are the published files' own, by ffmpeg's meter.
+    for media in (built.audio, *built.extra_audio):
+        integrated, peak = ebur128(media.path)
+        stats = renditions[media.path.suffix.lstrip(".")]
+        assert abs(stats.integrated - integrated) <= 0.1 and abs(stats.true_peak - peak) <= 0.2
+        assert abs(integrated - -16.0) <= 0.35 and peak <= -1.0
+    limiting = built.limiting
+    assert limiting is not None and limiting["warning"].startswith("heavy limiting")
+    warning = f"episodes/first-episode: audio: warning: {limiting['warning']}"
+    assert warning in result.stderr.splitlines()
+    reports = Layout(show_root).reports("test-radio", "first-episode")
+    assert f"WARNING: {limiting['warning']}" in (reports / "cue.txt").read_text()
+    assert json.loads((reports / "qc.json").read_text())["limiting"]["warning"] == limiting["warning"]

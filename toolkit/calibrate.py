@@ -108,9 +108,14 @@ def _faded(x: np.ndarray, rate: int) -> np.ndarray:
     return x
 
 
-def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettings
-              ) -> Calibration | None:
-    """Encode the planned excerpts once; None when the programme gave none."""
+def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettings,
+              kind: str = "mp3") -> Calibration | None:
+    """Encode the planned excerpts once with rendition `kind`'s encoder ("mp3" or "m4a");
+    None when the programme gave none.
+
+    Each lossy encoder takes its own loudness and moves peaks its own way (AAC at 96 kbps
+    takes less loudness than LAME at 128), so each rendition is calibrated apart.
+    """
     pieces = [(start, win) for start, win in excerpts.even] + excerpts.hot
     if not pieces:
         return None
@@ -129,24 +134,26 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
         return meter.stats().integrated
 
     with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, mp3 = Path(tmp) / "excerpts.f32", Path(tmp) / "excerpts.mp3"
+        raw, encoded = Path(tmp) / "excerpts.f32", Path(tmp) / f"excerpts.{kind}"
         with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
             for piece in planned:
                 f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
                 f.write(gap.tobytes())
         with ffmpeg.popen(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
-                           "-i", str(raw), *encode.mp3_args(settings), "-y", str(mp3)],
-                          what="calibrating the MP3 encoder", path=mp3):
+                           "-i", str(raw), *encode.codec_args(settings, kind), "-y",
+                           str(encoded)],
+                          what=f"calibrating the {kind.upper()} encoder", path=encoded):
             # The planned side is measured while LAME encodes.
             level_before = level(planned[:n_even]) if n_even else math.nan
             peaks_before = _block_peaks([x for p in planned for x in (p, gap)], rate, channels)
         decoded = np.zeros((total, channels), dtype=np.float32)
         pos = 0
-        for chunk in ffmpeg.decode(mp3, sample_rate=rate, channels=channels):
+        for chunk in ffmpeg.decode(encoded, sample_rate=rate, channels=channels):
             take = min(len(chunk), total - pos)
             decoded[pos:pos + take] = chunk[:take]
             pos += take
-    # The decoder removes LAME's delay and padding, so the pieces sit where they were put.
+    # The decoder removes the encoder's delay and padding (LAME's header, the .m4a's edit
+    # list), so the pieces sit where they were put.
     offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
     shift = 0.0
     if n_even:
@@ -159,9 +166,9 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     result = Calibration(loudness_shift=float(shift), overshoot_mean=float(over.mean()),
                          overshoot_sd=float(over.std()), overshoot_max=float(over.max()),
                          samples=len(over))
-    log.info("encoder calibration: loudness %+.2f LU; block true peaks %+.2f ± %.2f dB "
-             "(worst %+.2f, %d blocks)", result.loudness_shift, result.overshoot_mean,
-             result.overshoot_sd, result.overshoot_max, result.samples)
+    log.info("%s encoder calibration: loudness %+.2f LU; block true peaks %+.2f ± %.2f dB "
+             "(worst %+.2f, %d blocks)", kind.upper(), result.loudness_shift,
+             result.overshoot_mean, result.overshoot_sd, result.overshoot_max, result.samples)
     return result
 
 

@@ -152,6 +152,9 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
         if r.ok and not r.value.unchanged:
             c.say(_build_line(r.value))
     for r in results:
+        if r.ok and r.value.limiting_warning and not r.value.unchanged:
+            click.echo(f"episodes/{r.value.slug}: audio: warning: {r.value.limiting_warning}",
+                       err=True)
         if r.ok and r.value.overrun:
             click.echo(f"episodes/{r.value.slug}/episode.toml: max_duration: warning: "
                        f"{r.value.overrun}", err=True)
@@ -164,9 +167,11 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
 
 
 def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
-    extra = "".join(f", {ext}: {lufs:.1f} LUFS / {tp:.1f} dBTP" for ext, lufs, tp in v.renditions)
-    return (f"built {v.slug}: {_clock(v.duration)}, {v.integrated:.1f} LUFS, "
-            f"{v.true_peak:.1f} dBTP, {v.size / 1e6:.1f} MB{extra}"
+    # Each rendition as measured on its own file (MP3, M4A, WAV).
+    loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
+                     for kind, lufs, tp in v.renditions) or \
+        f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
+    return (f"built {v.slug}: {_clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 
 

@@ -2,7 +2,8 @@
 
 Per episode: programme, segment, title, total duration (mm:ss), each part's start and
 duration, the in-cue (first words spoken) and out-cue (last words), integrated
-loudness and true peak, and the slot length with what is left or how far it overruns.
+loudness and true peak, how much the limiter worked (with the build's warning when
+that was heavy), and the slot length with what is left or how far it overruns.
 Rendered as plain text (for the studio printout) and CSV (for the station's running
 order spreadsheet). Pure formatting: no audio is read here, the pipeline passes the
 measured numbers in:
@@ -18,7 +19,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,8 @@ SLOT_TOLERANCE = 0.05
 
 CSV_FIELDS = ("programme", "segment", "episode", "number", "title", "date", "duration",
               "duration_s", "slot", "slot_status", "parts", "in_cue", "out_cue",
-              "integrated_lufs", "true_peak_dbtp")
+              "integrated_lufs", "true_peak_dbtp", "limited_s", "limiter_max_db",
+              "limiting_warning")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class CueSheet:
     true_peak: float | None = None      # dBTP
     max_duration: float | None = None   # the slot, seconds
     number: int | None = None
+    limited_s: float | None = None      # seconds the limiter worked (None: not measured)
+    limited_share: float | None = None  # of the programme, 0..1
+    limiter_max_db: float | None = None
+    limiting_warning: str | None = None  # the build's heavy-limiting warning
 
 
 def clock(seconds: float) -> str:
@@ -104,9 +111,11 @@ def parts_from(parts: Sequence[AudioPart], durations: Sequence[float]) -> tuple[
 def make_sheet(episode: Episode, *, show_title: str, duration: float,
                parts: Sequence[CuePart] = (), transcript_text: str | None = None,
                in_cue: str | None = None, out_cue: str | None = None,
-               loudness: LoudnessStats | None = None) -> CueSheet:
+               loudness: LoudnessStats | None = None,
+               limiting: Mapping[str, Any] | None = None) -> CueSheet:
     """Assemble an episode's cue sheet. The cues come from `in_cue`/`out_cue` when given,
-    else from the transcript's plain text; the programme defaults to the show's title."""
+    else from the transcript's plain text; the programme defaults to the show's title.
+    `limiting` is the build's summary (seconds, share, max_db, warning)."""
     first, last = cue_words(transcript_text or "")
     return CueSheet(
         slug=episode.slug, programme=_line(episode.programme or show_title),
@@ -116,7 +125,11 @@ def make_sheet(episode: Episode, *, show_title: str, duration: float,
         out_cue=_line(out_cue) if out_cue is not None else last,
         integrated=loudness.integrated if loudness else None,
         true_peak=loudness.true_peak if loudness else None,
-        max_duration=episode.max_duration, number=episode.number)
+        max_duration=episode.max_duration, number=episode.number,
+        limited_s=limiting["seconds"] if limiting else None,
+        limited_share=limiting["share"] if limiting else None,
+        limiter_max_db=limiting["max_db"] if limiting else None,
+        limiting_warning=limiting.get("warning") if limiting else None)
 
 
 def _line(text: str) -> str:
@@ -154,6 +167,14 @@ def _db(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}" if value is not None else "not measured"
 
 
+def _limiting(sheet: CueSheet) -> str:
+    if sheet.limited_s is None or sheet.limiter_max_db is None:
+        return "not measured"
+    text = (f"{sheet.limited_s:.1f} s ({100 * (sheet.limited_share or 0.0):.0f} %), "
+            f"up to {sheet.limiter_max_db:.1f} dB")
+    return text + (f"  WARNING: {sheet.limiting_warning}" if sheet.limiting_warning else "")
+
+
 def render_text(sheet: CueSheet) -> str:
     """The cue sheet as plain text, one field a line (for printing in the studio)."""
     rows = [("Programme", sheet.programme), ("Segment", sheet.segment or "-"),
@@ -164,6 +185,7 @@ def render_text(sheet: CueSheet) -> str:
         rows.append(("Slot", f"{clock(sheet.max_duration)}  {_slot_status(sheet)}"))
     rows += [("Loudness", _db(sheet.integrated, "LUFS") + " integrated"),
              ("True peak", _db(sheet.true_peak, "dBTP")),
+             ("Limiting", _limiting(sheet)),
              ("In-cue", f"\"{sheet.in_cue} ...\"" if sheet.in_cue else "-"),
              ("Out-cue", f"\"... {sheet.out_cue}\"" if sheet.out_cue else "-")]
     lines = ["CUE SHEET", ""] + [f"{k + ':':<11}{v}" for k, v in rows]
@@ -211,7 +233,10 @@ def render_csv(sheets: Sequence[CueSheet]) -> str:
             "slot_status": _slot_status(s), "parts": text_cell(_parts_cell(s.parts)),
             "in_cue": text_cell(s.in_cue), "out_cue": text_cell(s.out_cue),
             "integrated_lufs": f"{s.integrated:.1f}" if s.integrated is not None else "",
-            "true_peak_dbtp": f"{s.true_peak:.1f}" if s.true_peak is not None else ""})
+            "true_peak_dbtp": f"{s.true_peak:.1f}" if s.true_peak is not None else "",
+            "limited_s": f"{s.limited_s:.1f}" if s.limited_s is not None else "",
+            "limiter_max_db": f"{s.limiter_max_db:.1f}" if s.limiter_max_db is not None else "",
+            "limiting_warning": s.limiting_warning or ""})
     return buf.getvalue()
 
 

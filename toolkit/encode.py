@@ -1,5 +1,7 @@
-"""Encoding: the normalized programme is piped into one ffmpeg process that writes
-every deliverable at once (MP3, optionally AAC in .m4a and the broadcast WAV).
+"""Encoding: the normalized programme is piped into an ffmpeg process that writes
+deliverables at once (MP3, optionally AAC in .m4a and the broadcast WAV). The audio
+stage runs one encoder per rendition that has its own gain plan (the MP3 with the
+WAV, the AAC apart), each measured as it is written.
 
 The encoder runs in its own process, so while LAME works on one core Python
 prepares the next chunks on the other. Outputs are written to temp files beside
@@ -28,9 +30,17 @@ log = logging.getLogger(__name__)
 class Targets:
     """Where the deliverables go; None leaves one out."""
 
-    mp3: Path
+    mp3: Path | None
     m4a: Path | None = None
     wav: Path | None = None
+
+    @property
+    def first(self) -> Path:
+        """The first deliverable (the one errors name, and the monitor decodes)."""
+        path = self.mp3 or self.m4a or self.wav
+        if path is None:
+            raise ValueError("no target to encode to")
+        return path
 
 
 def mp3_bitrate(settings: EncodingSettings) -> int:
@@ -48,6 +58,17 @@ def mp3_args(settings: EncodingSettings) -> list[str]:
     return rate + ["-ar", str(settings.sample_rate), "-ac", str(settings.channels), "-f", "mp3"]
 
 
+def aac_args(settings: EncodingSettings) -> list[str]:
+    """ffmpeg codec options for the AAC rendition (without the container)."""
+    return ["-c:a", "aac", "-b:a", f"{settings.aac_bitrate}k", "-ar", str(settings.sample_rate),
+            "-ac", str(settings.channels)]
+
+
+def codec_args(settings: EncodingSettings, kind: str) -> list[str]:
+    """ffmpeg output options writing lossy rendition `kind` ("mp3" or "m4a") as a file."""
+    return mp3_args(settings) if kind == "mp3" else aac_args(settings) + ["-f", "ipod"]
+
+
 def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float = 0.0
                  ) -> list[str]:
     # No metadata and bit-exact muxing: the same samples give the same bytes (and the
@@ -61,10 +82,12 @@ def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float 
         # file (seekable, so it gets its LAME/Info header) and a pipe decoded separately.
         slave = "f=mp3:id3v2_version=0:write_id3v1=0"
         return common + mp3_args(settings)[:-2] + ["-f", "tee", f"[{slave}]{{}}|[{slave}]pipe:1"]
+    if kind == "m4a+tee":
+        # The same for AAC: the .m4a file, and ADTS frames on the pipe.
+        return common + aac_args(settings) + [
+            "-f", "tee", "[f=ipod:movflags=+faststart]{}|[f=adts]pipe:1"]
     if kind == "m4a":
-        return common + ["-c:a", "aac", "-b:a", f"{settings.aac_bitrate}k",
-                         "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
-                         "-movflags", "+faststart", "-f", "ipod"]
+        return common + aac_args(settings) + ["-movflags", "+faststart", "-f", "ipod"]
     codec = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}[settings.wav_bits]
     filters = []
     if lossless_gain_db:
@@ -147,28 +170,30 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
 
     The samples are planned for the lossy encoders (which take a little loudness
     away); `lossless_gain_db` corrects the WAV, which loses nothing, by that much.
-    With `monitor`, the MP3 being written is also decoded as it is made and passed
-    to monitor() in chunks (from a worker thread), so measuring the encoded file costs
-    no extra pass. With ffmpeg 7+ the monitored samples are exactly the finished file's;
+    With `monitor`, the first lossy target (the MP3, else the AAC) is also decoded as
+    it is made and passed to monitor() in chunks (from a worker thread), so measuring
+    the encoded file costs no extra pass. With ffmpeg 7+ the monitored samples are exactly the finished file's;
     older versions decode a second stream that still holds the encoder delay (a few ms).
     """
     loopback = monitor is not None and loopback_decoders()
     with ExitStack() as stack:
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
                 "-i", "pipe:0"]
-        mp3_kind = "mp3+tee" if monitor is not None and not loopback else "mp3"
-        outputs = [(mp3_kind, targets.mp3), ("m4a", targets.m4a), ("wav", targets.wav)]
+        outputs = [(k, t) for k, t in (("mp3", targets.mp3), ("m4a", targets.m4a),
+                                       ("wav", targets.wav)) if t is not None]
+        monitored = outputs[0][0] if monitor is not None else None
+        if monitored == "wav":
+            raise ValueError("the monitor decodes a lossy target")
         for kind, target in outputs:
-            if target is not None:
-                tmp = stack.enter_context(fsutil.atomic_path(target))
-                out = _output_args(settings, kind, lossless_gain_db)
-                if kind == "mp3+tee":          # the file name goes inside the tee spec
-                    args += out[:-1] + ["-y", out[-1].format(tmp)]
-                else:
-                    args += out + ["-y", str(tmp)]
+            tmp = stack.enter_context(fsutil.atomic_path(target))
+            if kind == monitored and not loopback:     # the file name goes inside the tee spec
+                out = _output_args(settings, kind + "+tee", lossless_gain_db)
+                args += out[:-1] + ["-y", out[-1].format(tmp)]
+            else:
+                args += _output_args(settings, kind, lossless_gain_db) + ["-y", str(tmp)]
         if loopback:
             args += _monitor_args(sample_rate, channels)
-        proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.mp3,
+        proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.first,
                                                 stdin=True, stdout=monitor is not None))
         errors: list[BaseException] = []
         threads: list[threading.Thread] = []
@@ -176,9 +201,10 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             pcm = proc.stdout
             if not loopback:
                 dec = stack.enter_context(ffmpeg.popen(
-                    ["-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "f32le", "-ac",
-                     str(channels), "-ar", str(sample_rate), "pipe:1"],
-                    what="decoding the encoded MP3", path=targets.mp3, stdin=True, stdout=True))
+                    ["-v", "error", "-f", "mp3" if monitored == "mp3" else "aac", "-i", "pipe:0",
+                     "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"],
+                    what=f"decoding the encoded {monitored.upper()}", path=targets.first,
+                    stdin=True, stdout=True))
                 threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
                                                 daemon=True))
                 pcm = dec.stdout
@@ -191,15 +217,19 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             proc.stdin.close()
         except BrokenPipeError:
             # The encoder stopped reading: either a failed monitor closed its output
-            # (report the monitor's error), or ffmpeg went away mid-encode (killed,
-            # crashed): say that, not what the temp file's context would make of it
-            # ("cannot write file: Broken pipe").
+            # (report the monitor's error), ffmpeg failed on its own (a full disk: the
+            # BrokenPipeError goes on to ffmpeg.popen, which reports ffmpeg's own error),
+            # or it went away mid-encode (killed, crashed): say that, not what the temp
+            # file's context would make of it ("cannot write file: Broken pipe").
             for t in threads:
                 t.join()
             if errors:
                 raise errors[0] from None
-            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode "
-                              f"({_ended(proc.wait())})", path=targets.mp3) from None
+            code = proc.wait()
+            if code > 0:
+                raise
+            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode ({_ended(code)})",
+                              path=targets.first) from None
         for t in threads:
             t.join()
         if errors:

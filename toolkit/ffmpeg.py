@@ -10,6 +10,7 @@ podkit uses ffprobe: `probe()` reads ffmpeg's own `-i` report.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import re
@@ -112,6 +113,21 @@ def _tail(stderr: bytes, lines: int = 6) -> str:
     return " | ".join(useful[-lines:]) or "no message"
 
 
+#: ffmpeg exits with its error code's low byte: AVERROR(ENOSPC) = -28 gives 228.
+_ENOSPC_EXIT = (-errno.ENOSPC) & 0xFF
+
+
+def failure(what: str, code: int, stderr: bytes) -> str:
+    """The one-line message for an ffmpeg that exited with `code`, from its stderr.
+
+    A full disk is named as such: ffmpeg reports it per output and per thread, and its
+    exit status alone (228) says nothing to a producer.
+    """
+    if b"No space left on device" in stderr or code == _ENOSPC_EXIT:
+        return f"{what} failed: no space left on device"
+    return f"{what} failed (exit {code}): {_tail(stderr)}"
+
+
 def run(args: Sequence[str], *, what: str, path: str | Path | None = None,
         timeout: float | None = None, banner: bool = False,
         dry_run: bool = False) -> subprocess.CompletedProcess[bytes]:
@@ -128,8 +144,7 @@ def run(args: Sequence[str], *, what: str, path: str | Path | None = None,
     except subprocess.TimeoutExpired as exc:
         raise FFmpegError(f"{what}: ffmpeg timed out after {timeout} s", path=path) from exc
     if proc.returncode != 0:
-        raise FFmpegError(f"{what} failed (exit {proc.returncode}): {_tail(proc.stderr)}",
-                          path=path)
+        raise FFmpegError(failure(what, proc.returncode, proc.stderr), path=path)
     return proc
 
 
@@ -195,7 +210,9 @@ def popen(args: Sequence[str], *, what: str, path: str | Path | None = None,
     """Start ffmpeg with pipes; on leaving, wait for it and raise FFmpegError if it failed.
 
     If the block raises (including KeyboardInterrupt), the process is killed first,
-    so an abandoned encode or decode never outlives its caller.
+    so an abandoned encode or decode never outlives its caller. A BrokenPipeError from
+    the block whose cause is ffmpeg having exited on an error of its own (a full disk,
+    say) becomes that error, read from ffmpeg's stderr.
     """
     argv = _argv(args)
     log.debug("ffmpeg: %s", shlex.join(argv))
@@ -212,6 +229,14 @@ def popen(args: Sequence[str], *, what: str, path: str | Path | None = None,
         _widen(proc.stdout)
         try:
             yield proc
+        except BrokenPipeError:
+            code = proc.poll()
+            if code is None or code <= 0:      # still running, or killed: the caller's error
+                proc.kill()
+                proc.wait()
+                raise
+            err.seek(0)
+            raise FFmpegError(failure(what, code, err.read()), path=path) from None
         except BaseException:
             proc.kill()
             proc.wait()
@@ -226,7 +251,7 @@ def popen(args: Sequence[str], *, what: str, path: str | Path | None = None,
         code = proc.wait()
         if code != 0:
             err.seek(0)
-            raise FFmpegError(f"{what} failed (exit {code}): {_tail(err.read())}", path=path)
+            raise FFmpegError(failure(what, code, err.read()), path=path)
 
 
 def decode(path: str | Path, *, sample_rate: int, channels: int,

@@ -1,7 +1,12 @@
-"""The audio stage: an episode's parts become a finished, untagged master MP3.
+"""The audio stage: an episode's parts become a finished, untagged master MP3 (and the
+AAC and broadcast WAV renditions when the preset asks for them).
 
-    render (assemble) -> measure (loudness.Meter) -> plan (normalize) ->
-    render again -> apply plan -> encode (one ffmpeg) -> measure the MP3 -> QC
+    render (assemble) -> measure (loudness.Meter) -> plan (normalize) -> calibrate each
+    lossy encoder -> render again -> apply each rendition's plan -> encode (one ffmpeg
+    per plan) -> measure each rendition as it is written -> QC
+
+Every lossy rendition has its own plan: LAME and AAC take different loudness away
+and move peaks differently, so one plan cannot land both on the target.
 
 The programme is never held in memory: it is rendered twice from the sources (the
 renders are deterministic), and the encoder works in its own process while Python
@@ -15,8 +20,9 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +47,7 @@ class AudioResult:
     mp3: Path                               # untagged master; the tag stage copies it
     duration: float                         # seconds
     before: LoudnessStats                   # the assembled programme
-    after: LoudnessStats                    # measured on the MP3 itself
+    after: LoudnessStats                    # measured on the MP3 itself (= renditions["mp3"])
     chapters: tuple[Chapter, ...]           # at part starts (ms precision)
     parts: tuple[tuple[str, float], ...]    # (title, seconds) per part, for cue sheets
     qc_png: Path
@@ -50,6 +56,9 @@ class AudioResult:
     cached: bool = False
     m4a: Path | None = None
     wav: Path | None = None
+    # Each rendition ("mp3", "m4a", "wav") as measured on its own output.
+    renditions: Mapping[str, LoudnessStats] = field(default_factory=dict)
+    limiting: normalize.Limiting | None = None    # the MP3's plan
 
 
 def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
@@ -86,7 +95,10 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
         after=_stats(data["after"]), chapters=tuple(Chapter(**c) for c in data["chapters"]),
         parts=tuple((t, s) for t, s in data["parts"]), qc_png=paths["qc.png"],
         qc_json=paths["qc.json"], key=key, cached=True,
-        m4a=paths["m4a"] if data["m4a"] else None, wav=paths["wav"] if data["wav"] else None)
+        m4a=paths["m4a"] if data["m4a"] else None, wav=paths["wav"] if data["wav"] else None,
+        renditions={k: _stats(v) for k, v in data["renditions"].items()},
+        limiting=normalize.Limiting(**{k: v for k, v in data["limiting"].items()
+                                       if k != "threshold"}))
     needed = [result.mp3, result.qc_png, result.qc_json, result.m4a, result.wav]
     return result if all(p.is_file() for p in needed if p is not None) else None
 
@@ -95,7 +107,9 @@ def _save_manifest(result: AudioResult, path: Path) -> None:
     data = {"duration": result.duration, "before": asdict(result.before),
             "after": asdict(result.after), "chapters": [asdict(c) for c in result.chapters],
             "parts": [list(p) for p in result.parts], "m4a": result.m4a is not None,
-            "wav": result.wav is not None}
+            "wav": result.wav is not None,
+            "renditions": {k: asdict(v) for k, v in result.renditions.items()},
+            "limiting": result.limiting.as_dict() if result.limiting else None}
     text = json.dumps(data, indent=2, sort_keys=True,
                       default=lambda v: None if v == -math.inf else v)
     # The manifest is written last: its presence means every output is complete.
@@ -190,66 +204,110 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                               encoder_loss_db=loss, ceiling_margin_db=margin, path=where)
 
     log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
-    plan = make_plan(0.0, normalize.CEILING_MARGIN_DB)
-    # Encode a few seconds of excerpts first, so the one full encode lands on target.
-    cal = calibrate.calibrate(excerpts, plan, enc)
-    if cal is not None:
-        plan = make_plan(-cal.loudness_shift,
-                         calibrate.margin_db(cal, calibrate.near_ceiling(block_log, plan)))
+    first = make_plan(0.0, normalize.CEILING_MARGIN_DB)
+    near = calibrate.near_ceiling(block_log, first)
+    rends = []
+    for kind in ("mp3", "m4a") if enc.aac else ("mp3",):
+        # Encode a few seconds of excerpts first, so the one full encode lands on target.
+        cal = calibrate.calibrate(excerpts, first, enc, kind)
+        plan = first if cal is None else make_plan(-cal.loudness_shift,
+                                                   calibrate.margin_db(cal, near))
+        targets = (encode.Targets(mp3=paths["mp3"], wav=paths["wav"] if enc.wav else None)
+                   if kind == "mp3" else encode.Targets(mp3=None, m4a=paths["m4a"]))
+        rends.append(_Rendition(kind, plan, targets))
 
-    targets = encode.Targets(mp3=paths["mp3"], m4a=paths["m4a"] if enc.aac else None,
-                             wav=paths["wav"] if enc.wav else None)
-    after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected, progress,
-                                               where)
-    if after.true_peak > target.true_peak or abs(after.integrated - aim) > INTEGRATED_TOLERANCE:
-        # The calibration missed (rare): replan from what the full encode really did.
-        log.warning("%s: MP3 measured %.2f LUFS / %.2f dBTP, re-encoding with a corrected "
-                    "plan", episode.slug, after.integrated, after.true_peak)
-        margin = target.true_peak - plan.ceiling_dbtp + max(0.0, after.true_peak
-                                                             - target.true_peak + 0.1)
-        plan = make_plan(plan.predicted_integrated - after.integrated, margin)
-        after, peaks, after_st = _encode_and_check(render, plan, targets, enc, expected,
-                                                   progress, where)
-        if after.true_peak > target.true_peak:
-            log.warning("%s: MP3 true peak %.2f dBTP is still over the %.1f dBTP ceiling",
-                        episode.slug, after.true_peak, target.true_peak)
+    measured = _encode_and_check(render, rends, enc, expected, progress, where)
+    redo = []
+    for i, r in enumerate(rends):
+        after = measured[r.kind].after
+        if after.true_peak > target.true_peak or abs(after.integrated - aim) > INTEGRATED_TOLERANCE:
+            # The calibration missed (rare): replan from what the full encode really did.
+            log.warning("%s: %s measured %.2f LUFS / %.2f dBTP, re-encoding it with a "
+                        "corrected plan", episode.slug, r.kind.upper(), after.integrated,
+                        after.true_peak)
+            margin = target.true_peak - r.plan.ceiling_dbtp + max(
+                0.0, after.true_peak - target.true_peak + 0.1)
+            rends[i] = _Rendition(r.kind, make_plan(r.plan.predicted_integrated
+                                                    - after.integrated, margin), r.targets)
+            redo.append(rends[i])
+    if redo:
+        measured.update(_encode_and_check(render, redo, enc, expected, progress, where))
+        for r in redo:
+            if measured[r.kind].after.true_peak > target.true_peak:
+                log.warning("%s: %s true peak %.2f dBTP is still over the %.1f dBTP ceiling",
+                            episode.slug, r.kind.upper(), measured[r.kind].after.true_peak,
+                            target.true_peak)
     if render.spans != spans or render.frames != frames:
         raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
 
+    renditions = {kind: m.after for kind, m in measured.items()}
+    if enc.wav:
+        # Lossless, so no calibration of its own; measured on the file all the same.
+        renditions["wav"] = loudness.measure_file(paths["wav"])
+    main, plan = measured["mp3"], rends[0].plan
     chapters = assemble.chapters(spans, rate, frames)
-    result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=before, after=after,
-                         chapters=chapters, parts=assemble.part_durations(spans, rate),
+    result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=before,
+                         after=main.after, chapters=chapters,
+                         parts=assemble.part_durations(spans, rate),
                          qc_png=paths["qc.png"], qc_json=paths["qc.json"], key=key,
-                         m4a=targets.m4a, wav=targets.wav)
-    _write_qc(result, episode, plan, aim, target.true_peak, block_log, after_st, peaks)
+                         m4a=paths["m4a"] if enc.aac else None,
+                         wav=paths["wav"] if enc.wav else None, renditions=renditions,
+                         limiting=normalize.limiting(plan, frames / rate))
+    if result.limiting and result.limiting.warning:
+        # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
+        log.info("%s: %s", episode.slug, result.limiting.warning)
+    _write_qc(result, episode, plan, aim, target.true_peak, block_log, main.short_term,
+              main.peaks)
     return result
 
 
-def _encode_and_check(render: assemble.Render, plan: normalize.Plan, targets: encode.Targets,
-                      enc, expected: int, progress: Progress | None,  # type: ignore[no-untyped-def]
-                      where: Path) -> tuple[LoudnessStats, np.ndarray, np.ndarray]:
-    """Pass 2 (render, apply, encode) and the measurement of the MP3 it wrote."""
-    applier = normalize.GainApplier(plan)
+@dataclass(frozen=True)
+class _Rendition:
+    """A lossy rendition with its own plan (the MP3 carries the WAV: same samples)."""
+
+    kind: str                   # "mp3" or "m4a"
+    plan: normalize.Plan
+    targets: encode.Targets
+
+
+@dataclass(frozen=True)
+class _Measured:
+    after: LoudnessStats
+    peaks: np.ndarray           # block sample peaks: the QC waveform
+    short_term: np.ndarray
+
+
+def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # type: ignore[no-untyped-def]
+                      expected: int, progress: Progress | None,
+                      where: Path) -> dict[str, _Measured]:
+    """Pass 2 (render, apply each plan, encode) and the measurement of what was written.
+
+    One ffmpeg per rendition, all fed from the same render: each gets its own gain and
+    is decoded and measured while it is written (encode's monitor).
+    """
     qc.preload()
-
-    def normalized() -> Iterator[np.ndarray]:
-        for chunk in _tracked(iter(render), "encode", expected, progress):
-            yield applier.apply(chunk)
-
-    # The MP3 is decoded and measured while it is being written (encode's monitor); its
-    # block peaks are the waveform of the QC picture.
-    check = loudness.Meter(plan.sample_rate, render.channels)
+    rate = rends[0].plan.sample_rate
+    meters = [loudness.Meter(rate, render.channels) for _ in rends]
     clock = time.perf_counter()
-    frames = encode.encode(normalized(), targets, enc, sample_rate=plan.sample_rate,
-                           channels=render.channels, lossless_gain_db=-plan.encoder_loss_db,
-                           monitor=check.feed)
-    measured = check.stats()
-    # The file's length is exact (an old ffmpeg's monitored stream holds the encoder delay).
-    after = LoudnessStats(measured.integrated, measured.lra, measured.true_peak,
-                          measured.sample_peak, frames / plan.sample_rate)
-    log.info("%s: encoded and measured in %.1f s: MP3 %.2f LUFS, LRA %.1f LU, %.2f dBTP",
-             where, time.perf_counter() - clock, after.integrated, after.lra, after.true_peak)
-    return after, check.sample_peaks(), check.short_term()
+    with ExitStack() as stack:
+        encoders = [(normalize.GainApplier(r.plan), stack.enter_context(encode.open_encoder(
+            r.targets, enc, sample_rate=rate, channels=render.channels,
+            lossless_gain_db=-r.plan.encoder_loss_db, monitor=meter.feed)))
+            for r, meter in zip(rends, meters)]
+        for chunk in _tracked(iter(render), "encode", expected, progress):
+            for applier, encoder in encoders:
+                encoder.write(applier.apply(chunk))
+    out = {}
+    for r, meter, (_applier, encoder) in zip(rends, meters, encoders):
+        m = meter.stats()
+        # The file's length is exact (an old ffmpeg's monitored stream holds the encoder delay).
+        after = LoudnessStats(m.integrated, m.lra, m.true_peak, m.sample_peak,
+                              encoder.frames / rate)
+        out[r.kind] = _Measured(after, meter.sample_peaks(), meter.short_term())
+    log.info("%s: encoded and measured in %.1f s: %s", where, time.perf_counter() - clock,
+             "; ".join(f"{k.upper()} {m.after.integrated:.2f} LUFS, LRA {m.after.lra:.1f} LU, "
+                       f"{m.after.true_peak:.2f} dBTP" for k, m in out.items()))
+    return out
 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
@@ -265,6 +323,8 @@ def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: 
         "before": qc.stats_dict(result.before), "after": qc.stats_dict(result.after),
         "gain_db": round(plan.gain_db, 2), "limiter_max_db": round(plan.limiter_max_db, 2),
         "limited_s": round(plan.limited_s, 2), "levelled": plan.levelled,
+        "limiting": result.limiting.as_dict() if result.limiting else None,
+        "renditions": {k: qc.stats_dict(v) for k, v in result.renditions.items()},
         "lra_before_lu": qc.stats_dict(result.before)["lra_lu"],
         "lra_after_lu": qc.stats_dict(result.after)["lra_lu"],
         "chapters": [{"start": c.start, "title": c.title} for c in result.chapters],

@@ -39,6 +39,10 @@ HOLD_BLOCKS = 1              # blocks held either side of a peak (10 ms each)
 MAX_LEVELLING_DB = 8.0       # levelling never moves a passage further than this
 LEVELLING_SMOOTH_S = 3.0     # levelling gain changes over seconds, not syllables
 MAX_RATIO = 3.0              # gentlest compression of the loudness range that still helps
+#: Limiting is reported as heavy (a warning on the build line, cue sheet and qc.json) when
+#: the limiter acts on more than this share of the programme, or takes more than this.
+HEAVY_LIMITING_SHARE = 0.10
+HEAVY_LIMITING_DB = 3.0
 
 
 @dataclass(frozen=True)
@@ -269,3 +273,36 @@ class GainApplier:
             # Most of a programme is untouched by the limiter: one multiply per sample.
             return chunk * edges[0]
         return chunk * self.gains(start, len(chunk))[:, None]
+
+
+@dataclass(frozen=True)
+class Limiting:
+    """How hard the limiter worked on a programme, and the warning when that was heavy."""
+
+    seconds: float          # time during which the limiter takes more than 0.01 dB
+    share: float            # of the programme's duration, 0..1
+    max_db: float           # its deepest gain reduction
+    warning: str | None     # set above HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready, with the thresholds the warning uses."""
+        return {"seconds": self.seconds, "share": self.share, "max_db": self.max_db,
+                "warning": self.warning,
+                "threshold": {"share": HEAVY_LIMITING_SHARE, "max_db": HEAVY_LIMITING_DB}}
+
+
+def limiting(p: Plan, duration: float) -> Limiting:
+    """Summarise the plan's limiting over a programme of `duration` seconds.
+
+    Heavy limiting is audible (flattened transients, pumping) and usually means the input
+    has peaks far above its speech: the producer should hear about it, not find out later.
+    """
+    share = min(1.0, p.limited_s / duration) if duration > 0 else 0.0
+    warning = None
+    if share > HEAVY_LIMITING_SHARE or p.limiter_max_db > HEAVY_LIMITING_DB:
+        warning = (f"heavy limiting: the limiter works on {p.limited_s:.1f} of {duration:.1f} s "
+                   f"({100 * share:.0f} %), up to {p.limiter_max_db:.1f} dB (warned above "
+                   f"{100 * HEAVY_LIMITING_SHARE:.0f} % or {HEAVY_LIMITING_DB:g} dB)")
+    # Rounded as reports show them, so a cached result equals the fresh one.
+    return Limiting(seconds=round(p.limited_s, 2), share=round(share, 4),
+                    max_db=round(p.limiter_max_db, 2), warning=warning)

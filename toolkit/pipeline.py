@@ -67,7 +67,8 @@ class BuildSummary:
     cached: bool = False            # the audio came from the cache
     unchanged: bool = False         # nothing to do: the record matched every input
     overrun: str | None = None      # the radio slot warning, if any
-    renditions: tuple[tuple[str, float, float], ...] = ()  # (ext, LUFS, dBTP) beyond the MP3
+    renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
+    limiting_warning: str | None = None   # the limiter worked hard (normalize.limiting)
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -78,8 +79,9 @@ class BuildSummary:
                    true_peak=after.true_peak if after else float("nan"), size=rec.audio.size,
                    cached=cached, unchanged=unchanged,
                    overrun=cue.check_slot(rec.duration, rec.episode.max_duration),
-                   renditions=tuple((ext, s.integrated, s.true_peak)
-                                    for ext, s in sorted(rec.renditions.items()) if ext != "mp3"))
+                   renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
+                                    sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
+                   limiting_warning=rec.limiting.get("warning"))
 
 
 def _noop(stage: str, fraction: float) -> None:
@@ -288,9 +290,11 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     for src, name in ((audio.qc_png, "qc.png"), (audio.qc_json, "qc.json")):
         if src and Path(src).is_file():
             _link_or_copy(Path(src), reports / name)
+    limiting = audio.limiting.as_dict() if audio.limiting else {}
     sheet = cue.make_sheet(episode, show_title=show.title, duration=audio.duration,
                            parts=cue.parts_from(episode.parts, [s for _, s in audio.parts]),
-                           transcript_text=tag_args["transcript_text"], loudness=audio.after)
+                           transcript_text=tag_args["transcript_text"], loudness=audio.after,
+                           limiting=limiting)
     cue.write_sheet(reports, sheet)
     return record.EpisodeRecord(
         version=record.VERSION, episode=episode, inputs=job.inputs, audio=built[0],
@@ -299,7 +303,8 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         description_html=ep_notes.description_html, content_html=ep_notes.content_html,
         page_notes_html=page_notes_html, has_transcript_html=bool(transcript_html),
         loudness_before=audio.before, loudness_after=audio.after,
-        renditions={"mp3": audio.after}, parts=tuple(audio.parts), cue=sheet)
+        renditions=dict(audio.renditions) or {"mp3": audio.after}, limiting=limiting,
+        parts=tuple(audio.parts), cue=sheet)
 
 
 def page_notes(episode: Episode, page_url: str) -> str:

@@ -6,10 +6,13 @@ waveform envelope. Both files are reproducible byte for byte.
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,11 @@ import numpy as np
 from toolkit import fsutil
 from toolkit.model import LoudnessStats
 
+log = logging.getLogger(__name__)
+
 _WIDTH_PX, _HEIGHT_PX, _DPI = 1400, 700, 100
+#: The waveform is drawn as at most one bar per pixel column.
+WAVEFORM_COLUMNS = _WIDTH_PX
 
 
 _PRELOAD: list[threading.Thread] = []
@@ -60,6 +67,48 @@ def write_report(path: Path, data: dict[str, Any]) -> None:
     fsutil.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def envelope(peaks: np.ndarray, peak_rate: float, columns: int = WAVEFORM_COLUMNS
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The waveform envelope the picture draws: (column edges in seconds, peak per column).
+
+    Every block lands in a column (columns differ by at most one block in width), so
+    the picture reaches the programme's last block; `len(edges) == len(peaks_per_column) + 1`.
+    """
+    n = len(peaks)
+    if n == 0:
+        return np.zeros(2), np.zeros(1)
+    cols = max(1, min(n, columns))
+    edges = np.linspace(0, n, cols + 1).round().astype(np.int64)
+    env = np.maximum.reduceat(np.asarray(peaks), edges[:-1])
+    return edges / peak_rate, env
+
+
+@functools.lru_cache(maxsize=None)
+def _charmap() -> frozenset[int]:
+    """Code points the picture's font can draw (matplotlib's default, bundled DejaVu Sans)."""
+    _import_pyplot()
+    from matplotlib import font_manager, ft2font, rcParams
+    path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """`text` without the characters the picture's font lacks (emoji, Hangul, ...).
+
+    matplotlib would draw those as empty boxes and warn "Glyph ... missing" for each;
+    no well-kept pip font covers both emoji and CJK, and a system font would make the
+    picture depend on the machine, so they are left out of the title instead.
+    """
+    have = _charmap()
+    # Format characters (zero-width joiners, emoji variation selectors) draw nothing anyway.
+    kept = "".join(c for c in unicodedata.normalize("NFC", text) if c.isspace() or (
+        ord(c) in have and unicodedata.category(c) != "Cf"
+        and not unicodedata.name(c, "").startswith("VARIATION SELECTOR")))
+    if kept != text:
+        log.debug("QC title: left out characters the font lacks from %r", text)
+    return " ".join(kept.split())
+
+
 def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
                   short_term_after: np.ndarray, peaks_after: np.ndarray, peak_rate: float,
                   target_lufs: float, ceiling_dbtp: float) -> None:
@@ -88,15 +137,14 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
                  label=f"true-peak ceiling {ceiling_dbtp:g} dBTP")
     ax_l.set_ylabel("LUFS / dB")
     ax_l.set_ylim(-60, 3)
-    ax_l.set_title(title)
+    ax_l.set_title(drawable(title))
     ax_l.grid(alpha=0.3)
     ax_l.legend(loc="lower left", fontsize=8)
     # The waveform as an envelope: one bar per pixel column is enough and stays small.
-    cols = max(1, min(len(peaks_after), _WIDTH_PX))
-    usable = len(peaks_after) - len(peaks_after) % cols
-    env = peaks_after[:usable].reshape(cols, -1).max(axis=1) if usable else np.zeros(1)
-    t = np.arange(len(env)) * (usable / max(cols, 1)) / peak_rate / 60.0 * scale
-    ax_w.fill_between(t, -env, env, color="C0", lw=0)
+    edges, env = envelope(peaks_after, peak_rate)
+    t = edges / 60.0 * scale
+    env = np.append(env, env[-1])       # a step per column, the last one up to the end
+    ax_w.fill_between(t, -env, env, color="C0", lw=0, step="post")
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
     for sign in (1, -1):
         ax_w.axhline(sign * ceiling, color="C3", ls=":", lw=1)

@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from toolkit import codec
 from toolkit.cue import CueSheet
@@ -58,7 +59,7 @@ class EpisodeRecord:
     renditions: dict[str, LoudnessStats] = field(default_factory=dict)  # by file extension
     parts: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
     cue: CueSheet | None = None
-    limiting: dict[str, float] = field(default_factory=dict)  # seconds and dB the limiter worked
+    limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()
 
     @property
     def slug(self) -> str:
