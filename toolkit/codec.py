@@ -34,28 +34,34 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def dump(value: Any, *, base: Path | None = None) -> Any:
     """`value` as JSON-ready data (dicts, lists, str, int, float, bool, None)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: dump(getattr(value, f.name), base=base)
-                for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+    # The common leaves first: a 2,000-episode catalogue dumps ~100,000 values per command.
+    if value is None or isinstance(value, (str, bool, int)) and not isinstance(value, enum.Enum):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        if base is not None:
-            try:
-                return PurePosixPath(value.relative_to(base)).as_posix()
-            except ValueError:
-                pass
-        return str(value)
+    cls = type(value)
+    if hasattr(cls, "__dataclass_fields__"):
+        return {name: dump(getattr(value, name), base=base) for name in _field_names(cls)}
     if isinstance(value, (list, tuple)):
         return [dump(v, base=base) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Path):
+        text = str(value)
+        if base is not None:
+            prefix = str(base).rstrip("/") + "/"
+            if text.startswith(prefix):
+                return text[len(prefix):]          # POSIX paths: already with slashes
+        return text
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): dump(v, base=base) for k, v in value.items()}
     raise TypeError(f"cannot encode {type(value).__name__}")

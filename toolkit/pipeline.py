@@ -396,8 +396,10 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
                                           covers[ep.feed], settings),)))
     cat.save()
     if todo and jobs > 1:
-        # Workers are forked: importing the audio engine once here spares each of them.
-        from toolkit import master  # noqa: F401
+        # Workers are forked: loading the audio engine and the taggers once here spares
+        # each of them the imports.
+        from toolkit import chapters, master, tag, transcript  # noqa: F401
+        master.warm_up()
     for result in runner.run_jobs(build_episode, todo, workers=jobs, progress=progress):
         done[result.key] = result
     results = [done[e.slug] for e in episodes]

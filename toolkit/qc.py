@@ -50,6 +50,13 @@ def preload() -> None:
         thread.start()
 
 
+def wait_loaded() -> None:
+    """Import matplotlib now, or wait for `preload` to finish doing so."""
+    preload()
+    for thread in _PRELOAD:
+        thread.join()
+
+
 def _number(value: float) -> float | None:
     return round(value, 2) if math.isfinite(value) else None
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import errno
+import functools
 import math
 import os
 import re
+import stat
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -274,7 +276,7 @@ class Table:
             return None
         path = base / rel
         try:
-            inside = path.resolve().is_relative_to(base.resolve())
+            inside = _inside(path, rel, base)
         except RuntimeError:  # Python 3.11 and 3.12 raise it for a symlink loop
             self.error(key, f"{name!r} is a symlink loop (a link that points back to itself)")
             return None
@@ -315,6 +317,27 @@ class Table:
                 close = [k for k in known if _close(k, key)]
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 self.error(key, f"unknown key{hint}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(base: Path) -> Path:
+    # Every file of an episode is checked against its folder: resolve the folder once.
+    return base.resolve()
+
+
+def _inside(path: Path, rel: Path, base: Path) -> bool:
+    """True when `path` (base / rel) stays inside `base`, following symlinks.
+
+    A plain name that is not a symlink cannot leave its folder: one lstat instead of a
+    full resolve (a 2,000-episode catalogue checks 8,000 such names per command).
+    """
+    if len(rel.parts) == 1:
+        try:
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                return True
+        except FileNotFoundError:
+            return True     # missing: the stat that follows says so
+    return path.resolve().is_relative_to(_resolved(base))
 
 
 def _close(a: str, b: str) -> bool:
