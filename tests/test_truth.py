@@ -6,6 +6,7 @@ reads the real artefacts back: the feed with feedparser, the MP3's tags with mut
 """
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import zlib
@@ -176,6 +177,19 @@ def test_validate_compares_durations_with_the_record(show: Path) -> None:
     findings = release.validate_own(show)
     assert any(f.rule == "apple.duration" and "the build measured" in f.message
                for f in findings), findings
+
+
+def test_validate_reports_each_rendition_and_refuses_an_off_target_one(show: Path) -> None:
+    out = ok(show, "validate")
+    assert "loudness as built: 1 MP3 -16.0 to -16.0 LUFS" in out, out
+    rec = next((show / STAGE / "episodes/first-episode").glob(".podkit-build.json"))
+    data = json.loads(rec.read_text("utf-8"))
+    data["renditions"]["mp3"]["integrated"] = -19.5     # as if the build had missed
+    rec.write_text(json.dumps(data), "utf-8")
+    run = podkit_inprocess(show, "validate", "--json")
+    doc = json.loads(run.stdout)
+    assert run.rc == 1 and [f["rule"] for f in doc["findings"]] == ["own.loudness"], run
+    assert doc["loudness"][0]["integrated"] == -19.5 and doc["loudness"][0]["kind"] == "mp3"
 
 
 # ---- 5. check knows what build knows -----------------------------------------------------------

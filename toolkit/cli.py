@@ -228,12 +228,13 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
     """
     from toolkit import release, validate as rules
     checked = [rules.check_source(s, deadline=deadline) for s in sources]
+    loud: list[release.RenditionLoudness] = []
     if sources:
         findings = [f for ch in checked for f in ch.findings]
     else:
-        findings = release.validate_own(c.root, feed_id)
+        findings = release.validate_own(c.root, feed_id, loudness=loud)
     if as_json:
-        click.echo(rules.findings_json(findings, checked))
+        click.echo(rules.findings_json(findings, checked, loudness=[vars(r) for r in loud]))
     else:
         for line in rules.format_findings(findings):
             click.echo(line)
@@ -242,6 +243,20 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
         raise PodkitError(f"{errors} error(s), {len(findings) - errors} warning(s)")
     if not as_json:
         c.say(f"ok: no errors, {len(findings)} warning(s)", fg="green")
+        if loud:
+            c.say(_loudness_line(loud))
+
+
+def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
+    """One line for every built audio file's loudness, grouped by kind (MP3, M4A...)."""
+    parts = []
+    for kind in dict.fromkeys(r.kind for r in rows):
+        mine = [r for r in rows if r.kind == kind]
+        lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
+        parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
+                     f"<= {max(r.true_peak for r in mine):.1f} dBTP")
+    return f"loudness as built: {'; '.join(parts)} (target {rows[0].target:g} LUFS, " \
+           f"<= {rows[0].ceiling:g} dBTP)"
 
 
 @cli.command()

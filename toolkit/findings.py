@@ -94,4 +94,5 @@ RULES: dict[str, str] = {
     "p20.value": "podcast:funding/season/episode/soundbite/medium values are well-formed",
     "p20.person": "podcast:person has a name; role and group are from the Podcast Taxonomy",
     "own.file": "every URL in our feed is a file we built",
+    "own.loudness": "each built audio file measured within 1 LU of its target and under the ceiling",
 }

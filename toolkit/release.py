@@ -18,7 +18,7 @@ from pathlib import Path
 
 from toolkit import feed, notes, publish, validate
 from toolkit.catalog import Catalog
-from toolkit.errors import NotBuiltError, Problem, ProblemsError
+from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
 from toolkit.fsutil import atomic_path, mirror
 from toolkit.layout import FEED_FILE, site_key, url_for
 from toolkit.model import BuiltEpisode, Episode, Person, Show
@@ -179,11 +179,31 @@ def _index_pages(cat: Catalog, show: Show, records: list[EpisodeRecord]) -> list
     return pages
 
 
-def validate_own(root: Path | Catalog, feed_id: str | None = None) -> list[validate.Finding]:
+@dataclass(frozen=True)
+class RenditionLoudness:
+    """One published audio file's loudness, as its build measured it on the file itself."""
+
+    slug: str
+    kind: str               # mp3, m4a, wav
+    integrated: float       # LUFS
+    true_peak: float        # dBTP
+    target: float           # LUFS the build aimed at
+    ceiling: float          # dBTP
+
+
+#: How far a rendition may land from its target before `validate` calls it an error
+#: (Apple asks for -16 LUFS "within 1 dB").
+LOUDNESS_TOLERANCE_LU = 1.0
+
+
+def validate_own(root: Path | Catalog, feed_id: str | None = None,
+                 loudness: list[RenditionLoudness] | None = None) -> list[validate.Finding]:
     """Validate our own feed(s) against the rules, the built files and the build records.
 
     Durations and lengths are compared with what the build measured (its records), so
-    no audio is opened and no process started per item.
+    no audio is opened and no process started per item. Each rendition's loudness, as
+    measured on its own file by the build, is checked against its target and appended
+    to `loudness` when a list is given (the CLI reports them).
     """
     cat, _ = select(root, (), feed_id)
     layout = cat.layout
@@ -192,16 +212,39 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None) -> list[valid
         path = layout.feed_file(show.id)
         if not path.is_file():
             raise NotBuiltError("no feed yet: run `podkit feed`", path=path)
-        durations = {}
+        durations, rows = {}, []
         for ep in cat.episodes_of(show.id):
             rec = cat.record(ep)
             if rec is not None:
                 durations.update({m.url: m.duration for m in (rec.audio, *rec.extra_audio)
                                   if m.duration is not None})
+                rows += _loudness_rows(show, rec)
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
                                    podcast_guid=show.guid, durations=durations)
         findings += validate.validate_source(str(path), own=own)
+        findings += [_loudness_finding(r, path) for r in rows if _off_target(r)]
+        if loudness is not None:
+            loudness += rows
     return findings
+
+
+def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
+    target = rec.episode.loudness or show.preset.loudness
+    aim = target.for_channels(show.preset.encoding.channels)
+    return [RenditionLoudness(rec.slug, kind, s.integrated, s.true_peak, aim, target.true_peak)
+            for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
+
+
+def _off_target(r: RenditionLoudness) -> bool:
+    # The build's meter rounds to 0.01: a hair over the ceiling is rounding, not a miss.
+    return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
+
+
+def _loudness_finding(r: RenditionLoudness, feed: Path) -> validate.Finding:
+    return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
+                            f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
+                            f"{r.target:g} LUFS ±{LOUDNESS_TOLERANCE_LU:g} LU and at most "
+                            f"{r.ceiling:g} dBTP; run `podkit build {r.slug} --force`", str(feed))
 
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,

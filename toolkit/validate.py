@@ -131,9 +131,11 @@ def format_findings(findings: Iterable[Finding]) -> list[str]:
     return [str(f) for f in findings]
 
 
-def findings_json(findings: Iterable[Finding], checked: Iterable[Checked] = ()) -> str:
+def findings_json(findings: Iterable[Finding], checked: Iterable[Checked] = (),
+                  loudness: list[dict[str, object]] | None = None) -> str:
     """The findings as a JSON document for `--json`: counts plus one object per finding;
-    with `checked`, also how each source was read (`sources`: encoding and where it came from)."""
+    with `checked`, also how each source was read (`sources`: encoding and where it came from);
+    with `loudness` (our own feed), each built audio file's loudness."""
     items = [dict(asdict(f), severity=f.severity.value) for f in findings]
     doc: dict[str, object] = {"errors": sum(f["severity"] == "error" for f in items),
                               "warnings": sum(f["severity"] == "warning" for f in items),
@@ -144,4 +146,6 @@ def findings_json(findings: Iterable[Finding], checked: Iterable[Checked] = ()) 
                 "http_charset": c.read.http_charset if c.read else None} for c in checked]
     if sources:
         doc["sources"] = sources
+    if loudness:
+        doc["loudness"] = loudness      # our own feed: each rendition as its build measured it
     return json.dumps(doc, ensure_ascii=False, indent=2)
