@@ -19,6 +19,7 @@ import types
 import typing
 from functools import cache
 from pathlib import Path, PurePosixPath
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -69,75 +70,134 @@ def dump(value: Any, *, base: Path | None = None) -> Any:
 
 def load(cls: type[T], data: Any, *, base: Path | None = None) -> T:
     """Read `data` (as `dump` wrote it) back into `cls`; CodecError when it does not fit."""
-    return _load(cls, data, base, cls.__name__)
+    try:
+        return _decoder(cls)(data, base)
+    except CodecError as exc:
+        raise CodecError(f"{cls.__name__}.{exc}") from None
 
 
-def _load(tp: Any, data: Any, base: Path | None, where: str) -> Any:
+Decoder = Callable[[Any, "Path | None"], Any]
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:
+    """A function decoding data into `tp`, built once per type from its annotations.
+
+    Reading 2,000 build records per command decodes ~500,000 values: the type analysis
+    is done here once, not per value. Errors name the path to the value ("audio.size").
+    """
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is not type(None):
-                return _load(arg, data, base, where)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        inner = _decoder(args[0])
+        if len(args) < len(typing.get_args(tp)):        # X | None
+            return lambda d, b: None if d is None else inner(d, b)
+        return inner
     if dataclasses.is_dataclass(tp):
-        if not isinstance(data, dict):
-            raise CodecError(f"{where}: expected an object")
-        hints = _hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in data:
-                kwargs[f.name] = _load(hints[f.name], data[f.name], base, f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise CodecError(f"{where}.{f.name}: missing")
-        return tp(**kwargs)
+        return _dataclass_decoder(tp)
     if origin is tuple:
         args = typing.get_args(tp)
-        if not isinstance(data, list):
-            raise CodecError(f"{where}: expected a list")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v, base, f"{where}[{i}]") for i, v in enumerate(data))
-        return tuple(_load(a, v, base, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
-    if origin is dict:
-        key_t, val_t = typing.get_args(tp)
-        if not isinstance(data, dict):
-            raise CodecError(f"{where}: expected an object")
-        return {_load(key_t, k, base, where): _load(val_t, v, base, f"{where}[{k}]")
-                for k, v in data.items()}
+            item = _decoder(args[0])
+            return lambda d, b: tuple(_each(item, _list(d), b))
+        items = [_decoder(a) for a in args]
+        return lambda d, b: tuple(dec(v, b) for dec, v in zip(items, _list(d)))
+    if origin in (dict, list):
+        return _container_decoder(origin, typing.get_args(tp))
+    return _scalar_decoder(tp)
+
+
+def _dataclass_decoder(tp: type) -> Decoder:
+    hints = _hints(tp)
+    fields = [(f.name, _decoder(hints[f.name]),
+               f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+              for f in dataclasses.fields(tp)]
+
+    def decode(d: Any, b: Path | None) -> Any:
+        if not isinstance(d, dict):
+            raise CodecError(": expected an object")
+        kwargs = {}
+        for name, dec, required in fields:
+            if name in d:
+                try:
+                    kwargs[name] = dec(d[name], b)
+                except CodecError as exc:
+                    raise CodecError(_join(name, exc)) from None
+            elif required:
+                raise CodecError(f"{name}: missing")
+        return tp(**kwargs)
+    return decode
+
+
+def _container_decoder(origin: Any, args: tuple) -> Decoder:
     if origin is list:
-        (item_t,) = typing.get_args(tp)
-        return [_load(item_t, v, base, f"{where}[{i}]") for i, v in enumerate(data or [])]
-    return _scalar(tp, data, base, where)
+        item = _decoder(args[0])
+        return lambda d, b: list(_each(item, _list(d), b))
+    key, val = _decoder(args[0]), _decoder(args[1])
+
+    def decode(d: Any, b: Path | None) -> Any:
+        if not isinstance(d, dict):
+            raise CodecError(": expected an object")
+        out = {}
+        for k, v in d.items():
+            try:
+                out[key(k, b)] = val(v, b)
+            except CodecError as exc:
+                raise CodecError(_join(f"[{k}]", exc)) from None
+        return out
+    return decode
 
 
-def _scalar(tp: Any, data: Any, base: Path | None, where: str) -> Any:
-    try:
-        if tp is Any:
-            return data
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return tp(data)
-        if tp is float:
-            if isinstance(data, bool):
-                raise TypeError
-            return float(data)      # also "inf", "-inf", "nan" as dump wrote them
-        if tp is bool:
-            if not isinstance(data, bool):
-                raise TypeError
-            return data
-        if tp is int:
-            if isinstance(data, bool) or not isinstance(data, int):
-                raise TypeError
-            return data
-        if tp is str:
-            if not isinstance(data, str):
-                raise TypeError
-            return data
-        if tp is dt.datetime:
-            return dt.datetime.fromisoformat(data)
-        if tp is Path:
-            path = Path(data)
-            return path if path.is_absolute() or base is None else base / path
-    except (TypeError, ValueError):
-        raise CodecError(f"{where}: {data!r} is not a {getattr(tp, '__name__', tp)}") from None
+def _join(prefix: str, exc: CodecError) -> str:
+    """'audio' + '.size: ...' -> 'audio.size: ...'; a field name after an index gets a dot."""
+    text = str(exc)
+    return prefix + (text if text.startswith((".", "[", ":")) else "." + text)
+
+
+def _list(d: Any) -> list:
+    if not isinstance(d, list):
+        raise CodecError(": expected a list")
+    return d
+
+
+def _each(dec: Decoder, items: list, b: Path | None) -> Any:
+    for i, v in enumerate(items):
+        try:
+            yield dec(v, b)
+        except CodecError as exc:
+            raise CodecError(_join(f"[{i}]", exc)) from None
+
+
+def _scalar_decoder(tp: Any) -> Decoder:
+    if tp is Any:
+        return lambda d, b: d
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _checked(tp, lambda d: tp(d))
+    if tp in (int, bool, str):
+        def exact(d: Any, b: Path | None) -> Any:
+            if type(d) is not tp:       # bool is not an int here, nor an int a bool
+                raise CodecError(f": {d!r} is not a {tp.__name__}")
+            return d
+        return exact
+    if tp is float:     # also "inf", "-inf", "nan" as dump wrote them
+        return _checked(tp, lambda d: float(d) if not isinstance(d, bool) else float("x"))
+    if tp is dt.datetime:
+        return _checked(tp, dt.datetime.fromisoformat)
+    if tp is Path:
+        return lambda d, b: _path(d, b)
     raise TypeError(f"cannot decode into {tp!r}")
+
+
+def _checked(tp: Any, convert: Callable[[Any], Any]) -> Decoder:
+    def decode(d: Any, b: Path | None) -> Any:
+        try:
+            return convert(d)
+        except (TypeError, ValueError):
+            raise CodecError(f": {d!r} is not a {getattr(tp, '__name__', tp)}") from None
+    return decode
+
+
+def _path(d: Any, b: Path | None) -> Path:
+    if not isinstance(d, str):
+        raise CodecError(f": {d!r} is not a path")
+    return Path(d) if b is None or d.startswith("/") else b / d

@@ -1,0 +1,68 @@
+"""The one dataclass <-> JSON codec: everything podkit saves round-trips exactly."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from toolkit import codec
+from toolkit.cue import CueSheet
+from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessStats, MediaFile,
+                           Person, TranscriptFormat, TranscriptSource)
+from toolkit.record import VERSION, EpisodeRecord
+
+ROOT = Path("/shows/daily")
+
+
+def record() -> EpisodeRecord:
+    folder = ROOT / "episodes" / "day-1"
+    ep = Episode(slug="day-1", dir=folder, path=folder / "episode.toml", feed="daily",
+                 title="Día 1 — 첫날", date=dt.datetime(2024, 5, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+                 parts=(AudioPart(folder / "a.wav", title="Intro", gain_db=-1.5, bed=folder / "bed.ogg"),),
+                 guid="urn:x", number=1, type=EpisodeType.BONUS, persons=(Person("Ann", "guest"),),
+                 transcripts=(TranscriptSource(folder / "t.txt", TranscriptFormat.TEXT, "en", (1, -1)),),
+                 chapters=(Chapter(0.0, "Start"),), art=None, max_duration=None)
+    mp3 = MediaFile(Path("/elsewhere/day-1.mp3"), "https://x/day-1.mp3", "audio/mpeg", 10, "ab", 1.5)
+    silence = LoudnessStats(-math.inf, 0.0, -math.inf, -math.inf, 1.0)
+    return EpisodeRecord(version=VERSION, episode=ep, inputs={"file:a.wav": "00"}, audio=mp3,
+                         renditions={"mp3": silence}, parts=(("Intro", 1.5),),
+                         limiting={"seconds": 0.0, "warning": None},
+                         cue=CueSheet("day-1", "P", "", "T", "2024-05-01", 1.5))
+
+
+def test_round_trip_through_json_text() -> None:
+    rec = record()
+    text = json.dumps(codec.dump(rec, base=ROOT))          # strict JSON: no Infinity
+    assert "Infinity" not in text and '"episodes/day-1/a.wav"' in text
+    back = codec.load(EpisodeRecord, json.loads(text), base=ROOT)
+    assert back == rec                                     # -inf == -inf: silence survives
+    assert back.episode.date.utcoffset() == dt.timedelta(hours=9)
+    assert back.audio.path == Path("/elsewhere/day-1.mp3")  # outside base: kept absolute
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("audio", "size"), "ten", "EpisodeRecord.audio.size: 'ten' is not a int"),
+    (("audio", "size"), True, "EpisodeRecord.audio.size: True is not a int"),
+    (("episode", "chapters", 0, "start"), None, "EpisodeRecord.episode.chapters[0].start: None"),
+    (("episode", "type"), "movie", "EpisodeRecord.episode.type: 'movie' is not a EpisodeType"),
+    (("parts",), "x", "EpisodeRecord.parts: expected a list"),
+])
+def test_damaged_data_names_the_value(path: tuple, value: object, message: str) -> None:
+    data = codec.dump(record(), base=ROOT)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(codec.CodecError) as exc:
+        codec.load(EpisodeRecord, data, base=ROOT)
+    assert str(exc.value).startswith(message)
+
+
+def test_a_missing_required_field_is_named() -> None:
+    data = codec.dump(record(), base=ROOT)
+    del data["episode"]["title"]
+    with pytest.raises(codec.CodecError, match=r"^EpisodeRecord\.episode\.title: missing$"):
+        codec.load(EpisodeRecord, data, base=ROOT)
