@@ -249,3 +249,28 @@ def test_single_file_without_chapters_gets_none(show: Path) -> None:
     assert not (show / STAGE / "episodes/first-episode/chapters.json").exists()
     assert "Chapters" not in (show / "build/reports/test-radio/first-episode/notes.md").read_text()
     assert "podcast:chapters" not in (show / SITE / "feed.xml").read_text("utf-8")
+
+
+def test_index_shows_the_newest_and_the_archive_lists_all(show: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit import notes
+    second = show / "episodes" / "second"
+    copy_show(show / EP, second)
+    edit(second / "episode.toml", "number = 1", "number = 2")
+    edit(second / "episode.toml", 'title = "First episode"', 'title = "Second episode"')
+    edit(second / "episode.toml", "2024-05-01", "2024-05-08")
+    ok(show, "build")
+    monkeypatch.setattr(notes, "INDEX_EPISODES", 1)     # 50 in a real show
+    release.write_feed(show, now=release_now())
+    index = (show / SITE / "index.html").read_text("utf-8")
+    archive = (show / SITE / "archive.html").read_text("utf-8")
+    assert "Second episode" in index and "First episode" not in index
+    assert 'href="archive.html">All 2 episodes<' in index
+    assert archive.index("Second episode") < archive.index("First episode")
+    assert 'href="episodes/first-episode/index.html"' in archive
+    assert len(feed_of(show).entries) == 2                # the feed lists every episode
+
+
+def release_now():  # noqa: ANN201 - a datetime after every test episode
+    import datetime as dt
+    return dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)

@@ -51,7 +51,8 @@ from toolkit.model import Chapter, Episode, Show, is_slug
 
 __all__ = ["Link", "NotesHTML", "PageData", "EpisodeNotes", "render_notes", "episode_notes",
            "write_notes", "render_episode_page", "render_index", "render_scaffold",
-           "episode_page_key", "write_page", "safe_url", "INDEX_PAGE", "DEFAULTS_DIR", "timestamp", "environment"]
+           "episode_page_key", "write_page", "safe_url", "INDEX_PAGE", "ARCHIVE_PAGE",
+           "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,14 @@ log = logging.getLogger(__name__)
 DEFAULTS_DIR = Path(__file__).parent / "templates"
 #: Site keys of the pages (paths inside the published folder).
 INDEX_PAGE = "index.html"
+ARCHIVE_PAGE = "archive.html"
+#: Episodes the index page shows in full (player, chapters); the archive lists them all.
+INDEX_EPISODES = 50
 EPISODE_PAGE = "episodes/{slug}/index.html"
 #: Template names.
 EPISODE_TEMPLATE = "episode.html.j2"
 INDEX_TEMPLATE = "index.html.j2"
+ARCHIVE_TEMPLATE = "archive.html.j2"
 NOTES_TEMPLATE = "notes.md.j2"
 SCAFFOLD_TEMPLATE = "episode.toml.j2"
 
@@ -328,19 +333,34 @@ def render_episode_page(show: Show, page: PageData, templates_dir: Path | None) 
 
 
 def render_index(show: Show, pages: Sequence[PageData], templates_dir: Path | None,
-                 *, cover: str | None = None) -> str:
-    """Render the show's index page (`index.html.j2`): every non-draft episode, newest first.
+                 *, cover: str | None = None, total: int | None = None) -> str:
+    """Render the show's index page (`index.html.j2`): the non-draft episodes given, newest
+    first. With `total` above their number, the page links the archive of all of them.
 
     `cover` is the show's published artwork (site key or URL); None shows no cover.
     """
     href = _linker(show, INDEX_PAGE)
     listed = sorted((p for p in pages if not p.episode.draft),
                     key=lambda p: (p.episode.date, p.episode.slug), reverse=True)
+    more = total is not None and total > len(listed)
     return _render(templates_dir, INDEX_TEMPLATE, {
         **_site_context(show, INDEX_PAGE, href),
         "items": [_episode_view(show, p, href) for p in listed],
+        "archive_href": href(ARCHIVE_PAGE) if more else "", "total": total or len(listed),
         "cover_href": href(cover) if cover else "",
         "cover_url": _absolute(show, cover) if cover else ""})
+
+
+def render_archive(show: Show, episodes: Sequence[Episode], templates_dir: Path | None) -> str:
+    """Render `archive.html` (`archive.html.j2`): every published episode as one line (date,
+    number, title, link), newest first; light enough for a 2,000-episode catalogue."""
+    href = _linker(show, ARCHIVE_PAGE)
+    listed = sorted(episodes, key=lambda e: (e.date, e.slug), reverse=True)
+    return _render(templates_dir, ARCHIVE_TEMPLATE, {
+        **_site_context(show, ARCHIVE_PAGE, href),
+        "entries": [{"episode": e, "page_href": href(episode_page_key(e.slug)),
+                     "date_iso": e.date.isoformat(), "date_text": e.date.strftime("%Y-%m-%d")}
+                    for e in listed]})
 
 
 def write_page(path: Path, html: str) -> bool:

@@ -133,9 +133,13 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         keys = {cover} | {site_key(stage, p) for rec in records
                           for p in _episode_files(layout.episode_stage(show.id, rec.slug))}
         body = feed.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
-        index = notes.render_index(show, _index_pages(cat, show, records), show.templates,
-                                   cover=cover).encode("utf-8")
-        changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index})
+        pages = _index_pages(cat, show, records)
+        index = notes.render_index(show, pages, show.templates, cover=cover,
+                                   total=len(records)).encode("utf-8")
+        archive = notes.render_archive(show, [r.episode for r in records],
+                                       show.templates).encode("utf-8")
+        changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index,
+                                                    notes.ARCHIVE_PAGE: archive})
         ordered = [i.episode.slug for i in feed.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),
@@ -154,7 +158,7 @@ def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, by
     changed = False
     with ExitStack() as renames:       # leaving it renames the temp files, last entered first
         temps = set()
-        for name in (notes.INDEX_PAGE, FEED_FILE):
+        for name in (*(n for n in written if n != FEED_FILE), FEED_FILE):
             path = site / name
             if path.is_file() and path.read_bytes() == written[name]:
                 continue
@@ -167,11 +171,14 @@ def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, by
 
 
 def _index_pages(cat: Catalog, show: Show, records: list[EpisodeRecord]) -> list[notes.PageData]:
-    """The index page's entries. Only the newest episode's transcript is read: the index
-    shows it in full and links the others (templates/README.md says so)."""
-    newest = max(records, key=lambda r: (r.episode.date, r.slug), default=None)
+    """The index page's entries: the newest INDEX_EPISODES (the archive page lists all).
+    Only the newest episode's transcript is read: the index shows it in full and links
+    the others (templates/README.md says so)."""
+    shown = sorted(records, key=lambda r: (r.episode.date, r.slug),
+                   reverse=True)[:notes.INDEX_EPISODES]
+    newest = shown[0] if shown else None
     pages = []
-    for rec in records:
+    for rec in shown:
         fragment = ""
         if rec is newest and rec.has_transcript_html:
             fragment = transcript_fragment(cat.layout.episode_stage(show.id, rec.slug))
