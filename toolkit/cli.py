@@ -192,20 +192,11 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
     Drafts and episodes dated in the future stay out until their time.
     """
     from toolkit import pipeline, release
-    when = _parse_now(now_text) if now_text else pipeline.now()
+    when = pipeline.parse_time(now_text, "--now") if now_text else pipeline.now()
     for r in release.write_feed(c.root, feed_id, now=when):
         c.say(f"{'wrote' if r.changed else 'unchanged'} {r.path}: {len(r.included)} episode(s)"
               + (f", {len(r.waiting)} scheduled ({', '.join(r.waiting)})" if r.waiting else "")
               + (f", {len(r.drafts)} draft(s)" if r.drafts else ""))
-
-
-def _parse_now(text: str):  # noqa: ANN202 - returns datetime
-    import datetime as dt
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO date-time: {text!r}", param_hint="--now") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 @cli.command()

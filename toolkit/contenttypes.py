@@ -11,6 +11,12 @@ from pathlib import PurePosixPath
 
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 CHAPTERS_TYPE = "application/json+chapters"
+
+#: The XML namespaces of a podcast feed (one place: the feed writer, the rules and the
+#: publisher's feed reader all use these).
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 DEFAULT_TYPE = "application/octet-stream"
 
 #: By file extension (lower case, with the dot).

@@ -30,13 +30,11 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from toolkit import categories, fsutil, model
+from toolkit.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME, ITUNES_NS, PODCAST_NS
 from toolkit.errors import FeedError
 
 log = logging.getLogger(__name__)
 
-ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
-CHAPTERS_MIME = "application/json+chapters"
 GENERATOR = "podkit"
 
 #: What XML 1.0 forbids (its Char production) plus the C1 controls it discourages (section

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from importlib import resources
 from xml.etree.ElementTree import Element
 
-from toolkit import stdcheck
+from toolkit import contenttypes, stdcheck
 from toolkit.categories import check_category
 from toolkit.findings import Report
 
-ITUNES_URI = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+ITUNES_URI = contenttypes.ITUNES_NS
 ITUNES = "{" + ITUNES_URI + "}"
-ATOM = "{http://www.w3.org/2005/Atom}"
-P20_URI = "https://podcastindex.org/namespace/1.0"
+ATOM = "{" + contenttypes.ATOM_NS + "}"
+P20_URI = contenttypes.PODCAST_NS
 #: The namespace's first home; some parsers (podcastparser) still only know this one.
 P20_LEGACY_URI = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 
@@ -36,7 +36,7 @@ ENCLOSURE_EXT = {"mp3": ("audio/mpeg",), "m4a": ("audio/x-m4a", "audio/mp4"),
                  "ogg": ("audio/ogg",), "opus": ("audio/ogg", "audio/opus")}
 MEDIUMS = {"podcast", "music", "video", "film", "audiobook", "newsletter", "blog", "publisher",
            "course", "mixed"}
-CHAPTERS_MIME = "application/json+chapters"
+CHAPTERS_MIME = contenttypes.CHAPTERS_TYPE
 DESCRIPTION_TAGS = {"p", "ol", "ul", "li", "a"}
 MAX_DESCRIPTION_BYTES = 4000
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from toolkit import artwork, catalog, config, cue, markup, notes, promote, record, runner
 from toolkit.catalog import Catalog
+from toolkit.contenttypes import CHAPTERS_TYPE
 from toolkit.errors import ConfigError, MediaError, PodkitError, ProblemsError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
 from toolkit.layout import Layout, media_name, site_key, url_for
@@ -31,7 +32,6 @@ from toolkit.model import Episode, MediaFile, Show
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
-CHAPTERS_MIME = "application/json+chapters"
 
 
 @dataclass(frozen=True)
@@ -88,16 +88,20 @@ def _noop(stage: str, fraction: float) -> None:
     pass
 
 
+def parse_time(text: str, field: str) -> dt.datetime:
+    """An ISO date-time given on the command line or in the environment (UTC when it has
+    no zone); ConfigError naming `field` otherwise."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"not an ISO date-time: {text!r}", field=field) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def now() -> dt.datetime:
     """The current time (PODKIT_NOW overrides it, for previews of scheduled episodes)."""
     override = config.now_override()
-    if override:
-        try:
-            value = dt.datetime.fromisoformat(override)
-        except ValueError:
-            raise ConfigError(f"not an ISO date-time: {override!r}", field="PODKIT_NOW") from None
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc)
+    return parse_time(override, "PODKIT_NOW") if override else dt.datetime.now(dt.timezone.utc)
 
 
 def load(root: Path | Catalog) -> Catalog:
@@ -254,7 +258,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
             return folder.url(_copy_addressed(episode.dir / img, work, "chapter"))
         path = work / "chapters.json"
         write_text(path, chapters.to_json(chs, base_url_for_img=img_url))
-        chapters_file = folder.media(path, CHAPTERS_MIME)
+        chapters_file = folder.media(path, CHAPTERS_TYPE)
     # 4. tags on a copy of the cached master; content-addressed name
     progress("tagging", 0.0)
     page_key = notes.episode_page_key(slug)

@@ -22,13 +22,12 @@ from defusedxml.common import DefusedXmlException
 
 from toolkit import contenttypes, publish_hashes
 from toolkit.errors import FeedError, NotBuiltError, PublishError
+from toolkit.contenttypes import ITUNES_NS, PODCAST_NS
 from toolkit.layout import site_key
 from toolkit.publish_hashes import HashCache
 
 from toolkit.publish_hashes import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MiB  # noqa: F401
 
-ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 
 
 @dataclass(frozen=True)
