@@ -117,9 +117,10 @@ def file_hash(path: Path) -> str:
     return f"{size}:" + hashlib.sha256(head + tail).hexdigest()
 
 
-#: podkit's memo of the sources' hashes (build/cache/hashes.json): it records what was read,
-#: even by a run that fails, and is no output (a lost or stale memo only costs a re-read).
-HASH_MEMO = "cache/hashes.json"
+#: podkit's memos of the sources (build/cache/hashes.json: content hashes; catalogue.json:
+#: episodes as loaded): they record what was read, even by a run that fails, and are no
+#: output (a lost or stale memo only costs a re-read).
+HASH_MEMO = ("cache/hashes.json", "cache/catalogue.json")
 
 
 def tree_hash(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:

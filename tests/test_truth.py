@@ -156,7 +156,10 @@ def test_build_loads_each_episode_once(show: Path, monkeypatch: pytest.MonkeyPat
     assert [r.value.unchanged for r in results] == [True, False, False]
     calls.clear()
     again = pipeline.build(show, jobs=1)        # a no-op build: records only, no worker
-    assert all(r.value.unchanged for r in again) and len(calls) == 3
+    assert all(r.value.unchanged for r in again) and calls == []   # from the memo
+    edit(show / "episodes/second/episode.toml", "number = 2", "number = 22")
+    pipeline.build(show, jobs=1)
+    assert calls == ["second"]                  # only the changed folder is read again
 
 
 def test_validate_starts_no_process_per_item(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from toolkit import __version__, codec, promote, record
+from toolkit import __version__, catmemo, codec, promote, record
 from toolkit.episode import episode_folders, read_episode
 from toolkit.errors import NotBuiltError, Problem, Severity
 from toolkit.hashcache import HashCache
@@ -154,10 +154,25 @@ def load(root: Path) -> Catalog:
     if not folders:
         cat.problems.append(Problem("episodes", "folder", "no episode folders found",
                                     Severity.WARNING))
+    # Episodes whose folder is as it was last time come from the memo (build/ must exist:
+    # a show that was never built gets nothing written).
+    memo = catmemo.Memo(layout.build / "cache" / "catalogue.json" if layout.build.is_dir()
+                        else None, root)
+    shows_digest = _digest({k: codec.dump(v, base=root) if v else None for k, v in defined.items()})
     for folder in folders:
+        hit = memo.get(folder, shows_digest)
+        if hit is not None:
+            cat.episodes.append(hit[0])
+            cat.problems.extend(hit[1])
+            continue
+        before = len(cat.problems)
         ep = read_episode(folder, root, cat.problems, defined)
         if ep is not None:
             cat.episodes.append(ep)
+            mine = cat.problems[before:]
+            if not any(p.severity is Severity.ERROR for p in mine):
+                memo.put(folder, shows_digest, ep, mine)
+    memo.save()
     _cross_check(cat)
     return cat
 
