@@ -111,10 +111,10 @@ def check(c: Context, no_media: bool) -> None:
 @click.argument("slug")
 @click.option("--feed", "feed_id", help="The feed the episode belongs to (default: the only one).")
 @click.option("--title", default=None, help="The episode's title.")
-@click.option("--audio", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--audio", type=click.Path(path_type=Path),
               help="The episode's audio: copied into episodes/SLUG/ (the original is only read).")
 @click.option("--transcript", "transcripts", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=click.Path(path_type=Path),
               help="A transcript (.txt, .srt, .vtt, .json) copied beside the audio; repeatable.")
 @click.option("--date", "date_text", metavar="ISO-DATETIME",
               help="Publication date with time zone (default: now); a later date schedules it.")

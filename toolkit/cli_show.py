@@ -117,7 +117,12 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     """
     from toolkit import golive, pipeline
     when = _parse_now(now_text) if now_text else pipeline.now()
-    golive.release(c.root, feed_id, now=when, jobs=jobs, on_step=c.say)
+    try:
+        golive.release(c.root, feed_id, now=when, jobs=jobs, on_step=c.say)
+    except golive.ReleaseError as exc:
+        for line in exc.lines:      # the step's problems, then main() prints the one summary
+            click.echo(line, err=True)
+        raise
 
 
 COMMANDS = (init, status, release_cmd)

@@ -30,12 +30,9 @@ class ReleaseError(PodkitError):
     """A step of `podkit release` failed; nothing was published."""
 
     def __init__(self, step: str, lines: list[str]) -> None:
-        super().__init__(f"release stopped at {step}: nothing was published", field=step)
+        super().__init__(f"{step} failed; nothing was published", field="release")
         self.step = step
-        self.lines = lines
-
-    def __str__(self) -> str:
-        return "\n".join([*self.lines, f"release: {self.step} failed; nothing was published"])
+        self.lines = lines          # the step's own problems, printed before this line
 
 
 @dataclass(frozen=True)

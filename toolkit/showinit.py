@@ -193,7 +193,9 @@ def init_show(folder: Path, settings: ShowSettings) -> list[Path]:
         # Read back as `podkit check` will: bad settings fail here, naming the field.
         problems: list[Problem] = []
         read_show(staging / "feeds" / f"{feed_id}.toml", staging, problems)
-        errors = [p for p in problems if p.severity is Severity.ERROR]
+        # The email is written twice (owner, locked_owner): say each bad value once.
+        errors = list({p.message: p for p in reversed(problems)
+                       if p.severity is Severity.ERROR}.values())[::-1]
         if errors:
             raise ProblemsError(errors)
         written = []
