@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import os
 import re
@@ -36,10 +37,10 @@ from pathlib import Path
 
 from toolkit.catalog import Catalog
 from toolkit.fsutil import sha256_file
-from toolkit.layout import FEED_FILE, site_key
+from toolkit.layout import FEED_FILE
 from toolkit.model import Episode, Show, TargetKind
 from toolkit.pipeline import select
-from toolkit.record import EpisodeRecord
+from toolkit import record
 
 log = logging.getLogger(__name__)
 
@@ -158,15 +159,51 @@ def _invalid(cat: Catalog, feed_id: str | None, loaded: set[str]) -> list[Episod
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class _Brief:
+    """The few fields of a build record status shows (decoding whole records costs 5x more)."""
+
+    inputs: dict[str, str]
+    audio_url: str
+    duration: float | None
+    integrated: float | None
+    true_peak: float | None
+    limiting: str | None
+
+
+def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
+    """The record's figures, or None when the episode is not built (or its record unusable)."""
+    path = cat.episode_folder(ep) / record.RECORD_FILE
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        rec = cat.record(ep)        # recovers a promotion cut short, as every command does
+        if rec is None:
+            return None
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    try:
+        if data.get("version") != record.VERSION:
+            return None
+        loud = (data.get("renditions") or {}).get("mp3") or data.get("loudness_after") or {}
+        return _Brief(dict(data["inputs"]), data["audio"]["url"], data["audio"].get("duration"),
+                      loud.get("integrated"), loud.get("true_peak"),
+                      (data.get("limiting") or {}).get("warning"))
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
 def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStatus:  # noqa: ANN001
-    rec = cat.record(ep)
+    rec = _brief(cat, ep)
     base = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
     if rec is not None:
-        after = rec.renditions.get("mp3") or rec.loudness_after
-        base.update(duration=rec.duration, integrated=after.integrated if after else None,
-                    true_peak=after.true_peak if after else None,
-                    limiting=rec.limiting.get("warning"))
-    changed = cat.stale(ep, rec) if rec is not None else []
+        base.update(duration=rec.duration, integrated=rec.integrated, true_peak=rec.true_peak,
+                    limiting=rec.limiting)
+    changed: list[str] = []
+    if rec is not None and rec.inputs != cat.inputs(ep):
+        full = cat.record(ep)       # only now the whole record: which fields changed
+        changed = cat.stale(ep, full) if full is not None else ["the build record"]
     if ep.draft:
         how = "not built" if rec is None else f"stale: {', '.join(changed)}" if changed else "built"
         return EpisodeStatus(state=State.DRAFT, detail=how, **base)  # type: ignore[arg-type]
@@ -190,12 +227,21 @@ def _day(when: dt.datetime) -> str:
     return when.isoformat(timespec="minutes")
 
 
-def _episode_files(folder: Path) -> list[Path]:
-    """The built files of an episode that go public (dot files are podkit's own)."""
+def _episode_files(folder: str, prefix: str = "") -> list[str]:
+    """The built files of an episode that go public, as paths relative to `folder` (dot
+    files are podkit's own). Strings and scandir, not Path: this runs for every episode."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        out += [Path(dirpath, f) for f in filenames if not f.startswith(".")]
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            out += _episode_files(entry.path, f"{prefix}{entry.name}/")
+        else:
+            out.append(prefix + entry.name)
     return out
 
 
@@ -220,37 +266,38 @@ class _LocalTarget:
         self.root = show.publish.directory or cat.layout.public(show.id)
         self.published = _feed_urls(self.root / FEED_FILE)
 
-    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
-        folder = self.stage / "episodes" / ep.slug
-        if not (self.root / "episodes" / ep.slug).is_dir() and rec.audio.url not in self.published:
+        key = f"episodes/{ep.slug}"
+        built, published = f"{self.stage}/{key}", f"{self.root}/{key}"
+        if rec.audio_url not in self.published and not os.path.isdir(published):
             return State.BUILT, "not published yet"
-        differ = [key for path in sorted(_episode_files(folder))
-                  if not _same(path, self.root / (key := site_key(self.stage, path)))]
+        differ = [name for name in sorted(_episode_files(built))
+                  if not _same(f"{built}/{name}", f"{published}/{name}")]
         if differ:
-            names = ", ".join(k.rsplit("/", 1)[-1] for k in differ[:3])
+            names = ", ".join(differ[:3])
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return State.DIFFERS, f"{names}{more} not as built: run `podkit feed` and `podkit publish`"
-        if rec.audio.url not in self.published:
+        if rec.audio_url not in self.published:
             return State.DIFFERS, "not in the published feed: run `podkit feed` and `podkit publish`"
         return State.PUBLISHED, ""
 
 
-def _same(built: Path, published: Path) -> bool:
+def _same(built: str, published: str) -> bool:
     """True when the published file holds the built file's bytes.
 
     A copy written after the built file, of the same size, is taken as its copy (a rebuild
     renames a new file into place, newer than the old copy); otherwise both are hashed.
     """
     try:
-        b, p = built.stat(), published.stat()
+        b, p = os.stat(built), os.stat(published)
     except OSError:
         return False
     if b.st_size != p.st_size:
         return False
     if p.st_mtime_ns >= b.st_mtime_ns:
         return True
-    return sha256_file(built) == sha256_file(published)
+    return sha256_file(Path(built)) == sha256_file(Path(published))
 
 
 @dataclass
@@ -275,11 +322,11 @@ class _RemotePlan:
             if parts[0] == "episodes" and len(parts) > 2:
                 self.pending.setdefault(parts[1], []).append(e.key)
 
-    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
         if self.error:
             return State.BUILT, self.error
-        audio_key = site_key(self.cat.layout.stage(self.show.id), rec.audio.path)
+        audio_key = rec.audio_url.removeprefix(self.show.base_url)
         if audio_key not in self.site_keys:
             return State.BUILT, "not in the feed yet: run `podkit feed`"
         pending = self.pending.get(ep.slug, [])
