@@ -13,7 +13,7 @@ FEEDOPT := $(if $(FEED),--feed $(FEED),)
 JOBS   ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo check build feed validate preview publish publish-dry cue test bench clean
+.PHONY: help setup demo check build feed validate preview publish publish-dry status release cue test bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,12 @@ publish: $(STAMP) ## Publish to the feed's target (set PODKIT_PUBLISH_* / AWS_* 
 
 publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changing nothing
 	$(PODKIT) publish --dry-run $(FEEDOPT)
+
+status: $(STAMP) ## One line per episode: draft, scheduled, stale, built, published...
+	$(PODKIT) status $(FEEDOPT)
+
+release: $(STAMP) ## check, build, feed, validate, publish; publishes nothing if a step fails (cron, CI)
+	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q

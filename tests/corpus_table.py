@@ -32,6 +32,8 @@ SECTIONS = [
     ("Fuzzing", "test_corpus_fuzz", ("ROWS",)),
     ("Other people's feeds: encodings, non-files, slow servers (`podkit validate`)",
      "test_corpus_feeds", ("ROWS",)),
+    ("Starting and releasing a show (`podkit init`, `new`, `release`)", "test_corpus_showlife",
+     ("ROWS",)),
 ]
 
 

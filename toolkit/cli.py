@@ -111,12 +111,37 @@ def check(c: Context, no_media: bool) -> None:
 @click.argument("slug")
 @click.option("--feed", "feed_id", help="The feed the episode belongs to (default: the only one).")
 @click.option("--title", default=None, help="The episode's title.")
+@click.option("--audio", type=click.Path(path_type=Path),
+              help="The episode's audio: copied into episodes/SLUG/ (the original is only read).")
+@click.option("--transcript", "transcripts", multiple=True,
+              type=click.Path(path_type=Path),
+              help="A transcript (.txt, .srt, .vtt, .json) copied beside the audio; repeatable.")
+@click.option("--date", "date_text", metavar="ISO-DATETIME",
+              help="Publication date with time zone (default: now); a later date schedules it.")
+@click.option("--draft/--no-draft", default=True, show_default=True,
+              help="--no-draft: the episode goes in the feed on its date without editing.")
 @pass_ctx
-def new(c: Context, slug: str, feed_id: str | None, title: str | None) -> None:
-    """Create episodes/SLUG/ with an episode.toml to fill in."""
+def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: Path | None,
+        transcripts: tuple[Path, ...], date_text: str | None, draft: bool) -> None:
+    """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio)."""
     from toolkit.scaffold import new_episode
-    path = new_episode(c.root, slug, feed_id=feed_id, title=title)
-    c.say(f"created {path}: add the audio, then run `podkit check`")
+    date = _parse_date(date_text) if date_text else None
+    path = new_episode(c.root, slug, feed_id=feed_id, title=title, audio=audio,
+                       transcripts=transcripts, date=date, draft=draft)
+    c.say(f"created {path}: " + ("run `podkit check`" if audio else
+                                 "add the audio, then run `podkit check`"))
+
+
+def _parse_date(text: str):  # noqa: ANN202 - returns datetime
+    import datetime as dt
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date-time: {text!r}", param_hint="--date") from None
+    if value.tzinfo is None:
+        raise click.BadParameter(f"{text!r} needs a time zone, e.g. 2025-06-01T09:00:00+02:00",
+                                 param_hint="--date")
+    return value
 
 
 @cli.command()
@@ -388,6 +413,13 @@ def transcript_cmd(c: Context, slug: str, shown: int) -> None:
 def _short(text: str, width: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+# init, status and release live in their own module (this one is at its size limit).
+from toolkit.cli_show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
+
+for _command in _SHOW_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

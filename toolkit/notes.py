@@ -371,8 +371,14 @@ def write_page(path: Path, html: str) -> bool:
 # ---- the episode scaffold ----------------------------------------------------------------------
 
 def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: datetime,
-                    number: int | None = None, title: str | None = None) -> str:
-    """Render `episode.toml.j2` for `podkit new <slug>`: a commented episode.toml to fill in."""
+                    number: int | None = None, title: str | None = None,
+                    audio: str | None = None, transcripts: list[dict[str, str]] | None = None,
+                    draft: bool = True) -> str:
+    """Render `episode.toml.j2` for `podkit new <slug>`: a commented episode.toml to fill in.
+
+    `audio` and `transcripts` (each `file`, `language`) name files copied into the
+    episode folder; `draft` is the scaffold's `draft` value.
+    """
     for name, value in (("slug", slug), ("feed", feed)):
         if not is_slug(value):
             raise PodkitError(f"{value!r} is not a valid {name} (lowercase a-z, 0-9 and inner "
@@ -381,4 +387,5 @@ def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: d
         raise PodkitError("the date needs a time zone", field="date")
     return _render(templates_dir, SCAFFOLD_TEMPLATE, {
         "slug": slug, "feed": feed, "date": date.isoformat(), "number": number,
-        "title": title or slug.replace("-", " ").capitalize()})
+        "title": title or slug.replace("-", " ").capitalize(), "audio": audio,
+        "transcripts": transcripts or [], "draft": draft})
