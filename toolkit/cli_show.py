@@ -10,7 +10,12 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli import Context, _clock, _parse_now, pass_ctx
+from toolkit.cli import Context, _clock, pass_ctx
+
+
+def _parse_time(text: str):  # noqa: ANN202 - a datetime
+    from toolkit.pipeline import parse_time
+    return parse_time(text, "--now")
 
 
 @click.command()
@@ -77,7 +82,7 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
     """
     from toolkit import pipeline, status as st
     from toolkit.clidisplay import table
-    when = _parse_now(now_text) if now_text else pipeline.now()
+    when = _parse_time(now_text) if now_text else pipeline.now()
     report = st.show_status(c.root, feed_id, now=when, remote=remote)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
@@ -116,7 +121,7 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     and scheduled episodes go live on their date (docs/scheduling.md).
     """
     from toolkit import golive, pipeline
-    when = _parse_now(now_text) if now_text else pipeline.now()
+    when = _parse_time(now_text) if now_text else pipeline.now()
     try:
         golive.release(c.root, feed_id, now=when, jobs=jobs, on_step=c.say)
     except golive.ReleaseError as exc:
