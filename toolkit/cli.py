@@ -283,7 +283,8 @@ def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
     """
     from toolkit import preview as server_mod, release
     show, folder = release.preview_folder(c.root, feed_id)
-    server = server_mod.make_server(folder, host, port, base_url=show.base_url)
+    server = server_mod.make_server(folder, host, port, base_url=show.base_url,
+                                    enclosure_prefix=show.enclosure_prefix)
     c.say(f"serving {folder} on {server.url}")
     c.say(f"subscribe to {server.url.rstrip('/')}/feed.xml (Ctrl-C to stop)")
     try:

@@ -199,7 +199,8 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None) -> list[valid
                 durations.update({m.url: m.duration for m in (rec.audio, *rec.extra_audio)
                                   if m.duration is not None})
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
-                                   podcast_guid=show.guid, durations=durations)
+                                   podcast_guid=show.guid, durations=durations,
+                                   enclosure_prefix=show.enclosure_prefix)
         findings += validate.validate_source(str(path), own=own)
     return findings
 
@@ -219,7 +220,7 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
         reports.append(publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
                                        feed_url=show.feed_url, delete=delete, dry_run=dry_run,
-                                       progress=progress))
+                                       progress=progress, enclosure_prefix=show.enclosure_prefix))
     return reports
 
 
