@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 from toolkit.errors import PublishError
+from toolkit.notify import Notice
 from toolkit.layout import FEED_FILE, Layout, url_for
 from toolkit.model import PublishTarget, TargetKind
 from toolkit.publish_hashes import HashCache
@@ -76,6 +77,7 @@ class Report:
     seconds: float = 0.0
     requests: tuple[tuple[str, int], ...] = ()  # HTTP requests sent, by S3 operation (retries too)
     bytes_hashed: int = 0                       # site bytes read to hash (the cache spares the rest)
+    notices: tuple[Notice, ...] = ()            # what WebSub and podping answered (toolkit.notify)
 
     @property
     def skipped(self) -> tuple[str, ...]:
