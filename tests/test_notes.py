@@ -368,3 +368,40 @@ def test_images_keep_an_alt_and_lose_without_a_source():
     imgs = [e for e in elements(parse(html)) if tag(e) == "img"]
     assert [(i.get("src"), i.get("alt")) for i in imgs] == [
         ("https://x.example/a.png", ""), ("https://x.example/m.png", "Map")]
+
+
+# ---- the embeddable player ---------------------------------------------------------------------
+
+def test_embed_player_is_self_contained_and_its_script_allowed_by_hash():
+    ep = make_episode(title='Hanoi "summit" <ends>')
+    html = notes.render_embed(make_show(), page_for(ep), None)
+    root = html5lib.parse(html, namespaceHTMLElements=False)
+    # Every URL the player loads or links is relative: nothing is fetched from elsewhere.
+    urls = [(e.tag, a, e.get(a)) for e in root.iter() for a in ("src", "href") if e.get(a)
+            and not (e.tag == "link" and e.get("rel") == "canonical")]
+    assert sorted(urls) == [("a", "href", "index.html"),
+                            ("audio", "src", "hanoi-summit-0123456789ab.mp3"),
+                            ("img", "src", "../../korea-az-cafe1234.jpg"),
+                            ("link", "href", "../../korea-az-cafe1234.jpg")]   # the icon
+    starts = [float(e.get("data-start")) for e in root.iter("button") if e.get("data-start")]
+    assert starts == sorted(c.start for c in CHAPTERS if c.toc)   # one button per listed chapter
+    assert [e.text for e in root.iter("a")] == [ep.title]      # the title links the episode page
+    scripts = list(root.iter("script"))
+    assert len(scripts) == 1 and not [s for s in scripts if s.get("src")]
+    script = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}';" in csp.replace("&#39;", "'")
+
+
+def test_episode_page_offers_the_iframe_code_to_copy():
+    ep = make_episode(title='Hanoi "summit" <ends>')
+    html = notes.render_episode_page(make_show(), page_for(ep), None)
+    root = html5lib.parse(html, namespaceHTMLElements=False)
+    (box,) = [e for e in root.iter("textarea") if "embed-code" in (e.get("class") or "")]
+    assert box.get("readonly") is not None
+    # The textarea shows the code as text; parsed, it is one iframe of the documented size.
+    frame = html5lib.parse(box.text, namespaceHTMLElements=False).find(".//iframe")
+    assert frame.get("src") == "https://media.example.org/korea-az/episodes/hanoi-summit/embed.html"
+    assert (frame.get("width"), frame.get("height")) == ("600", "200")
+    assert frame.get("title") == ep.title

@@ -7,6 +7,7 @@ Debian's `chromium` through scripts/ensure-chromium.sh.
 from __future__ import annotations
 
 import base64
+import html
 import http.server
 import json
 import os
@@ -376,3 +377,105 @@ def test_sample_show_pages_play_in_chromium(browser, sample_site):
         browser.screenshot(path)
         assert path.stat().st_size > 10_000
         assert browser.errors() == []
+
+
+# ---- the embeddable player, as the build wrote it, in a 600x200 frame ---------------------------
+
+def _wait(browser: Browser, event: str, action: str) -> float:
+    """Run `action` (JavaScript) and return the audio's currentTime once `event` fired."""
+    browser.js(f"window.__ev = new Promise(r => document.getElementById('audio')"
+               f".addEventListener('{event}', () => r(document.getElementById('audio').currentTime),"
+               " {once: true})); 1")
+    browser.js(action) if action.startswith("(") else browser.click(action)
+    return browser.js("window.__ev")  # type: ignore[return-value]
+
+
+def test_embed_player_plays_pauses_seeks_and_loads_only_its_own_files(browser, sample_site):
+    root, site, url = sample_site
+    (mp3,) = (site / "episodes" / "pyeongchang-hockey").glob("*.mp3")
+    duration = mutagen.mp3.MP3(mp3).info.length
+    browser.call("Network.enable")
+    browser.call("Emulation.setDeviceMetricsOverride", width=600, height=200, deviceScaleFactor=1,
+                 mobile=False)
+    try:
+        browser.goto(url.rstrip("/") + "/episodes/pyeongchang-hockey/embed.html")
+        got = browser.js("""new Promise((resolve, reject) => {
+            const a = document.getElementById('audio');
+            if (a.readyState >= 1) { resolve(a.duration); return; }
+            a.addEventListener('loadedmetadata', () => resolve(a.duration));
+            a.addEventListener('error', () => reject('media error ' + (a.error && a.error.code)));
+            setTimeout(() => reject('no metadata after 10 s'), 10000);
+        })""")
+        assert got == pytest.approx(duration, abs=0.1)
+        # Everything fits the frame: nothing scrolls or is cut off.
+        assert browser.js("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]") \
+            == [600, 200]
+        _wait(browser, "playing", "#play")
+        assert browser.js("document.getElementById('audio').paused") is False
+        assert browser.js("document.getElementById('play').getAttribute('aria-label')") == "Pause"
+        _wait(browser, "pause", "#play")
+        assert browser.js("document.getElementById('audio').paused") is True
+        # A real click in the middle of the seek bar seeks to about half-way.
+        at = _wait(browser, "seeked", "#seek")
+        assert at == pytest.approx(duration / 2, abs=duration * 0.1)
+        # A chapter button seeks to its start (the last chapter, whose start is known).
+        start = float(browser.js("[...document.querySelectorAll('button[data-start]')].pop()"
+                                 ".getAttribute('data-start')"))  # type: ignore[arg-type]
+        at = _wait(browser, "seeked", "ol li:last-child button")
+        assert at == pytest.approx(start, abs=0.3)
+        assert browser.js("document.querySelector('ol li:last-child button').classList.contains('on')")
+        # The page link opens the episode page.
+        assert browser.js("document.querySelector('.title a').href") == \
+            url.rstrip("/") + "/episodes/pyeongchang-hockey/index.html"
+        requested = {ev["params"]["request"]["url"] for ev in browser.events
+                     if ev["method"] == "Network.requestWillBeSent"}
+        assert requested and all(u.startswith(url) for u in requested), requested
+        browser.screenshot(root / "build" / "reports" / "embed.png")
+        assert browser.errors() == []
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+        browser.call("Network.disable")
+
+
+def test_the_iframe_code_from_the_episode_page_embeds_the_player(browser, sample_site, serve,
+                                                                 tmp_path):
+    root, site, url = sample_site
+    browser.goto(url.rstrip("/") + "/episodes/pyeongchang-hockey/index.html")
+    code = browser.js("document.querySelector('textarea.embed-code').value")
+    # The page holds the public URL; preview serves it rewritten to itself, as for every link.
+    embed = url.rstrip("/") + "/episodes/pyeongchang-hockey/embed.html"
+    assert code.startswith(f'<iframe src="{embed}"') and 'width="600" height="200"' in code
+    built = (site / "episodes" / "pyeongchang-hockey" / "index.html").read_text("utf-8")
+    assert f'src="{feedparser_base(root)}episodes/pyeongchang-hockey/embed.html"' in \
+        html.unescape(built)
+    # Another site (another origin) pastes it.
+    (tmp_path / "host.html").write_text("<!DOCTYPE html><title>A blog</title><link rel=icon href=\"data:,\"><h1>Listen</h1>"
+                                        + code, "utf-8")
+    host = serve(tmp_path)
+    browser.goto(host + "host.html")
+    # loading="lazy": the frame loads after the host page's load event; wait for it.
+    deadline = time.monotonic() + 15
+    while True:
+        frames = browser.call("Page.getFrameTree")["frameTree"].get("childFrames", [])
+        if [f["frame"]["url"] for f in frames] == [embed] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert [f["frame"]["url"] for f in frames] == [embed]
+    # The player inside it rendered (its document has the play button and the audio).
+    world = browser.call("Page.createIsolatedWorld", frameId=frames[0]["frame"]["id"])
+    found = browser.call("Runtime.evaluate", contextId=world["executionContextId"],
+                         expression="!!document.getElementById('play') && "
+                                    "document.getElementById('audio').src.endsWith('.mp3')",
+                         returnByValue=True)
+    assert found["result"]["value"] is True
+    box = browser.js("(() => { const r = document.querySelector('iframe').getBoundingClientRect();"
+                     " return [r.width, r.height]; })()")
+    assert box == [600, 200]
+    assert browser.errors() == []
+
+
+def feedparser_base(root: Path) -> str:
+    """The sample show's base_url, read from its feed TOML."""
+    import tomllib
+    (toml,) = (root / "feeds").glob("*.toml")
+    return tomllib.loads(toml.read_text("utf-8"))["base_url"]

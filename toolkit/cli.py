@@ -286,7 +286,8 @@ def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> Non
 
     Credentials come from boto3's standard chain (environment, profiles), never from
     feeds/*.toml. If anything fails the feed is not uploaded, so listeners never see
-    an episode whose audio is missing.
+    an episode whose audio is missing. Once a changed feed is up, the WebSub hub and
+    podping named in [publish] are told (a failure there is a warning, exit status 0).
     """
     from toolkit import release
     from toolkit.clidisplay import TransferProgress
@@ -299,6 +300,11 @@ def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> Non
     for report in reports:
         for line in report.summary_lines():
             c.say(line)
+        for notice in report.notices:  # the feed is up: a failure here is only a warning
+            if notice.ok:
+                c.say(notice.line())
+            else:
+                click.echo(notice.line(c.root), err=True)
 
 
 @cli.command()
@@ -314,7 +320,8 @@ def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
     """
     from toolkit import preview as server_mod, release
     show, folder = release.preview_folder(c.root, feed_id)
-    server = server_mod.make_server(folder, host, port, base_url=show.base_url)
+    server = server_mod.make_server(folder, host, port, base_url=show.base_url,
+                                    enclosure_prefix=show.enclosure_prefix)
     c.say(f"serving {folder} on {server.url}")
     c.say(f"subscribe to {server.url.rstrip('/')}/feed.xml (Ctrl-C to stop)")
     try:

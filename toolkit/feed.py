@@ -29,8 +29,8 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from toolkit import categories, fsutil, model
-from toolkit.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME, ITUNES_NS, PODCAST_NS
+from toolkit import categories, fsutil, model, prefix
+from toolkit.contenttypes import ATOM_NS, CHAPTERS_TYPE as CHAPTERS_MIME, ITUNES_NS, PODCAST_NS
 from toolkit.errors import FeedError
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,14 @@ class _P20Feed(BaseExtension):
             for el in channel.findall("lastBuildDate"):
                 channel.remove(el)
         w = self.where
+        if show.publish.websub_hub:
+            # WebSub discovery: the hub next to the self link (feedgen writes only rel=self).
+            self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
+            hub = etree.Element(f"{{{ATOM_NS}}}link", rel="hub", href=show.publish.websub_hub)
+            if self_link is not None:
+                self_link.addnext(hub)
+            else:
+                channel.append(hub)
         # feedgen's itunes_explicit() only knows yes/no/clean, which Apple now calls legacy.
         _sub(channel, ITUNES_NS, "explicit", "true" if show.explicit else "false")
         _sub(channel, PODCAST_NS, "guid", self.guid)
@@ -205,7 +213,9 @@ def _check_inputs(show: model.Show, episodes: Sequence[model.BuiltEpisode], cove
         (show.link, show.path, "link"), (show.feed_url, show.path, "feed_url"),
         (show.language, show.path, "language"), (show.owner.email, show.path, "owner.email"),
         (show.locked_owner, show.path, "locked_owner"), (show.guid, show.path, "podcast.guid"),
-        (show.medium, show.path, "medium"), (cover_url, show.path, "artwork")]
+        (show.medium, show.path, "medium"), (cover_url, show.path, "artwork"),
+        (show.publish.websub_hub, show.path, "publish.websub_hub"),
+        (show.enclosure_prefix, show.path, "enclosure_prefix")]
     plain += [(f.url, show.path, "funding.url") for f in show.funding]
     seen: dict[str, Path] = {}
     for be in episodes:
@@ -251,7 +261,9 @@ def _add_item(fg: FeedGenerator, show: model.Show, be: model.BuiltEpisode) -> No
     fe.pubDate(ep.date)
     if be.page_url:
         fe.link(href=be.page_url)
-    fe.enclosure(be.audio.url, str(be.audio.size), be.audio.mime)
+    # An analytics prefix (OP3, Podtrac) counts app downloads: the enclosure only.
+    fe.enclosure(prefix.apply(show.enclosure_prefix, be.audio.url), str(be.audio.size),
+                 be.audio.mime)
     description = xml_safe(be.description_html, where=w, field="description") or \
         f"<p>{_escape(xml_safe(ep.summary or ep.title, where=w, field='summary'))}</p>"
     fe.description(description)  # placeholder text, replaced by CDATA in _P20Entry

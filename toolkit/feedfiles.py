@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import artwork, model
+from toolkit import artwork, model, prefix
 from toolkit.errors import MediaError
 from toolkit.feedrules import ITUNES, ParsedFeed, TAG_RE, text
 from toolkit.findings import Report
@@ -36,6 +36,7 @@ class OwnFeedContext:
     podcast_guid: str | None = None   # the show's pinned podcast:guid; None: UUIDv5 of feed_url
     probe_audio: bool = True          # compare itunes:duration with the audio (runs ffmpeg)
     durations: Mapping[str, float] = field(default_factory=dict)  # URL -> seconds the build measured
+    enclosure_prefix: str | None = None   # the show's analytics prefix, stripped from enclosures
 
     @property
     def expected_guid(self) -> str:
@@ -44,12 +45,13 @@ class OwnFeedContext:
 
 
 def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str | None = None,
-                probe_audio: bool = True,
-                durations: Mapping[str, float] | None = None) -> OwnFeedContext:
+                probe_audio: bool = True, durations: Mapping[str, float] | None = None,
+                enclosure_prefix: str | None = None) -> OwnFeedContext:
     """An OwnFeedContext for a built site folder: each file under the URL it is published at.
 
     With `durations` (the build records' measurements by URL) an enclosure's duration is
-    checked against them and ffmpeg is not started for it.
+    checked against them and ffmpeg is not started for it. With `enclosure_prefix` (the
+    show's analytics prefix) enclosures are matched to files through it.
     """
     site = Path(site)
     files: dict[str, Path] = {}
@@ -58,7 +60,8 @@ def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str |
         if path.is_file() and not any(p.startswith(".") for p in path.relative_to(site).parts):
             files[url_for(base_url, site_key(site, path))] = path
     return OwnFeedContext(feed_url=feed_url, files=files, podcast_guid=podcast_guid,
-                          probe_audio=probe_audio, durations=dict(durations or {}))
+                          probe_audio=probe_audio, durations=dict(durations or {}),
+                          enclosure_prefix=enclosure_prefix)
 
 
 def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
@@ -76,9 +79,11 @@ def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
     for it in feed.items:
         enc = it.el.find("enclosure")
         if enc is not None and enc.get("url"):
-            path = _local(own, report, it.id, "enclosure@url", enc.get("url", ""))
+            # The analytics service redirects to the file: the file is what must match.
+            url = prefix.strip(own.enclosure_prefix, enc.get("url", ""))
+            path = _local(own, report, it.id, "enclosure@url", url)
             if path is not None:
-                _check_enclosure(path, enc.get("url", ""), enc.get("length", ""),
+                _check_enclosure(path, url, enc.get("length", ""),
                                  enc.get("type", ""), it.duration, own, report, it.id)
         art = it.el.find(ITUNES + "image")
         if art is not None and art.get("href"):

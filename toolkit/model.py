@@ -156,6 +156,8 @@ class PublishTarget:
     region: str | None = None
     addressing_style: str = "auto"      # auto | path | virtual
     public_read: bool = False           # add an ACL; only where the service supports ACLs
+    websub_hub: str | None = None       # WebSub hub told of each new feed (and named in it)
+    podping_url: str | None = None      # podping endpoint told of each new feed (token: env)
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ class Show:
     medium: str = "podcast"
     keywords: tuple[str, ...] = ()
     templates: Path | None = None       # a folder of template overrides, if the show has one
+    enclosure_prefix: str | None = None  # analytics prefix of <enclosure url> (OP3, Podtrac)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from toolkit import fsutil, layout, markup
 from toolkit.errors import PodkitError
@@ -50,8 +50,8 @@ from toolkit.markup import NotesHTML, render_notes
 from toolkit.model import Chapter, Episode, Show, is_slug
 
 __all__ = ["Link", "NotesHTML", "PageData", "EpisodeNotes", "render_notes", "episode_notes",
-           "write_notes", "render_episode_page", "render_index", "render_scaffold",
-           "episode_page_key", "write_page", "safe_url", "INDEX_PAGE", "ARCHIVE_PAGE",
+           "write_notes", "render_episode_page", "render_embed", "render_index", "render_scaffold",
+           "episode_page_key", "embed_page_key", "write_page", "safe_url", "INDEX_PAGE", "ARCHIVE_PAGE",
            "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,12 @@ ARCHIVE_PAGE = "archive.html"
 #: Episodes the index page shows in full (player, chapters); the archive lists them all.
 INDEX_EPISODES = 50
 EPISODE_PAGE = "episodes/{slug}/index.html"
+EMBED_PAGE = "episodes/{slug}/embed.html"
 #: Template names.
 EPISODE_TEMPLATE = "episode.html.j2"
+EMBED_TEMPLATE = "embed.html.j2"
+#: The iframe the episode page offers to other sites (the embed page is laid out for it).
+EMBED_WIDTH, EMBED_HEIGHT = 600, 200
 INDEX_TEMPLATE = "index.html.j2"
 ARCHIVE_TEMPLATE = "archive.html.j2"
 NOTES_TEMPLATE = "notes.md.j2"
@@ -243,6 +247,11 @@ def episode_page_key(slug: str) -> str:
     return EPISODE_PAGE.format(slug=slug)
 
 
+def embed_page_key(slug: str) -> str:
+    """The site key of an episode's embeddable player ('episodes/<slug>/embed.html')."""
+    return EMBED_PAGE.format(slug=slug)
+
+
 def _linker(show: Show, page_key: str) -> Any:
     """A function turning a site key or URL into an href as seen from the page at `page_key`."""
     base = show.base_url if show.base_url.endswith("/") else show.base_url + "/"
@@ -292,6 +301,11 @@ def _episode_view(show: Show, page: PageData, href: Any) -> dict[str, Any]:
         "page": page,
         "page_href": href(key),
         "page_url": layout.url_for(show.base_url, key),
+        # What other sites paste: absolute, since it runs on their pages (plain text here,
+        # escaped again where a template shows it).
+        "embed_code": (f'<iframe src="{escape(layout.url_for(show.base_url, embed_page_key(ep.slug)))}" '
+                       f'title="{escape(ep.title)}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+                       'style="border:0" loading="lazy"></iframe>'),
         "player_id": f"player-{ep.slug}",
         "audio_href": href(page.audio),
         "audio_type": page.audio_type,
@@ -330,6 +344,17 @@ def render_episode_page(show: Show, page: PageData, templates_dir: Path | None) 
     href = _linker(show, key)
     return _render(templates_dir, EPISODE_TEMPLATE, {
         **_site_context(show, key, href), "item": _episode_view(show, page, href)})
+
+
+def render_embed(show: Show, page: PageData, templates_dir: Path | None) -> str:
+    """Render an episode's embeddable player (`embed.html.j2`, for a 600x200 iframe): cover,
+    title, play/pause, seek, clickable chapters, a link to the episode page. Self-contained:
+    inline style and script (allowed by its hash), every link relative to the published site."""
+    key = embed_page_key(page.episode.slug)
+    href = _linker(show, key)
+    return _render(templates_dir, EMBED_TEMPLATE, {
+        **_site_context(show, key, href), "item": _episode_view(show, page, href),
+        "width": EMBED_WIDTH, "height": EMBED_HEIGHT})
 
 
 def render_index(show: Show, pages: Sequence[PageData], templates_dir: Path | None,

@@ -288,6 +288,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     page = page_data(show, episode, built[0], chs, transcript_files, chapters_file, built[1:],
                      page_notes_html, transcript_html, art_url or job.cover)
     notes.write_page(work / "index.html", notes.render_episode_page(show, page, show.templates))
+    notes.write_page(work / "embed.html", notes.render_embed(show, page, show.templates))
     if transcript_html:
         write_text(work / record.TRANSCRIPT_FRAGMENT, transcript_html)
     # 6. producer's reports: QC picture and numbers, cue sheet

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from toolkit import contenttypes
+from toolkit import contenttypes, prefix
 from toolkit.layout import FEED_FILE
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.folder = Path(folder).resolve()
         self.base_url = (base_url.rstrip("/") + "/") if base_url else None
         self.feed_key = feed_key
+        self.enclosure_prefix: str | None = None
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), PreviewHandler)
@@ -61,14 +62,18 @@ class PreviewServer(ThreadingHTTPServer):
 
 
 def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000, *,
-                base_url: str | None = None, feed_key: str = FEED_FILE) -> PreviewServer:
+                base_url: str | None = None, feed_key: str = FEED_FILE,
+                enclosure_prefix: str | None = None) -> PreviewServer:
     """A preview server for `folder` (not yet serving: call `serve_forever`, e.g. in a thread).
 
     `base_url` is the show's public base URL, rewritten to this server's URL in text files.
     Port 0 picks a free port (see `server.url`). The host defaults to loopback: pass
-    '0.0.0.0' to let a phone on the same network subscribe.
+    '0.0.0.0' to let a phone on the same network subscribe. `enclosure_prefix` (the show's
+    analytics prefix) is taken out of enclosures, so they play from this server too.
     """
-    return PreviewServer(folder, host, port, base_url, feed_key)
+    server = PreviewServer(folder, host, port, base_url, feed_key)
+    server.enclosure_prefix = enclosure_prefix
+    return server
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
@@ -150,7 +155,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
         data = None
         stat = file.stat()
         if self.server.base_url and _is_text(ctype):
-            data = file.read_bytes().replace(self.server.base_url.encode(), self._own_url().encode())
+            data = file.read_bytes()
+            if self.server.enclosure_prefix:  # a preview play is no download to count
+                tracked = prefix.apply(self.server.enclosure_prefix, self.server.base_url)
+                data = data.replace(tracked.encode(), self.server.base_url.encode())
+            data = data.replace(self.server.base_url.encode(), self._own_url().encode())
             size, etag = len(data), '"%s"' % hashlib.sha256(data).hexdigest()[:32]
         else:
             size, etag = stat.st_size, f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 from toolkit.errors import PublishError
+from toolkit.notify import Notice
 from toolkit.layout import FEED_FILE, Layout, url_for
 from toolkit.model import PublishTarget, TargetKind
 from toolkit.publish_hashes import HashCache
@@ -76,6 +77,7 @@ class Report:
     seconds: float = 0.0
     requests: tuple[tuple[str, int], ...] = ()  # HTTP requests sent, by S3 operation (retries too)
     bytes_hashed: int = 0                       # site bytes read to hash (the cache spares the rest)
+    notices: tuple[Notice, ...] = ()            # what WebSub and podping answered (toolkit.notify)
 
     @property
     def skipped(self) -> tuple[str, ...]:
@@ -134,7 +136,8 @@ def default_hash_cache(site: Path) -> Path | None:
 
 
 def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
-             settings: TransferSettings, hash_cache: Path | None
+             settings: TransferSettings, hash_cache: Path | None,
+             enclosure_prefix: str | None = None
              ) -> tuple[list[LocalFile], list[FeedReference], int]:
     """Hash the site and check the feed against it: fails before any network call."""
     cache = HashCache(hash_cache)
@@ -143,21 +146,22 @@ def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
     cache.save()  # valid whatever happens next
     log.info("hashed %d of %d files (%d bytes read); the rest unchanged since the last publish",
              cache.misses, len(files), cache.bytes_read)
-    refs = feed_references(site / feed_key, base_url)
+    refs = feed_references(site / feed_key, base_url, enclosure_prefix)
     check_references(site / feed_key, refs, {f.key: f for f in files})
     return files, refs, cache.bytes_read
 
 
 def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str = FEED_FILE,
               delete: bool = False, settings: TransferSettings | None = None,
-              hash_cache: Path | None | bool = True) -> Plan:
+              hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Plan:
     """What `publish` would upload, skip and delete, and why; changes nothing.
 
-    `hash_cache`: as for `publish`.
+    `hash_cache`, `enclosure_prefix`: as for `publish`.
     """
     settings = settings or TransferSettings()
     cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
-    files, _, _ = _prepare(Path(site), target, base_url, feed_key, settings, cache)
+    files, _, _ = _prepare(Path(site), target, base_url, feed_key, settings, cache,
+                           enclosure_prefix)
     dest = open_target(target, feed_key, settings, Path(site))
     try:
         return _plan(dest, files, feed_key, delete)
@@ -223,7 +227,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
             feed_key: str = FEED_FILE, delete: bool = False, dry_run: bool = False,
             settings: TransferSettings | None = None,
             progress: ProgressCallback | None = None,
-            hash_cache: Path | None | bool = True) -> Report:
+            hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Report:
     """Publish the site folder to the target; see the module docstring for the order and checks.
 
     `base_url` is the public URL the site is served under (the show's `base_url`): it maps
@@ -231,12 +235,15 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     key) on failure; the published feed is then unchanged unless the message says otherwise.
     `hash_cache`: the file that keeps the site's hashes between publishes (True: the
     default place, `default_hash_cache`; None or False: hash every file).
+    `enclosure_prefix`: the show's analytics prefix, stripped from enclosure URLs to find
+    their files (toolkit.prefix).
     """
     settings = settings or TransferSettings()
     site = Path(site)
     feed_url = feed_url or url_for(base_url, feed_key)
     cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
-    files, _, bytes_hashed = _prepare(site, target, base_url, feed_key, settings, cache)
+    files, _, bytes_hashed = _prepare(site, target, base_url, feed_key, settings, cache,
+                                      enclosure_prefix)
     dest = open_target(target, feed_key, settings, site)
     cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
     try:

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from toolkit import contenttypes, publish_hashes
+from toolkit import contenttypes, prefix, publish_hashes
 from toolkit.errors import FeedError, NotBuiltError, PublishError
 from toolkit.contenttypes import ITUNES_NS, PODCAST_NS
 from toolkit.layout import site_key
@@ -243,8 +243,14 @@ def key_for_url(url: str, base_url: str) -> str | None:
     return unquote(url[len(base):].split("#")[0].split("?")[0]) or None
 
 
-def feed_references(feed: Path, base_url: str) -> list[FeedReference]:
-    """The URLs the feed points at: enclosures (with their lengths), transcripts, chapters, images."""
+def feed_references(feed: Path, base_url: str,
+                    enclosure_prefix: str | None = None) -> list[FeedReference]:
+    """The URLs the feed points at: enclosures (with their lengths), transcripts, chapters, images.
+
+    With `enclosure_prefix` (the show's analytics prefix) an enclosure's key is that of the
+    file the prefix service redirects to; without it such an enclosure would lie outside
+    the base URL and go unchecked.
+    """
     try:
         root = ElementTree.parse(feed).getroot()
     except (ElementTree.ParseError, DefusedXmlException) as exc:
@@ -262,7 +268,8 @@ def feed_references(feed: Path, base_url: str) -> list[FeedReference]:
         except ValueError:
             raise FeedError(f"enclosure length {length!r} is not a number", path=feed,
                             field=f"enclosure {url}") from None
-        refs.append(FeedReference(url, key_for_url(url, base_url), size, what))
+        own_url = prefix.strip(enclosure_prefix, url) if what == "enclosure" else url
+        refs.append(FeedReference(url, key_for_url(own_url, base_url), size, what))
     # One check per URL, in a stable order.
     return sorted({r.url: r for r in refs}.values(), key=lambda r: r.url)
 

@@ -26,7 +26,7 @@ import hashlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from toolkit import contenttypes
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget
 from toolkit.publish_plan import LocalFile, RemoteHead, RemoteObject, TransferSettings
+from toolkit.redact import LogRedactor
 
 log = logging.getLogger(__name__)
 
@@ -76,49 +77,6 @@ def is_aws(endpoint_url: str) -> bool:
     """True when the endpoint is Amazon's own S3 (which accepts boto3's default checksums)."""
     host = (urlsplit(endpoint_url).hostname or "").lower()
     return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
-
-
-class LogRedactor:
-    """While installed, replace secrets with '***' in every log record, whoever logs it.
-
-    A record factory rather than a handler filter: it sees records of every logger
-    (botocore.endpoint, urllib3...) before any handler, including handlers added later.
-    Every non-empty secret is redacted, however short: a 4-character secret left in a
-    header dump is still a leak, and a short secret that also occurs in ordinary text
-    only costs some '***' in a debug log. Longer secrets are replaced first, so one
-    secret inside another is never left half visible.
-    """
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.previous: Callable[..., logging.LogRecord] | None = None
-
-    def scrub(self, text: str) -> str:
-        """`text` with every secret replaced by '***'."""
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return text
-
-    def _factory(self, *args: object, **kwargs: object) -> logging.LogRecord:
-        assert self.previous is not None
-        record = self.previous(*args, **kwargs)
-        try:
-            text = record.getMessage()
-        except Exception:  # args that do not format: logging itself reports that later
-            return record
-        if any(s in text for s in self.secrets):
-            record.msg, record.args = self.scrub(text), None
-        return record
-
-    def install(self) -> None:
-        if self.secrets and self.previous is None:
-            self.previous = logging.getLogRecordFactory()
-            logging.setLogRecordFactory(self._factory)
-
-    def uninstall(self) -> None:
-        if self.previous is not None:
-            logging.setLogRecordFactory(self.previous)
-            self.previous = None
 
 
 def describe_error(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit import feed, notes, publish, validate
+from toolkit import feed, notes, notify, publish, validate
 from toolkit.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
 from toolkit.fsutil import atomic_path, mirror
@@ -227,7 +227,8 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
                                   if m.duration is not None})
                 rows += _loudness_rows(show, rec)
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
-                                   podcast_guid=show.guid, durations=durations)
+                                   podcast_guid=show.guid, durations=durations,
+                                   enclosure_prefix=show.enclosure_prefix)
         findings += validate.validate_source(str(path), own=own)
         findings += [_loudness_finding(r, path) for r in rows if _off_target(r)]
         if loudness is not None:
@@ -256,8 +257,10 @@ def _loudness_finding(r: RenditionLoudness, feed: Path) -> validate.Finding:
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,
                  delete: bool = False,
-                 progress: Callable[[publish.Progress], None] | None = None) -> list[publish.Report]:
-    """Publish each show's site to its target: media first, feed last."""
+                 progress: Callable[[publish.Progress], None] | None = None,
+                 notify_settings: notify.NotifySettings | None = None) -> list[publish.Report]:
+    """Publish each show's site to its target: media first, feed last; then, when the feed
+    changed, tell the apps (WebSub, podping: `Report.notices`, failures only warnings)."""
     cat, _ = select(root, (), feed_id)
     # A feed whose definition has errors is left out of the catalogue: say so, rather
     # than publish nothing and exit 0 (a refused publish.directory, for one).
@@ -267,9 +270,13 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     layout = cat.layout
     reports = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
-        reports.append(publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
-                                       feed_url=show.feed_url, delete=delete, dry_run=dry_run,
-                                       progress=progress))
+        report = publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
+                                 feed_url=show.feed_url, delete=delete, dry_run=dry_run,
+                                 progress=progress, enclosure_prefix=show.enclosure_prefix)
+        if report.feed_uploaded and not dry_run:
+            # Only a new feed is news; the apps are told once it is up (never raises).
+            report = replace(report, notices=tuple(notify.announce(show, settings=notify_settings)))
+        reports.append(report)
     return reports
 
 

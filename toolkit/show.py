@@ -12,6 +12,7 @@ from pathlib import Path
 from toolkit import artwork as art, categories, config, presets, stdcheck
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 from toolkit.layout import Layout
+from toolkit.prefix import problem as prefix_problem
 from toolkit.model import (Category, Funding, Owner, Person, Preset, PublishTarget, Show,
                            ShowType, TargetKind, is_slug, podcast_guid)
 from toolkit.tomlread import Table, parse_toml
@@ -56,6 +57,24 @@ def check_https(t: Table, key: str, url: str | None) -> None:
         t.error(key, f"has no host name: {url!r} (write e.g. https://media.example.org/show/)")
 
 
+def check_endpoint(t: Table, key: str, url: str | None) -> None:
+    """Record a problem unless `url` is an https URL as `check_https` wants it, or an
+    http:// URL of this machine (127.0.0.1, ::1, localhost: a local test hub or relay).
+
+    A WebSub hub or podping endpoint elsewhere must be https: the podping token travels in
+    a request header.
+    """
+    if url is None or not url.startswith("http://"):
+        check_https(t, key, url)
+        return
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        t.error(key, f"must be an https:// URL (http:// only on 127.0.0.1), not {url!r}")
+
+
 def _persons(t: Table, key: str) -> tuple[Person, ...]:
     out = []
     for p in t.tables(key):
@@ -97,6 +116,7 @@ def _categories(t: Table) -> tuple[Category, ...]:
 def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
     env = config.publish_overrides()
     fields: dict[str, str | None] = {}
+    notify: dict[str, str | None] = {}
     directory, public_read, kind_text = f"build/public/{feed_id}", False, "local"
     if t is not None:
         kind_text = t.text("target", default="local") or "local"
@@ -104,6 +124,9 @@ def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
         fields = {k: t.text(k) for k in ("bucket", "prefix", "endpoint_url", "region",
                                          "addressing_style")}
         public_read = bool(t.flag("public_read", default=False))
+        notify = {k: t.text(k) for k in ("websub_hub", "podping_url")}
+        for key, url in notify.items():
+            check_endpoint(t, key, url)
         t.finish()
         if fields["addressing_style"] not in (None, "auto", "path", "virtual"):
             t.error("addressing_style", "must be auto, path or virtual")
@@ -125,7 +148,7 @@ def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
     if t is not None and kind is TargetKind.LOCAL and (why := Layout(root).overlaps_sources(target_dir)):
         t.error("directory", why)
     return PublishTarget(kind=kind, public_read=public_read, directory=target_dir,
-                         **s3)  # type: ignore[arg-type]
+                         **s3, **notify)  # type: ignore[arg-type]
 
 
 def _s3_fields(fields: dict[str, str | None], env: dict[str, str]) -> dict[str, str | None]:
@@ -225,6 +248,11 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
         t.error("base_url", f"must be a folder URL without '?' or '#': {base_url!r}")
     feed_url = t.text("feed_url", required=True)
     check_https(t, "feed_url", feed_url)
+    enclosure_prefix = t.text("enclosure_prefix")
+    seen = len(problems)
+    check_https(t, "enclosure_prefix", enclosure_prefix)
+    if enclosure_prefix and len(problems) == seen and (why := prefix_problem(enclosure_prefix)):
+        t.error("enclosure_prefix", why)  # one message per key: the first rule it breaks
     copyright_ = t.text("copyright")
     license_ = t.text("license")
     keywords = t.strings("keywords")
@@ -284,7 +312,8 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
                 publish=publish, type=show_type, copyright=copyright_, license=license_,
                 guid=guid or podcast_guid(feed_url), locked=locked, locked_owner=locked_owner,
                 funding=tuple(funding), persons=persons, medium=medium, keywords=keywords,
-                templates=templates_dir if templates_dir.is_dir() else None)
+                templates=templates_dir if templates_dir.is_dir() else None,
+                enclosure_prefix=enclosure_prefix or None)
 
 
 def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:
