@@ -32,6 +32,8 @@ SECTIONS = [
     ("Fuzzing", "test_corpus_fuzz", ("ROWS",)),
     ("Other people's feeds: encodings, non-files, slow servers (`podkit validate`)",
      "test_corpus_feeds", ("ROWS",)),
+    ("Moving a show in: passthrough MP3s, `podkit import`", "test_corpus_import",
+     ("CASES", "ROWS")),
 ]
 
 
