@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus_support import EP, EP_TOML, Case, Line, Row, corpus_base, corpus_built, edit, run_case  # noqa: F401
+from corpus_support import (EP, EP_TOML, Case, Line, Row, corpus_base, corpus_built,  # noqa: F401
+                            edit, podkit_inprocess, run_case)
 from conftest import make_tone
 
 ONE = "1 problem(s)"
@@ -69,4 +70,96 @@ def test_import_config_case(case: Case, corpus_base: Path, corpus_built: Path,
     run_case(case, corpus_built if case.built else corpus_base, tmp_path)
 
 
-ROWS: list[Row] = []
+ROWS = [
+    Row("import-not-a-feed", "`podkit import` of a URL serving an HTML page",
+        "exit 1: one line naming the URL; nothing written", "no feeds/ or episodes/ created"),
+    Row("import-unreachable", "`podkit import` of a URL nobody answers",
+        "exit 1: one line `URL: fetch: cannot fetch`; nothing written", "no traceback"),
+    Row("import-http-base-url", "`--base-url http://...`",
+        "exit 1: one line `--base-url: must be an https:// folder URL`", "nothing fetched"),
+    Row("import-media-404", "an enclosure answering 404 among good ones",
+        "exit 1: the other items imported; `failed episodes/<slug>: <url>: url: HTTP 404`",
+        "the good episodes' audio is the served bytes"),
+    Row("import-unmappable", "items with a video enclosure, no enclosure, a bad pubDate, "
+        "`itunes:season` \"two\"", "exit 0: each listed on one `not mapped:` line; the rest imported",
+        "the skipped items have no folder"),
+]
+
+
+@pytest.fixture
+def server():  # noqa: ANN201
+    from import_hosts import Server
+    s = Server()
+    yield s
+    s.stop()
+
+
+def _empty(tmp_path: Path) -> Path:
+    root = tmp_path / "show"
+    root.mkdir()
+    return root
+
+
+def test_import_not_a_feed(server, tmp_path: Path) -> None:  # noqa: ANN001
+    url = server.add("/page.html", b"<!doctype html><html><body>Hi</body></html>", "text/html")
+    run = podkit_inprocess(_empty(tmp_path), "import", url, "--base-url", "https://m.example.org/")
+    assert run.rc == 1 and "Traceback" not in run.stderr
+    assert len(run.err_lines) == 1 and run.err_lines[0].startswith(f"podkit: {url}: "), run
+    assert list((tmp_path / "show").iterdir()) == []
+
+
+def test_import_unreachable(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as s:       # a port nobody listens on (bound, never accepting)
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/feed.xml"
+        run = podkit_inprocess(_empty(tmp_path), "import", url, "--base-url", "https://m.example.org/")
+    assert run.rc == 1 and "Traceback" not in run.stderr
+    assert run.err_lines == [ln for ln in run.err_lines if ln.startswith(f"podkit: {url}: fetch: ")]
+    assert len(run.err_lines) == 1, run
+
+
+def test_import_http_base_url(server, tmp_path: Path) -> None:  # noqa: ANN001
+    run = podkit_inprocess(_empty(tmp_path), "import", server.base + "/feed.xml",
+                           "--base-url", "http://m.example.org/")
+    assert run.rc == 1 and run.err_lines == ["podkit: --base-url: must be an https:// folder URL, "
+                                             "not 'http://m.example.org/'"], run
+    assert server.log == []
+
+
+def test_import_media_404(server, tmp_path: Path) -> None:  # noqa: ANN001
+    from import_hosts import build_feed
+    hf = build_feed(server, "libsyn", tmp_path / "src")
+    del server.files[f"/libsyn/media/ep{hf.episodes[0].n}.mp3"]
+    root = _empty(tmp_path)
+    run = podkit_inprocess(root, "import", hf.url, "--base-url", "https://m.example.org/")
+    assert run.rc == 1 and "Traceback" not in run.stderr
+    failed = [ln for ln in run.err_lines if ln.startswith("failed episodes/")]
+    assert len(failed) == 1 and ": url: HTTP 404" in failed[0], run
+    assert run.err_lines[-1].startswith("podkit: 1 download(s) failed")
+    for ep in hf.episodes[1:]:
+        assert any(p.read_bytes() == ep.mp3 for p in (root / "episodes").glob("*/audio.mp3"))
+
+
+def test_import_unmappable(server, tmp_path: Path) -> None:  # noqa: ANN001
+    from import_hosts import build_feed
+    hf = build_feed(server, "podbean", tmp_path / "src")
+    xml, ctype = server.files["/podbean/feed.xml"]
+    bad = ("<item><title>A video</title><guid>v1</guid><pubDate>Mon, 01 May 2023 10:00:00 +0000"
+           "</pubDate><enclosure url=\"https://x.example.org/v.mp4\" length=\"9\" type=\"video/mp4\"/></item>"
+           "<item><title>Text only</title><guid>t1</guid><pubDate>Mon, 01 May 2023 10:00:00 +0000"
+           "</pubDate></item>"
+           "<item><title>Bad date</title><guid>d1</guid><pubDate>yesterday</pubDate></item>"
+           "<item><title>Season two</title><guid>s2</guid><pubDate>Mon, 01 May 2023 10:00:00 GMT"
+           f"</pubDate><enclosure url=\"{hf.episodes[0].url}\" length=\"0\" type=\"audio/mpeg\"/>"
+           "<itunes:season>two</itunes:season></item>")
+    server.files["/podbean/feed.xml"] = (xml.replace(b"<item>", bad.encode() + b"<item>", 1), ctype)
+    root = _empty(tmp_path)
+    run = podkit_inprocess(root, "import", hf.url, "--base-url", "https://m.example.org/")
+    assert run.rc == 0, run
+    unmapped = [ln for ln in run.err_lines if ln.startswith("not mapped: ")]
+    for words in ("item v1: enclosure: video/mp4", "item t1: enclosure: none",
+                  "pubDate: 'yesterday'", "item s2: itunes:season: 'two'"):
+        assert sum(words in ln for ln in unmapped) == 1, (words, run)
+    slugs = {p.name for p in (root / "episodes").iterdir()}
+    assert "season-two" in slugs and not slugs & {"a-video", "text-only", "bad-date"}

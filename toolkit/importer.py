@@ -133,6 +133,8 @@ def import_feed(root: Path, source: str, *, base_url: str, feed_id: str | None =
     run without it downloads what is missing. FeedError for a source that cannot be read
     as RSS; download failures are listed in the report, the other items go on.
     """
+    if not base_url.startswith("https://") or len(base_url) <= len("https://"):
+        raise PodkitError(f"must be an https:// folder URL, not {base_url!r}", field="--base-url")
     read = feedread.read_feed(source)
     if not read.is_xml:
         raise FeedError("not an XML feed", path=source, field="xml")
