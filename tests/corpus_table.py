@@ -34,6 +34,8 @@ SECTIONS = [
      "test_corpus_feeds", ("ROWS",)),
     ("Starting and releasing a show (`podkit init`, `new`, `release`)", "test_corpus_showlife",
      ("ROWS",)),
+    ("Moving a show in: passthrough MP3s, `podkit import`", "test_corpus_import",
+     ("CASES", "ROWS")),
 ]
 
 

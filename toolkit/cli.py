@@ -417,6 +417,51 @@ def transcript_cmd(c: Context, slug: str, shown: int) -> None:
             c.say(f"  {n:>5}  {_short(text)}")
 
 
+@cli.command("import")
+@click.argument("source", metavar="FEED_URL|FILE")
+@click.option("--base-url", required=True, metavar="URL",
+              help="Where the show will be served from now on (https://, a folder URL).")
+@click.option("--feed", "feed_id", help="The feed id to create (default: from the title).")
+@click.option("--feed-url", metavar="URL", help="The new feed's URL (default: BASE_URL/feed.xml).")
+@click.option("--no-media", is_flag=True,
+              help="Metadata first (transcripts and chapters too); a later run without it "
+                   "downloads the audio that is missing.")
+@pass_ctx
+def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
+               feed_url: str | None, no_media: bool) -> None:
+    """Move an existing podcast in from another host: feeds/ and episodes/ from its feed.
+
+    Every item keeps its guid and date; MP3s are published as they are (no second
+    encode). Re-running updates and never duplicates. See docs/migrate.md.
+    """
+    from toolkit import importer
+    tty = sys.stderr.isatty() and not c.quiet
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if tty:
+            of = f" of {total / 1e6:.1f}" if total else ""
+            click.echo(f"\r{what}: {done / 1e6:.1f}{of} MB\033[K", err=True, nl=False)
+
+    report = importer.import_feed(c.root, source, base_url=base_url, feed_id=feed_id,
+                                  feed_url=feed_url, media=not no_media, progress=progress)
+    if tty:
+        click.echo("\r\033[K", err=True, nl=False)
+    for line in report.downloaded:
+        c.say(f"downloaded {line}")
+    c.say(f"{report.feed_file.relative_to(c.root) if report.feed_file.is_relative_to(c.root) else report.feed_file}: "
+          f"{len(report.created)} episode(s) created, {len(report.updated)} updated, "
+          f"{len(report.unchanged)} unchanged"
+          + (f", {len(report.waiting)} waiting for their audio (run again without --no-media)"
+             if report.waiting else ""))
+    for note in report.notes:
+        click.echo(f"not mapped: {note}", err=True)
+    for failure in report.failures:
+        click.echo(f"failed {failure}", err=True)
+    if report.failures:
+        raise PodkitError(f"{len(report.failures)} download(s) failed; run the same command "
+                          "again to resume them")
+
+
 def _short(text: str, width: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 3] + "..."

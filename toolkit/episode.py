@@ -258,6 +258,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
     fields = {k: t.text(k) for k in ("season_name", "episode_display", "programme", "segment")}
+    passthrough, keep_tags = _passthrough(t, parts, loudness is not None)
     t.finish()
 
     if sum(p.severity is Severity.ERROR for p in problems) > before or (shows is not None
@@ -271,7 +272,27 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    summary=summary, notes=notes, explicit=explicit, transcripts=transcripts,
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
                    max_duration=max_duration, soundbites=tuple(soundbites),
-                   loudness=loudness, **fields)
+                   loudness=loudness, passthrough=passthrough, keep_tags=keep_tags, **fields)
+
+
+def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> tuple[bool, bool]:
+    """The `passthrough` and `keep_tags` keys: an already mastered MP3 published as it is.
+
+    Only one plain MP3 qualifies: anything to assemble, trim or level needs the engine,
+    and any other format would need an encode (the build checks the codec itself).
+    """
+    passthrough = bool(t.flag("passthrough", default=False))
+    keep_tags = bool(t.flag("keep_tags", default=False))
+    if keep_tags and not passthrough:
+        t.error("keep_tags", "only with passthrough = true (a mastered MP3 published as it is)")
+    if not passthrough:
+        return False, False
+    if t.has("parts") or (parts and parts[0].path.suffix.lower() != ".mp3"):
+        t.error("passthrough", "needs one MP3 given as audio = \"file.mp3\" (parts are "
+                               "assembled and encoded: leave passthrough out)")
+    if has_loudness:
+        t.warn("loudness", "ignored with passthrough = true: the MP3 is published as mastered")
+    return passthrough, keep_tags
 
 
 def _episode_loudness(values: dict[str, object], show: Show | None) -> LoudnessTarget:

@@ -270,6 +270,8 @@ class Episode:
     programme: str | None = None        # radio programme name for cue sheets
     segment: str | None = None          # radio segment series name
     loudness: LoudnessTarget | None = None  # overrides the show's preset target
+    passthrough: bool = False           # the MP3 is the finished master: never re-encoded
+    keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
 
 
 @dataclass(frozen=True)

@@ -212,9 +212,15 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
         folder = _Folder(work, final, layout.stage(show.id), show.base_url)
         target = episode.loudness or show.preset.loudness
         clock = _cpu_seconds()
-        audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
-                                   progress=lambda st, f: progress(f"audio {st}" if st in
-                                                                   ("done", "cached") else st, f))
+        audio_progress = lambda st, f: progress(f"audio {st}" if st in  # noqa: E731
+                                                ("done", "cached") else st, f)
+        if episode.passthrough:  # an already mastered MP3: measured, never re-encoded
+            from toolkit import passthrough
+            audio = passthrough.build_audio(episode, layout.cache(show.id, slug),
+                                            progress=audio_progress)
+        else:
+            audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
+                                       progress=audio_progress)
         # The benchmarks subtract this to get the cost of everything around the audio.
         log.info("%s: audio stage %.3f s cpu", slug, _cpu_seconds() - clock)
         rec = _finish(job, folder, reports, audio, progress)
@@ -271,8 +277,12 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         renditions.append((audio.m4a, "m4a", "audio/x-m4a"))
     built: list[MediaFile] = []
     for master_file, ext, mime in renditions:
-        tagged = tag.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
-                               v2_version=job.settings.id3_version, **tag_args)
+        if episode.keep_tags:  # passthrough, byte for byte: the listeners' file stays theirs
+            tagged = work / f".tagging.{ext}"
+            shutil.copyfile(master_file, tagged)
+        else:
+            tagged = tag.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
+                                   v2_version=job.settings.id3_version, **tag_args)
         placed = work / media_name(slug, sha256_file(tagged), ext)
         os.replace(tagged, placed)
         built.append(folder.media(placed, mime, audio.duration))
