@@ -36,9 +36,10 @@ SAMPLE_RATE = 16000
 FRAME_S = 0.01                  # pocketsphinx frames are 10 ms
 #: Primary language subtags with an acoustic model (the one in the pocketsphinx wheel).
 MODELS = {"en": "en-us"}
-#: Search beams, far wider than pocketsphinx's defaults (1e-48): the default beam loses the
-#: right path under a music bed and the whole alignment fails. Costs ~20 % more time.
-BEAM, WORD_BEAM = 1e-100, 1e-80
+#: Search beams (state, word), far wider than pocketsphinx's defaults (1e-48): the default
+#: loses the right path under a music bed or over a long programme, and then the whole
+#: alignment fails. The narrower pair is tried first (cheaper); the wider one if it fails.
+BEAMS = ((1e-100, 1e-80), (1e-200, 1e-150))
 #: A word squeezed to the fewest frames its phones allow was not heard where the text
 #: says: more than this share of such words means the audio is not the text.
 MAX_SQUEEZED = 0.25
@@ -136,13 +137,13 @@ def pcm16(master: Path) -> bytes:
     return (pcm * 32767.0).astype("<i2").tobytes()
 
 
-def _decoder(model: str):  # type: ignore[no-untyped-def]
+def _decoder(model: str, beam: float, word_beam: float):  # type: ignore[no-untyped-def]
     from pocketsphinx import Decoder, get_model_path
     base = Path(get_model_path()) / model
     # No language model: alignment searches the text's own grammar (and loads faster).
     return Decoder(hmm=str(base / model), dict=str(base / f"cmudict-{model}.dict"), lm=None,
-                   samprate=SAMPLE_RATE, bestpath=False, beam=BEAM, pbeam=BEAM,
-                   wbeam=WORD_BEAM, loglevel="FATAL")
+                   samprate=SAMPLE_RATE, bestpath=False, beam=beam, pbeam=beam,
+                   wbeam=word_beam, loglevel="FATAL")
 
 
 def _pronunciations(decoder, keys: set[str], voice: str) -> tuple[dict[str, int], set[str]]:  # type: ignore[no-untyped-def]
@@ -175,26 +176,32 @@ def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
     """Run the aligner (no cache); a mismatch report when the audio is not the text."""
     model = model_for(transcript.language) or "en-us"
     toks = align_text.tokens(transcript)
-    decoder = _decoder(model)
     keys = {t.key for t in toks if t.key}
-    phones, missing = _pronunciations(decoder, keys, model)
-    spoken = [i for i, t in enumerate(toks) if t.key and t.key not in missing]
+    audio = pcm16(master)
+    duration = len(audio) / 2 / SAMPLE_RATE
+    for beam, word_beam in BEAMS:
+        decoder = _decoder(model, beam, word_beam)
+        phones, missing = _pronunciations(decoder, keys, model)
+        spoken = [i for i, t in enumerate(toks) if t.key and t.key not in missing]
+        if not spoken:
+            break
+        decoder.set_align_text(" ".join(toks[i].key for i in spoken))
+        decoder.start_utt()
+        decoder.process_raw(audio, full_utt=True)
+        decoder.end_utt()
+        segs = decoder.seg()
+        placed = [s for s in (segs or ()) if s.word not in _FILLERS]
+        if segs is not None and len(placed) == len(spoken):
+            break
+        log.debug("%s: no alignment with beam %g", transcript.source.name, beam)
     words, guessed = sum(1 for t in toks if t.key), sum(1 for t in toks if phones.get(t.key, 0) < 0)
 
     def report(status: AlignStatus, message: str = "", sentences: int = 0) -> AlignReport:
         return AlignReport(transcript.source, status, message, words=words, guessed=guessed,
                            interpolated=words - len(spoken), sentences=sentences, key=key)
 
-    audio = pcm16(master)
-    duration = len(audio) / 2 / SAMPLE_RATE
     if not spoken:
         return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
-    decoder.set_align_text(" ".join(toks[i].key for i in spoken))
-    decoder.start_utt()
-    decoder.process_raw(audio, full_utt=True)
-    decoder.end_utt()
-    segs = decoder.seg()
-    placed = [s for s in (segs or ()) if s.word not in _FILLERS]
     if segs is None or len(placed) != len(spoken):
         return _Cached(report(AlignStatus.MISMATCH, "the audio does not match the text: the "
                               "aligner could not follow the text to its end (a wrong audio "
