@@ -60,7 +60,7 @@ def _with_transcript(root: Path, text: str, drop: str) -> None:
     ep = root / "episodes" / "first-episode"
     (ep / "t.txt").write_text(text, "utf-8")
     with open(ep / "episode.toml", "a", encoding="utf-8") as f:
-        f.write(f'\n[[transcripts]]\nfile = "t.txt"\nlanguage = "en"\ndrop_lines = {drop}\n')
+        f.write(f'\n[[transcripts]]\nfile = "t.txt"\nlanguage = "en"\ndrop_lines = {drop}\nalign = false\n')
 
 
 def test_transcript_command_shows_dropped_and_kept_lines(show_root: Path) -> None:

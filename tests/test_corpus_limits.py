@@ -42,7 +42,7 @@ def listed_transcript(name: str, make):  # type: ignore[no-untyped-def]
     def plant(root: Path) -> None:
         make(root / EP / name)
         with open(root / EP_TOML, "a", encoding="utf-8") as f:
-            f.write(f'\n[[transcripts]]\nfile = "{name}"\nlanguage = "en"\n')
+            f.write(f'\n[[transcripts]]\nfile = "{name}"\nlanguage = "en"\nalign = false\n')
     return plant
 
 

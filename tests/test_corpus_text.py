@@ -159,7 +159,7 @@ def markup_in_fields(root: Path) -> None:
         f.write(f"\n[[persons]]\nname = '{PERSON}'\nrole = \"guest\"\n"
                 f"\n[[chapters]]\nstart = 0\ntitle = \"{CHAPTER}\"\n"
                 f"[[chapters]]\nstart = 2\ntitle = \"Talk\"\n"
-                "\n[[transcripts]]\nfile = \"t.txt\"\n")
+                "\n[[transcripts]]\nfile = \"t.txt\"\nalign = false\n")
     (root / EP / "t.txt").write_text("Host: <script>alert('transcript')</script> hello & bye\n")
 
 
@@ -214,7 +214,7 @@ def formulas(root: Path) -> None:
     edit(root / EP_TOML, 'title = "First episode"', f"title = '{FORMULA}'")
     (root / EP / "t.txt").write_text("-2+3 is one, said the host.\n\nAnd that is all.\n")
     with open(root / EP_TOML, "a", encoding="utf-8") as f:
-        f.write('\n[[transcripts]]\nfile = "t.txt"\n')
+        f.write('\n[[transcripts]]\nfile = "t.txt"\nalign = false\n')
 
 
 def formulas_are_text(root: Path, run: Run) -> None:

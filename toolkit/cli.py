@@ -180,6 +180,8 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
         if r.ok and r.value.limiting_warning and not r.value.unchanged:
             click.echo(f"episodes/{r.value.slug}: audio: warning: {r.value.limiting_warning}",
                        err=True)
+        for warning in (r.value.align_warnings if r.ok and not r.value.unchanged else ()):
+            click.echo(f"episodes/{r.value.slug}: transcript: warning: {warning}", err=True)
         if r.ok and r.value.overrun:
             click.echo(f"episodes/{r.value.slug}/episode.toml: max_duration: warning: "
                        f"{r.value.overrun}", err=True)
@@ -189,6 +191,41 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
         click.echo(f"failed {r.key}: {r.error}", err=True)
     if failed:
         raise PodkitError(f"{len(failed)} of {len(results)} episode(s) failed")
+
+
+@cli.command("align")
+@click.argument("slugs", nargs=-1, required=True)
+@click.option("--feed", "feed_id", help="Only episodes of this feed.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Episodes built at once (where a build is needed).")
+@pass_ctx
+def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int) -> None:
+    """Time plain-text transcripts against the built audio and report how it went.
+
+    Alignment is part of the build (the timed VTT, SRT and JSON and the record come
+    from it): episodes whose build is not current are built first. Exit 1 when a
+    transcript's audio does not match its text.
+    """
+    from toolkit import pipeline
+    from toolkit.model import AlignStatus
+    mismatched = 0
+    for slug, reports in pipeline.align(c.root, slugs, feed_id, jobs=jobs):
+        if not reports:
+            c.say(f"{slug}: no plain-text transcript to align")
+        for a in reports:
+            line = f"{slug}: {a.source.name}: {a.status.value}"
+            if a.status is AlignStatus.ALIGNED:
+                line += (f": {a.words} words in {a.sentences} timed cues ({a.guessed} pronounced "
+                         f"by eSpeak NG, {a.interpolated} interpolated)")
+            elif a.message:
+                line += f": {a.message}"
+            if a.status is AlignStatus.MISMATCH:
+                mismatched += 1
+                click.echo(line, err=True)
+            else:
+                c.say(line)
+    if mismatched:
+        raise PodkitError(f"{mismatched} transcript(s) do not match their audio (published untimed)")
 
 
 def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary

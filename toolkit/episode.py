@@ -107,9 +107,11 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
             else:
                 tt.error(f"drop_lines[{i}]", "must be a line number (1-based; negative counts "
                                              "from the end)")
+        # Timing a plain-text transcript against the audio (toolkit.align) is on by default.
+        align = tt.get("align", bool, default=True)
         tt.finish()
         if path is not None and fmt is not None:
-            out.append(TranscriptSource(path, fmt, language, tuple(drops)))
+            out.append(TranscriptSource(path, fmt, language, tuple(drops), align=align))
     return tuple(out)
 
 

@@ -27,7 +27,8 @@ from toolkit.contenttypes import CHAPTERS_TYPE
 from toolkit.errors import ConfigError, MediaError, PodkitError, ProblemsError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
 from toolkit.layout import Layout, media_name, site_key, url_for
-from toolkit.model import Episode, MediaFile, Show
+from toolkit.model import (AlignReport, AlignStatus, Episode, MediaFile, Show, Transcript,
+                           TranscriptFormat)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class BuildSummary:
     overrun: str | None = None      # the radio slot warning, if any
     renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
     limiting_warning: str | None = None   # the limiter worked hard (normalize.limiting)
+    align_warnings: tuple[str, ...] = ()  # transcripts published untimed, and why
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -81,7 +83,10 @@ class BuildSummary:
                    overrun=cue.check_slot(rec.duration, rec.episode.max_duration),
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
-                   limiting_warning=rec.limiting.get("warning"))
+                   limiting_warning=rec.limiting.get("warning"),
+                   align_warnings=tuple(f"{a.source.name}: {a.message}" for a in rec.alignments
+                                        if a.status in (AlignStatus.NO_MODEL,
+                                                        AlignStatus.MISMATCH)))
 
 
 def _noop(stage: str, fraction: float) -> None:
@@ -251,6 +256,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     # 2. transcripts, validated against the built duration, in every format apps read
     progress("transcripts", 0.0)
     texts = [transcript.load(src, duration=audio.duration) for src in episode.transcripts]
+    texts, alignments = align_transcripts(texts, job, audio)
     transcript_files = tuple(folder.moved(m) for m in transcript.write_all(
         texts, work, url_of=folder.url, title=episode.title))
     # 3. chapters: the episode's own, else one per titled part
@@ -294,7 +300,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     ep_notes = notes.episode_notes(episode, chs, show.templates, page_url=page_url)
     notes.write_notes(reports, ep_notes)
     page_notes_html = page_notes(episode, page_url)
-    transcript_html = transcript.to_html(texts[0]) if texts else ""
+    transcript_html = transcript.to_page_html(texts[0]) if texts else ""
     page = page_data(show, episode, built[0], chs, transcript_files, chapters_file, built[1:],
                      page_notes_html, transcript_html, art_url or job.cover)
     notes.write_page(work / "index.html", notes.render_episode_page(show, page, show.templates))
@@ -319,7 +325,33 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         page_notes_html=page_notes_html, has_transcript_html=bool(transcript_html),
         loudness_before=audio.before, loudness_after=audio.after,
         renditions=dict(audio.renditions) or {"mp3": audio.after}, limiting=limiting,
-        parts=tuple(audio.parts), cue=sheet)
+        parts=tuple(audio.parts), cue=sheet, alignments=alignments)
+
+
+def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio  # type: ignore[no-untyped-def]
+                      ) -> tuple[list[Transcript], tuple[AlignReport, ...]]:
+    """Time the plain-text transcripts against the built master (toolkit.align), where
+    `align` is on; the others pass through. One report per plain-text transcript."""
+    from toolkit import align
+    out: list[Transcript] = []
+    reports: list[AlignReport] = []
+    cache = Layout(job.root).cache(job.show.id, job.episode.slug)
+    for src, text in zip(job.episode.transcripts, texts):
+        if src.format is not TranscriptFormat.TEXT:
+            out.append(text)
+            continue
+        if not src.align:
+            out.append(text)
+            reports.append(AlignReport(src.path, AlignStatus.OFF, words=len(
+                [w for c in text.cues for w in c.text.split()])))
+            continue
+        result = align.align(text, audio.mp3, audio_key=audio.key, cache_dir=cache,
+                             language=job.show.language)
+        if result.report.status is not AlignStatus.ALIGNED:
+            log.info("%s: %s", src.path, result.report.message)  # the CLI reports it
+        out.append(result.transcript)
+        reports.append(result.report)
+    return out, tuple(reports)
 
 
 def page_notes(episode: Episode, page_url: str) -> str:
@@ -370,6 +402,20 @@ def write_cues(root: Path | Catalog, slugs: tuple[str, ...] = (),
         write_text(path, cue.render_csv(sheets))
         written.append(path)
     return written
+
+
+def align(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
+          jobs: int = 1, progress: runner.Progress | None = None
+          ) -> list[tuple[str, tuple[AlignReport, ...]]]:
+    """`podkit align`: build the selected episodes where their record is not current
+    (alignment runs inside the build, so its output lands in the record and the published
+    files together), then each episode's alignment reports, read from its record."""
+    cat, episodes = select(root, slugs, feed_id)
+    results = build(cat, slugs, feed_id, jobs=jobs, progress=progress)
+    failed = [f"{r.key}: {r.error}" for r in results if not r.ok]
+    if failed:
+        raise PodkitError(f"build failed: {'; '.join(failed)}")
+    return [(ep.slug, cat.load_record(ep).alignments) for ep in episodes]
 
 
 def _tidy(layout: Layout, ep: Episode) -> None:

@@ -24,7 +24,7 @@ from toolkit import codec
 from toolkit.cue import CueSheet
 from toolkit.errors import NotBuiltError
 from toolkit.fsutil import write_text
-from toolkit.model import Chapter, Episode, LoudnessStats, MediaFile
+from toolkit.model import AlignReport, Chapter, Episode, LoudnessStats, MediaFile
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class EpisodeRecord:
     parts: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
     cue: CueSheet | None = None
     limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()
+    alignments: tuple[AlignReport, ...] = ()  # one per plain-text transcript (toolkit.align)
 
     @property
     def slug(self) -> str:

@@ -4,6 +4,7 @@
     preview_drops(source)            what drop_lines removes and keeps (`podkit transcript`)
     plain_text(transcript)           the text for the MP3's USLT frame and transcript.txt
     to_html / to_vtt / to_srt / to_json / to_text   one format as text
+    to_page_html(transcript)         the episode page's fragment (cues clickable when timed)
     write_all(transcripts, folder, url_of=...)      every format, atomically -> MediaFile per file
     cue_words(transcript)            (in-cue, out-cue) words for a radio cue sheet
 
@@ -23,10 +24,11 @@ from toolkit.model import Cue, Transcript, TranscriptFormat, TranscriptSource
 from toolkit.transcript_read import (decode, lines_to_drop, parse_json, parse_srt, parse_text,
                                      parse_vtt)
 from toolkit.transcript_write import (TranscriptOutput, outputs_for, paragraphs, plain_text, to_html,
-                                      to_json, to_srt, to_text, to_vtt, write_all)
+                                      to_json, to_page_html, to_srt, to_text, to_vtt,
+                                      write_all)
 
 __all__ = ["load", "validate_times", "cue_words", "plain_text", "paragraphs", "to_html", "to_json",
-           "to_srt", "to_text", "to_vtt", "write_all", "outputs_for", "TranscriptOutput",
+           "to_srt", "to_text", "to_vtt", "to_page_html", "write_all", "outputs_for", "TranscriptOutput",
            "format_for", "preview_drops", "DropPreview"]
 
 log = logging.getLogger(__name__)

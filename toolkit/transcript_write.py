@@ -16,7 +16,7 @@ from statistics import median
 
 from toolkit import fsutil
 from toolkit.chapters import format_timestamp
-from toolkit.model import TRANSCRIPT_MIME, Cue, MediaFile, Transcript, TranscriptFormat
+from toolkit.model import TRANSCRIPT_MIME, Cue, MediaFile, Transcript, TranscriptFormat, Word
 
 #: A timed paragraph (HTML, plain text) closes at the end of a sentence once it spans this long...
 PARAGRAPH_SOFT_S = 30.0
@@ -48,28 +48,34 @@ def paragraphs(transcript: Transcript) -> list[Paragraph]:
     A cue that names no speaker continues the current one (the WebVTT habit of tagging
     only the first cue of a turn).
     """
+    return [Paragraph(speaker, start, " ".join(_oneline(c.text) for c in cues))
+            for speaker, start, cues in _grouped(transcript)]
+
+
+def _grouped(transcript: Transcript) -> list[tuple[str | None, float | None, list[Cue]]]:
+    """(speaker, start, cues) per paragraph, by the rules of `paragraphs`."""
     if not transcript.timed:
-        return [Paragraph(c.speaker, None, _oneline(c.text)) for c in transcript.cues]
-    out: list[Paragraph] = []
+        return [(c.speaker, None, [c]) for c in transcript.cues]
+    out: list[tuple[str | None, float | None, list[Cue]]] = []
     speaker: str | None = None
     start = 0.0
-    words: list[str] = []
+    group: list[Cue] = []
     for cue in transcript.cues:
         assert cue.start is not None
-        text = _oneline(cue.text)
         span = cue.start - start
         new_voice = cue.speaker is not None and cue.speaker != speaker
-        long_enough = (span >= PARAGRAPH_SOFT_S and bool(words)
-                       and _SENTENCE_END_RE.search(words[-1]) is not None) or span >= PARAGRAPH_HARD_S
-        if words and (new_voice or long_enough):
-            out.append(Paragraph(speaker, start, " ".join(words)))
-            words = []
-        if not words:
+        last = _oneline(group[-1].text).rsplit(" ", 1)[-1] if group else ""
+        long_enough = (span >= PARAGRAPH_SOFT_S and bool(group)
+                       and _SENTENCE_END_RE.search(last) is not None) or span >= PARAGRAPH_HARD_S
+        if group and (new_voice or long_enough):
+            out.append((speaker, start, group))
+            group = []
+        if not group:
             start = cue.start
             speaker = cue.speaker if cue.speaker is not None else speaker
-        words.append(text)
-    if words:
-        out.append(Paragraph(speaker, start, " ".join(words)))
+        group.append(cue)
+    if group:
+        out.append((speaker, start, group))
     return out
 
 
@@ -132,6 +138,25 @@ def html_document(transcript: Transcript, title: str = "Transcript") -> str:
             "</body>\n</html>\n")
 
 
+def to_page_html(transcript: Transcript) -> str:
+    """The episode page's transcript: `to_html`, and for a timed transcript each cue in a
+    `<span class="cue" data-start data-end>` that the page's script seeks to on a click
+    and highlights while it is heard (toolkit/templates/player.js.j2)."""
+    if not transcript.timed:
+        return to_html(transcript)
+    lines: list[str] = []
+    for speaker, start, cues in _grouped(transcript):
+        if speaker:
+            lines.append(f"<cite>{html.escape(speaker, quote=False)}:</cite>")
+        assert start is not None
+        lines.append(f'<time datetime="{_iso_duration(start)}">{format_timestamp(start)}</time>')
+        spans = [f'<span class="cue" data-start="{_num(c.start or 0.0)}" '
+                 f'data-end="{_num(c.end or 0.0)}">{html.escape(_oneline(c.text), quote=False)}'
+                 "</span>" for c in cues]
+        lines.append(f"<p>{' '.join(spans)}</p>")
+    return "\n".join(lines) + "\n"
+
+
 def _stamp(seconds: float, sep: str) -> str:
     h, rest = divmod(round(seconds * 1000), 3_600_000)
     m, rest = divmod(rest, 60_000)
@@ -143,6 +168,8 @@ def _captions(transcript: Transcript) -> list[Cue]:
     """Cues for VTT/SRT. Word-level input (a median of at most two words per cue) is grouped
     into readable captions; caption-sized cues are kept exactly as they were."""
     cues = list(transcript.cues)
+    if any(c.words for c in cues):
+        return [piece for c in cues for piece in _split_words(c)]
     if len(cues) < 4 or median(len(c.text.split()) for c in cues) > 2:
         return cues
     out: list[Cue] = []
@@ -158,6 +185,24 @@ def _captions(transcript: Transcript) -> list[Cue]:
                 out[-1] = Cue(f"{last.text} {cue.text}", last.speaker, last.start, max(cue.end, last.end))
                 continue
         out.append(Cue(_oneline(cue.text), cue.speaker, cue.start, cue.end))
+    return out
+
+
+def _split_words(cue: Cue) -> list[Cue]:
+    """An aligned sentence as captions of at most CAPTION_CHARS and CAPTION_SECONDS,
+    cut between words at their aligned times (a sentence never shares a caption)."""
+    out: list[Cue] = []
+    words: list[Word] = []
+    for w in cue.words:
+        if words and (len(" ".join(x.text for x in words)) + 1 + len(w.text) > CAPTION_CHARS
+                      or w.end - words[0].start > CAPTION_SECONDS):
+            out.append(Cue(" ".join(x.text for x in words), cue.speaker, words[0].start,
+                           words[-1].end))
+            words = []
+        words.append(w)
+    if words:
+        out.append(Cue(" ".join(x.text for x in words), cue.speaker, words[0].start,
+                       max(words[-1].end, cue.end or 0.0)))
     return out
 
 
@@ -202,16 +247,19 @@ def _num(value: float) -> int | float:
 
 
 def to_json(transcript: Transcript) -> str:
-    """Podcast Index transcript JSON (version 1.0.0): one segment per cue, as read."""
+    """Podcast Index transcript JSON (version 1.0.0): one segment per cue, as read; for an
+    aligned transcript one segment per word (the format's word-level form)."""
     _need_timed(transcript)
     segments = []
     for cue in transcript.cues:
         assert cue.start is not None and cue.end is not None
-        seg: dict[str, object] = {}
-        if cue.speaker:
-            seg["speaker"] = cue.speaker
-        seg.update(startTime=_num(cue.start), endTime=_num(cue.end), body=_oneline(cue.text))
-        segments.append(seg)
+        for body, start, end in ([(w.text, w.start, w.end) for w in cue.words] if cue.words
+                                 else [(_oneline(cue.text), cue.start, cue.end)]):
+            seg: dict[str, object] = {}
+            if cue.speaker:
+                seg["speaker"] = cue.speaker
+            seg.update(startTime=_num(start), endTime=_num(end), body=body)
+            segments.append(seg)
     return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=2) + "\n"
 
 
