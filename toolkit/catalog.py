@@ -128,7 +128,9 @@ class Catalog:
             if key == "episode":
                 old, new = codec.dump(rec.episode, base=self.root), codec.dump(ep, base=self.root)
                 fields = [k for k in new if new[k] != old.get(k)]
-                changed.append(f"{display(ep.path, self.root)} ({', '.join(fields) or 'format'})")
+                # No field differs: podkit now reads the same file into a different shape.
+                changed.append(f"{display(ep.path, self.root)} "
+                               f"({', '.join(fields) or 'as read by this podkit version'})")
             elif key.startswith("file:"):
                 changed.append(key[5:])
             else:
