@@ -286,8 +286,8 @@ def test_redirects_lead_only_to_http(tmp_path):
 
 
 def test_the_deadline_option_defaults_to_the_library_value():
-    from toolkit import cli
-    (opt,) = [p for p in cli.validate.params if p.name == "deadline"]
+    from toolkit.cli import cli
+    (opt,) = [p for p in cli.commands["validate"].params if p.name == "deadline"]
     assert opt.default == feedread.FETCH_DEADLINE
 
 
