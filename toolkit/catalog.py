@@ -162,7 +162,11 @@ def load(root: Path) -> Catalog:
     # a show that was never built gets nothing written).
     memo = catmemo.Memo(layout.build / "cache" / "catalogue.json" if layout.build.is_dir()
                         else None, root)
-    shows_digest = _digest({k: codec.dump(v, base=root) if v else None for k, v in defined.items()})
+    # What an episode's loading takes from its feed: that it exists, its guid (item guids
+    # derive from it) and its preset (the episode's loudness starts from it). Not the
+    # publish target, which the environment may change from one command to the next.
+    shows_digest = _digest({k: [v.guid, codec.dump(v.preset)] if v else None
+                            for k, v in defined.items()})
     for folder in folders:
         hit = memo.get(folder, shows_digest)
         if hit is not None:

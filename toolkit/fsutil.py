@@ -159,19 +159,25 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
     Files are hard-linked when possible (same filesystem: no copy, no extra space), else
     copied; a file already identical (same inode, or same size and hash) is left alone.
     Everything else in `dst_root` is removed, so it is derived output only. Returns the
-    number of files added or replaced.
+    number of files added or replaced. Works on path strings: a 2,000-episode site has
+    some 18,000 files, and pathlib objects for each cost more than the stats.
     """
     changed = 0
     dst_root.mkdir(parents=True, exist_ok=True)
+    src_base, dst_base = str(src_root), str(dst_root)
     for key in sorted(keys):
-        src, dst = src_root / key, dst_root / key
-        if dst.is_file():
-            s, d = src.stat(), dst.stat()
+        src, dst = f"{src_base}/{key}", f"{dst_base}/{key}"
+        try:
+            d = os.stat(dst)
+        except FileNotFoundError:
+            d = None
+        if d is not None and stat.S_ISREG(d.st_mode):
+            s = os.stat(src)
             if (s.st_ino, s.st_dev) == (d.st_ino, d.st_dev) or (
-                    s.st_size == d.st_size and sha256_file(src) == sha256_file(dst)):
+                    s.st_size == d.st_size and sha256_file(Path(src)) == sha256_file(Path(dst))):
                 continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dst) as tmp:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with atomic_path(Path(dst)) as tmp:
             tmp.unlink()
             try:
                 os.link(src, tmp)
@@ -180,11 +186,12 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
                 shutil.copyfile(src, tmp)
         changed += 1
     wanted = set(keys) | set(keep)
-    for path in sorted(dst_root.rglob("*"), reverse=True):  # children before their folders
-        rel = path.relative_to(dst_root).as_posix()
-        if path.is_dir():
-            if not any(path.iterdir()):
-                path.rmdir()
-        elif rel not in wanted:
-            path.unlink()
+    for folder, dirs, files in os.walk(dst_base, topdown=False):  # children before folders
+        rel = os.path.relpath(folder, dst_base)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for name in files:
+            if prefix + name not in wanted:
+                os.unlink(os.path.join(folder, name))
+        if folder != dst_base and not os.listdir(folder):
+            os.rmdir(folder)
     return changed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from toolkit import feed, notes, notify, publish, validate
 from toolkit.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
 from toolkit.fsutil import atomic_path, mirror
-from toolkit.layout import FEED_FILE, site_key, url_for
+from toolkit.layout import FEED_FILE, url_for
 from toolkit.model import BuiltEpisode, Episode, Person, Show
 from toolkit.pipeline import record_page, select, show_cover
 from toolkit.record import EpisodeRecord, transcript_fragment
@@ -73,11 +74,18 @@ def merged_persons(show: Show, ep: Episode) -> tuple[Person, ...]:
     return tuple(out)
 
 
-def _episode_files(folder: Path) -> list[Path]:
-    """The built files of an episode that go public: everything in its stage folder but
-    dot files (the record, the page's transcript fragment)."""
-    return [p for p in sorted(folder.rglob("*")) if p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+def _episode_files(folder: Path, prefix: str) -> list[str]:
+    """The site keys of an episode's built files that go public: everything in its stage
+    folder but dot files (the record, the page's transcript fragment). Path strings, not
+    pathlib: this runs for every file of a 2,000-episode catalogue on each `podkit feed`."""
+    out = []
+    base = str(folder)
+    for current, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(current, base)
+        sub = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out += [f"{prefix}/{sub}{name}" for name in files if not name.startswith(".")]
+    return sorted(out)
 
 
 def collect(cat: Catalog, show: Show, now: dt.datetime) -> list[EpisodeRecord]:
@@ -130,8 +138,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         items = [_built(show, rec) for rec in records]
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
-        keys = {cover} | {site_key(stage, p) for rec in records
-                          for p in _episode_files(layout.episode_stage(show.id, rec.slug))}
+        keys = {cover} | {key for rec in records for key in _episode_files(
+            layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}")}
         body = feed.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
