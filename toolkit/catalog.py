@@ -39,6 +39,7 @@ class Catalog:
     hashes: HashCache = field(default_factory=lambda: HashCache(None))
     _inputs: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _show_digest: dict[str, str] = field(default_factory=dict, repr=False)
+    _episode_digest: dict[str, str] = field(default_factory=dict, repr=False)  # from the memo
 
     @property
     def errors(self) -> list[Problem]:
@@ -86,7 +87,7 @@ class Catalog:
                "feed": self.show_digest(show), "templates": self.templates_digest(show)}
         # The episode as loaded (notes files included), not episode.toml's bytes: a stale
         # episode can then be told by the fields that changed.
-        out["episode"] = _digest(codec.dump(ep, base=self.root))
+        out["episode"] = self._episode_digest.get(ep.slug) or _digest(codec.dump(ep, base=self.root))
         files: list[Path] = []
         for part in ep.parts:
             files += [part.path] + ([part.bed] if part.bed else [])
@@ -117,6 +118,13 @@ class Catalog:
             promote.recover(folder)     # a promotion cut short: the previous build comes back
         return record.load(folder, root=self.root,
                            site=self.layout.stage(ep.feed), slug=ep.slug)
+
+    def raw_record(self, ep: Episode) -> dict | None:
+        """The episode's build record as plain JSON data (see record.peek), or None."""
+        folder = self.episode_folder(ep)
+        if not (folder / record.RECORD_FILE).exists():
+            promote.recover(folder)
+        return record.peek(folder)
 
     def stale(self, ep: Episode, rec: record.EpisodeRecord) -> list[str]:
         """What changed since `rec` was built: fields, files, 'feeds/x.toml'... ([] = current)."""
@@ -172,6 +180,7 @@ def load(root: Path) -> Catalog:
         if hit is not None:
             cat.episodes.append(hit[0])
             cat.problems.extend(hit[1])
+            cat._episode_digest[hit[0].slug] = hit[2]
             continue
         before = len(cat.problems)
         ep = read_episode(folder, root, cat.problems, defined)
@@ -179,7 +188,9 @@ def load(root: Path) -> Catalog:
             cat.episodes.append(ep)
             mine = cat.problems[before:]
             if not any(p.severity is Severity.ERROR for p in mine):
-                memo.put(folder, shows_digest, ep, mine)
+                digest = _digest(codec.dump(ep, base=root))
+                cat._episode_digest[ep.slug] = digest
+                memo.put(folder, shows_digest, ep, mine, digest)
     memo.save()
     _cross_check(cat)
     return cat

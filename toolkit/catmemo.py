@@ -78,8 +78,8 @@ class Memo:
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             pass        # none yet, or damaged: every folder is read
 
-    def get(self, folder: Path, feed_digest: str) -> tuple[Episode, list[Problem]] | None:
-        """The memoized episode of `folder` and its warnings, if still valid."""
+    def get(self, folder: Path, feed_digest: str) -> tuple[Episode, list[Problem], str] | None:
+        """The memoized episode of `folder`, its warnings and its digest, if still valid."""
         entry = self._old.get(folder.name)
         if entry is None or entry.get("feed") != feed_digest:
             return None
@@ -88,20 +88,23 @@ class Memo:
                 return None
             ep = codec.load(Episode, entry["episode"], base=self.root)
             problems = [codec.load(Problem, p) for p in entry["problems"]]
+            entry["digest"]
         except (OSError, codec.CodecError, KeyError, TypeError):
             return None
         self._new[folder.name] = entry
-        return ep, problems
+        return ep, problems, str(entry["digest"])
 
-    def put(self, folder: Path, feed_digest: str, ep: Episode, problems: list[Problem]) -> None:
-        """Remember a folder that loaded without error (its warnings with it)."""
+    def put(self, folder: Path, feed_digest: str, ep: Episode, problems: list[Problem],
+            digest: str) -> None:
+        """Remember a folder that loaded without error (its warnings and digest with it)."""
         try:
             stamp = folder_stamp(folder)
         except OSError:
             return
         self._new[folder.name] = {"feed": feed_digest, "stamp": stamp,
                                   "episode": codec.dump(ep, base=self.root),
-                                  "problems": [codec.dump(p) for p in problems]}
+                                  "problems": [codec.dump(p) for p in problems],
+                                  "digest": digest}
         self._dirty = True
 
     def save(self) -> None:

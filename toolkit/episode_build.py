@@ -85,6 +85,26 @@ class BuildSummary:
                                                         AlignStatus.MISMATCH)))
 
 
+    @classmethod
+    def unchanged_from(cls, raw: dict, ep: Episode) -> BuildSummary:
+        """The summary of an episode left as it was, from its record's plain data."""
+        audio = raw.get("audio") or {}
+        after = raw.get("loudness_after") or {}
+        duration = float(audio.get("duration") or 0.0)
+        return cls(slug=ep.slug, feed=ep.feed, duration=duration,
+                   integrated=_number(after.get("integrated")),
+                   true_peak=_number(after.get("true_peak")), size=int(audio.get("size") or 0),
+                   cached=True, unchanged=True,
+                   overrun=cue.check_slot(duration, ep.max_duration))
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _noop(stage: str, fraction: float) -> None:
     pass
 

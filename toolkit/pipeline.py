@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from toolkit import artwork, catalog, config, cue, promote, runner
@@ -131,6 +132,30 @@ def align(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
     return [(ep.slug, cat.load_record(ep).alignments) for ep in episodes]
 
 
+def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
+    """Slugs of episodes a killed build left traces of: work and old folders beside their
+    stage and report folders, temp files in their cache. One listing per folder."""
+    found = set()
+    for feed in {e.feed for e in episodes}:
+        for parent in (layout.stage(feed) / "episodes", layout.build / "reports" / feed):
+            names = os.listdir(parent) if parent.is_dir() else []
+            found |= {n.split("-", 1)[1] for n in names if n.startswith((".work-", ".old-"))}
+    for ep in episodes:
+        try:
+            if any(n.startswith(".") and n.endswith(".part")
+                   for n in os.listdir(layout.cache(ep.feed, ep.slug))):
+                found.add(ep.slug)
+        except OSError:
+            continue
+    return found
+
+
+def _files_present(stage: Path, raw: dict) -> bool:
+    """True when the audio files a raw record names are in the stage folder."""
+    media = [raw.get("audio") or {}, *(raw.get("extra_audio") or [])]
+    return all(isinstance(m, dict) and os.path.isfile(f"{stage}/{m.get('path')}") for m in media)
+
+
 def _tidy(layout: Layout, ep: Episode) -> None:
     """Remove what a killed build of `ep` left (work folders, the cache's temp files)."""
     promote.tidy(layout.episode_stage(ep.feed, ep.slug))
@@ -155,21 +180,22 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
               for show in {cat.shows[e.feed].id: cat.shows[e.feed] for e in episodes}.values()}
     done: dict[str, runner.JobResult] = {}
     todo: list[tuple[str, tuple[EpisodeJob]]] = []
+    leftovers = _leftovers(layout, episodes)
     for ep in episodes:
-        _tidy(layout, ep)
+        if ep.slug in leftovers:
+            _tidy(layout, ep)
         inputs = cat.inputs(ep)
-        rec = cat.record(ep)
-        if (rec is not None and not settings.force and rec.inputs == inputs
-                and all(m.path.is_file() for m in (rec.audio, *rec.extra_audio))):
-            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,
-                                                                      unchanged=True))
+        raw = cat.raw_record(ep)    # decoding 2,000 whole records would cost a second
+        if raw is not None and not settings.force and raw.get("inputs") == inputs \
+                and _files_present(layout.stage(ep.feed), raw):
+            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.unchanged_from(raw, ep))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)
             continue
         todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, inputs,
                                           covers[ep.feed], settings),)))
     cat.save()
-    if todo and jobs > 1:
+    if len(todo) > 1 and jobs > 1:
         # Workers are forked: loading the audio engine and the taggers once here spares
         # each of them the imports.
         from toolkit import chapters, master, tag, transcript  # noqa: F401

@@ -127,6 +127,17 @@ def load(folder: Path, *, root: Path, site: Path, slug: str) -> EpisodeRecord:
                             path=path) from exc
 
 
+def peek(folder: Path) -> dict[str, Any] | None:
+    """The record of the episode built into `folder` as plain JSON data (None when absent,
+    unreadable or of another version): enough to tell whether it is current without
+    decoding it all (a no-op build of 2,000 episodes reads 2,000 records)."""
+    try:
+        data = json.loads(record_path(folder).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+
+
 def transcript_fragment(folder: Path) -> str:
     """The page's transcript HTML of a built episode ('' when it has none)."""
     try:
