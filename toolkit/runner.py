@@ -8,6 +8,7 @@ removed (see ffmpeg.popen and fsutil.atomic_path): no orphans, previous outputs 
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import queue as queue_mod
@@ -69,6 +70,13 @@ def _worker(fn: Callable[..., Any], key: str, args: tuple[Any, ...], q: Any) -> 
     except Exception as exc:  # a bug: report it with its type, the parent lists it
         log.exception("job %s crashed", key)
         q.put(("failed", key, f"internal error: {type(exc).__name__}: {exc}"))
+    finally:
+        # The worker ends with os._exit, which skips the collection a normal interpreter
+        # exit does. Objects only reachable through reference cycles (a failed job's frames:
+        # from Python 3.12 contextlib's __exit__ frame holds the exception whose traceback
+        # holds it) would never run their cleanups: an abandoned ffmpeg.popen would leave
+        # its process running, then a zombie. Collect now, while they can still be waited for.
+        gc.collect()
 
 
 def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple[str, tuple[Any, ...]]], *,
