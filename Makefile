@@ -54,7 +54,7 @@ cue: $(STAMP) ## Write radio cue sheets (EP=slug for one)
 preview: $(STAMP) ## Serve the published show on http://127.0.0.1:8000/
 	$(PODKIT) preview $(FEEDOPT)
 
-publish: $(STAMP) ## Publish to the feed's target (set PODKIT_PUBLISH_* / AWS_* to use a bucket)
+publish: $(STAMP) ## Publish to the feed's target (set PODKIT_S3_* / AWS_* to use a bucket)
 	$(PODKIT) publish $(FEEDOPT)
 
 publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changing nothing
