@@ -51,7 +51,7 @@ validate: $(STAMP) ## Check the built feed(s) against RSS, Apple and Podcasting 
 cue: $(STAMP) ## Write radio cue sheets (EP=slug for one)
 	$(PODKIT) cue $(FEEDOPT) $(EP)
 
-preview: $(STAMP) ## Serve the published show on http://127.0.0.1:8000/
+preview: $(STAMP) ## Serve the built show (what feed selected) on http://127.0.0.1:8000/
 	$(PODKIT) preview $(FEEDOPT)
 
 publish: $(STAMP) ## Publish to the feed's target (set PODKIT_S3_* / AWS_* to use a bucket)
