@@ -22,7 +22,9 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# setuptools' "Editable installation" note warns that folders named like the package
+	@# could shadow it on import: here toolkit/ is the package itself (information only).
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install podkit with its test tools
