@@ -100,3 +100,24 @@ def test_worker_runs_pending_cleanups_before_it_exits(tmp_path: Path) -> None:
         except OSError:
             state = None                    # gone: killed and waited for
         assert state is None, f"the worker's child {pid} was left behind (state {state})"
+
+
+def _job_leaving_a_child(pidfile: str, progress) -> None:
+    """Start a child no Popen object knows of (as when an interrupt lands inside
+    subprocess.Popen, after the fork, before the object exists), then fail."""
+    pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], os.environ)
+    Path(pidfile).write_text(str(pid))
+    raise MediaError("gave up", path="f")
+
+
+def test_worker_leaves_no_child_behind(tmp_path: Path) -> None:
+    pidfiles = [tmp_path / "a", tmp_path / "b"]
+    results = run_jobs(_job_leaving_a_child, [(p.name, (str(p),)) for p in pidfiles], workers=2)
+    assert [r.error for r in results] == ["f: gave up", "f: gave up"]
+    for pidfile in pidfiles:
+        pid = int(pidfile.read_text())
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = None                    # gone: killed and waited for
+        assert state is None, f"the worker's child {pid} was left behind (state {state})"
