@@ -22,7 +22,9 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# setuptools' "Editable installation" note warns that folders named like the package
+	@# could shadow it on import: here toolkit/ is the package itself (information only).
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install podkit with its test tools
@@ -51,10 +53,10 @@ validate: $(STAMP) ## Check the built feed(s) against RSS, Apple and Podcasting 
 cue: $(STAMP) ## Write radio cue sheets (EP=slug for one)
 	$(PODKIT) cue $(FEEDOPT) $(EP)
 
-preview: $(STAMP) ## Serve the published show on http://127.0.0.1:8000/
+preview: $(STAMP) ## Serve the built show (what feed selected) on http://127.0.0.1:8000/
 	$(PODKIT) preview $(FEEDOPT)
 
-publish: $(STAMP) ## Publish to the feed's target (set PODKIT_PUBLISH_* / AWS_* to use a bucket)
+publish: $(STAMP) ## Publish to the feed's target (set PODKIT_S3_* / AWS_* to use a bucket)
 	$(PODKIT) publish $(FEEDOPT)
 
 publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changing nothing

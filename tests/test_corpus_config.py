@@ -139,6 +139,11 @@ CASES = [
          lambda r: prepend(r / EP_TOML, 'titel = "typo"\n'),
          "error with a suggestion", Line(EP_TOML, "titel", ("unknown key", "did you mean 'title'")),
          summary=ONE, process=True),
+    Case("unknown-key-summary", "a typo of a longer key (`sumary`: a letter missing)",
+         lambda r: prepend(r / EP_TOML, 'sumary = "typo"\n'),
+         "error with a suggestion (was none: the old check compared letters position by "
+         "position)", Line(EP_TOML, "sumary", ("unknown key", "did you mean 'summary'")),
+         summary=ONE),
     Case("unknown-key-part", "a typo inside `[[parts]]` (`gian`)",
          lambda r: edit(r / EP_TOML, "gap = 0.5", "gap = 0.5\ngian = 2"),
          "error naming the table", Line(EP_TOML, "parts[1].gian", ("unknown key", "'gain'")),

@@ -1,14 +1,19 @@
 """Encoding: MP3 CBR/VBR, AAC, broadcast WAV, exact durations, atomic and reproducible."""
 from __future__ import annotations
 
+import gc
+import os
+import signal
 import struct
+from pathlib import Path
 
 import mutagen.mp3
 import mutagen.mp4
 import pytest
 
 from audiosignals import decode_all, speech_like
-from toolkit import encode
+from toolkit import encode, ffmpeg
+from toolkit.errors import FFmpegError
 from toolkit.model import EncodingSettings
 
 RATE = 44100
@@ -195,3 +200,50 @@ def test_monitor_measures_the_aac_rendition_on_its_own(tmp_path, monkeypatch, lo
     # (1024 frames) that the .m4a's edit list trims.
     assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
     assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)
+
+
+def _ffmpeg_children(mentioning: Path) -> dict[int, str]:
+    """This process's ffmpeg children whose command line names `mentioning`: pid -> argv
+    (a zombie, never waited for, still counts)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            argv = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and str(mentioning) in argv:
+            found[int(stat.parent.name)] = argv
+    return found
+
+
+def test_killed_encoder_leaves_no_source_decoder_behind(tmp_path):
+    """The encoder killed mid-encode: by the time encode() raises, the ffmpeg decoding its
+    source has been stopped and waited for. Nothing may wait for the garbage collector: a
+    -j worker exits without one, and on Python 3.12+ the failed encode's frames sit in a
+    reference cycle (contextlib's __exit__ frame, held by the exception it re-raises)."""
+    src = tmp_path / "long.flac"          # 60 s: far more than the pipes hold
+    ffmpeg.run(["-f", "lavfi", "-i", f"sine=frequency=440:duration=60:sample_rate={RATE}",
+                "-ac", "2", "-c:a", "flac", "-y", str(src)], what="making the source")
+    killed = []
+
+    def source():
+        # The decoder is reachable only through this generator, as in a build.
+        for i, chunk in enumerate(ffmpeg.decode(src, sample_rate=RATE, channels=2)):
+            if i == 3:
+                (encoder,) = [pid for pid, argv in _ffmpeg_children(tmp_path).items()
+                              if "pipe:0" in argv]
+                os.kill(encoder, signal.SIGKILL)
+                killed.append(encoder)
+            yield chunk
+
+    gc.disable()          # what the worker's exit amounts to: no collection
+    try:
+        with pytest.raises(FFmpegError, match=r"stopped mid-encode \(killed by signal 9\)"):
+            encode.encode(source(), encode.Targets(mp3=tmp_path / "out.mp3"),
+                          EncodingSettings(), sample_rate=RATE, channels=2)
+        # The exception (and its traceback) is still alive here, as in the worker.
+        assert killed and _ffmpeg_children(tmp_path) == {}
+    finally:
+        gc.enable()
+    assert not (tmp_path / "out.mp3").exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from publish_site import BASE_URL, audio, make_site
 from toolkit import preview
+from toolkit.errors import PodkitError
 
 SECRET = b"outside the served folder: must never be served"
 
@@ -197,3 +199,99 @@ def test_serves_any_host_and_port_given(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _serve(site: Path, **options):
+    """A server for `site` on a free port, serving in a thread (stop it with _stop)."""
+    server = preview.make_server(site, "127.0.0.1", 0, **options)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _stop(server, thread) -> None:
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_a_busy_port_is_a_one_line_error_with_a_hint(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PodkitError) as info:
+            preview.make_server(tmp_path, "127.0.0.1", port)
+    message = str(info.value)
+    assert "\n" not in message and f"127.0.0.1:{port}" in message
+    assert "already in use" in message and "--port" in message
+
+
+def test_an_overlong_path_segment_is_414_and_the_server_goes_on(served):
+    server, _, _ = served
+    assert request(server, "GET", "/" + "a" * 300)[0] == 414
+    assert request(server, "GET", "/episodes/" + "b" * 300 + "/x.mp3")[0] == 414
+    assert request(server, "GET", "/feed.xml")[0] == 200
+
+
+def test_range_numbers_of_any_length(served):
+    server, site, keys = served
+    size = (site / keys["ep-a"]).stat().st_size
+    path = "/" + keys["ep-a"]
+    huge = "9" * 5000            # past int()'s 4300-digit limit for strings
+    status, headers, _ = request(server, "GET", path, {"Range": f"bytes={huge}-"})
+    assert status == 416 and headers["content-range"] == f"bytes */{size}"
+    status, headers, body = request(server, "GET", path, {"Range": f"bytes=0-{huge}"})
+    assert status == 206 and len(body) == size
+    assert headers["content-range"] == f"bytes 0-{size - 1}/{size}"
+    status, _, body = request(server, "GET", path, {"Range": f"bytes=-{huge}"})
+    assert status == 206 and len(body) == size
+
+
+def test_an_idle_client_is_disconnected(tmp_path):
+    """A client that sends half a request and stalls is dropped after the idle timeout."""
+    site = tmp_path / "site"
+    make_site(site, {"ep-a": audio(1, 100)})
+    server, thread = _serve(site, idle_timeout=0.5)
+    try:
+        with socket.create_connection(server.server_address[:2], timeout=10) as slow:
+            slow.sendall(b"GET /feed.xml HTTP/1.1\r\nHost: x\r\n")   # no blank line: stalls
+            try:
+                reply = slow.recv(1024)
+            except TimeoutError:
+                reply = None
+        assert reply is not None, "the stalled client was never disconnected"
+        assert request(server, "GET", "/feed.xml")[0] == 200
+    finally:
+        _stop(server, thread)
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in t.name or t.name.startswith("podkit-preview")
+               for t in threading.enumerate())
+
+
+def test_handler_threads_are_bounded(tmp_path):
+    """Stalled clients take at most max_threads handler threads; the rest wait in the
+    listen queue, and are served once the stalled ones time out."""
+    site = tmp_path / "site"
+    make_site(site, {"ep-a": audio(1, 100)})
+    server, thread = _serve(site, idle_timeout=1.0, max_threads=4)
+    stalled = []
+    try:
+        before = _handler_threads()
+        for _ in range(12):
+            s = socket.create_connection(server.server_address[:2], timeout=10)
+            s.sendall(b"GET / HTTP/1.1\r\n")
+            stalled.append(s)
+        # The server accepts what its threads can take at once; poll until it settles.
+        seen = 0
+        for _ in range(20):
+            seen = max(seen, _handler_threads() - before)
+            threading.Event().wait(0.05)
+        assert 1 <= seen <= 4, seen
+        assert request(server, "GET", "/feed.xml")[0] == 200   # served after the timeouts
+    finally:
+        for s in stalled:
+            s.close()
+        _stop(server, thread)

@@ -66,3 +66,58 @@ def test_interrupt_kills_workers_and_their_children(tmp_path: Path) -> None:
         except ProcessLookupError:
             alive = False
         assert not alive, f"process {pid} outlived the interrupt"
+
+
+def _job_leaving_a_cycle(pidfile: str, progress) -> None:
+    """Start a child inside a generator that only a reference cycle keeps alive, then fail:
+    the child is stopped by the generator's cleanup, if anything ever runs it."""
+    def stream():
+        child = subprocess.Popen(["sleep", "60"])
+        Path(pidfile).write_text(str(child.pid))
+        try:
+            yield 1
+        finally:
+            child.kill()
+            child.wait()
+
+    holder: dict = {"gen": stream()}
+    holder["self"] = holder                 # the cycle: refcounting alone never frees it
+    next(holder["gen"])
+    raise MediaError("gave up", path="f")
+
+
+def test_worker_runs_pending_cleanups_before_it_exits(tmp_path: Path) -> None:
+    """A worker ends with os._exit (no garbage collection): what is only reachable through
+    reference cycles (as a failed encode's frames are on Python 3.12+) is collected first,
+    so its cleanups run and no child of the worker is left behind."""
+    pidfiles = [tmp_path / "a", tmp_path / "b"]
+    results = run_jobs(_job_leaving_a_cycle, [(p.name, (str(p),)) for p in pidfiles], workers=2)
+    assert [r.error for r in results] == ["f: gave up", "f: gave up"]
+    for pidfile in pidfiles:
+        pid = int(pidfile.read_text())
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = None                    # gone: killed and waited for
+        assert state is None, f"the worker's child {pid} was left behind (state {state})"
+
+
+def _job_leaving_a_child(pidfile: str, progress) -> None:
+    """Start a child no Popen object knows of (as when an interrupt lands inside
+    subprocess.Popen, after the fork, before the object exists), then fail."""
+    pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], os.environ)
+    Path(pidfile).write_text(str(pid))
+    raise MediaError("gave up", path="f")
+
+
+def test_worker_leaves_no_child_behind(tmp_path: Path) -> None:
+    pidfiles = [tmp_path / "a", tmp_path / "b"]
+    results = run_jobs(_job_leaving_a_child, [(p.name, (str(p),)) for p in pidfiles], workers=2)
+    assert [r.error for r in results] == ["f: gave up", "f: gave up"]
+    for pidfile in pidfiles:
+        pid = int(pidfile.read_text())
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = None                    # gone: killed and waited for
+        assert state is None, f"the worker's child {pid} was left behind (state {state})"

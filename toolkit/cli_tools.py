@@ -101,14 +101,17 @@ def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> Non
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 to subscribe from a phone on this network).")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--published", is_flag=True,
+              help="Serve the copy last published to the local target, not the build.")
 @pass_ctx
-def preview(c: Context, feed_id: str | None, host: str, port: int) -> None:
-    """Serve the published show over HTTP, with HEAD and byte ranges as podcast apps need.
+def preview(c: Context, feed_id: str | None, host: str, port: int, published: bool) -> None:
+    """Serve the built show (what `podkit feed` selected) over HTTP, with HEAD and byte
+    ranges as podcast apps need; --published serves the last local publish instead.
 
     The feed's URLs are rewritten to point at this server. Ctrl-C stops it.
     """
     from toolkit import preview as server_mod, release
-    show, folder = release.preview_folder(c.root, feed_id)
+    show, folder = release.preview_folder(c.root, feed_id, published=published)
     server = server_mod.make_server(folder, host, port, base_url=show.base_url,
                                     enclosure_prefix=show.enclosure_prefix)
     c.say(f"serving {folder} on {server.url}")

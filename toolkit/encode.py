@@ -244,10 +244,24 @@ def _ended(code: int) -> str:
 def encode(chunks: Iterable[np.ndarray], targets: Targets, settings: EncodingSettings, *,
            sample_rate: int, channels: int, lossless_gain_db: float = 0.0,
            monitor: Monitor | None = None) -> int:
-    """Encode a stream of chunks to the targets; returns the frames written."""
-    with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels,
-                      lossless_gain_db=lossless_gain_db, monitor=monitor) as enc:
-        for chunk in chunks:
-            enc.write(chunk)
+    """Encode a stream of chunks to the targets; returns the frames written.
+
+    If the encode stops early, the chunk stream is closed before the error leaves, so the
+    decoders behind it (ffmpeg.decode) are stopped and waited for at once.
+    """
+    source = iter(chunks)
+    try:
+        with open_encoder(targets, settings, sample_rate=sample_rate, channels=channels,
+                          lossless_gain_db=lossless_gain_db, monitor=monitor) as enc:
+            for chunk in source:
+                enc.write(chunk)
+    finally:
+        # Not left to the garbage collector: from Python 3.12 on, a failed encode's frames
+        # (this one included, holding `source`) sit in a reference cycle through
+        # contextlib's __exit__, and a -j worker exits without collecting: the source's
+        # ffmpeg decoder would outlive its worker, unwaited (a zombie).
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
     return enc.frames
 

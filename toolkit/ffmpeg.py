@@ -128,6 +128,24 @@ def failure(what: str, code: int, stderr: bytes) -> str:
     return f"{what} failed (exit {code}): {_tail(stderr)}"
 
 
+def _run_waited(argv: list[str], timeout: float | None) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run, except that the process is always waited for.
+
+    On KeyboardInterrupt (Ctrl-C, or a -j worker's SIGTERM) subprocess.run kills the child
+    but leaves the wait to the Popen's finalizer or a later Popen; a worker that exits
+    first (its failed job's traceback still holding the Popen) leaves a zombie.
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def run(args: Sequence[str], *, what: str, path: str | Path | None = None,
         timeout: float | None = None, banner: bool = False,
         dry_run: bool = False) -> subprocess.CompletedProcess[bytes]:
@@ -138,7 +156,7 @@ def run(args: Sequence[str], *, what: str, path: str | Path | None = None,
         log.info("dry run, not running: %s", shlex.join(argv))
         return subprocess.CompletedProcess(argv, 0, b"", b"")
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+        proc = _run_waited(argv, timeout)
     except FileNotFoundError as exc:
         raise FFmpegError(f"cannot run ffmpeg at {argv[0]}: {exc.strerror}") from exc
     except subprocess.TimeoutExpired as exc:
@@ -171,7 +189,7 @@ def probe(path: str | Path) -> ProbeInfo:
     argv = _argv(["-i", str(path)])
     log.debug("ffmpeg: %s", shlex.join(argv))
     # With no output named ffmpeg exits 1 after printing the input report: that is expected.
-    proc = subprocess.run(argv, capture_output=True, check=False)
+    proc = _run_waited(argv, None)
     text = proc.stderr.decode("utf-8", "replace")
     audio = _AUDIO_RE.search(text)
     if audio is None:

@@ -22,7 +22,7 @@ from toolkit.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
 from toolkit.fsutil import atomic_path, mirror
 from toolkit.layout import FEED_FILE, url_for
-from toolkit.model import BuiltEpisode, Episode, Person, Show
+from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
 from toolkit.pipeline import record_page, select, show_cover
 from toolkit.record import EpisodeRecord, transcript_fragment
 
@@ -288,16 +288,26 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     return reports
 
 
-def preview_folder(root: Path | Catalog, feed_id: str | None = None) -> tuple[Show, Path]:
-    """The show and folder `podkit preview` serves: the local publish target, else the site."""
+def preview_folder(root: Path | Catalog, feed_id: str | None = None, *,
+                   published: bool = False) -> tuple[Show, Path]:
+    """The show and folder `podkit preview` serves: what `podkit feed` selected
+    (build/site/<feed>), the build a producer wants to look at; with `published`, the copy
+    last published to the feed's local target instead."""
     cat, _ = select(root, (), feed_id)
     if feed_id is None:
         if len(cat.shows) != 1:
             raise ProblemsError([Problem("feeds", "feed", "several feeds: choose one with --feed")])
         feed_id = next(iter(cat.shows))
     show = cat.shows[feed_id]
-    local = show.publish.directory
-    if local is not None and (local / FEED_FILE).is_file():
+    if published:
+        local = show.publish.directory
+        if show.publish.kind is not TargetKind.LOCAL or local is None:
+            raise NotBuiltError(f"--published: feed {show.id!r} publishes to a bucket, not a "
+                                "folder: preview the build (without --published) or open its "
+                                "public URL", field="publish")
+        if not (local / FEED_FILE).is_file():
+            raise NotBuiltError("--published: nothing published here yet: run `podkit publish` "
+                                "(or preview the build without --published)", path=local)
         return show, local
     site = cat.layout.site(show.id)
     if not (site / FEED_FILE).is_file():

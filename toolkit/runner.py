@@ -8,13 +8,16 @@ removed (see ffmpeg.popen and fsutil.atomic_path): no orphans, previous outputs 
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from toolkit.errors import PodkitError
@@ -69,6 +72,38 @@ def _worker(fn: Callable[..., Any], key: str, args: tuple[Any, ...], q: Any) -> 
     except Exception as exc:  # a bug: report it with its type, the parent lists it
         log.exception("job %s crashed", key)
         q.put(("failed", key, f"internal error: {type(exc).__name__}: {exc}"))
+    finally:
+        # The worker ends with os._exit, which skips the collection a normal interpreter
+        # exit does. Objects only reachable through reference cycles (a failed job's frames:
+        # from Python 3.12 contextlib's __exit__ frame holds the exception whose traceback
+        # holds it) would never run their cleanups: an abandoned ffmpeg.popen would leave
+        # its process running, then a zombie. Collect now, while they can still be waited for.
+        gc.collect()
+        _reap_children()
+
+
+def _reap_children() -> None:
+    """Kill and wait for every child this worker still has.
+
+    An interrupt can land inside subprocess.Popen after the fork, before the Popen object
+    exists: nobody would ever wait for that child. A worker is done with all of its
+    children when its job ends. Linux only (/proc); elsewhere nothing is done.
+    """
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid != me:
+            continue
+        pid = int(stat.parent.name)
+        log.debug("worker: stopping a child nobody waited for: %d", pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass                       # already gone, or waited for meanwhile
 
 
 def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple[str, tuple[Any, ...]]], *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import difflib
 import errno
 import functools
 import math
@@ -313,8 +314,9 @@ class Table:
         """Record every key that no reader asked for (typos, unsupported options)."""
         for key in self.data:
             if key not in self._seen:
-                known = sorted(self._seen)
-                close = [k for k in known if _close(k, key)]
+                # difflib's similarity ratio catches a dropped, doubled or swapped letter in
+                # any key (`sumary`, `chapers`); the cutoff is difflib's own default.
+                close = difflib.get_close_matches(key, sorted(self._seen), n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 self.error(key, f"unknown key{hint}")
 
@@ -338,17 +340,6 @@ def _inside(path: Path, rel: Path, base: Path) -> bool:
         except FileNotFoundError:
             return True     # missing: the stat that follows says so
     return path.resolve().is_relative_to(_resolved(base))
-
-
-def _close(a: str, b: str) -> bool:
-    """Crude typo detection: same letters give or take one, or one is a prefix of the other."""
-    if a == b:
-        return False
-    if a.startswith(b) or b.startswith(a):
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    return len(set(a) ^ set(b)) <= 2 and sum(x != y for x, y in zip(a, b)) <= 2
 
 
 def _describe(value: Any) -> str:
