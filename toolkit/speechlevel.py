@@ -27,6 +27,7 @@ import scipy.fft
 from scipy import signal
 
 from toolkit import loudness
+from toolkit.speech import mono_mix
 
 MAX_GAIN_DB = 12.0          # the leveller never moves speech further than this
 MAX_RATE_DB_S = 6.0         # nor faster than this (stated in docs/processing.md)
@@ -125,7 +126,9 @@ class Analyzer:
     Mono frames of about 0.19 s (5.4 Hz bins at 44.1 kHz): per frame the power at the
     harmonics of 50 and of 60 Hz above their neighbourhood (hum) and the power of all
     other bins (noise). The pauses are the quietest 10 % of frames. Levels are RMS
-    dBFS (a full-scale sine is -3 dBFS).
+    dBFS (a full-scale sine is -3 dBFS). Per frame only the total, the noise and the
+    spectrum below 500 Hz are kept (about 2 MB an hour); hum is worked out at the end,
+    for the quiet frames alone.
     """
 
     QUIET_SHARE = 0.10
@@ -135,7 +138,7 @@ class Analyzer:
         self.n = 1 << round(math.log2(0.186 * rate))
         self._win = signal.get_window("hann", self.n).astype(np.float32)
         res = rate / self.n
-        self._scale = 2.0 / (self.n * float((self._win.astype(np.float64) ** 2).sum()))
+        self._scale = np.float32(2.0 / (self.n * float((self._win.astype(np.float64) ** 2).sum())))
         bins = self.n // 2 + 1
         self._hum: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {}
         hum_bins = np.zeros(bins, dtype=bool)
@@ -148,44 +151,54 @@ class Analyzer:
                 rows.append((near, around))
                 hum_bins[c - 2:c + 3] = True
             self._hum[f0] = rows
+        self._low = int(np.flatnonzero(hum_bins).max()) + 6     # bins kept per frame
         self._noise_bins = ~hum_bins
         self._noise_bins[0] = False
         self._carry = np.zeros(0, dtype=np.float32)
-        self._frames: list[np.ndarray] = []      # rows: total, noise, hum50, hum60
+        self._totals: list[np.ndarray] = []     # rows: total, noise
+        self._lows: list[np.ndarray] = []       # the spectrum below ~500 Hz
 
     def feed(self, chunk: np.ndarray) -> None:
         """Add the next chunk (frames, channels)."""
-        mono = chunk.mean(axis=1) if chunk.shape[1] > 1 else chunk[:, 0]
+        mono = mono_mix(chunk)
         self._carry = np.concatenate([self._carry, mono])
         nf = len(self._carry) // self.n
         if not nf:
             return
         frames = self._carry[:nf * self.n].reshape(nf, self.n) * self._win
         self._carry = self._carry[nf * self.n:]
-        p = np.abs(scipy.fft.rfft(frames, axis=1)).astype(np.float64) ** 2 * self._scale
-        rows = [p.sum(axis=1), p[:, self._noise_bins].sum(axis=1)]
-        for f0 in (50.0, 60.0):
-            hum = np.zeros(nf)
-            for near, around in self._hum[f0]:
-                floor = np.median(p[:, around], axis=1)
-                hum += np.maximum(p[:, near].sum(axis=1) - len(near) * floor, 0.0)
-            rows.append(hum)
-        self._frames.append(np.stack(rows, axis=1))
+        spec = scipy.fft.rfft(frames, axis=1)
+        p = spec.real ** 2
+        p += spec.imag ** 2
+        p *= self._scale
+        total = p.sum(axis=1, dtype=np.float64)
+        hum_part = p[:, :len(self._noise_bins)][:, ~self._noise_bins].sum(axis=1, dtype=np.float64)
+        self._totals.append(np.stack([total, total - hum_part], axis=1))
+        self._lows.append(p[:, :self._low].copy())
+
+    def _hum_power(self, low: np.ndarray, f0: float) -> np.ndarray:
+        hum = np.zeros(len(low))
+        for near, around in self._hum[f0]:
+            floor = np.median(low[:, around], axis=1)
+            hum += np.maximum(low[:, near].sum(axis=1) - len(near) * floor, 0.0)
+        return hum
 
     def figures(self) -> dict[str, float | None]:
         """noise_floor_dbfs and hum_dbfs in the pauses, speech_dbfs (the louder half's level)."""
-        if not self._frames:
-            return {"noise_floor_dbfs": None, "hum_dbfs": None, "speech_dbfs": None}
-        f = np.concatenate(self._frames)
-        f = f[f[:, 0] > 1e-12]                     # digital silence is no pause
-        if not len(f):
-            return {"noise_floor_dbfs": None, "hum_dbfs": None, "speech_dbfs": None}
-        order = np.argsort(f[:, 0])
-        quiet = f[order[:max(1, int(len(f) * self.QUIET_SHARE))]]
-        loud = f[order[len(f) // 2:]]
+        none: dict[str, float | None] = {"noise_floor_dbfs": None, "hum_dbfs": None,
+                                         "speech_dbfs": None}
+        if not self._totals:
+            return none
+        totals, lows = np.concatenate(self._totals), np.concatenate(self._lows)
+        keep = totals[:, 0] > 1e-12                 # digital silence is no pause
+        totals, lows = totals[keep], lows[keep]
+        if not len(totals):
+            return none
+        order = np.argsort(totals[:, 0], kind="stable")
+        quiet = order[:max(1, int(len(totals) * self.QUIET_SHARE))]
+        hum = max(self._hum_power(lows[quiet], f0).mean() for f0 in (50.0, 60.0))
 
         def db(v: float) -> float:
             return round(10 * math.log10(max(v, 1e-15)), 1)
-        return {"noise_floor_dbfs": db(quiet[:, 1].mean()),
-                "hum_dbfs": db(max(quiet[:, 2].mean(), quiet[:, 3].mean())),
-                "speech_dbfs": db(loud[:, 0].mean())}
+        return {"noise_floor_dbfs": db(totals[quiet, 1].mean()), "hum_dbfs": db(hum),
+                "speech_dbfs": db(totals[order[len(totals) // 2:], 0].mean())}
