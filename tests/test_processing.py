@@ -117,6 +117,16 @@ def test_60_hz_hum_is_detected(tmp_path):
     assert speech.analyse(AudioPart(clean), Processing(dehum=True), RATE, 2).hum_hz is None
 
 
+def test_music_tones_near_hum_harmonics_are_not_hum(tmp_path):
+    """A sting's chord (D3 146.8 Hz, D4 293.7 Hz) is not 50 Hz hum's 3rd and 6th harmonic."""
+    x = speech_like(8.0, rate=RATE, hot_peaks=False)
+    for f in (146.83, 293.66):
+        x += tone(-30.0, 8.0, RATE, freq=f)
+    src = write_wav(tmp_path / "chord.wav", x, RATE)
+    prof = speech.analyse(AudioPart(src), Processing(dehum=True), RATE, 2)
+    assert prof.hum_hz is None and prof.notches == ()
+
+
 def test_highpass_takes_rumble_away(tmp_path):
     x = speech_like(6.0, rate=RATE, hot_peaks=False) + tone(-30.0, 6.0, RATE, freq=25.0)
     src = write_wav(tmp_path / "rumble.wav", x, RATE)

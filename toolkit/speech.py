@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HUM_HARMONICS = 8           # notches at most up to the 8th harmonic
 HUM_PROMINENCE_DB = 8.0     # a harmonic stands this far above its neighbourhood: notch it
+MAINS_DRIFT = 0.25          # Hz per harmonic: how far mains may be off 50 or 60 Hz (0.5 %)
 HUM_FFT_S = 0.74            # long-term spectrum resolution: 1.35 Hz at 44.1 kHz
 NOTCH_BANDWIDTH_HZ = 3.0    # -3 dB width of each notch: mains drifts by a tenth of a hertz
 HIGHPASS_ORDER = 4          # 24 dB/octave under the cut-off
@@ -113,27 +114,39 @@ class _Spectra:
         return acc / got
 
     def hum(self, hum_hz: float | None) -> tuple[float | None, tuple[float, ...]]:
-        """(mains frequency, notch frequencies) from the long-term spectrum."""
+        """(mains frequency, notch frequencies) from the long-term spectrum.
+
+        A harmonic counts when its peak stands HUM_PROMINENCE_DB above the median of
+        the +-12 Hz around it and lies within MAINS_DRIFT of k x f0 (mains drifts in
+        proportion: 50.05 Hz puts the 3rd harmonic at 150.15). Hum is found when the
+        fundamental counts, or at least two harmonics do: a chord's notes near 150 and
+        300 Hz are music, not mains.
+        """
         if not self.hum_count:
             return None, ()
         spec = self.hum_sum / self.hum_count
         res = self.rate / self.n_hum
         best: tuple[float, float, tuple[float, ...]] = (0.0, 0.0, ())
         for f0 in ((hum_hz,) if hum_hz else (50.0, 60.0)):
-            score, found = 0.0, []
+            score, found, fundamental = 0.0, [], False
             for k in range(1, HUM_HARMONICS + 1):
-                f = f0 * k
-                near = np.arange(int((f - 0.4 * k - 1) / res), int((f + 0.4 * k + 1) / res) + 2)
-                around = np.arange(int((f - 12) / res), int((f + 12) / res) + 1)
-                around = np.setdiff1d(around, near)
-                if near[-1] >= len(spec) or around[0] < 1:
+                f, tol = f0 * k, MAINS_DRIFT * k
+                near = np.arange(int((f - tol) / res) - 1, int((f + tol) / res) + 2)
+                around = np.setdiff1d(np.arange(int((f - 12) / res), int((f + 12) / res) + 1),
+                                      near)
+                if near[-1] + 1 >= len(spec) or around[0] < 1:
                     continue
-                peak = near[np.argmax(spec[near])]
+                peak = int(near[np.argmax(spec[near])])
+                # The peak's frequency between bins (a parabola through the log powers).
+                a, b, c = np.log(np.maximum(spec[peak - 1:peak + 2], 1e-30))
+                shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
+                freq = (peak + shift) * res
                 prominence = 10 * math.log10(spec[peak] / max(np.median(spec[around]), 1e-30))
-                if prominence >= HUM_PROMINENCE_DB:
+                if prominence >= HUM_PROMINENCE_DB and abs(freq - f) <= tol:
                     score += prominence
-                    found.append(round(float(peak * res), 2))
-            if score > best[1]:
+                    found.append(round(float(freq), 2))
+                    fundamental = fundamental or k == 1
+            if (fundamental or len(found) >= 2 or hum_hz) and score > best[1]:
                 best = (f0, score, tuple(found))
         return (best[0], best[2]) if best[2] else (None, ())
 
