@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiosignals import (decode_all, ebur128, pink_noise, speech_like, tone, two_voices,
+from audiosignals import (convert, decode_all, ebur128, pink_noise, speech_like, tone, two_voices,
                           write_wav)
 from toolkit import assemble, master, presets, processing, speech, speechconf, speechlevel
 from toolkit.errors import Problem
@@ -216,3 +216,30 @@ def test_part_overrides_episode_overrides_feed(tmp_path):
     assert processing.resolved(ep, preset) == [own, speechconf.SPEECH]
     ep2 = replace(ep, processing=speechconf.OFF)
     assert processing.resolved(ep2, preset) == [own, speechconf.OFF]
+
+
+def test_a_failed_processed_build_leaves_no_staged_file_and_the_old_result(tmp_path, noisy):
+    src, _clean = noisy
+    ep = _episode(tmp_path, [AudioPart(src)], CLEANUP)
+    good = _build(tmp_path, ep)
+    # A FLAC cut short: its header promises 12 s, the data holds 6 (an interrupted copy).
+    data = convert(src, tmp_path / "whole.flac").read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[:len(data) // 2])
+    from toolkit.errors import MediaError
+    with pytest.raises(MediaError) as err:
+        _build(tmp_path, replace(ep, parts=(AudioPart(cut),)))
+    assert "truncated" in str(err.value) and str(err.value.path) == str(cut)
+    assert not list((tmp_path / "cache").glob("*.f32"))
+    assert good.mp3.is_file() and good.qc_json.is_file()
+
+
+def test_mono_programme_is_processed(tmp_path):
+    x = speech_like(6.0, rate=RATE, hot_peaks=False)[:, :1] + pink_noise(6.0, RATE, -50.0, channels=1)
+    src = write_wav(tmp_path / "mono.wav", x, RATE)
+    r = _build(tmp_path, _episode(tmp_path, [AudioPart(src)], speechconf.SPEECH),
+               preset="mono-speech")
+    section = json.loads(r.qc_json.read_text())["processing"]
+    assert ebur128(r.mp3)["I"] == pytest.approx(-19.0, abs=0.5)
+    assert section["after"]["noise_floor_re_speech_db"] < section["before"][
+        "noise_floor_re_speech_db"] - 6.0
