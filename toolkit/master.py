@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolkit import (assemble, calibrate, encode, ffmpeg, fsutil, loudness, normalize, processing,
-                     qc, speechlevel)
+                     qc)
 from toolkit.model import (ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget,
                            Preset)
 
@@ -242,7 +242,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                    if kind == "mp3" else encode.Targets(mp3=None, m4a=paths["m4a"]))
         rends.append(_Rendition(kind, plan, targets))
 
-    after_fig = speechlevel.Analyzer(rate) if prep.active else None
+    after_fig = processing.analyzer(rate) if prep.active else None
     measured = _encode_and_check(render, rends, enc, expected, progress, where,
                                  tap=after_fig.feed if after_fig else None)
     redo = []

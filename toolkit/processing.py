@@ -15,10 +15,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from toolkit import assemble, loudness, speech, speechconf, speechlevel
+from toolkit import assemble, loudness, speechconf
 from toolkit.model import Episode, Preset, Processing
+
+if TYPE_CHECKING:
+    # Imported when a part is processed: scipy.signal costs over a second to import, and
+    # master imports this module for every build (the audio stage preloads it in the
+    # background, overlapping the input hashing).
+    from toolkit import speech, speechlevel
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +56,8 @@ class Prepared:
     """The processing of one episode build (empty when no part is processed)."""
 
     procs: list[Processing]
-    stages: dict[int, speech.Staged] = field(default_factory=dict)
-    profiles: dict[int, speech.Profile] = field(default_factory=dict)
+    stages: dict[int, "speech.Staged"] = field(default_factory=dict)
+    profiles: dict[int, "speech.Profile"] = field(default_factory=dict)
     before: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,7 +73,10 @@ class Prepared:
                  spans: Sequence[assemble.PartSpan]) -> np.ndarray | None:
         """The leveller's per-block gain (dB), or None when no part is levelled."""
         where = self.level_spans(spans)
-        return speechlevel.leveller_gain(block_log, where) if where else None
+        if not where:
+            return None
+        from toolkit import speechlevel
+        return speechlevel.leveller_gain(block_log, where)
 
     def remove(self) -> None:
         """Delete the staged copies of processed parts."""
@@ -80,8 +91,9 @@ def prepare(episode: Episode, preset: Preset, rate: int, channels: int,
     Its raw noise floor and hum (in its pauses) are measured on the way: the "before"
     figures of qc.json.
     """
+    from toolkit import speech
     out = Prepared(resolved(episode, preset))
-    meter = speechlevel.Analyzer(rate)
+    meter = analyzer(rate)
     for i, (part, proc) in enumerate(zip(episode.parts, out.procs)):
         if not proc.filters:
             continue
@@ -91,6 +103,12 @@ def prepare(episode: Episode, preset: Preset, rate: int, channels: int,
     if out.stages:
         out.before = meter.figures()
     return out
+
+
+def analyzer(rate: int) -> speechlevel.Analyzer:
+    """A noise floor and hum meter (speechlevel.Analyzer)."""
+    from toolkit import speechlevel
+    return speechlevel.Analyzer(rate)
 
 
 def _relative(fig: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +129,7 @@ def report(prep: Prepared, before_log: loudness.BlockLog, after_st: np.ndarray,
     spread of the programme before levelling and loudness normalization;
     after: the same measured on the finished MP3's samples.
     """
+    from toolkit import speechlevel
     seg = before_log.segment_energy()
     before = dict(prep.before)
     before.update(lra_lu=round(loudness.loudness_range(seg), 2),
@@ -138,6 +157,7 @@ def report(prep: Prepared, before_log: loudness.BlockLog, after_st: np.ndarray,
 
 def _spread_st(st: np.ndarray) -> float:
     """speechlevel.spread from a short-term series (3 s windows every 100 ms)."""
+    from toolkit import speechlevel
     if not len(st):
         return 0.0
     # Every 30th value is a non-overlapping 3 s window: their energies rebuild the input.
