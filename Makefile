@@ -77,6 +77,7 @@ bench: $(STAMP) ## Run the benchmarks (slow: about 40 minutes, mostly audio; see
 	$(BIN)/python benchmarks/bench_publish.py
 	$(BIN)/python benchmarks/bench_audio.py
 	$(BIN)/python benchmarks/bench_align.py
+	$(BIN)/python benchmarks/bench_processing.py
 
 clean: ## Remove build output (never sources); keeps .venv
 	rm -rf build .pytest_cache

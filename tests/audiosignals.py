@@ -83,3 +83,35 @@ def ebur128(path: Path) -> dict[str, float]:
         line = next(ln for ln in summary.splitlines() if ln.strip().startswith(label))
         return float(line.split(":")[1].split()[0])
     return {"I": grab("I:"), "LRA": grab("LRA:"), "TP": grab("Peak:")}
+
+
+def pink_noise(seconds: float, rate: int = 44100, rms_db: float = -50.0, seed: int = 5,
+               channels: int = 2) -> np.ndarray:
+    """Pink (1/f) noise with an RMS of `rms_db` dBFS, independent per channel."""
+    n = int(round(seconds * rate))
+    rng = np.random.default_rng(seed)
+    spec = np.fft.rfft(rng.standard_normal((n, channels)), axis=0)
+    f = np.arange(spec.shape[0], dtype=np.float64)
+    f[0] = 1.0
+    x = np.fft.irfft(spec / np.sqrt(f)[:, None], n=n, axis=0)
+    x *= 10 ** (rms_db / 20) / np.sqrt(np.mean(x ** 2))
+    return x.astype(np.float32)
+
+
+def two_voices(turn_s: float, turns: int, rate: int = 44100, levels_db: tuple = (-16.0, -28.0)
+               ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Speakers taking turns at different loudness: (samples, [(voice, start, end) frames]).
+
+    Each turn is speech_like with its own seed, scaled to the voice's integrated loudness
+    with podkit's meter, so the levels are known (LUFS) before any processing.
+    """
+    from toolkit import loudness
+    chunks, spans, pos = [], [], 0
+    for t in range(turns):
+        voice = t % len(levels_db)
+        x = speech_like(turn_s, rate=rate, seed=11 + t, hot_peaks=False)
+        x *= 10 ** ((levels_db[voice] - loudness.measure_array(x, rate).integrated) / 20)
+        chunks.append(np.clip(x, -0.98, 0.98))      # a few loud voice's peaks (< 0.1 LU)
+        spans.append((voice, pos, pos + len(x)))
+        pos += len(x)
+    return np.concatenate(chunks).astype(np.float32), spans

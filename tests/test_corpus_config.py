@@ -350,6 +350,26 @@ CASES = [
              "00:00:00,000 --> 00:00:02,000", "00:00:03,000 --> 00:00:04,000").encode()),
          "error naming cue and time", Line(f"{EP}/t.srt", "cue 2 at 00:01.000", ("backwards",)),
          summary=ONE),
+    # ---- speech processing (docs/processing.md) ---------------------------------------------
+    Case("processing-unknown-step", '`processing = ["denoise", "dereverb"]` in an episode',
+         lambda r: prepend(r / EP_TOML, 'processing = ["denoise", "dereverb"]\n'),
+         "error naming the step and the choices",
+         Line(EP_TOML, "processing", ("unknown step 'dereverb'", "highpass, dehum, denoise, level")),
+         summary=ONE),
+    Case("processing-unknown-preset", '`processing = "auphonic"` in the feed',
+         lambda r: prepend(r / FEED, 'processing = "auphonic"\n'),
+         "error naming the choices", Line(FEED, "processing", ("unknown processing 'auphonic'",
+                                                               '"speech"')), summary=ONE),
+    Case("processing-hum-hz", "a part's `processing = { steps = [\"dehum\"], hum_hz = 55 }`",
+         lambda r: edit(r / EP_TOML, "gap = 0.5",
+                        'gap = 0.5\nprocessing = { steps = ["dehum"], hum_hz = 55 }'),
+         "error naming the table", Line(EP_TOML, "parts[1].processing.hum_hz", ("must be 50 or 60",)),
+         summary=ONE),
+    Case("processing-typo", "`[processing]` with a typo (`denoise = 12`)",
+         lambda r: (r / EP_TOML).write_text((r / EP_TOML).read_text().replace(
+             "[[parts]]", "[processing]\npreset = \"speech\"\ndenoise = 12\n\n[[parts]]", 1)),
+         "error with a suggestion", Line(EP_TOML, "processing.denoise", ("unknown key",)),
+         summary=ONE),
 ]
 
 

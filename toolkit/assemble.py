@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -208,12 +209,18 @@ def _complete(chunks: Iterator[np.ndarray], info: ffmpeg.ProbeInfo, path: Path,
                          f"{info.duration:.3f} s (an interrupted copy or export?)", path=path)
 
 
-def _part_stream(part: AudioPart, sample_rate: int, channels: int) -> Iterator[np.ndarray]:
-    """One part decoded, gained, trimmed and bedded, as float chunks."""
+def _part_stream(part: AudioPart, sample_rate: int, channels: int,
+                 stage: Stage | None = None) -> Iterator[np.ndarray]:
+    """One part decoded (and speech-processed), gained, trimmed and bedded, as float chunks."""
     info = ffmpeg.probe(part.path)     # MediaError naming the file if it is not audio
-    chunks: Iterator[np.ndarray] = _complete(
-        sources.stream(part.path, sample_rate=sample_rate, channels=channels, info=info),
-        info, part.path, sample_rate)
+
+    def decoded(filters: str | None = None) -> Iterator[np.ndarray]:
+        raw = (ffmpeg.decode(part.path, sample_rate=sample_rate, channels=channels,
+                             filters=filters) if filters else
+               sources.stream(part.path, sample_rate=sample_rate, channels=channels, info=info))
+        return _complete(raw, info, part.path, sample_rate)
+    # Speech processing comes first: the bed is music and is never denoised.
+    chunks: Iterator[np.ndarray] = stage.stream(decoded) if stage is not None else decoded()
     if part.gain_db:
         factor = np.float32(10.0 ** (part.gain_db / 20.0))
         chunks = (c * factor for c in chunks)
@@ -264,15 +271,25 @@ def _take_head(chunks: Iterator[np.ndarray], n: int, channels: int) -> tuple[np.
     return head[:n], head[n:]
 
 
+class Stage(Protocol):
+    """Speech processing of a part (toolkit.speech.Staged): decoded chunks in, processed out."""
+
+    def stream(self, decoded: Callable[[str | None], Iterator[np.ndarray]]
+               ) -> Iterator[np.ndarray]: ...
+
+
 class Render:
     """One pass over the assembled programme: iterate it for float32 chunks.
 
     After the iteration, `spans` holds where each part landed and `frames` the
     programme's length; both are identical on every render of the same parts.
+    `stages` maps a part's index to its speech processing, if it has any.
     """
 
-    def __init__(self, parts: Sequence[AudioPart], sample_rate: int, channels: int) -> None:
+    def __init__(self, parts: Sequence[AudioPart], sample_rate: int, channels: int,
+                 stages: Mapping[int, Stage] | None = None) -> None:
         self.parts = tuple(parts)
+        self.stages = dict(stages or {})
         self.sample_rate = sample_rate
         self.channels = channels
         self.spans: list[PartSpan] = []
@@ -283,7 +300,7 @@ class Render:
         sr, ch = self.sample_rate, self.channels
         held = np.zeros((0, ch), dtype=np.float32)   # end of the previous part, for a crossfade
         for i, part in enumerate(self.parts):
-            stream = _part_stream(part, sr, ch)
+            stream = _part_stream(part, sr, ch, self.stages.get(i))
             xf = _frames(part.crossfade_s, sr) if i else 0
             gap = _frames(part.gap_s, sr)
             if gap or not xf:

@@ -10,7 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
-from toolkit import artwork, fsutil, stdcheck, wavheader
+from toolkit import artwork, fsutil, speechconf, stdcheck, wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTarget, Show,
                            Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
@@ -70,7 +70,8 @@ def _parts(t: Table, base: Path) -> tuple[AudioPart, ...]:
                          trim_silence=bool(p.flag("trim_silence", default=False)), bed=bed,
                          bed_gain_db=p.number("bed_gain", default=-18.0, minimum=-60.0,
                                               maximum=0.0) or -18.0,
-                         chapter=bool(p.flag("chapter", default=True)))
+                         chapter=bool(p.flag("chapter", default=True)),
+                         processing=speechconf.read(p))
         p.finish()
         if path is not None:
             parts.append(part)
@@ -259,6 +260,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
             soundbites.append(Soundbite(start, dur, title_sb))
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
+    processing = speechconf.read(t)
     fields = {k: t.text(k) for k in ("season_name", "episode_display", "programme", "segment")}
     passthrough, keep_tags = _passthrough(t, parts, loudness is not None)
     t.finish()
@@ -274,7 +276,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    summary=summary, notes=notes, explicit=explicit, transcripts=transcripts,
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
                    max_duration=max_duration, soundbites=tuple(soundbites),
-                   loudness=loudness, passthrough=passthrough, keep_tags=keep_tags, **fields)
+                   loudness=loudness, passthrough=passthrough, keep_tags=keep_tags,
+                   processing=processing, **fields)
 
 
 def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> tuple[bool, bool]:

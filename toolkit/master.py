@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from toolkit import assemble, calibrate, encode, ffmpeg, fsutil, loudness, normalize, qc
+from toolkit import (assemble, calibrate, encode, ffmpeg, fsutil, loudness, normalize, processing,
+                     qc)
 from toolkit.model import (ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget,
                            Preset)
 
@@ -66,12 +67,16 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
     parts = []
     for part in episode.parts:
         d = asdict(part)
+        d.pop("processing")     # resolved below, and only when on: old keys stay valid
         d["path"] = fsutil.sha256_file(part.path)
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)
     blob = {"engine": ENGINE_VERSION, "ffmpeg": ffmpeg.info().version, "parts": parts,
             "encoding": asdict(preset.encoding), "levelling": preset.levelling,
             "target": asdict(target)}
+    speech = processing.key_data(episode, preset)
+    if speech is not None:      # absent when off: unprocessed episodes keep their key
+        blob["processing"] = speech
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -179,8 +184,16 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
     if warming is not None:
         warming.join()          # every library loaded before the BLAS limit is applied
     # BLAS threads would fight the encoder for the second core.
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = _build(episode, preset, target, paths, key, progress)
+    prep = processing.Prepared(processing.resolved(episode, preset))
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            if prep.active:
+                # Pass 0: each processed part is analysed (hum, noise profile) once.
+                prep = processing.prepare(episode, preset, preset.encoding.sample_rate,
+                                          preset.encoding.channels, paths["mp3"])
+            result = _build(episode, preset, target, paths, key, progress, prep)
+    finally:
+        prep.remove()       # the staged copies of processed parts are temporary
     _save_manifest(result, paths["result.json"])
     _remove_stale(cache_dir, episode.slug, paths)
     if progress:
@@ -189,7 +202,7 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
 
 
 def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict[str, Path],
-           key: str, progress: Progress | None) -> AudioResult:
+           key: str, progress: Progress | None, prep: processing.Prepared) -> AudioResult:
     enc = preset.encoding
     rate, channels = enc.sample_rate, enc.channels
     aim = target.for_channels(channels)
@@ -197,7 +210,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     where = episode.parts[0].path if len(episode.parts) == 1 else episode.path
 
     # Pass 1: render and measure, keeping only 10 ms block summaries.
-    render = assemble.Render(episode.parts, rate, channels)
+    render = assemble.Render(episode.parts, rate, channels, prep.stages)
     meter = loudness.Meter(rate, channels, exact_peaks=True)
     excerpts = calibrate.Excerpts(expected, rate)
     clock = time.perf_counter()
@@ -208,11 +221,13 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     block_log = meter.block_log()
     del meter                                   # its per-chunk lists duplicate block_log
     spans, frames = list(render.spans), render.frames
+    leveller = prep.leveller(block_log, spans)       # the speech leveller, if any part has it
 
     def make_plan(loss: float, margin: float) -> normalize.Plan:
         return normalize.plan(block_log, before, aim, target.true_peak,
                               levelling=preset.levelling, max_lra=target.max_lra,
-                              encoder_loss_db=loss, ceiling_margin_db=margin, path=where)
+                              encoder_loss_db=loss, ceiling_margin_db=margin, path=where,
+                              pre_gain_db=leveller)
 
     log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
     first = make_plan(0.0, normalize.CEILING_MARGIN_DB)
@@ -227,7 +242,9 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                    if kind == "mp3" else encode.Targets(mp3=None, m4a=paths["m4a"]))
         rends.append(_Rendition(kind, plan, targets))
 
-    measured = _encode_and_check(render, rends, enc, expected, progress, where)
+    after_fig = processing.analyzer(rate) if prep.active else None
+    measured = _encode_and_check(render, rends, enc, expected, progress, where,
+                                 tap=after_fig.feed if after_fig else None)
     redo = []
     for i, r in enumerate(rends):
         after = measured[r.kind].after
@@ -267,8 +284,11 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     if result.limiting and result.limiting.warning:
         # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
         log.info("%s: %s", episode.slug, result.limiting.warning)
+    speech_qc = (processing.report(prep, block_log, main.short_term, main.after.lra,
+                                   after_fig.figures() if after_fig else None, leveller)
+                 if prep.active else None)
     _write_qc(result, episode, plan, aim, target.true_peak, block_log, main.short_term,
-              main.peaks)
+              main.peaks, speech_qc)
     return result
 
 
@@ -289,12 +309,13 @@ class _Measured:
 
 
 def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # type: ignore[no-untyped-def]
-                      expected: int, progress: Progress | None,
-                      where: Path) -> dict[str, _Measured]:
+                      expected: int, progress: Progress | None, where: Path,
+                      tap: Callable[[np.ndarray], None] | None = None) -> dict[str, _Measured]:
     """Pass 2 (render, apply each plan, encode) and the measurement of what was written.
 
     One ffmpeg per rendition, all fed from the same render: each gets its own gain and
-    is decoded and measured while it is written (encode's monitor).
+    is decoded and measured while it is written (encode's monitor). `tap` sees the
+    first rendition's samples as they go to its encoder.
     """
     qc.preload()
     rate = rends[0].plan.sample_rate
@@ -306,8 +327,11 @@ def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # 
             lossless_gain_db=-r.plan.encoder_loss_db, monitor=meter.feed)))
             for r, meter in zip(rends, meters)]
         for chunk in _tracked(iter(render), "encode", expected, progress):
-            for applier, encoder in encoders:
-                encoder.write(applier.apply(chunk))
+            for n, (applier, encoder) in enumerate(encoders):
+                out = applier.apply(chunk)
+                if tap is not None and n == 0:
+                    tap(out)
+                encoder.write(out)
     out = {}
     for r, meter, (_applier, encoder) in zip(rends, meters, encoders):
         m = meter.stats()
@@ -323,13 +347,15 @@ def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # 
 
 def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
               ceiling: float, block_log: loudness.BlockLog, after_st: np.ndarray,
-              peaks: np.ndarray) -> None:
+              peaks: np.ndarray, speech_qc: dict | None = None) -> None:
     before_st = loudness.short_term_series(block_log.segment_energy())
     qc.write_picture(result.qc_png, title=f"{episode.slug}: {episode.title}",
                      short_term_before=before_st, short_term_after=after_st,
                      peaks_after=peaks, peak_rate=plan.sample_rate / plan.block,
-                     target_lufs=aim, ceiling_dbtp=ceiling)
-    qc.write_report(result.qc_json, {
+                     target_lufs=aim, ceiling_dbtp=ceiling,
+                     note=processing.picture_note(speech_qc) if speech_qc else None)
+    extra = {"processing": speech_qc} if speech_qc else {}
+    qc.write_report(result.qc_json, {**extra,
         "episode": episode.slug, "target_lufs": aim, "true_peak_ceiling_dbtp": ceiling,
         "before": qc.stats_dict(result.before), "after": qc.stats_dict(result.after),
         "gain_db": round(plan.gain_db, 2), "limiter_max_db": round(plan.limiter_max_db, 2),

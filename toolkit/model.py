@@ -135,6 +135,30 @@ class EncodingSettings:
 
 
 @dataclass(frozen=True)
+class Processing:
+    """Speech processing of a part, ahead of the loudness target (docs/processing.md).
+
+    Everything is off by default: a part without processing is rendered as before.
+    """
+
+    highpass_hz: float | None = None    # a high-pass against rumble; None: off
+    dehum: bool = False                 # notch out mains hum (detected 50 or 60 Hz + harmonics)
+    hum_hz: float | None = None         # 50 or 60 to skip the detection of the mains frequency
+    denoise_db: float | None = None     # broadband noise reduction, at most this deep; None: off
+    level: bool = False                 # the speech leveller (evens out speakers' levels)
+
+    @property
+    def active(self) -> bool:
+        """True when any step is on."""
+        return bool(self.highpass_hz or self.dehum or self.denoise_db or self.level)
+
+    @property
+    def filters(self) -> bool:
+        """True when a step changes the part's samples (all but the leveller, a gain plan)."""
+        return bool(self.highpass_hz or self.dehum or self.denoise_db)
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named loudness target with its encoding settings (see toolkit/presets.py)."""
 
@@ -142,6 +166,7 @@ class Preset:
     loudness: LoudnessTarget
     encoding: EncodingSettings
     levelling: bool = False
+    processing: Processing | None = None    # the feed's speech processing (None: off)
 
 
 @dataclass(frozen=True)
@@ -206,6 +231,7 @@ class AudioPart:
     bed: Path | None = None             # a music bed played under this part, ducked
     bed_gain_db: float = -18.0          # bed level under speech
     chapter: bool = True                # a chapter mark starts at this part
+    processing: Processing | None = None  # speech processing; None: the episode's
 
 
 @dataclass(frozen=True)
@@ -273,6 +299,7 @@ class Episode:
     loudness: LoudnessTarget | None = None  # overrides the show's preset target
     passthrough: bool = False           # the MP3 is the finished master: never re-encoded
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
+    processing: Processing | None = None    # speech processing; None: the feed's
 
 
 @dataclass(frozen=True)

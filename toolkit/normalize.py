@@ -179,21 +179,24 @@ def levelling_gain(log_: loudness.BlockLog, integrated: float, lra: float,
 def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: float,
          ceiling_dbtp: float, *, levelling: bool = False, max_lra: float | None = None,
          encoder_loss_db: float = 0.0, ceiling_margin_db: float = CEILING_MARGIN_DB,
-         path: str | Path | None = None) -> Plan:
+         path: str | Path | None = None, pre_gain_db: np.ndarray | None = None) -> Plan:
     """Plan gain, levelling and limiting so the output meets `target_lufs` under the ceiling.
 
     `ceiling_dbtp` is the deliverable's ceiling; the plan aims `ceiling_margin_db`
     lower for the encoder's peak overshoot. `encoder_loss_db` is loudness the encoder is expected to
-    remove (its low-pass), added to the target here.
+    remove (its low-pass), added to the target here. `pre_gain_db` (per block) is a gain
+    applied ahead of everything else: the speech leveller's.
     """
     check_measurable(log_, stats, path)
     inner_ceiling = ceiling_dbtp - ceiling_margin_db
     block_s = log_.block / log_.sample_rate
     aim = target_lufs + encoder_loss_db
     base = np.zeros(len(log_.energy), dtype=np.float32)
+    if pre_gain_db is not None:
+        base += pre_gain_db.astype(np.float32)
     levelled = bool(levelling and max_lra is not None and stats.lra > max_lra)
     if levelled:
-        base = levelling_gain(log_, stats.integrated, stats.lra, float(max_lra)).astype(np.float32)
+        base += levelling_gain(log_, stats.integrated, stats.lra, float(max_lra)).astype(np.float32)
         after = loudness.gated_integrated(log_.segment_energy(base))
         base += np.float32(stats.integrated - after)   # levelling alone keeps the loudness
     gain = aim - stats.integrated

@@ -118,11 +118,12 @@ def drawable(text: str) -> str:
 
 def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
                   short_term_after: np.ndarray, peaks_after: np.ndarray, peak_rate: float,
-                  target_lufs: float, ceiling_dbtp: float) -> None:
+                  target_lufs: float, ceiling_dbtp: float, note: str | None = None) -> None:
     """Draw loudness over time and the waveform envelope to a PNG (atomic).
 
     Short-term series are one value every 100 ms (the first ending at 3 s);
-    `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds.
+    `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds;
+    `note` is a line of figures printed under the title (speech processing).
     """
     for thread in _PRELOAD:
         thread.join()
@@ -145,6 +146,9 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
     ax_l.set_ylabel("LUFS / dB")
     ax_l.set_ylim(-60, 3)
     ax_l.set_title(drawable(title))
+    if note:
+        ax_l.text(0.99, 0.97, note, transform=ax_l.transAxes, ha="right", va="top", fontsize=8,
+                  bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
     ax_l.grid(alpha=0.3)
     ax_l.legend(loc="lower left", fontsize=8)
     # The waveform as an envelope: one bar per pixel column is enough and stays small.

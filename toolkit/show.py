@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 import urllib.parse
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
-from toolkit import artwork as art, categories, config, presets, stdcheck
+from toolkit import artwork as art, categories, config, presets, speechconf, stdcheck
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 from toolkit.layout import Layout
 from toolkit.prefix import problem as prefix_problem
@@ -181,7 +182,9 @@ def _preset(t: Table) -> Preset:
         if "sample_rate" in evals and evals["sample_rate"] not in (22050, 32000, 44100, 48000):
             enc.error("sample_rate", "must be 22050, 32000, 44100 or 48000")
             evals.pop("sample_rate")
-    return presets.apply_overrides(presets.get(name), lvals, evals)
+    preset = presets.apply_overrides(presets.get(name), lvals, evals)
+    processing = speechconf.read(t)
+    return replace(preset, processing=processing) if processing is not None else preset
 
 
 def read_loudness(t: Table) -> dict[str, object]:
