@@ -71,13 +71,10 @@ release: $(STAMP) ## check, build, feed, validate, publish; publishes nothing if
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## Run the benchmarks (slow: about 40 minutes, mostly audio; see benchmarks/README.md)
-	$(BIN)/python benchmarks/bench_feed.py
-	$(BIN)/python benchmarks/bench_tag.py
-	$(BIN)/python benchmarks/bench_publish.py
-	$(BIN)/python benchmarks/bench_audio.py
-	$(BIN)/python benchmarks/bench_align.py
-	$(BIN)/python benchmarks/bench_processing.py
+bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
+	@status=0; for b in feed tag publish status catalogue audio align processing; do \
+		echo "== benchmarks/bench_$$b.py"; $(BIN)/python benchmarks/bench_$$b.py || status=1; \
+	done; exit $$status
 
 clean: ## Remove build output (never sources); keeps .venv
 	rm -rf build .pytest_cache
