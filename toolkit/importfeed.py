@@ -24,6 +24,7 @@ import nh3
 from defusedxml import DefusedXmlException
 
 from toolkit.errors import FeedError
+from toolkit.model import Person
 
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -42,17 +43,6 @@ class Link:
     length: int = 0                   # bytes as the feed states them (0: not stated)
     language: str | None = None
     rel: str | None = None
-
-
-@dataclass(frozen=True)
-class Person:
-    """A podcast:person as the feed wrote it."""
-
-    name: str
-    role: str = "host"
-    group: str = "cast"
-    img: str | None = None
-    href: str | None = None
 
 
 @dataclass(frozen=True)
