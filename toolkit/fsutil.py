@@ -157,7 +157,8 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
     """Make `dst_root` hold exactly `keys` (POSIX paths under `src_root`) plus `keep`.
 
     Files are hard-linked when possible (same filesystem: no copy, no extra space), else
-    copied; a file already identical (same inode, or same size and hash) is left alone.
+    copied; a file already in place (the same inode, or on another filesystem the same
+    size and hash) is left alone.
     Everything else in `dst_root` is removed, so it is derived output only. Returns the
     number of files added or replaced. Works on path strings: a 2,000-episode site has
     some 18,000 files, and pathlib objects for each cost more than the stats.
@@ -173,8 +174,12 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
             d = None
         if d is not None and stat.S_ISREG(d.st_mode):
             s = os.stat(src)
-            if (s.st_ino, s.st_dev) == (d.st_ino, d.st_dev) or (
-                    s.st_size == d.st_size and sha256_file(Path(src)) == sha256_file(Path(dst))):
+            if (s.st_ino, s.st_dev) == (d.st_ino, d.st_dev):
+                continue
+            # Another filesystem (copies): compare the bytes. The same one: link again, which
+            # costs less than hashing both, and the next run finds the same inode.
+            if s.st_dev != d.st_dev and s.st_size == d.st_size \
+                    and sha256_file(Path(src)) == sha256_file(Path(dst)):
                 continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         with atomic_path(Path(dst)) as tmp:
