@@ -116,6 +116,9 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     Each lossy encoder takes its own loudness and moves peaks its own way (AAC at 96 kbps
     takes less loudness than LAME at 128), so each rendition is calibrated apart.
     """
+    # Long because it is one sequence (encode the excerpts, measure them, derive the shift
+    # and the margin) whose intermediate values all feed the result; split, they would
+    # travel as a bundle of arguments.
     pieces = [(start, win) for start, win in excerpts.even] + excerpts.hot
     if not pieces:
         return None

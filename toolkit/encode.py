@@ -175,6 +175,9 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
     the encoded file costs no extra pass. With ffmpeg 7+ the monitored samples are exactly the finished file's;
     older versions decode a second stream that still holds the encoder delay (a few ms).
     """
+    # Long because it builds one ffmpeg command line for every output at once (MP3, AAC,
+    # WAV, the monitor) and the pieces depend on each other; it reads top to bottom as the
+    # command.
     loopback = monitor is not None and loopback_decoders()
     with ExitStack() as stack:
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),

@@ -197,6 +197,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     With `shows` given (feed id -> Show, or None for a feed file that is itself invalid),
     the feed it names must exist and the guid is derived from it.
     """
+    # Long on purpose: one pass over episode.toml in the order docs/formats.md documents the
+    # keys, collecting every problem instead of stopping at the first.
     path = folder / EPISODE_FILE
     shown = display(path, root)
     slug = folder.name

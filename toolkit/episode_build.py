@@ -205,6 +205,8 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
 def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Progress  # type: ignore[no-untyped-def]
             ) -> record.EpisodeRecord:
     """Every step after the audio, writing into the work folders; returns the record."""
+    # Long because it is the build's steps after the audio in their order (numbered below),
+    # each a few lines writing into the same work folder.
     from toolkit import chapters, tag, transcript
     show, episode, slug, work = job.show, job.episode, job.episode.slug, folder.work
     # 2. transcripts, validated against the built duration, in every format apps read

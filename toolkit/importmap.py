@@ -82,6 +82,8 @@ def _persons(persons: tuple[Person, ...], where: str, notes: list[str]) -> list[
 def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwork: str | None,
                notes: list[str]) -> dict[str, Any]:
     """The `feeds/<id>.toml` table of an imported channel."""
+    # Long because it maps the channel's fields one by one, in the feed TOML's order, noting
+    # each that cannot be mapped.
     t: dict[str, Any] = {"title": ch.title}
     description = ch.description or ch.title
     if not ch.description:

@@ -31,6 +31,8 @@ def _ext(url: str) -> str:
 
 
 def _rss(it: Item, report: Report, guids: dict[str, int], urls: dict[str, int]) -> None:
+    # Long because it is the list of RSS item rules, one short check each, in the order
+    # docs/feed.md lists them.
     el, i = it.el, it.id
     if not text(el.find("title")):
         report.error("rss.item.title", i, "title", f"item {it.index} has no <title>")

@@ -203,6 +203,8 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
 
 def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict[str, Path],
            key: str, progress: Progress | None, prep: processing.Prepared) -> AudioResult:
+    # Long because it is the audio engine's passes in order (render and measure, plan,
+    # calibrate, encode and measure, correct once, QC), sharing the block log and the plan.
     enc = preset.encoding
     rate, channels = enc.sample_rate, enc.channels
     aim = target.for_channels(channels)

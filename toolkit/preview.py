@@ -204,6 +204,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         return f"http://{host}/" if HOST_RE.match(host) else self.server.url
 
     def _serve(self, body: bool) -> None:
+        # Long because it is one HTTP response: path checks, HEAD, ranges and the feed
+        # rewrite, each a status code decision in the order a request meets them.
         path = urlsplit(self.path).path
         if any(len(part) > MAX_SEGMENT for part in unquote(path).split("/")):
             # No file has such a name; resolving it would fail in the OS (ENAMETOOLONG).

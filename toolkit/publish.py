@@ -238,6 +238,8 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     `enclosure_prefix`: the show's analytics prefix, stripped from enclosure URLs to find
     their files (toolkit.prefix).
     """
+    # Long because it is the publish sequence the module docstring numbers (scan, plan,
+    # upload by phase, verify, feed, delete), each step depending on the one before.
     settings = settings or TransferSettings()
     site = Path(site)
     feed_url = feed_url or url_for(base_url, feed_key)

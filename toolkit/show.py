@@ -209,6 +209,8 @@ def read_loudness(t: Table) -> dict[str, object]:
 
 def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     """Read one feed definition, appending every problem; None if it cannot be used at all."""
+    # Long on purpose: one pass over feeds/<id>.toml in the order docs/formats.md documents
+    # the keys, collecting every problem instead of stopping at the first.
     shown = display(path, root)
     feed_id = path.stem
     if not is_slug(feed_id):
