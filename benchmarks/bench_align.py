@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from sample_audio import SR, bed, sting, to_mono  # noqa: E402
-from speech import programme  # noqa: E402
+from speech import programme, write_wav  # noqa: E402
 
 from toolkit import align, ffmpeg, transcript  # noqa: E402
 from toolkit.model import AlignStatus, TranscriptFormat, TranscriptSource  # noqa: E402
@@ -140,13 +140,7 @@ def generated(minutes: float) -> bool:
     seconds = audio.size / SR
     BENCH.mkdir(parents=True, exist_ok=True)
     wav, mp3 = BENCH / "programme.wav", BENCH / "programme.mp3"
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    import wave
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes(pcm.tobytes())
+    write_wav(wav, audio, SR)
     ffmpeg.run(["-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "128k",
                 str(mp3)], what="encoding the benchmark programme")
     text_path = BENCH / "programme.txt"

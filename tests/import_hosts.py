@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+import pytest
 from mutagen.id3 import ID3, TIT2
 
 from conftest import make_cover, make_tone
@@ -297,3 +298,18 @@ def _render(server: Server, host: str, eps: list[Ep], guid: str | None) -> str:
             f"<itunes:explicit>{'yes' if host == 'anchor' else 'no'}</itunes:explicit>"
             f"<itunes:type>episodic</itunes:type>{p20}"
             + "".join(items) + "</channel></rss>\n")
+
+
+@pytest.fixture
+def server():  # noqa: ANN201 - yields a Server
+    """A host on 127.0.0.1 serving feeds and media, stopped after the test."""
+    s = Server()
+    yield s
+    s.stop()
+
+
+def empty_show(tmp_path: Path) -> Path:
+    """An empty show folder to import into."""
+    root = tmp_path / "show"
+    root.mkdir()
+    return root

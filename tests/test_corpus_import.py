@@ -86,18 +86,7 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def server():  # noqa: ANN201
-    from import_hosts import Server
-    s = Server()
-    yield s
-    s.stop()
-
-
-def _empty(tmp_path: Path) -> Path:
-    root = tmp_path / "show"
-    root.mkdir()
-    return root
+from import_hosts import empty_show as _empty, server  # noqa: E402,F401 - a fixture
 
 
 def test_import_not_a_feed(server, tmp_path: Path) -> None:  # noqa: ANN001

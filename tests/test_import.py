@@ -13,24 +13,13 @@ import pytest
 from mutagen.id3 import ID3
 
 from corpus_support import podkit_inprocess
-from import_hosts import HOSTS, Server, build_feed
+from import_hosts import HOSTS, Server, build_feed, empty_show as _show, server  # noqa: F401
 from toolkit import catalog, importer, pipeline, release
 
 BASE = "https://media.example.org/moved/"
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture
-def server():  # noqa: ANN201
-    s = Server()
-    yield s
-    s.stop()
-
-
-def _show(tmp_path: Path) -> Path:
-    root = tmp_path / "show"
-    root.mkdir()
-    return root
 
 
 def _toml(path: Path) -> dict:

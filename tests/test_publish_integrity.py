@@ -171,7 +171,7 @@ def test_hash_cache_reads_only_changed_files(s3, show_site, tmp_path):
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     first = run(site, s3.target(), hash_cache=cache)
     assert first.bytes_hashed == total
-    assert json.loads(cache.read_text())["files"][keys["ep-b"]]["etag"].endswith("-3")
+    assert json.loads(cache.read_text())["files"][keys["ep-b"]]["value"]["etag"].endswith("-3")
     assert run(site, s3.target(), hash_cache=cache).bytes_hashed == 0
 
     # Same bytes, same size and mtime, but a new inode (a rebuild renames a new file in):

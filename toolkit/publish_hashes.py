@@ -7,25 +7,22 @@ body damaged on the way).
 
 Reading 2,000 one-hour episodes takes minutes, so `HashCache` keeps the hashes in a JSON
 file (by default `build/cache/publish/<feed>.json`) keyed by site key, and trusts an
-entry only while the file's size, mtime_ns and inode are the ones recorded and the part
-size is the one in use. A build replaces a file by renaming a new one into place (a new
+entry only while the file's stat (size, mtime_ns, inode, ctime) is the one recorded and
+the part size is the one in use (`toolkit.hashcache.StatMemo`, shared with the sources'
+hash memo). A build replaces a file by renaming a new one into place (a new
 inode), so a rebuilt file is always hashed again.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import math
-import os
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit import fsutil
-from toolkit.errors import PodkitError
+from toolkit.hashcache import StatMemo
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,7 @@ MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
-CACHE_VERSION = 1
+CACHE_VERSION = 2           # 2: the shared StatMemo layout (ctime in the stamp)
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,8 @@ def hash_parts(path: Path, size: int, part_size: int) -> Hashes:
 
 
 class HashCache:
-    """Hashes of files from earlier publishes, trusted while size, mtime_ns and inode match.
+    """Hashes of site files from earlier publishes, trusted while the file's stat and the
+    part size are unchanged (a `hashcache.StatMemo` keyed by site key).
 
     `path` None: nothing is remembered (every file is read). Thread-safe: the site is
     hashed by several threads. Only entries used in this run are written back, so the
@@ -108,57 +106,27 @@ class HashCache:
     """
 
     def __init__(self, path: Path | None) -> None:
-        self.path = Path(path) if path is not None else None
-        self.lock = threading.Lock()
-        self.old: dict[str, Any] = self._load()
-        self.new: dict[str, Any] = {}
-        self.hits = self.misses = 0
-        self.bytes_read = 0
+        self.memo = StatMemo(Path(path) if path is not None else None, CACHE_VERSION,
+                             keep_unused=False)
 
-    def _load(self) -> dict[str, Any]:
-        if self.path is None:
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") == CACHE_VERSION and isinstance(data.get("files"), dict):
-                return data["files"]
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, AttributeError) as exc:
-            # A cache is only a shortcut: a damaged one costs a re-read, never a wrong skip.
-            log.warning("%s: ignoring the publish hash cache (%s)", self.path, exc)
-        return {}
+    @property
+    def misses(self) -> int:
+        """Files read in this run."""
+        return self.memo.misses
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read in this run."""
+        return self.memo.bytes_read
 
     def hashes(self, key: str, path: Path, part_size: int) -> Hashes:
         """The hashes of `path` (site key `key`) at this part size: remembered or read now."""
-        st = os.stat(path)
-        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
-        with self.lock:
-            entry = self.old.get(key)
-        if (isinstance(entry, dict) and {k: entry.get(k) for k in stamp} == stamp
-                and entry.get("part_size") == part_size):
-            try:
-                found = Hashes(entry["sha256"], entry["etag"], part_size, tuple(entry["part_md5s"]))
-            except (KeyError, TypeError):
-                found = None
-            if found is not None:
-                with self.lock:
-                    self.hits += 1
-                    self.new[key] = entry
-                return found
-        found = hash_parts(path, st.st_size, part_size)
-        with self.lock:
-            self.misses += 1
-            self.bytes_read += st.st_size
-            self.new[key] = {**stamp, **asdict(found), "part_md5s": list(found.part_md5s)}
-        return found
+        def compute(size: int) -> dict[str, Any]:
+            found = hash_parts(path, size, part_size)
+            return {**asdict(found), "part_md5s": list(found.part_md5s)}
+        value = self.memo.get(key, path, compute, tag=part_size)
+        return Hashes(value["sha256"], value["etag"], part_size, tuple(value["part_md5s"]))
 
     def save(self) -> None:
         """Write the entries used in this run (atomically); a failure only costs a re-read."""
-        if self.path is None or self.new == self.old:
-            return
-        try:
-            fsutil.write_text(self.path, json.dumps({"version": CACHE_VERSION, "files": self.new},
-                                                    separators=(",", ":"), sort_keys=True))
-        except PodkitError as exc:
-            log.warning("%s: cannot save the publish hash cache (%s)", self.path, exc.message)
+        self.memo.save()
