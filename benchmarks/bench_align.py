@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from sample_audio import SR, bed, sting, to_mono  # noqa: E402
 from speech import programme, write_wav  # noqa: E402
 
-from toolkit import align, ffmpeg, transcript  # noqa: E402
+from toolkit import ffmpeg
 from toolkit.model import AlignStatus, TranscriptFormat, TranscriptSource  # noqa: E402
-from toolkit.transcript_read import drop_lines  # noqa: E402
+from toolkit.text import align, transcript  # noqa: E402
+from toolkit.text.transcript_read import drop_lines  # noqa: E402
 
 BENCH = ROOT / "build" / "bench" / "align"
 VOICES = [("Claire", "en-us+f3"), ("Ji-hoon", "en-gb-x-rp+m3"), ("Sam", "en-us+m1"),

@@ -113,7 +113,8 @@ def podkit_build(src: Path, work: Path) -> dict:
 
 def worker(src: Path, work: Path) -> None:
     """One build, as `podkit build` would run it for a one-part episode; prints JSON."""
-    from toolkit import master, presets
+    from toolkit.audio import master
+    from toolkit.config import presets
     from toolkit.model import AudioPart, Episode
     preset = presets.get("podcast")
     ep = Episode(slug="bench", dir=work, path=work / "episode.toml", feed="bench",

@@ -19,7 +19,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from toolkit import feed, ffmpeg, model, presets, validate
+from toolkit import ffmpeg, model
+from toolkit.config import presets
+from toolkit.feed import rss, validate
 
 NOWHERE = Path("/nonexistent/podkit-bench")
 BASE = "https://media.example.org/bench/"
@@ -102,7 +104,7 @@ def main() -> int:
     show, eps = make_show(), make_episodes(args.episodes)
     now = datetime(2100, 1, 1, tzinfo=timezone.utc)
     t_build, c_build, data = best(
-        lambda: feed.build_feed(show, eps, cover_url=BASE + "cover.jpg", now=now), args.repeat)
+        lambda: rss.build_feed(show, eps, cover_url=BASE + "cover.jpg", now=now), args.repeat)
     assert isinstance(data, bytes)
     t_val, c_val, findings = best(lambda: validate.validate_feed(data, source="bench"), args.repeat)
     t_base, c_base, _ = best(lambda: ET.fromstring(data), args.repeat)
@@ -120,7 +122,7 @@ def main() -> int:
     if args.profile:
         prof = cProfile.Profile()
         prof.runcall(lambda: validate.validate_feed(
-            feed.build_feed(show, eps, cover_url=BASE + "cover.jpg", now=now), source="bench"))
+            rss.build_feed(show, eps, cover_url=BASE + "cover.jpg", now=now), source="bench"))
         pstats.Stats(prof).sort_stats("cumulative").print_stats(20)
     return 0 if total <= TARGET_S else 1
 

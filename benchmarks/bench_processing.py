@@ -41,10 +41,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
+from audiosignals import decode_all, ebur128, pink_noise, speech_like, tone, two_voices, write_wav  # noqa: E402
 
-from audiosignals import (decode_all, ebur128, pink_noise, speech_like, tone,  # noqa: E402
-                          two_voices, write_wav)
-from toolkit import assemble, ffmpeg, master, presets, processing, speechconf, speechlevel  # noqa: E402
+from toolkit import ffmpeg
+from toolkit.audio import assemble, master, processing, speechlevel
+from toolkit.config import presets, speechconf  # noqa: E402
 from toolkit.model import AudioPart, Episode, Processing  # noqa: E402
 
 BENCH = ROOT / "build" / "bench" / "processing"

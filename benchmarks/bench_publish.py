@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from publish_site import BASE_URL, MiB, audio, make_site  # noqa: E402
 from s3server import start_moto  # noqa: E402
 
-from toolkit import fsutil, publish  # noqa: E402
+from toolkit import fsutil
 from toolkit.model import PublishTarget, TargetKind  # noqa: E402
-from toolkit.publish_plan import TransferSettings, hash_file, scan_site  # noqa: E402
+from toolkit.publish.plan import TransferSettings, hash_file, scan_site  # noqa: E402
+from toolkit.publish import sync  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -72,11 +73,11 @@ def main() -> None:
                                                         Config=config) for p in files])
             target = PublishTarget(kind=TargetKind.S3, bucket="podkit", prefix="show/",
                                    endpoint_url=url, region="us-east-1", addressing_style="path")
-            t_up = timed(lambda: publish.publish(site, target, base_url=BASE_URL, settings=settings))
+            t_up = timed(lambda: sync.publish(site, target, base_url=BASE_URL, settings=settings))
             print(f"upload   podkit {t_up:.2f} s  baseline boto3 {base_up:.2f} s  "
                   f"ratio {t_up / base_up:.2f}")
-            report: list[publish.Report] = []
-            t_noop = timed(lambda: report.append(publish.publish(site, target, base_url=BASE_URL,
+            report: list[sync.Report] = []
+            t_noop = timed(lambda: report.append(sync.publish(site, target, base_url=BASE_URL,
                                                                  settings=settings)))
             assert report[0].bytes_uploaded == 0
             print(f"no-op    podkit {t_noop:.2f} s  (uploads 0 B)  vs hash baseline "
@@ -90,8 +91,8 @@ def main() -> None:
                     shutil.copyfile(p, dest)
             base_copy = timed(plain_copy)
             local = PublishTarget(kind=TargetKind.LOCAL, directory=out)
-            t_local = timed(lambda: publish.publish(site, local, base_url=BASE_URL))
-            t_local2 = timed(lambda: publish.publish(site, local, base_url=BASE_URL))
+            t_local = timed(lambda: sync.publish(site, local, base_url=BASE_URL))
+            t_local2 = timed(lambda: sync.publish(site, local, base_url=BASE_URL))
             print(f"local    podkit {t_local:.2f} s, again {t_local2:.2f} s  baseline copy "
                   f"{base_copy:.2f} s  ratios {t_local / base_copy:.2f}, {t_local2 / base_copy:.2f}")
 

@@ -28,7 +28,8 @@ TARGET_S = 1.0
 
 def fake_records(root: Path) -> None:
     """Give every episode the first one's built files under its own names and its own record."""
-    from toolkit import catalog, record
+    from toolkit.config import catalog
+    from toolkit.store import record
     cat = catalog.load(root)
     first, *others = sorted(cat.episodes, key=lambda e: e.slug)
     stage = cat.layout.stage(first.feed)
@@ -58,7 +59,7 @@ def fake_records(root: Path) -> None:
 
 def publish_all(root: Path, feed: str) -> None:
     """Hard-link the whole stage into the local target and list every episode in its feed."""
-    from toolkit import catalog
+    from toolkit.config import catalog
     cat = catalog.load(root)
     stage, public = cat.layout.stage(feed), cat.layout.public(feed)
     urls = []

@@ -33,7 +33,9 @@ if what == "copy":
     shutil.copyfile(src, work / "copy.mp3")
 elif what == "tag":
     from PIL import Image
-    from toolkit import presets, tag, chapters
+    from toolkit.config import presets
+    from toolkit.tags import id3 as tag
+    from toolkit.text import chapters
     from toolkit.model import Category, Chapter, Episode, Owner, PublishTarget, Show
     art = work / "art.jpg"
     if not art.exists():
@@ -50,7 +52,7 @@ elif what == "tag":
     tag.tag_mp3(src, show, ep, chapters=chapters.resolve(ep, (), dur), transcript_text=text,
                 out=work / "tagged.mp3")
 elif what == "transcripts":
-    from toolkit import transcript
+    from toolkit.text import transcript
     from toolkit.model import TranscriptFormat, TranscriptSource
     minutes = float(sys.argv[4])
     lines = ["WEBVTT", ""]
@@ -70,11 +72,12 @@ print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SEL
 
 def make_long_mp3(work: Path, minutes: int) -> Path:
     sys.path.insert(0, str(ROOT))
-    from toolkit import ffmpeg, tag
+    from toolkit import ffmpeg
+    from toolkit.tags import id3
     one = work / "one.mp3"
     ffmpeg.run(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-ac", "2",
                 "-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0", str(one)], what="bench mp3")
-    start, end = tag.audio_span(one)
+    start, end = id3.audio_span(one)
     frames = one.read_bytes()[start:end]
     out = work / "long.mp3"
     with open(out, "wb") as f:

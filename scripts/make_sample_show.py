@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_cover import write as write_cover  # noqa: E402
 from sample_audio import SR, at_loudness, bed, encode, silence, sting, to_mono  # noqa: E402
 
-from toolkit.transcript_read import drop_lines  # noqa: E402
+from toolkit.text.transcript_read import drop_lines  # noqa: E402
 
 log = logging.getLogger("make_sample_show")
 

@@ -105,7 +105,7 @@ def two_voices(turn_s: float, turns: int, rate: int = 44100, levels_db: tuple = 
     Each turn is speech_like with its own seed, scaled to the voice's integrated loudness
     with podkit's meter, so the levels are known (LUFS) before any processing.
     """
-    from toolkit import loudness
+    from toolkit.audio import loudness
     chunks, spans, pos = [], [], 0
     for t in range(turns):
         voice = t % len(levels_db)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
 from audiosignals import decode_all, ebur128, speech_like, write_wav
 from corpus_support import EP, EP_TOML, Run, edit
+
 from toolkit import ffmpeg
 
 RATE = 44100           # the podcast preset's sample rate and channels: what every MP3 must have

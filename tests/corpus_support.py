@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import write_show
 
 REPO = Path(__file__).resolve().parent.parent

@@ -5,7 +5,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from toolkit import model, presets
+from toolkit import model
+from toolkit.config import presets
 
 FEED_URL = "https://media.example.org/korea-az/feed.xml"
 BASE_URL = "https://media.example.org/korea-az/"
@@ -101,7 +102,8 @@ def make_site(root: Path, mp3: Path, slugs: tuple[str, ...] = ("hanoi-summit", "
     """A built site folder (layout.py's shape) with real files; returns show, episodes, cover URL, site."""
     import shutil
 
-    from toolkit import ffmpeg, fsutil, layout
+    from toolkit import ffmpeg, fsutil
+    from toolkit.store import layout
     lay = layout.Layout(root)
     site = lay.site("korea-az")
     show = make_show(root)

@@ -32,9 +32,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
-from mutagen.id3 import ID3, TIT2
-
 from conftest import make_cover, make_tone
+from mutagen.id3 import ID3, TIT2
 
 NS = ('xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
       'xmlns:content="http://purl.org/rss/1.0/modules/content/" '

@@ -5,7 +5,8 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from toolkit import model, presets
+from toolkit import model
+from toolkit.config import presets
 
 KST = dt.timezone(dt.timedelta(hours=9))
 

@@ -13,7 +13,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from toolkit.layout import media_name, url_for
+from toolkit.store.layout import media_name, url_for
 
 BASE_URL = "https://media.example.org/korea-az/"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"

@@ -24,9 +24,8 @@ import base64
 import hashlib
 import http.client
 import itertools
-import re
-from collections import Counter
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -35,6 +34,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path

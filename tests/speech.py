@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit import g2p
+from toolkit.text import g2p
 
 RATE = 22050                   # eSpeak NG always synthesizes at 22.05 kHz
 _RATE_PARAM, _PITCH_PARAM = 1, 3

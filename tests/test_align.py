@@ -1,4 +1,4 @@
-"""Forced alignment (toolkit/align.py) on real synthetic speech: eSpeak NG voices whose true
+"""Forced alignment (toolkit/text/align.py) on real synthetic speech: eSpeak NG voices whose true
 sentence times are known, aligned by the real pocketsphinx, written by the real writers."""
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from speech import programme, write_wav
-from toolkit import align, transcript
+
 from toolkit.cli import cli
 from toolkit.model import AlignStatus, TranscriptFormat, TranscriptSource
-from toolkit.transcript_read import parse_srt, parse_vtt
+from toolkit.text import align, transcript
+from toolkit.text.transcript_read import parse_srt, parse_vtt
 
 HOST, GUEST = ("Host", "en-us+f3"), ("Guest", "en-gb-x-rp+m3")
 PARAGRAPHS = [

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from corpus_support import REPO, copy_show
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audiosignals import convert, tone, write_wav
-from toolkit import assemble, ffmpeg
+
+from toolkit import ffmpeg
+from toolkit.audio import assemble
 from toolkit.errors import MediaError
 from toolkit.model import AudioPart
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audiosignals import speech_like
-from toolkit import calibrate, loudness, normalize
+
+from toolkit.audio import calibrate, loudness, normalize
 from toolkit.model import EncodingSettings
 
 RATE = 44100

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import catalog
+from toolkit.config import catalog
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit import chapters
 from toolkit.errors import ConfigError
 from toolkit.model import Chapter, Episode
+from toolkit.text import chapters
 
 
 def episode(tmp_path: Path, chs: tuple[Chapter, ...] = ()) -> Episode:

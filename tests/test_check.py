@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from toolkit.check import load_catalog
 from toolkit.cli import cli
+from toolkit.crosscheck import load_catalog
 from toolkit.model import EpisodeType, podcast_guid
 
 
@@ -151,7 +151,7 @@ def _minimal_feed(language: str, pub_date: str) -> bytes:
 
 
 def _validate_rules(xml: bytes) -> set[str]:
-    from toolkit.validate import validate_feed
+    from toolkit.feed.validate import validate_feed
     return {f.rule for f in validate_feed(xml, source="feed.xml") if f.severity.value == "error"}
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from toolkit.check import load_catalog
 from toolkit.cli import cli
+from toolkit.crosscheck import load_catalog
 
 
 def test_every_command_has_help_text() -> None:

@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 
 from toolkit import codec
-from toolkit.cue import CueSheet
-from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessStats, MediaFile,
-                           Person, TranscriptFormat, TranscriptSource)
-from toolkit.record import VERSION, EpisodeRecord
+from toolkit.model import (
+    AudioPart,
+    Chapter,
+    Episode,
+    EpisodeType,
+    LoudnessStats,
+    MediaFile,
+    Person,
+    TranscriptFormat,
+    TranscriptSource,
+)
+from toolkit.store.record import VERSION, CueSheet, EpisodeRecord
 
 ROOT = Path("/shows/daily")
 

@@ -11,10 +11,18 @@ import zlib
 from pathlib import Path
 
 import pytest
+from corpus_support import (  # noqa: F401
+    EP_TOML,
+    FEED,
+    Case,
+    Line,
+    corpus_base,
+    corpus_built,
+    edit,
+    prepend,
+    run_case,
+)
 from PIL import Image
-
-from corpus_support import (EP_TOML, FEED, Case, Line, corpus_base, corpus_built,  # noqa: F401
-                            edit, prepend, run_case)
 
 ONE = "1 problem(s)"
 SITE_FEED = "build/site/test-radio/feed.xml"
@@ -186,16 +194,16 @@ def test_art_case(case: Case, request: pytest.FixtureRequest, tmp_path: Path) ->
 def test_tag_pictures_are_bounded_before_decoding(tmp_path: Path) -> None:
     """The tagger's own bounds (episode art reaches it without check's size rules): an
     88-megapixel header and a file over 16 MiB are refused before any pixel is decoded."""
-    from toolkit import tag_art
     from toolkit.errors import MediaError
+    from toolkit.tags import pictures
     big = tmp_path / "big.png"
     big.write_bytes(bomb_png(9400, 9400))
     with pytest.raises(MediaError, match="88 megapixels") as err:
-        tag_art.picture(big, field="art")
+        pictures.picture(big, field="art")
     assert err.value.field == "art" and err.value.path == str(big)
     padded = tmp_path / "padded.jpg"
     Image.new("RGB", (1400, 1400), "navy").save(padded, "JPEG")
     with open(padded, "r+b") as f:
         f.truncate(17 << 20)
     with pytest.raises(MediaError, match="larger than 16 MiB"):
-        tag_art.picture(padded, field="artwork")
+        pictures.picture(padded, field="artwork")

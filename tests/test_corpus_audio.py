@@ -12,14 +12,32 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audiosignals import decode_all, ebur128
-from corpus_audio import (RATE, amplitude, audio_part, audio_single, built_mp3, built_ok,
-                          chapters_of, check_mp3, clipped, correlation, db, lag, lavfi, rf64, sine,
-                          speech_wav, sting, surround, tagged_mp3, truncated_mp3,
-                          truncated_wav, wrapped_riff)
-from corpus_support import (EP, EP_TOML, PROGRESS_RE, Case, Line, Run,  # noqa: F401
-                            corpus_built, edit, run_case)
+from corpus_audio import (
+    RATE,
+    amplitude,
+    audio_part,
+    audio_single,
+    built_mp3,
+    built_ok,
+    chapters_of,
+    check_mp3,
+    clipped,
+    correlation,
+    db,
+    lag,
+    lavfi,
+    rf64,
+    sine,
+    speech_wav,
+    sting,
+    surround,
+    tagged_mp3,
+    truncated_mp3,
+    truncated_wav,
+    wrapped_riff,
+)
+from corpus_support import EP, EP_TOML, PROGRESS_RE, Case, Line, Run, corpus_built, edit, run_case  # noqa: F401
 
 FAILED = "podkit: 1 of 1 episode(s) failed"
 PREFIX = "failed first-episode: "

@@ -21,9 +21,19 @@ import time
 from pathlib import Path
 
 import pytest
+from corpus_support import (  # noqa: F401
+    PROGRESS_RE,
+    REPO,
+    Row,
+    Run,
+    copy_show,
+    corpus_built,
+    edit,
+    leftovers,
+    sources_hash,
+    tree_hash,
+)
 
-from corpus_support import (PROGRESS_RE, REPO, Row, Run, copy_show, corpus_built,  # noqa: F401
-                            edit, leftovers, sources_hash, tree_hash)
 from toolkit import ffmpeg, pipeline
 
 ROWS = [

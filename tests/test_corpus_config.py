@@ -12,11 +12,24 @@ import shutil
 from pathlib import Path
 
 import pytest
+from corpus_support import (  # noqa: F401
+    EP,
+    EP_TOML,
+    FEED,
+    Case,
+    Line,
+    corpus_base,
+    corpus_built,
+    edit,
+    podkit,
+    prepend,
+    run_case,
+    sources_hash,
+    transcript,
+)
 from PIL import Image
 
-from corpus_support import (EP, EP_TOML, FEED, Case, Line, corpus_base, corpus_built,  # noqa: F401
-                            edit, podkit, prepend, run_case, sources_hash, transcript)
-from toolkit.check import load_catalog
+from toolkit.crosscheck import load_catalog
 
 ONE = "1 problem(s)"
 SRT = ("1\n00:00:00,000 --> 00:00:02,000\nHost: Hello.\n\n"

@@ -20,14 +20,29 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus_support import (  # noqa: F401
+    EP,
+    EP_TOML,
+    REPO,
+    Row,
+    Run,
+    copy_show,
+    corpus_base,
+    corpus_built,
+    edit,
+    leftovers,
+    podkit,
+    podkit_inprocess,
+    prepend,
+    sources_hash,
+    tree_hash,
+)
 from PIL import Image
-
-from corpus_support import (EP, EP_TOML, REPO, Row, Run, copy_show, corpus_base,  # noqa: F401
-                            corpus_built, edit, leftovers, podkit, podkit_inprocess, prepend,
-                            sources_hash, tree_hash)
 from s3server import moto_endpoint, s3  # noqa: F401
-from toolkit import pipeline, publish, release
-from toolkit.publish_plan import TransferSettings
+
+from toolkit import pipeline, release
+from toolkit.publish.plan import TransferSettings
+from toolkit.publish import sync
 
 MiB = 1024 * 1024
 FEW_RETRIES = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, max_attempts=2,
@@ -142,7 +157,7 @@ def test_s3_transient_errors_are_retried(s3, s3_show, status, code):
 
 def test_s3_500_every_time_fails_cleanly(s3, s3_show, monkeypatch):
     root, v1 = s3_show
-    monkeypatch.setattr(publish, "TransferSettings", lambda: FEW_RETRIES)  # 2 tries, not 6
+    monkeypatch.setattr(sync, "TransferSettings", lambda: FEW_RETRIES)  # 2 tries, not 6
     rule = s3.proxy.add("PUT", "/show/index.html", "status", status=500, times=None)
     run = podkit_inprocess(root, "publish")
     line = one_error_line(run)
@@ -169,7 +184,7 @@ def big_art_show(s3_show):
 @pytest.mark.parametrize("always", [False, True], ids=["once", "always"])
 def test_s3_dropped_connection_mid_multipart(s3, big_art_show, monkeypatch, always):
     root, v1, key = big_art_show
-    monkeypatch.setattr(publish, "TransferSettings", lambda: FEW_RETRIES)
+    monkeypatch.setattr(sync, "TransferSettings", lambda: FEW_RETRIES)
     rule = s3.proxy.add("PUT", "partNumber=1", "drop", after_bytes=1 * MiB,
                         times=None if always else 1)
     run = podkit_inprocess(root, "publish")

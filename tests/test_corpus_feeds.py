@@ -14,22 +14,20 @@ import os
 import socket
 import socketserver
 import sys
+import tempfile
 import threading
 import unicodedata
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import pytest
+from corpus_support import Row, Run, podkit, podkit_inprocess
 from hypothesis import HealthCheck, configuration, given, settings
 from hypothesis import strategies as st
+from test_feedread import JA, KO, KO_ITEM, ZH_S, ZH_T, feed_doc
 
-import defusedxml.ElementTree as SafeET
-
-from corpus_support import Row, Run, podkit, podkit_inprocess
-from test_feedread import KO, KO_ITEM, JA, ZH_S, ZH_T, feed_doc
-from toolkit import feedread, validate
 from toolkit.errors import PodkitError
-
-import tempfile
+from toolkit.feed import foreign, validate
 
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "podkit-hypothesis")
 
@@ -120,10 +118,10 @@ def test_cjk_and_utf16_feeds_validate_without_a_traceback(tmp_path, declared, co
     run = podkit_inprocess(tmp_path, "validate", "--json", str(path))
     import json
     doc = json.loads(run.stdout)
-    assert doc["sources"][0]["encoding"] == feedread.resolve(declared).replace(
+    assert doc["sources"][0]["encoding"] == foreign.resolve(declared).replace(
         "utf-16", "utf-16-le" if sys.byteorder == "little" else "utf-16-be")
     assert doc["sources"][0]["declared"] == declared
-    root = SafeET.fromstring(feedread.read_feed(str(path)).text)
+    root = SafeET.fromstring(foreign.read_feed(str(path)).text)
     assert (root.findtext("channel/title"), root.findtext("channel/item/title")) == (title, item)
 
 
@@ -175,7 +173,7 @@ def test_dev_zero_and_a_folder_are_refused(tmp_path):
 def test_a_file_over_the_cap_is_not_read(tmp_path):
     big = tmp_path / "big.xml"
     with open(big, "wb") as f:
-        f.truncate(feedread.MAX_FEED_BYTES + 1)        # sparse: costs no disk
+        f.truncate(foreign.MAX_FEED_BYTES + 1)        # sparse: costs no disk
     run = podkit_inprocess(tmp_path, "validate", str(big))
     assert "file: larger than 67108864 bytes; not read" in one_read_error(run, str(big))
 
@@ -271,7 +269,7 @@ def test_redirects_lead_only_to_http(tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
-        read = feedread.read_feed(base + "/moved")
+        read = foreign.read_feed(base + "/moved")
         assert SafeET.fromstring(read.text).findtext("channel/title") == KO
         assert (read.encoding, read.origin) == ("euc_kr", "HTTP charset")
         # urllib allows a redirect to ftp:, but this opener has no ftp handler (no deadline
@@ -288,7 +286,7 @@ def test_redirects_lead_only_to_http(tmp_path):
 def test_the_deadline_option_defaults_to_the_library_value():
     from toolkit.cli import cli
     (opt,) = [p for p in cli.commands["validate"].params if p.name == "deadline"]
-    assert opt.default == feedread.FETCH_DEADLINE
+    assert opt.default == foreign.FETCH_DEADLINE
 
 
 # ---- fuzzing the reader -----------------------------------------------------------------------
@@ -307,7 +305,7 @@ BOMS = [b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.B
 def _check_reader(data: bytes, content_type: str | None) -> None:
     """What must hold for any input: no exception but PodkitError; sane findings."""
     try:
-        read = feedread.decode(data, content_type)
+        read = foreign.decode(data, content_type)
     except PodkitError:
         return
     read.text.encode("utf-8")                         # real text: no lone surrogates
@@ -397,6 +395,6 @@ def truthful(draw: st.DrawFn) -> tuple[str, str, bytes, str]:
 def test_fuzz_a_truthful_declaration_reads_any_title_exactly(case):
     label, codec, bom, title = case
     data = bom + feed_doc("t", title, label).encode(codec)
-    read = feedread.decode(data)
+    read = foreign.decode(data)
     assert SafeET.fromstring(read.text).findtext("channel/item/title") == title
     assert [f for f in read.findings if f.rule == "xml.encoding.declared"] == []

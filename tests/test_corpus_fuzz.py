@@ -25,17 +25,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import FEED_TOML
+from corpus_support import Row
 from hypothesis import HealthCheck, configuration, given, settings
 from hypothesis import strategies as st
 
-from conftest import FEED_TOML
-from corpus_support import Row
-from toolkit import transcript
-from toolkit.episode import read_episode
+from toolkit.config.episode import read_episode
+from toolkit.config.show import load_shows
+from toolkit.config.tomlread import parse_toml
 from toolkit.errors import PodkitError, Problem, Severity
 from toolkit.model import Episode, TranscriptFormat, TranscriptSource
-from toolkit.show import load_shows
-from toolkit.tomlread import parse_toml
+from toolkit.text import transcript
 
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "podkit-hypothesis")
 

@@ -9,10 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from corpus_support import (EP, EP_TOML, Case, Line, Row, corpus_base, corpus_built,  # noqa: F401
-                            edit, podkit_inprocess, run_case)
 from conftest import make_tone
+from corpus_support import (  # noqa: F401
+    EP,
+    EP_TOML,
+    Case,
+    Line,
+    Row,
+    corpus_base,
+    corpus_built,
+    edit,
+    podkit_inprocess,
+    run_case,
+)
 
 ONE = "1 problem(s)"
 
@@ -86,7 +95,8 @@ ROWS = [
 ]
 
 
-from import_hosts import empty_show as _empty, server  # noqa: E402,F401 - a fixture
+from import_hosts import empty_show as _empty  # noqa: E402,F401 - a fixture
+from import_hosts import server
 
 
 def test_import_not_a_feed(server, tmp_path: Path) -> None:  # noqa: ANN001

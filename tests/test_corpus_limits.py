@@ -13,9 +13,20 @@ import os
 from pathlib import Path
 
 import pytest
-
-from corpus_support import (EP, EP_TOML, FEED, Case, Line, Run, corpus_base, corpus_built,  # noqa: F401
-                            edit, prepend, run_case, transcript)
+from corpus_support import (  # noqa: F401
+    EP,
+    EP_TOML,
+    FEED,
+    Case,
+    Line,
+    Run,
+    corpus_base,
+    corpus_built,
+    edit,
+    prepend,
+    run_case,
+    transcript,
+)
 
 ONE = "1 problem(s)"
 PASSWORD = "s3cr3t-pw"

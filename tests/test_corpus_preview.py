@@ -18,9 +18,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
-from corpus_support import (REPO, Row, copy_show, corpus_base, corpus_built,  # noqa: F401
-                            edit, podkit)
+from corpus_support import REPO, Row, copy_show, corpus_base, corpus_built, edit, podkit  # noqa: F401
 from s3server import free_port
 
 SECRET = b"podkit-preview-secret: must never be served"

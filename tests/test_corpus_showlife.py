@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import make_tone
 from corpus_support import Row, Run, podkit, podkit_inprocess, tree_hash
+
 from toolkit import ffmpeg
 
 ROWS = [

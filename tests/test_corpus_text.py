@@ -18,11 +18,23 @@ from pathlib import Path
 import feedparser
 import html5lib
 import pytest
+from corpus_support import (  # noqa: F401
+    EP,
+    EP_TOML,
+    Case,
+    Line,
+    Run,
+    corpus_base,
+    corpus_built,
+    edit,
+    podkit_inprocess,
+    prepend,
+    run_case,
+    transcript,
+    tree_hash,
+)
 from lxml import etree
 from mutagen.id3 import ID3
-
-from corpus_support import (EP, EP_TOML, Case, Line, Run, corpus_base, corpus_built,  # noqa: F401
-                            edit, podkit_inprocess, prepend, run_case, transcript, tree_hash)
 
 SITE = "build/site/test-radio"
 STAGE_EP = "build/stage/test-radio/episodes/first-episode"
@@ -282,7 +294,7 @@ CASES = [
          transcript("t.txt", KOREAN.encode("utf-16")),
          "valid: decoded, one warning, written out as UTF-8",
          Line(f"{EP}/t.txt", None, ("decoded as UTF-16", "UTF-8 is preferred"),
-              prefix="WARNING toolkit.transcript_read: ", absolute=True),
+              prefix="WARNING toolkit.text.transcript_read: ", absolute=True),
          command=("build",), exit=0, built=True, verify=utf16_read_right,
          checked="transcript.txt in the stage is UTF-8 with the Korean text; the page shows it"),
     Case("transcript-past-end", "an .srt cue starting at 00:06 in 5 s of audio",

@@ -1,4 +1,4 @@
-"""Radio cue sheets (toolkit/cue.py): text for the studio, CSV for the running order."""
+"""Radio cue sheets (toolkit/site/cue.py): text for the studio, CSV for the running order."""
 from __future__ import annotations
 
 import csv
@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-
 from notes_support import make_episode
-from toolkit import cue, model
+
+from toolkit import model
+from toolkit.site import cue
 
 TRANSCRIPT = """Host: This is Korean Peninsula A to Z, and it is time for Korea, Today and Tomorrow.
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import mutagen.mp3
 import mutagen.mp4
 import pytest
-
 from audiosignals import decode_all, speech_like
-from toolkit import encode, ffmpeg
+
+from toolkit import ffmpeg
+from toolkit.audio import encode
 from toolkit.errors import FFmpegError
 from toolkit.model import EncodingSettings
 
@@ -108,7 +109,7 @@ def test_failed_encode_leaves_the_previous_file(tmp_path):
 
 @pytest.mark.parametrize("loopback", [True, False], ids=["loopback-decoder", "tee-fallback"])
 def test_monitor_measures_the_mp3_as_it_is_written(tmp_path, monkeypatch, loopback):
-    from toolkit import loudness
+    from toolkit.audio import loudness
     if loopback and not encode.loopback_decoders():
         pytest.skip("this ffmpeg has no loopback decoders")
     monkeypatch.setattr(encode, "loopback_decoders", lambda: loopback)
@@ -184,7 +185,7 @@ def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
 
 @pytest.mark.parametrize("loopback", [True, False], ids=["loopback-decoder", "tee-fallback"])
 def test_monitor_measures_the_aac_rendition_on_its_own(tmp_path, monkeypatch, loopback):
-    from toolkit import loudness
+    from toolkit.audio import loudness
     if loopback and not encode.loopback_decoders():
         pytest.skip("this ffmpeg has no loopback decoders")
     monkeypatch.setattr(encode, "loopback_decoders", lambda: loopback)

@@ -1,4 +1,4 @@
-"""toolkit.feed: the RSS a show's built episodes become, read back by real parsers."""
+"""toolkit.feed.rss: the RSS a show's built episodes become, read back by real parsers."""
 from __future__ import annotations
 
 import io
@@ -7,16 +7,17 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
+import feed_fixtures as F
 import feedparser
 import podcastparser
 import pytest
 from lxml import etree
 
-import feed_fixtures as F
-from toolkit import feed, model
+from toolkit import model
 from toolkit.errors import FeedError
+from toolkit.feed import rss
 
-NS = {"itunes": feed.ITUNES_NS, "podcast": feed.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom",
+NS = {"itunes": rss.ITUNES_NS, "podcast": rss.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom",
       "content": "http://purl.org/rss/1.0/modules/content/"}
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -45,7 +46,7 @@ def one(root: etree._Element, path: str) -> etree._Element:
 
 def test_feedparser_reads_every_episode_back(site):
     show, eps, cover, _ = site
-    data = feed.build_feed(show, eps, cover_url=cover, now=LATER)
+    data = rss.build_feed(show, eps, cover_url=cover, now=LATER)
     d = feedparser.parse(data)
     assert not d.bozo, d.get("bozo_exception")
     assert d.feed.title == show.title
@@ -68,7 +69,7 @@ def test_podcastparser_reads_the_itunes_fields(site):
     show = replace(show, type=model.ShowType.SERIAL, explicit=True)
     eps[1] = replace(eps[1], episode=replace(eps[1].episode, explicit=False,
                                              type=model.EpisodeType.BONUS, season=2))
-    data = feed.build_feed(show, eps, cover_url=cover, now=LATER)
+    data = rss.build_feed(show, eps, cover_url=cover, now=LATER)
     p = podcastparser.parse(show.feed_url, io.BytesIO(data))
     assert p["title"] == show.title
     assert p["itunes_author"] == show.author
@@ -93,7 +94,7 @@ def test_podcastparser_reads_the_itunes_fields(site):
 
 def test_channel_tags(site):
     show, eps, cover, _ = site
-    root = xml(feed.build_feed(show, eps, cover_url=cover, now=LATER))
+    root = xml(rss.build_feed(show, eps, cover_url=cover, now=LATER))
     assert root.get("version") == "2.0"
     ch = one(root, "/rss/channel")
     assert one(ch, "link").text == show.link
@@ -117,7 +118,7 @@ def test_channel_tags(site):
     assert one(ch, "podcast:medium").text == "podcast"
     assert one(ch, "podcast:license").text == "CC-BY-4.0"
     # Real parsers match the literal prefix: the namespace must be bound to `podcast`.
-    assert root.nsmap["podcast"] == feed.PODCAST_NS
+    assert root.nsmap["podcast"] == rss.PODCAST_NS
     assert not ch.xpath("generator[contains(., ':')]")   # no timestamp or version in it
 
 
@@ -126,7 +127,7 @@ def test_item_tags(site):
     be = eps[0]
     be = replace(be, image_url="https://media.example.org/korea-az/episodes/hanoi-summit/art.jpg",
                  episode=replace(be.episode, explicit=True))
-    root = xml(feed.build_feed(show, [be], cover_url=cover, now=LATER))
+    root = xml(rss.build_feed(show, [be], cover_url=cover, now=LATER))
     item = one(root, "/rss/channel/item")
     guid = one(item, "guid")
     assert guid.text == model.episode_guid(show.guid, "hanoi-summit")
@@ -162,12 +163,12 @@ def test_item_tags(site):
 
 def test_two_builds_are_byte_identical_whatever_the_input_order(site):
     show, eps, cover, _ = site
-    first = feed.build_feed(show, eps, cover_url=cover, now=LATER)
+    first = rss.build_feed(show, eps, cover_url=cover, now=LATER)
     shuffled = eps[:]
     random.Random(4).shuffle(shuffled)
-    assert feed.build_feed(show, shuffled, cover_url=cover, now=LATER) == first
+    assert rss.build_feed(show, shuffled, cover_url=cover, now=LATER) == first
     # A later clock changes nothing once every episode is out.
-    assert feed.build_feed(show, eps, cover_url=cover, now=LATER + timedelta(days=400)) == first
+    assert rss.build_feed(show, eps, cover_url=cover, now=LATER + timedelta(days=400)) == first
     root = xml(first)
     newest = max(be.episode.date for be in eps)
     assert parsedate_to_datetime(one(root, "/rss/channel/lastBuildDate").text) == newest
@@ -177,7 +178,7 @@ def test_equal_dates_have_a_fixed_order(tmp_path):
     same = F.T0
     eps = [F.make_episode(tmp_path, slug, n, date=same) for n, slug in enumerate("cab", 1)]
     show = F.make_show(tmp_path)
-    orders = {feed.build_feed(show, perm, cover_url="https://x.example/c.jpg", now=LATER)
+    orders = {rss.build_feed(show, perm, cover_url="https://x.example/c.jpg", now=LATER)
               for perm in (eps, eps[::-1], eps[1:] + eps[:1])}
     assert len(orders) == 1
     titles = xml(orders.pop()).xpath("/rss/channel/item/title/text()")
@@ -192,7 +193,7 @@ def test_future_and_draft_episodes_stay_out_until_their_time(tmp_path):
     cover = "https://media.example.org/korea-az/cover.png"
 
     def guids(now):
-        root = xml(feed.build_feed(show, [old, future, draft], cover_url=cover, now=now))
+        root = xml(rss.build_feed(show, [old, future, draft], cover_url=cover, now=now))
         return root.xpath("/rss/channel/item/guid/text()"), root
     now = F.T0 + timedelta(days=1)
     listed, root = guids(now)
@@ -208,18 +209,18 @@ def test_future_and_draft_episodes_stay_out_until_their_time(tmp_path):
 def test_a_feed_with_no_published_episode_has_no_clock_date(tmp_path):
     show = F.make_show(tmp_path)
     future = F.make_episode(tmp_path, "future", 1, date=LATER)
-    a = feed.build_feed(show, [future], cover_url="https://x.example/c.jpg", now=F.T0)
+    a = rss.build_feed(show, [future], cover_url="https://x.example/c.jpg", now=F.T0)
     root = xml(a)
     assert root.xpath("/rss/channel/item") == []
     assert root.xpath("/rss/channel/lastBuildDate") == []
-    assert feed.build_feed(show, [future], cover_url="https://x.example/c.jpg", now=F.T0) == a
+    assert rss.build_feed(show, [future], cover_url="https://x.example/c.jpg", now=F.T0) == a
 
 
 def test_guid_does_not_follow_the_media_url(tmp_path):
     be = F.make_episode(tmp_path, "hanoi-summit", 1)
     moved = replace(be, audio=replace(be.audio, url="https://cdn.example.net/new/bucket/x.mp3"))
     show = F.make_show(tmp_path)
-    g = [xml(feed.build_feed(show, [e], cover_url="https://x.example/c.jpg", now=LATER))
+    g = [xml(rss.build_feed(show, [e], cover_url="https://x.example/c.jpg", now=LATER))
          .xpath("/rss/channel/item/guid/text()") for e in (be, moved)]
     assert g[0] == g[1] == [be.episode.guid]
 
@@ -228,7 +229,7 @@ def test_the_build_reads_no_audio(tmp_path):
     # None of these MediaFile paths exists: sizes and durations come from the model.
     eps = [F.make_episode(tmp_path, f"ep-{n}", n, size=1000 + n) for n in range(1, 4)]
     assert not any(be.audio.path.exists() for be in eps)
-    root = xml(feed.build_feed(F.make_show(tmp_path), eps, cover_url="https://x.example/c.jpg",
+    root = xml(rss.build_feed(F.make_show(tmp_path), eps, cover_url="https://x.example/c.jpg",
                                now=LATER))
     assert root.xpath("/rss/channel/item/enclosure/@length") == ["1003", "1002", "1001"]
 
@@ -237,7 +238,7 @@ def test_unusual_text_survives_and_illegal_characters_go(tmp_path, caplog):
     be = F.make_episode(tmp_path, "odd", 1, title="Q&A:\x00 <b>bold</b>\nnext ]]> 🎙 \ufffe한국",
                         description_html="<p>a ]]> b &amp; c\x0b</p>",
                         content_html="<p>x]]>y</p>")
-    data = feed.build_feed(F.make_show(tmp_path), [be], cover_url="https://x.example/c.jpg",
+    data = rss.build_feed(F.make_show(tmp_path), [be], cover_url="https://x.example/c.jpg",
                            now=LATER)
     item = one(xml(data), "/rss/channel/item")
     assert one(item, "title").text == "Q&A: <b>bold</b> next ]]> 🎙 한국"
@@ -267,20 +268,20 @@ def test_input_feedgen_would_mangle_is_refused_by_file_and_field(tmp_path, chang
     eps = [F.make_episode(tmp_path, "one", 1), F.make_episode(tmp_path, "two", 2)]
     show, eps = change(show, eps)
     with pytest.raises(FeedError) as err:
-        feed.build_feed(show, eps, cover_url="https://x.example/c.jpg", now=LATER)
+        rss.build_feed(show, eps, cover_url="https://x.example/c.jpg", now=LATER)
     assert err.value.field == field
     assert err.value.path is not None and err.value.path.endswith((".toml", ".mp3"))
 
 
 def test_artwork_url_that_feedgen_would_drop_is_refused(tmp_path):
     with pytest.raises(FeedError, match="artwork URL must end in .jpg or .png") as err:
-        feed.build_feed(F.make_show(tmp_path), [], cover_url="https://x.example/c.jpeg", now=LATER)
+        rss.build_feed(F.make_show(tmp_path), [], cover_url="https://x.example/c.jpeg", now=LATER)
     assert err.value.field == "artwork"
 
 
 def test_naive_now_is_a_programming_error(tmp_path):
     with pytest.raises(ValueError):
-        feed.build_feed(F.make_show(tmp_path), [], cover_url="https://x.example/c.jpg",
+        rss.build_feed(F.make_show(tmp_path), [], cover_url="https://x.example/c.jpg",
                         now=datetime(2030, 1, 1))
 
 
@@ -289,11 +290,11 @@ def test_write_feed_is_atomic_and_idempotent(tmp_path):
     eps = [F.make_episode(tmp_path, "one", 1)]
     target = tmp_path / "build" / "site" / "korea-az" / "feed.xml"
     cover = "https://x.example/c.jpg"
-    assert feed.write_feed(target, show, eps, cover_url=cover, now=LATER) is True
+    assert rss.write_feed(target, show, eps, cover_url=cover, now=LATER) is True
     good = target.read_bytes()
-    assert feed.write_feed(target, show, eps, cover_url=cover, now=LATER) is False   # unchanged
+    assert rss.write_feed(target, show, eps, cover_url=cover, now=LATER) is False   # unchanged
     bad = replace(show, categories=(model.Category("Nope"),))
     with pytest.raises(FeedError):
-        feed.write_feed(target, bad, eps, cover_url=cover, now=LATER)
+        rss.write_feed(target, bad, eps, cover_url=cover, now=LATER)
     assert target.read_bytes() == good                  # the previous good feed is kept
     assert [p.name for p in target.parent.iterdir()] == ["feed.xml"]   # no temp file left

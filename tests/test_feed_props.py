@@ -8,6 +8,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import feed_fixtures as F
 import feedparser
 import podcastparser
 import pytest
@@ -15,9 +16,8 @@ from hypothesis import HealthCheck, assume, configuration, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import feed_fixtures as F
-from toolkit import feed, validate
 from toolkit.errors import FeedError
+from toolkit.feed import rss, validate
 
 # Hypothesis caches constants under ./.hypothesis by default: keep tests out of the repo.
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "podkit-hypothesis")
@@ -52,7 +52,7 @@ def _build(title: str, notes: str) -> tuple[bytes, str]:
     be = F.make_episode(ROOT, "odd", 1, title=title,
                         description_html=f"<p>{html.escape(notes)}</p>",
                         content_html=f"<p>{html.escape(notes)}</p><p>{notes}</p>")
-    return feed.build_feed(F.make_show(ROOT), [be], cover_url="https://x.example/c.jpg",
+    return rss.build_feed(F.make_show(ROOT), [be], cover_url="https://x.example/c.jpg",
                            now=LATER), be.episode.guid
 
 

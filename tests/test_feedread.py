@@ -1,4 +1,4 @@
-"""toolkit.feedread: feeds in every encoding read back with their titles exactly right.
+"""toolkit.feed.foreign: feeds in every encoding read back with their titles exactly right.
 
 Each feed is written here in the shape real broadcasters' feeds have (declaration, channel,
 items, CJK text) and encoded with Python's own codecs; the reader decodes it, defusedxml
@@ -10,12 +10,11 @@ from __future__ import annotations
 import codecs
 import json
 
+import defusedxml.ElementTree as SafeET
 import pytest
 
-from toolkit import feedread, validate
 from toolkit.errors import Severity
-
-import defusedxml.ElementTree as SafeET
+from toolkit.feed import foreign, validate
 
 KO = "한국어 팟캐스트: 오늘의 뉴스"
 KO_ITEM = "제3화: 서울에서 부산까지"
@@ -36,12 +35,12 @@ def feed_doc(title: str, item: str, declared: str | None, *, more: str = "") -> 
             "</channel>\n</rss>\n")
 
 
-def titles(read: feedread.FeedText) -> tuple[str, str]:
+def titles(read: foreign.FeedText) -> tuple[str, str]:
     root = SafeET.fromstring(read.text)
     return root.findtext("channel/title"), root.findtext("channel/item/title")
 
 
-def findings(read: feedread.FeedText, severity: Severity | None = None) -> list[str]:
+def findings(read: foreign.FeedText, severity: Severity | None = None) -> list[str]:
     return [f"{f.rule} {f.field} {f.message}" for f in read.findings
             if severity is None or f.severity is severity]
 
@@ -81,7 +80,7 @@ ROUND_TRIP = [
                          ids=[f"{r[0]}-{r[1]}{'-bom' if r[2] else ''}" for r in ROUND_TRIP])
 def test_titles_round_trip_exactly(declared, codec, bom, title, item, read_as):
     data = bom + feed_doc(title, item, declared).encode(codec)
-    read = feedread.decode(data)
+    read = foreign.decode(data)
     assert titles(read) == (title, item)
     assert read.encoding == read_as
     assert findings(read) == []                  # a truthful declaration is no finding
@@ -103,7 +102,7 @@ def test_titles_round_trip_exactly(declared, codec, bom, title, item, read_as):
 ])
 def test_a_superset_reads_exactly_with_a_warning(declared, codec, title, read_as, byte):
     data = feed_doc("x", title, declared).encode(codec)
-    read = feedread.decode(data)
+    read = foreign.decode(data)
     assert titles(read) == ("x", title)
     assert read.encoding == read_as
     (warning,) = findings(read, Severity.WARNING)
@@ -115,24 +114,24 @@ def test_a_superset_reads_exactly_with_a_warning(declared, codec, title, read_as
 def test_latin1_and_windows_1252_differ_where_they_should():
     """0x80-0x9F: Windows-1252 letters and punctuation, never the C1 controls of ISO-8859-1."""
     data = feed_doc("x", WIN, "windows-1252").encode("cp1252")
-    assert titles(feedread.decode(data))[1] == WIN
+    assert titles(foreign.decode(data))[1] == WIN
     latin = feed_doc("x", LATIN, "ISO-8859-1").encode("latin-1")
-    assert titles(feedread.decode(latin))[1] == LATIN
+    assert titles(foreign.decode(latin))[1] == LATIN
     assert latin.decode("cp1252") == latin.decode("latin-1")   # the test's own premise
 
 
 def test_http_charset_comes_before_the_declaration():
     data = feed_doc(KO, KO_ITEM, None).encode("euc_kr")
-    read = feedread.decode(data, "application/rss+xml; charset=EUC-KR")
+    read = foreign.decode(data, "application/rss+xml; charset=EUC-KR")
     assert titles(read) == (KO, KO_ITEM) and read.origin == "HTTP charset"
     assert findings(read) == []
     lying = feed_doc(ZH_S, "x", "ISO-8859-1").encode("utf-8")
-    read = feedread.decode(lying, 'text/xml; charset="utf-8"')
+    read = foreign.decode(lying, 'text/xml; charset="utf-8"')
     assert titles(read) == (ZH_S, "x")
     (warning,) = findings(read, Severity.WARNING)
     assert "'ISO-8859-1'" in warning and "HTTP charset" in warning
     # An unknown HTTP charset is a warning on Content-Type; the declaration is used.
-    read = feedread.decode(feed_doc(KO, "x", "EUC-KR").encode("euc_kr"), "text/xml; charset=nope")
+    read = foreign.decode(feed_doc(KO, "x", "EUC-KR").encode("euc_kr"), "text/xml; charset=nope")
     assert titles(read) == (KO, "x")
     assert findings(read) == ["xml.encoding.declared Content-Type the HTTP charset 'nope' is not "
                               "a known encoding; read as euc_kr (XML declaration)"]
@@ -140,7 +139,7 @@ def test_http_charset_comes_before_the_declaration():
 
 def test_the_byte_order_mark_comes_first():
     data = codecs.BOM_UTF16_LE + feed_doc(KO, JA, "ISO-8859-1").encode("utf-16-le")
-    read = feedread.decode(data, "text/xml; charset=iso-8859-1")
+    read = foreign.decode(data, "text/xml; charset=iso-8859-1")
     assert titles(read) == (KO, JA) and read.origin == "byte-order mark"
     (error,) = findings(read, Severity.ERROR)
     assert error.startswith("xml.encoding.declared encoding line 1:") and "utf-16-le" in error
@@ -157,7 +156,7 @@ def test_the_byte_order_mark_comes_first():
     ("EUC-KR", feed_doc("x", "café ☕", "EUC-KR").encode("utf-8"), 8, "utf-8"),
 ])
 def test_an_unknown_or_lying_declaration_is_a_finding_with_its_line(declared, body, line, read_as):
-    read = feedread.decode(body)
+    read = foreign.decode(body)
     assert read.encoding == read_as
     (error,) = findings(read, Severity.ERROR)
     assert error.startswith(f"xml.encoding.declared encoding line {line}: the XML declaration "
@@ -169,13 +168,13 @@ def test_an_unknown_or_lying_declaration_is_a_finding_with_its_line(declared, bo
 
 def test_undeclared_non_utf8_is_detected():
     more = "매주 월요일에 새로운 에피소드가 올라옵니다. 서울 스튜디오에서 녹음했습니다."
-    read = feedread.decode(feed_doc(KO, KO_ITEM, None, more=more).encode("euc_kr"))
+    read = foreign.decode(feed_doc(KO, KO_ITEM, None, more=more).encode("euc_kr"))
     assert titles(read) == (KO, KO_ITEM) and read.origin == "detected"
     more = "毎週月曜日に新しいエピソードを配信します。東京のスタジオで録音しました。"
-    read = feedread.decode(feed_doc(JA, "第3回：東京から", None, more=more).encode("shift_jis"))
+    read = foreign.decode(feed_doc(JA, "第3回：東京から", None, more=more).encode("shift_jis"))
     assert titles(read) == (JA, "第3回：東京から") and read.origin == "detected"
     # Latin text: too little to tell code pages apart, so Windows-1252, as browsers do.
-    read = feedread.decode(feed_doc(WIN, LATIN, None).encode("cp1252"))
+    read = foreign.decode(feed_doc(WIN, LATIN, None).encode("cp1252"))
     assert titles(read) == (WIN, LATIN) and read.encoding == "cp1252"
     (error,) = findings(read)
     assert error.startswith("xml.encoding.declared encoding line 3: no encoding declared")
@@ -191,7 +190,7 @@ def test_undeclared_non_utf8_is_detected():
     (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "not XML"),          # a gzipped feed
 ])
 def test_not_xml_at_all_is_one_finding(data, words):
-    read = feedread.decode(data)
+    read = foreign.decode(data)
     assert not read.is_xml
     assert [(f.rule, f.field) for f in read.findings] == [("xml.wellformed", "xml")]
     assert words in read.findings[0].message
@@ -214,9 +213,9 @@ def test_json_and_log_report_the_encoding(tmp_path, caplog):
 
 
 def test_resolve_knows_the_labels_of_real_feeds():
-    assert feedread.resolve("EUC-KR") == "euc_kr"
-    assert feedread.resolve(" Shift_JIS ") == "shift_jis"
-    assert feedread.resolve("x-sjis") == "cp932"
-    assert feedread.resolve("u16") == "utf-16"
-    assert feedread.resolve("bogus") is None
-    assert feedread.resolve("rot13") is None and feedread.resolve("unicode_escape") is None
+    assert foreign.resolve("EUC-KR") == "euc_kr"
+    assert foreign.resolve(" Shift_JIS ") == "shift_jis"
+    assert foreign.resolve("x-sjis") == "cp932"
+    assert foreign.resolve("u16") == "utf-16"
+    assert foreign.resolve("bogus") is None
+    assert foreign.resolve("rot13") is None and foreign.resolve("unicode_escape") is None

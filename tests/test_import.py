@@ -10,11 +10,14 @@ from pathlib import Path
 import feedparser
 import podcastparser
 import pytest
+from corpus_support import podkit_inprocess
+from import_hosts import HOSTS, Server, build_feed, server  # noqa: F401
+from import_hosts import empty_show as _show
 from mutagen.id3 import ID3
 
-from corpus_support import podkit_inprocess
-from import_hosts import HOSTS, Server, build_feed, empty_show as _show, server  # noqa: F401
-from toolkit import catalog, importer, pipeline, release
+from toolkit import pipeline, release
+from toolkit.config import catalog
+from toolkit.migrate import importer
 
 BASE = "https://media.example.org/moved/"
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audiosignals import convert, ebur128, speech_like, tone, write_wav
-from toolkit import ffmpeg, loudness, truepeak
+
+from toolkit import ffmpeg
+from toolkit.audio import loudness, truepeak
 from toolkit.errors import MediaError
 
 FS = 48000

@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-
 from audiosignals import ebur128, speech_like, tone, write_wav
-from toolkit import encode, loudness, master, presets
+
+from toolkit.audio import encode, loudness, master
+from toolkit.config import presets
 from toolkit.errors import MediaError
 from toolkit.model import AudioPart, Episode
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from audiosignals import speech_like, tone
-from toolkit import loudness, normalize
+
+from toolkit.audio import loudness, normalize
 from toolkit.errors import MediaError
 
 RATE = 44100

@@ -1,4 +1,4 @@
-"""Show notes, pages and templates (toolkit/notes.py, toolkit/markup.py).
+"""Show notes, pages and templates (toolkit/site/notes.py, toolkit/site/markup.py).
 
 HTML is checked by parsing it (html5lib in strict mode: any HTML5 parse error fails),
 then walking the real element tree, not by searching strings.
@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 
 import html5lib
 import pytest
-
 from notes_support import CHAPTERS, KST, make_episode, make_show
-from toolkit import model, notes
+
+from toolkit import model
 from toolkit.errors import PodkitError
-from toolkit.markup import CONTENT_TAGS, DESCRIPTION_TAGS, render_notes
+from toolkit.site import notes
+from toolkit.site.markup import CONTENT_TAGS, DESCRIPTION_TAGS, render_notes
 
 REPO = Path(__file__).resolve().parents[1]
 NS = "{http://www.w3.org/1999/xhtml}"

@@ -1,4 +1,4 @@
-"""Telling the apps (toolkit.notify): WebSub and podping against a real HTTP server on
+"""Telling the apps (toolkit.publish.notify): WebSub and podping against a real HTTP server on
 127.0.0.1 that records every request and answers what the test asks; `podkit publish`
 end to end in a child process."""
 from __future__ import annotations
@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import feed_fixtures as F
 import pytest
 from lxml import etree
 
-import feed_fixtures as F
-from toolkit import model, notify
+from toolkit import model
+from toolkit.publish import notify
 
 TOKEN = "pp-Tok3n!secret"
 FAST = notify.NotifySettings(attempts=3, backoff=0.0, timeout=5.0)

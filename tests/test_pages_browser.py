@@ -21,10 +21,11 @@ from pathlib import Path
 
 import mutagen.mp3
 import pytest
+from notes_support import make_episode, make_show
 from PIL import Image
 
-from notes_support import make_episode, make_show
-from toolkit import ffmpeg, fsutil, model, notes
+from toolkit import ffmpeg, fsutil, model
+from toolkit.site import notes
 
 pytestmark = pytest.mark.browser
 
@@ -342,7 +343,8 @@ def sample_site(tmp_path_factory):
     """The bundled sample show (its shorter episode), built, released and served by preview."""
     import datetime as dt
 
-    from toolkit import pipeline, preview, release
+    from toolkit import pipeline, release
+    from toolkit.publish import preview
     root = tmp_path_factory.mktemp("sample") / "show"
     shutil.copytree(REPO / "feeds", root / "feeds")
     shutil.copytree(REPO / "templates", root / "templates")

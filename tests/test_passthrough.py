@@ -13,11 +13,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conftest import make_tone
 from mutagen.id3 import ID3, TIT2
 from mutagen.mp3 import MP3
 
-from conftest import make_tone
-from toolkit import catalog, ffmpeg, loudness, pipeline, release, tag
+from toolkit import ffmpeg, pipeline, release
+from toolkit.audio import loudness
+from toolkit.config import catalog
+from toolkit.tags import id3
 
 EPISODE = """\
 feed = "test-radio"
@@ -49,7 +52,7 @@ def frame_hashes(path: Path) -> list[str]:
 
 
 def audio_bytes(path: Path) -> bytes:
-    start, end = tag.audio_span(path)
+    start, end = id3.audio_span(path)
     with open(path, "rb") as f:
         f.seek(start)
         return f.read(end - start)

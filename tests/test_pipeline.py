@@ -18,7 +18,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from toolkit import ffmpeg, pipeline, release
-from toolkit.layout import Layout
+from toolkit.store.layout import Layout
 
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -138,8 +138,8 @@ def test_podkit_loudness_agrees_with_ffmpeg_ebur128(built: Path, tmp_path: Path)
     import json
 
     from click.testing import CliRunner
-
     from conftest import make_tone
+
     from toolkit.cli import cli
     (mp3,) = (Layout(built).stage("test-radio") / "episodes" / "first-episode").glob("*.mp3")
     source = built / "episodes" / "first-episode" / "body.flac"
@@ -164,11 +164,11 @@ def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> Non
     build line, the manifest, the cue sheet and qc.json say what each file measures."""
     import json
 
+    from audiosignals import speech_like, write_wav
     from click.testing import CliRunner
 
-    from audiosignals import speech_like, write_wav
-    from toolkit import catalog
     from toolkit.cli import cli
+    from toolkit.config import catalog
     ep = show_root / "episodes" / "first-episode"
     # Speech with plosives far above it: the limiter works on most of it.
     write_wav(ep / "body.wav", speech_like(20.0, rate=44100, level_db=-24, seed=1), 44100)

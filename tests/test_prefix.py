@@ -1,4 +1,4 @@
-"""Analytics prefixes (toolkit.prefix): the feed's enclosures go through OP3 or Podtrac, and
+"""Analytics prefixes (toolkit.standards.prefix): the feed's enclosures go through OP3 or Podtrac, and
 everything that maps feed URLs back to built files (validate, publish, preview) still finds
 them. Real feeds parsed by feedparser and lxml, real files, a real local publish and a real
 preview server on 127.0.0.1."""
@@ -9,14 +9,17 @@ import urllib.request
 from dataclasses import replace
 from datetime import datetime, timezone
 
+import feed_fixtures as F
 import feedparser
 import pytest
 from lxml import etree
 
-import feed_fixtures as F
-from toolkit import feed, model, prefix, preview, publish, publish_plan, validate
+from toolkit import model
 from toolkit.errors import PublishError
-from toolkit.layout import site_key
+from toolkit.feed import rss, validate
+from toolkit.publish import plan, preview, sync
+from toolkit.standards import prefix
+from toolkit.store.layout import site_key
 
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
 OP3 = "https://op3.dev/e/"
@@ -31,7 +34,7 @@ def mp3(tmp_path_factory):
 def _site(tmp_path, mp3, tracker: str):
     show, eps, cover, site = F.make_site(tmp_path, mp3)
     show = replace(show, enclosure_prefix=tracker)
-    data = feed.build_feed(show, eps, cover_url=cover, now=LATER)
+    data = rss.build_feed(show, eps, cover_url=cover, now=LATER)
     (site / "feed.xml").write_bytes(data)
     return show, eps, site, data
 
@@ -61,7 +64,7 @@ def test_validate_matches_prefixed_enclosures_to_the_built_files(tmp_path, mp3):
     assert validate.validate_source(str(site / "feed.xml"), own=own) == []
     # Through the prefix the file really is compared: a wrong length is found.
     eps[0] = replace(eps[0], audio=replace(eps[0].audio, size=eps[0].audio.size + 1))
-    (site / "feed.xml").write_bytes(feed.build_feed(show, eps, cover_url=F.BASE_URL
+    (site / "feed.xml").write_bytes(rss.build_feed(show, eps, cover_url=F.BASE_URL
                                                     + "cover-0123456789ab.jpg", now=LATER))
     found = {(f.rule, f.field) for f in validate.validate_source(str(site / "feed.xml"), own=own)}
     assert ("rss.item.enclosure.length", "enclosure@length") in found
@@ -73,18 +76,18 @@ def test_validate_matches_prefixed_enclosures_to_the_built_files(tmp_path, mp3):
 
 def test_publish_maps_prefixed_enclosures_to_keys_and_refuses_a_missing_file(tmp_path, mp3):
     show, eps, site, _ = _site(tmp_path, mp3, PODTRAC)
-    refs = [r for r in publish_plan.feed_references(site / "feed.xml", F.BASE_URL, PODTRAC)
+    refs = [r for r in plan.feed_references(site / "feed.xml", F.BASE_URL, PODTRAC)
             if r.what == "enclosure"]
     assert sorted(r.key for r in refs) == sorted(site_key(site, be.audio.path) for be in eps)
     target = model.PublishTarget(directory=tmp_path / "public")
-    report = publish.publish(site, target, base_url=F.BASE_URL, enclosure_prefix=PODTRAC,
+    report = sync.publish(site, target, base_url=F.BASE_URL, enclosure_prefix=PODTRAC,
                              hash_cache=None)
     assert report.feed_uploaded
     assert (tmp_path / "public" / site_key(site, eps[0].audio.path)).is_file()
     # A feed pointing (through the prefix) at audio the site lacks never goes up.
     eps[0].audio.path.unlink()
     with pytest.raises(PublishError, match="the site has no episodes/"):
-        publish.publish(site, target, base_url=F.BASE_URL, enclosure_prefix=PODTRAC,
+        sync.publish(site, target, base_url=F.BASE_URL, enclosure_prefix=PODTRAC,
                         hash_cache=None)
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from publish_site import BASE_URL, audio, make_site
-from toolkit import preview
+
 from toolkit.errors import PodkitError
+from toolkit.publish import preview
 
 SECRET = b"outside the served folder: must never be served"
 

@@ -12,13 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audiosignals import (
+    convert,
+    decode_all,
+    ebur128,
+    pink_noise,
+    speech_like,
+    tone,
+    two_voices,
+    write_wav,
+)
 
-from audiosignals import (convert, decode_all, ebur128, pink_noise, speech_like, tone, two_voices,
-                          write_wav)
-from toolkit import assemble, master, presets, processing, speech, speechconf, speechlevel
+from toolkit.audio import assemble, master, processing, speech, speechlevel
+from toolkit.config import presets, speechconf
+from toolkit.config.tomlread import Table
 from toolkit.errors import Problem
 from toolkit.model import AudioPart, Episode, Processing
-from toolkit.tomlread import Table
 
 RATE = 44100
 CLEANUP = Processing(highpass_hz=80.0, dehum=True, denoise_db=18.0)   # all but the leveller
@@ -166,7 +175,7 @@ def test_leveller_evens_out_two_voices(tmp_path):
 
 def test_leveller_gain_never_moves_faster_than_stated():
     x, _turns = two_voices(6.0, 4, RATE)
-    from toolkit import loudness
+    from toolkit.audio import loudness
     m = loudness.Meter(RATE, 2)
     m.feed(x)
     gain = speechlevel.leveller_gain(m.block_log(), [(0, len(x))])

@@ -12,20 +12,28 @@ from pathlib import Path
 import feedparser
 import pytest
 from defusedxml import ElementTree
-
 from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import SECRET_KEY, SESSION_TOKEN, fake_credentials, moto_endpoint, s3  # noqa: F401
-from toolkit import contenttypes, publish
+
 from toolkit.model import PublishTarget, TargetKind
-from toolkit.publish_plan import (Action, Phase, TransferSettings, hash_file, key_for_url,
-                                  part_size_for, phase_of)
+from toolkit.publish.plan import (
+    Action,
+    Phase,
+    TransferSettings,
+    hash_file,
+    key_for_url,
+    part_size_for,
+    phase_of,
+)
+from toolkit.publish import sync
+from toolkit.standards import contenttypes
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
                         max_attempts=3, connect_timeout=5, read_timeout=20)
 
 
-def run(site: Path, target: PublishTarget, **kw) -> publish.Report:
-    return publish.publish(site, target, base_url=BASE_URL, settings=FAST, **kw)
+def run(site: Path, target: PublishTarget, **kw) -> sync.Report:
+    return sync.publish(site, target, base_url=BASE_URL, settings=FAST, **kw)
 
 
 def writes(proxy) -> list[str]:
@@ -209,11 +217,11 @@ def test_other_part_size_uploads_again_and_then_skips(s3, tmp_path):
     # Another part size predicts another ETag: the server's ETag cannot vouch for the file,
     # and the x-amz-meta-sha256 podkit wrote is not trusted in its place.
     other = TransferSettings(part_size=6 * MiB, multipart_threshold=5 * MiB)
-    plan = publish.make_plan(site, s3.target(), base_url=BASE_URL, settings=other)
+    plan = sync.make_plan(site, s3.target(), base_url=BASE_URL, settings=other)
     mp3 = next(e for e in plan.entries if e.key.endswith(".mp3"))
     assert mp3.action is Action.UPLOAD and "ETag differs" in mp3.reason
-    publish.publish(site, s3.target(), base_url=BASE_URL, settings=other)
-    plan = publish.make_plan(site, s3.target(), base_url=BASE_URL, settings=other)
+    sync.publish(site, s3.target(), base_url=BASE_URL, settings=other)
+    plan = sync.make_plan(site, s3.target(), base_url=BASE_URL, settings=other)
     assert [e.action for e in plan.entries if e.key.endswith(".mp3")] == [Action.SKIP]
 
 
@@ -263,11 +271,11 @@ def test_delete_leaves_another_feed_in_the_same_prefix_alone(s3, tmp_path):
     make_site(one, {"ep-a": audio(1, 40_000)})
     make_site(two, {"ep-z": audio(9, 40_000)})
     run(one, s3.target())
-    publish.publish(two, s3.target(), base_url=BASE_URL, feed_key="feed.xml", settings=FAST,
+    sync.publish(two, s3.target(), base_url=BASE_URL, feed_key="feed.xml", settings=FAST,
                     delete=True)  # same feed key: this is the same feed, ep-a is its old episode
     assert s3.get("show/episodes/ep-a/transcript.vtt")[0] == 404
     (one / "feed.xml").rename(one / "other.xml")
-    run_other = publish.publish(one, s3.target(), base_url=BASE_URL, feed_key="other.xml",
+    run_other = sync.publish(one, s3.target(), base_url=BASE_URL, feed_key="other.xml",
                                 settings=FAST, delete=True)
     assert run_other.deleted == ()  # ep-z belongs to feed.xml, not to other.xml
     assert s3.get("show/episodes/ep-z/transcript.vtt")[0] == 200
@@ -341,7 +349,7 @@ def test_local_publish_same_logic(tmp_path):
     site = tmp_path / "site"
     old = make_site(site, {"ep-a": audio(1, 30_000), "ep-b": audio(2, 40_000)})
     seen: list[str] = []
-    report = publish.publish(site, local(tmp_path), base_url=BASE_URL,
+    report = sync.publish(site, local(tmp_path), base_url=BASE_URL,
                              progress=lambda p: seen.append(p.key))
     out = tmp_path / "public"
     files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
@@ -351,14 +359,14 @@ def test_local_publish_same_logic(tmp_path):
     assert seen[-1] == "feed.xml"
     assert not [p for p in out.rglob(".*.part")]  # no temp files left
 
-    again = publish.publish(site, local(tmp_path), base_url=BASE_URL)
+    again = sync.publish(site, local(tmp_path), base_url=BASE_URL)
     assert again.uploaded == ()
 
     (out / "stray.txt").write_text("put here by hand")
     keys = make_site(site, {"ep-a": audio(1, 30_000), "ep-c": audio(3, 40_000)})
     vtt = site / "episodes/ep-a/transcript.vtt"
     vtt.write_bytes(vtt.read_bytes().replace(b"Host", b"Hors"))  # same size, other bytes
-    report = publish.publish(site, local(tmp_path), base_url=BASE_URL, delete=True)
+    report = sync.publish(site, local(tmp_path), base_url=BASE_URL, delete=True)
     assert "episodes/ep-a/transcript.vtt" in report.uploaded
     assert keys["ep-c"] in report.uploaded
     assert set(report.deleted) == {old["ep-b"], "episodes/ep-b/transcript.vtt",
@@ -371,19 +379,19 @@ def test_local_publish_same_logic(tmp_path):
 def test_local_target_cannot_be_the_site(tmp_path):
     site = tmp_path / "site"
     make_site(site, {"ep-a": audio(1, 1000)})
-    with pytest.raises(publish.PublishError, match="site folder"):
-        publish.publish(site, PublishTarget(directory=site), base_url=BASE_URL)
+    with pytest.raises(sync.PublishError, match="site folder"):
+        sync.publish(site, PublishTarget(directory=site), base_url=BASE_URL)
 
 
 def test_feed_pointing_at_a_missing_or_wrong_size_file_stops_before_uploading(tmp_path):
     site = tmp_path / "site"
     keys = make_site(site, {"ep-a": audio(1, 1000)})
     (site / keys["ep-a"]).write_bytes(audio(1, 999))
-    with pytest.raises(publish.PublishError) as err:
-        publish.publish(site, local(tmp_path), base_url=BASE_URL)
+    with pytest.raises(sync.PublishError) as err:
+        sync.publish(site, local(tmp_path), base_url=BASE_URL)
     assert "enclosure length 1000" in str(err.value) and "feed.xml" in str(err.value)
     (site / keys["ep-a"]).unlink()
-    with pytest.raises(publish.PublishError, match="site has no episodes/ep-a/"):
-        publish.publish(site, local(tmp_path), base_url=BASE_URL)
+    with pytest.raises(sync.PublishError, match="site has no episodes/ep-a/"):
+        sync.publish(site, local(tmp_path), base_url=BASE_URL)
     assert not (tmp_path / "public").exists()
 

@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import feedparser
-
 from s3server import SECRET_KEY, SESSION_TOKEN, moto_endpoint, s3  # noqa: F401
 
 

@@ -17,21 +17,21 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import fake_credentials, moto_endpoint, s3  # noqa: F401
-from toolkit import publish
+
 from toolkit.errors import PodkitError
 from toolkit.model import PublishTarget, TargetKind
-from toolkit.publish_plan import TransferSettings, key_for_url
+from toolkit.publish.plan import TransferSettings, key_for_url
+from toolkit.publish import sync
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
                         max_attempts=3, connect_timeout=5, read_timeout=20)
 ONE_RETRY = dataclasses.replace(FAST, max_attempts=2)
 
 
-def run(site: Path, target: PublishTarget, settings: TransferSettings = FAST, **kw) -> publish.Report:
-    return publish.publish(site, target, base_url=BASE_URL, settings=settings, **kw)
+def run(site: Path, target: PublishTarget, settings: TransferSettings = FAST, **kw) -> sync.Report:
+    return sync.publish(site, target, base_url=BASE_URL, settings=settings, **kw)
 
 
 def assert_feed_whole(s3, expected: bytes, prefix: str = "show/") -> None:
@@ -68,7 +68,7 @@ def test_access_denied_names_target_and_key_and_keeps_the_feed(s3, v1_published)
     site, old_feed, keys = v1_published
     s3.proxy.add("PUT", "episodes/ep-b/index.html", "status", status=403, code="AccessDenied",
                  times=None)
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, s3.target())
     text = one_line(err.value)
     assert f"s3://{s3.bucket}/show/episodes/ep-b/index.html" in text
@@ -86,7 +86,7 @@ def test_missing_bucket(s3, tmp_path):
     make_site(site, {"ep-a": audio(1, 1000)})
     target = PublishTarget(kind=TargetKind.S3, bucket="no-such-bucket-podkit", prefix="show/",
                            endpoint_url=s3.proxy.url, region="us-east-1", addressing_style="path")
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, target)
     text = one_line(err.value)
     assert text.startswith("s3://no-such-bucket-podkit/show/: ") and "NoSuchBucket" in text
@@ -98,7 +98,7 @@ def test_no_credentials(s3, tmp_path, monkeypatch):
     make_site(site, {"ep-a": audio(1, 1000)})
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(publish.PublishError, match="no credentials found"):
+    with pytest.raises(sync.PublishError, match="no credentials found"):
         run(site, s3.target())
     assert s3.proxy.seen == []
 
@@ -117,7 +117,7 @@ def test_slowdown_503_is_retried(s3, v1_published):
 def test_persistent_500_fails_after_retries_and_keeps_the_feed(s3, v1_published):
     site, old_feed, keys = v1_published
     rule = s3.proxy.add("PUT", "episodes/ep-b/chapters.json", "status", status=500, times=None)
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, s3.target(), ONE_RETRY)
     text = one_line(err.value)
     assert "episodes/ep-b/chapters.json" in text and "InternalError" in text
@@ -137,7 +137,7 @@ def test_dropped_connection_mid_multipart_is_retried(s3, v1_published):
 def test_connection_dropping_every_time_fails_cleanly(s3, v1_published):
     site, old_feed, keys = v1_published
     s3.proxy.add("PUT", "partNumber=2", "drop", after_bytes=1 * MiB, times=None)
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, s3.target(), ONE_RETRY)
     text = one_line(err.value)
     assert keys["ep-b"] in text and "the published feed was not changed" in text
@@ -151,11 +151,11 @@ def test_connection_dropping_every_time_fails_cleanly(s3, v1_published):
 CHILD = """
 import json, sys
 from pathlib import Path
-from toolkit import publish
+from toolkit.publish import sync
 from toolkit.model import PublishTarget, TargetKind
-from toolkit.publish_plan import TransferSettings
+from toolkit.publish.plan import TransferSettings
 a = json.loads(sys.argv[1])
-publish.publish(Path(a["site"]), PublishTarget(kind=TargetKind.S3, **a["target"]),
+sync.publish(Path(a["site"]), PublishTarget(kind=TargetKind.S3, **a["target"]),
                 base_url=a["base_url"], settings=TransferSettings(**a["settings"]))
 """
 
@@ -199,17 +199,17 @@ def test_local_copy_failure_keeps_the_feed(tmp_path):
     site, out = tmp_path / "site", tmp_path / "public"
     target = PublishTarget(kind=TargetKind.LOCAL, directory=out)
     make_site(site, {"ep-a": audio(1, 4000)})
-    publish.publish(site, target, base_url=BASE_URL)
+    sync.publish(site, target, base_url=BASE_URL)
     old_feed = (out / "feed.xml").read_bytes()
     make_site(site, {"ep-a": audio(1, 4000), "ep-b": audio(2, 5000)})
     (out / "episodes/ep-b").write_text("a file where a folder must go")
-    with pytest.raises(publish.PublishError) as err:
-        publish.publish(site, target, base_url=BASE_URL)
+    with pytest.raises(sync.PublishError) as err:
+        sync.publish(site, target, base_url=BASE_URL)
     assert str(out / "episodes/ep-b") in one_line(err.value)
     assert (out / "feed.xml").read_bytes() == old_feed
     assert isinstance(err.value, PodkitError)
     (out / "episodes/ep-b").unlink()
-    publish.publish(site, target, base_url=BASE_URL)
+    sync.publish(site, target, base_url=BASE_URL)
     assert (out / "feed.xml").read_bytes() == (site / "feed.xml").read_bytes()
 
 
@@ -220,7 +220,7 @@ def test_unreachable_endpoint(s3, tmp_path):
     target = PublishTarget(kind=TargetKind.S3, bucket=s3.bucket, prefix="show/",
                            endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
                            addressing_style="path")
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, target, TransferSettings(max_attempts=1, connect_timeout=2))
     text = one_line(err.value)
     assert text.startswith(f"s3://{s3.bucket}/show/: listing the bucket failed: ")

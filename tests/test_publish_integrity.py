@@ -23,20 +23,20 @@ import os
 from pathlib import Path
 
 import pytest
-
 from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import moto_endpoint, s3  # noqa: F401
-from toolkit import publish
+
 from toolkit.model import PublishTarget
-from toolkit.publish_plan import Action, TransferSettings
+from toolkit.publish.plan import Action, TransferSettings
+from toolkit.publish import sync
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
                         max_attempts=3, connect_timeout=5, read_timeout=20)
 SMALL, BIG = 300_000, 11 * MiB      # one PUT; three 5 MiB parts
 
 
-def run(site: Path, target, settings: TransferSettings = FAST, **kw) -> publish.Report:
-    return publish.publish(site, target, base_url=BASE_URL, settings=settings, **kw)
+def run(site: Path, target, settings: TransferSettings = FAST, **kw) -> sync.Report:
+    return sync.publish(site, target, base_url=BASE_URL, settings=settings, **kw)
 
 
 def b64md5(data: bytes) -> str:
@@ -66,7 +66,7 @@ def test_byte_flipped_on_the_wire_is_refused_by_content_md5(s3, show_site, which
     key = keys["ep-a"] if which == "single" else keys["ep-b"]
     match = key if which == "single" else "partNumber=2"
     rule = s3.proxy.add("PUT", match, "flip")
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, s3.target())
     assert rule.hits == 1
     assert "BadDigest" in str(err.value) and key in str(err.value)
@@ -92,7 +92,7 @@ def test_byte_flipped_where_nothing_checks_content_md5_is_caught_by_the_etag(s3,
     s3.proxy.check_md5 = False          # moto as it is: stores whatever arrives
     key = keys["ep-a"] if which == "single" else keys["ep-b"]
     s3.proxy.add("PUT", key if which == "single" else "partNumber=2", "flip")
-    with pytest.raises(publish.PublishError) as err:
+    with pytest.raises(sync.PublishError) as err:
         run(site, s3.target())
     assert "ETag" in str(err.value) and key in str(err.value)
     assert "the published feed was not changed" in str(err.value)
@@ -242,8 +242,8 @@ def test_local_target_overlapping_the_sources_is_refused(tmp_path, directory):
     site = root / "build/site/radio"
     make_site(site, {"ep-a": audio(1, 1000)})
     before = sorted(p for p in tmp_path.rglob("*"))
-    with pytest.raises(publish.PublishError) as err:
-        publish.publish(site, PublishTarget(directory=root / directory), base_url=BASE_URL)
+    with pytest.raises(sync.PublishError) as err:
+        sync.publish(site, PublishTarget(directory=root / directory), base_url=BASE_URL)
     assert err.value.field == "publish.directory"
     assert sorted(p for p in tmp_path.rglob("*") if "cache" not in p.parts) == \
         [p for p in before if "cache" not in p.parts]
@@ -252,6 +252,6 @@ def test_local_target_overlapping_the_sources_is_refused(tmp_path, directory):
 def test_local_target_inside_any_site_is_refused(tmp_path):
     site = tmp_path / "site"
     make_site(site, {"ep-a": audio(1, 1000)})
-    with pytest.raises(publish.PublishError, match="overlaps the built site"):
-        publish.publish(site, PublishTarget(directory=site / "public"), base_url=BASE_URL)
+    with pytest.raises(sync.PublishError, match="overlaps the built site"):
+        sync.publish(site, PublishTarget(directory=site / "public"), base_url=BASE_URL)
     assert not (site / "public").exists()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from toolkit import qc
+from toolkit.audio import qc
 
 PEAK_RATE = 100.0          # 10 ms blocks
 C0 = (0x1F, 0x77, 0xB4)    # matplotlib's first colour: the output's waveform

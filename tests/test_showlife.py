@@ -17,13 +17,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from mutagen.id3 import ID3
-from PIL import Image
-
 from conftest import make_tone
 from corpus_support import podkit, podkit_inprocess
+from mutagen.id3 import ID3
+from PIL import Image
 from s3server import moto_endpoint, s3  # noqa: F401
-from toolkit import artwork, showinit
+
+from toolkit.showlife import showinit
+from toolkit.standards import artwork
 
 INIT = ("init", "--title", "Night Shift Notes", "--author", "Ann Author",
         "--email", "ann@example.org", "--base-url", "https://media.example.org/night/")
@@ -224,7 +225,7 @@ def test_placeholder_cover_draws_the_title(tmp_path: Path) -> None:
         grey = img.convert("L")
     # The title is near-white text on a darker gradient: thousands of bright pixels in the
     # title band, none in the empty top margin.
-    import numpy as np                           # pixels as arrays (Image.getdata is deprecated)
+    import numpy as np  # pixels as arrays (Image.getdata is deprecated)
     band = np.asarray(grey.crop((100, 300, 1300, 1000)))
     assert int((band > 230).sum()) > 20_000
     assert int(np.asarray(grey.crop((0, 0, 1400, 60))).max()) < 200

@@ -1,4 +1,4 @@
-"""toolkit.sources: uncompressed PCM read in-process gives exactly ffmpeg's samples;
+"""toolkit.audio.sources: uncompressed PCM read in-process gives exactly ffmpeg's samples;
 everything else is still decoded by ffmpeg."""
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audiosignals import decode_all
-from toolkit import ffmpeg, sources
+
+from toolkit import ffmpeg
+from toolkit.audio import sources
 from toolkit.errors import MediaError
 
 RATE = 44100
@@ -72,7 +73,7 @@ def test_other_files_are_decoded_by_ffmpeg(tmp_path: Path, name: str, args: list
 
 
 def test_a_wav_shorter_than_its_header_reads_as_ffmpeg_reads_it(tmp_path: Path) -> None:
-    # (The episode check rejects such a file before a build: toolkit.wavheader.)
+    # (The episode check rejects such a file before a build: toolkit.standards.wavheader.)
     path = make(tmp_path / "cut.wav", "-c:a", "pcm_s16le")
     data = path.read_bytes()
     path.write_bytes(data[:len(data) // 2 + 1])          # and half a frame

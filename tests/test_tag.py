@@ -12,10 +12,13 @@ from mutagen.id3 import ID3, TIT2, Encoding
 from mutagen.mp3 import MP3
 from PIL import Image
 
-from toolkit import chapters as chapters_mod
-from toolkit import ffmpeg, presets, tag, tag_art
+from toolkit import ffmpeg
+from toolkit.config import presets
 from toolkit.errors import MediaError, PodkitError
 from toolkit.model import Category, Chapter, Episode, Owner, PublishTarget, Show
+from toolkit.tags import id3 as tag
+from toolkit.tags import pictures
+from toolkit.text import chapters as chapters_mod
 
 KST = timezone(timedelta(hours=9))
 
@@ -182,7 +185,7 @@ def test_chapters_read_back_with_mutagen(tmp_path, master):
     # a 900 px RGBA PNG becomes a JPEG of at most 640 px
     assert pic.mime == "image/jpeg"
     from io import BytesIO
-    assert max(Image.open(BytesIO(pic.data)).size) == tag_art.CHAPTER_MAX_PX
+    assert max(Image.open(BytesIO(pic.data)).size) == pictures.CHAPTER_MAX_PX
     toc = t.getall("CTOC")
     assert len(toc) == 1
     assert toc[0].flags & 3 == 3  # top-level and ordered
@@ -283,11 +286,11 @@ def test_id3v24_option(tmp_path, master):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_large_cover_is_scaled_and_deterministic(tmp_path, master, fmt):
     big = make_image(tmp_path / f"big.{fmt.lower()}", 3000, fmt)
-    data, mime = tag_art.picture(big)
-    assert mime == "image/jpeg" and len(data) <= tag_art.COVER_MAX_BYTES
+    data, mime = pictures.picture(big)
+    assert mime == "image/jpeg" and len(data) <= pictures.COVER_MAX_BYTES
     from io import BytesIO
     assert Image.open(BytesIO(data)).size == (1400, 1400)
-    assert tag_art.picture(big) == (data, mime)
+    assert pictures.picture(big) == (data, mime)
     out, _, _ = tagged(tmp_path, master, cover=big)
     assert ID3(out).getall("APIC")[0].data == data
 

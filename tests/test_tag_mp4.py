@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 from mutagen.mp4 import MP4
-
 from test_tag import CHAPTERS, ffmetadata, make_episode, make_image, make_show
-from toolkit import chapters as chapters_mod
-from toolkit import ffmpeg, tag, tag_mp4
+
+from toolkit import ffmpeg
 from toolkit.errors import PodkitError
+from toolkit.tags import id3, mp4
+from toolkit.text import chapters as chapters_mod
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def tag_it(tmp_path: Path, src: Path, out: Path) -> tuple[Path, object, object]:
     ep = make_episode(tmp_path, chapters=CHAPTERS)
     make_image(ep.dir / "outro.png", 200, "PNG")
     resolved = chapters_mod.resolve(ep, (), 6.0)
-    tag.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
+    id3.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
                   v2_version=3)
     return out, show, ep
 
@@ -67,7 +68,7 @@ def test_m4a_tagging_is_idempotent_and_keeps_the_audio(tmp_path, aac):
     first = out.read_bytes()
     again = tmp_path / "again.m4a"
     shutil.copyfile(out, again)
-    tag.tag_audio(again, show, ep, chapters=chapters_mod.resolve(ep, (), 6.0),
+    id3.tag_audio(again, show, ep, chapters=chapters_mod.resolve(ep, (), 6.0),
                   transcript_text="Jane Host: Hello.")
     assert again.read_bytes() == first
     assert packets_md5(out) == packets_md5(aac)
@@ -75,10 +76,10 @@ def test_m4a_tagging_is_idempotent_and_keeps_the_audio(tmp_path, aac):
 
 
 def test_ffmetadata_escapes_special_characters():
-    text = tag_mp4.ffmetadata([tag_mp4.Chapter(0, "a=b;c#d\\e\nf")], 5.0)
+    text = mp4.ffmetadata([mp4.Chapter(0, "a=b;c#d\\e\nf")], 5.0)
     assert "title=a\\=b\\;c\\#d\\\\e\\\nf" in text
 
 
 def test_unknown_extension_is_refused(tmp_path):
     with pytest.raises(PodkitError, match="cannot tag .ogg"):
-        tag.tag_audio(tmp_path / "x.ogg", make_show(tmp_path), make_episode(tmp_path))
+        id3.tag_audio(tmp_path / "x.ogg", make_show(tmp_path), make_episode(tmp_path))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.episode import read_episode
+from toolkit.config.episode import read_episode
+from toolkit.config.tomlread import Table
 from toolkit.errors import Problem
-from toolkit.tomlread import Table
 
 REPO = Path(__file__).resolve().parent.parent
 

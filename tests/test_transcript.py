@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import ffmpeg, transcript
+from toolkit import ffmpeg
 from toolkit.errors import ConfigError, PodkitError
 from toolkit.model import TRANSCRIPT_MIME, Cue, Transcript, TranscriptFormat, TranscriptSource
+from toolkit.text import transcript
 
 WEB_TEXT = """Korean Peninsula A to Z
 Korea, Today and Tomorrow

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from corpus_support import copy_show, podkit_inprocess, tree_hash
 from mutagen.id3 import ID3
 
-from corpus_support import copy_show, podkit_inprocess, tree_hash
-from toolkit import catalog, episode as episode_mod, ffmpeg, pipeline, release
-from toolkit.layout import Layout
+from toolkit import ffmpeg, pipeline, release
+from toolkit.config import catalog
+from toolkit.config import episode as episode_mod
+from toolkit.store.layout import Layout
 
 EP = "episodes/first-episode"
 STAGE = "build/stage/test-radio"
@@ -84,7 +86,8 @@ def test_notes_and_cover_changes_are_named(show: Path) -> None:
 
 def test_feed_reads_records_not_sources(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`podkit feed` renders nothing from the sources: transcripts and notes are not read."""
-    from toolkit import markup, transcript
+    from toolkit.site import markup
+    from toolkit.text import transcript
     for module, name in ((transcript, "load"), (markup, "render_notes")):
         monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail(f"{name} called by feed"))
     (show / SITE / "feed.xml").unlink()
@@ -256,7 +259,7 @@ def test_single_file_without_chapters_gets_none(show: Path) -> None:
 
 def test_index_shows_the_newest_and_the_archive_lists_all(show: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolkit import notes
+    from toolkit.site import notes
     second = show / "episodes" / "second"
     copy_show(show / EP, second)
     edit(second / "episode.toml", "number = 1", "number = 2")

@@ -1,4 +1,4 @@
-"""toolkit.validate: a good feed passes clean; each broken feed fails with the right rule named."""
+"""toolkit.feed.validate: a good feed passes clean; each broken feed fails with the right rule named."""
 from __future__ import annotations
 
 import json
@@ -11,15 +11,15 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import feed_fixtures as F
 import pytest
 from lxml import etree
 
-import feed_fixtures as F
-from toolkit import feed, validate
 from toolkit.errors import Severity
-from toolkit.findings import RULES
+from toolkit.feed.findings import RULES
+from toolkit.feed import rss, validate
 
-NS = {"itunes": feed.ITUNES_NS, "podcast": feed.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom"}
+NS = {"itunes": rss.ITUNES_NS, "podcast": rss.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom"}
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 
@@ -32,7 +32,7 @@ def mp3(tmp_path_factory):
 def built(tmp_path, mp3):
     """A built site with its feed written: (feed bytes, site folder, own context)."""
     show, eps, cover, site = F.make_site(tmp_path, mp3)
-    data = feed.build_feed(show, eps, cover_url=cover, now=LATER)
+    data = rss.build_feed(show, eps, cover_url=cover, now=LATER)
     (site / "feed.xml").write_bytes(data)
     return data, site, validate.own_context(site, F.BASE_URL, F.FEED_URL)
 

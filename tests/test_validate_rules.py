@@ -1,13 +1,13 @@
-"""toolkit.validate, channel rules on other people's feeds: owner email, podcast:person roles
+"""toolkit.feed.validate, channel rules on other people's feeds: owner email, podcast:person roles
 and groups from the Podcast Taxonomy (fixtures and helpers shared with test_validate.py)."""
 from __future__ import annotations
 
 import pytest
-
 from test_validate import I1, _drop, _text, built, first, mp3, mutate  # noqa: F401 (fixtures)
-from toolkit import validate
+
 from toolkit.errors import Severity
-from toolkit.feedrules import person_taxonomy
+from toolkit.feed import validate
+from toolkit.feed.rules import person_taxonomy
 
 
 def test_an_invalid_owner_email_is_named_as_invalid(built):

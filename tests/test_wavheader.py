@@ -1,4 +1,4 @@
-"""toolkit.wavheader: a WAV's declared sizes against the file, without decoding."""
+"""toolkit.standards.wavheader: a WAV's declared sizes against the file, without decoding."""
 from __future__ import annotations
 
 import struct
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import ffmpeg, wavheader
+from toolkit import ffmpeg
+from toolkit.standards import wavheader
 
 
 def pcm_wav(path: Path, seconds: float = 1.0, rate: int = 8000, extra: bytes = b"") -> Path:

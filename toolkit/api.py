@@ -44,7 +44,7 @@ class Project:
 
     def check(self, *, probe_media: bool = True) -> list[Problem]:
         """Every problem `podkit check` lists (errors and warnings); writes nothing but memos."""
-        from toolkit.check import load_catalog
+        from toolkit.crosscheck import load_catalog
         return list(load_catalog(self.root, probe_media=probe_media).problems)
 
     def build(self, *slugs: str, feed: str | None = None, jobs: int = 1,

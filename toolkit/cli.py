@@ -12,26 +12,12 @@ from pathlib import Path
 import click
 
 from toolkit import __version__
+from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
 
 log = logging.getLogger("toolkit")
 
 
-class Context:
-    """What the global options set, handed to every command."""
-
-    def __init__(self, root: Path, verbose: int, quiet: bool) -> None:
-        self.root = root
-        self.verbose = verbose
-        self.quiet = quiet
-
-    def say(self, message: str = "", **style: object) -> None:
-        """Print to stdout unless -q."""
-        if not self.quiet:
-            click.secho(message, **style)  # type: ignore[arg-type]
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 #: Libraries whose debug logs (thousands of lines for one publish) show only at -vv.
@@ -71,8 +57,9 @@ def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
 @pass_ctx
 def doctor(c: Context) -> None:
     """Show which ffmpeg podkit uses and the versions of its key libraries."""
-    from toolkit import ffmpeg
     from importlib import metadata
+
+    from toolkit import ffmpeg
     fi = ffmpeg.info()
     c.say(f"ffmpeg       {fi.path}")
     c.say(f"  source     {fi.source}")
@@ -97,7 +84,7 @@ def check(c: Context, no_media: bool) -> None:
 
     Each problem is one line, `path: field: message`. Exit status 1 if any is an error.
     """
-    from toolkit.check import load_catalog
+    from toolkit.crosscheck import load_catalog
     cat = load_catalog(c.root, probe_media=not no_media)
     for problem in cat.problems:
         click.echo(str(problem), err=problem.severity.value == "error")
@@ -124,7 +111,7 @@ def check(c: Context, no_media: bool) -> None:
 def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: Path | None,
         transcripts: tuple[Path, ...], date_text: str | None, draft: bool) -> None:
     """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio)."""
-    from toolkit.scaffold import new_episode
+    from toolkit.showlife.scaffold import new_episode
     date = _parse_date(date_text) if date_text else None
     path = new_episode(c.root, slug, feed_id=feed_id, title=title, audio=audio,
                        transcripts=transcripts, date=date, draft=draft)
@@ -164,7 +151,7 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     the end and the exit status is 1.
     """
     from toolkit import pipeline
-    from toolkit.clidisplay import EpisodeProgress
+    from toolkit.commands.display import EpisodeProgress
     cat, episodes = pipeline.select(c.root, slugs, feed_id)
     display = EpisodeProgress([e.slug for e in episodes], enabled=not c.quiet)
     results = pipeline.build(cat, slugs, feed_id, jobs=jobs, progress=display,
@@ -233,13 +220,9 @@ def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
-    return (f"built {v.slug}: {_clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
+    return (f"built {v.slug}: {clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
 
 
 @cli.command()
@@ -263,8 +246,8 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
 
 # Release, inspection and import commands, and init, status and release, live in their own
 # modules (cli_tools, cli_show), registered here.
-from toolkit.cli_show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
-from toolkit.cli_tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402
+from toolkit.commands.show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
+from toolkit.commands.tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402
 
 for _command in (*_TOOL_COMMANDS, *_SHOW_COMMANDS):
     cli.add_command(_command)

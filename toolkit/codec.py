@@ -17,9 +17,9 @@ import enum
 import math
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")

@@ -1,9 +1,9 @@
 """Building one episode: every step after the catalogue, in a private folder promoted whole.
 
     EpisodeJob (picklable: show, episode, input hashes, settings)
-      -> audio (toolkit.master: assemble, normalize, encode; cached)
+      -> audio (toolkit.audio.master: assemble, normalize, encode; cached)
       -> transcripts (aligned where plain text) -> chapters -> tags -> notes -> page
-      -> cue sheet -> record, all into a work folder -> promote (toolkit.promote)
+      -> cue sheet -> record, all into a work folder -> promote (toolkit.store.promote)
 
 `build_episode` runs in a worker process under `podkit build -j N`: it reads nothing but
 its job and the files the job names, and never loads the catalogue.
@@ -17,14 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit import artwork, cue, notes, promote, record
-from toolkit.contenttypes import CHAPTERS_TYPE
 from toolkit.errors import MediaError, PodkitError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
-from toolkit.layout import Layout, media_name, site_key, url_for
-from toolkit.model import (AlignReport, AlignStatus, Episode, MediaFile, Show, Transcript,
-                           TranscriptFormat)
-from toolkit.pages import page_data, page_notes
+from toolkit.model import (
+    AlignReport,
+    AlignStatus,
+    Episode,
+    MediaFile,
+    Show,
+    Transcript,
+    TranscriptFormat,
+)
+from toolkit.site import cue, notes
+from toolkit.site.pages import page_data, page_notes
+from toolkit.standards import artwork
+from toolkit.standards.contenttypes import CHAPTERS_TYPE
+from toolkit.store import promote, record
+from toolkit.store.layout import Layout, media_name, site_key, url_for
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +165,13 @@ class _Folder:
 
 
 def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummary:
-    """Build one episode into a private folder and promote it whole (see toolkit.promote).
+    """Build one episode into a private folder and promote it whole (see toolkit.store.promote).
 
     Runs in a worker process under `podkit build -j`: everything it needs is in `job`.
     """
     # The audio engine (numpy, scipy) and the taggers: only building needs them, and
     # feed, validate and publish start faster without.
-    from toolkit import master
+    from toolkit.audio import master
     show, episode, slug = job.show, job.episode, job.episode.slug
     layout = Layout(job.root)
     final, reports_final = layout.episode_stage(show.id, slug), layout.reports(show.id, slug)
@@ -174,7 +183,7 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
         audio_progress = lambda st, f: progress(f"audio {st}" if st in  # noqa: E731
                                                 ("done", "cached") else st, f)
         if episode.passthrough:  # an already mastered MP3: measured, never re-encoded
-            from toolkit import passthrough
+            from toolkit.audio import passthrough
             audio = passthrough.build_audio(episode, layout.cache(show.id, slug),
                                             progress=audio_progress)
         else:
@@ -207,7 +216,8 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     """Every step after the audio, writing into the work folders; returns the record."""
     # Long because it is the build's steps after the audio in their order (numbered below),
     # each a few lines writing into the same work folder.
-    from toolkit import chapters, tag, transcript
+    from toolkit.tags import id3
+    from toolkit.text import chapters, transcript
     show, episode, slug, work = job.show, job.episode, job.episode.slug, folder.work
     # 2. transcripts, validated against the built duration, in every format apps read
     progress("transcripts", 0.0)
@@ -243,7 +253,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
             tagged = work / f".tagging.{ext}"
             shutil.copyfile(master_file, tagged)
         else:
-            tagged = tag.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
+            tagged = id3.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
                                    v2_version=job.settings.id3_version, **tag_args)
         placed = work / media_name(slug, sha256_file(tagged), ext)
         os.replace(tagged, placed)
@@ -286,9 +296,9 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
 
 def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio  # type: ignore[no-untyped-def]
                       ) -> tuple[list[Transcript], tuple[AlignReport, ...]]:
-    """Time the plain-text transcripts against the built master (toolkit.align), where
+    """Time the plain-text transcripts against the built master (toolkit.text.align), where
     `align` is on; the others pass through. One report per plain-text transcript."""
-    from toolkit import align
+    from toolkit.text import align
     out: list[Transcript] = []
     reports: list[AlignReport] = []
     cache = Layout(job.root).cache(job.show.id, job.episode.slug)

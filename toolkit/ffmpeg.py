@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:  # numpy is imported where PCM is read: probing and checks do without it
     import numpy as np
 
-from toolkit import config
+from toolkit import environ
 from toolkit.errors import FFmpegError, MediaError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _locate(override: str | None) -> tuple[str, str]:
 
 def binary() -> str:
     """The path of the ffmpeg executable podkit runs."""
-    return _locate(config.ffmpeg_override())[0]
+    return _locate(environ.ffmpeg_override())[0]
 
 
 @functools.lru_cache(maxsize=None)
@@ -96,7 +96,7 @@ def _has_encoder(name: str) -> bool:
 
 def info() -> FFmpegInfo:
     """Version and capabilities of the ffmpeg in use (cached)."""
-    return _info(*_locate(config.ffmpeg_override()))
+    return _info(*_locate(environ.ffmpeg_override()))
 
 
 def _argv(args: Sequence[str], banner: bool = False) -> list[str]:

@@ -160,7 +160,7 @@ class Processing:
 
 @dataclass(frozen=True)
 class Preset:
-    """A named loudness target with its encoding settings (see toolkit/presets.py)."""
+    """A named loudness target with its encoding settings (see toolkit/config/presets.py)."""
 
     name: str
     loudness: LoudnessTarget
@@ -254,7 +254,7 @@ class TranscriptSource:
     format: TranscriptFormat
     language: str | None = None
     drop_lines: tuple[int, ...] = ()    # 1-based line numbers to drop (negative: from the end)
-    align: bool = True                  # plain text: time it against the audio (toolkit.align)
+    align: bool = True                  # plain text: time it against the audio (toolkit.text.align)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     catalogue (loaded once) -> per episode, unless its record is current:
       audio (assemble, normalize, encode; cached) -> transcripts -> chapters -> tag
         -> notes -> page -> cue sheet -> record       (build_episode, in a private folder,
-                                                        promoted whole: toolkit.promote)
+                                                        promoted whole: toolkit.store.promote)
     records -> feed + index page                       (toolkit.release.write_feed)
     records + site -> validate                         (toolkit.release.validate_own)
     site -> publish (media first, feed last)           (toolkit.release.publish_show)
@@ -18,15 +18,24 @@ import logging
 import os
 from pathlib import Path
 
-from toolkit import artwork, catalog, config, cue, promote, runner
-from toolkit.catalog import Catalog
-from toolkit.episode_build import (BuildSettings, BuildSummary, EpisodeJob, build_episode,
-                                   copy_addressed)
+from toolkit import environ, runner
+from toolkit.config import catalog
+from toolkit.config.catalog import Catalog
+from toolkit.episode_build import (
+    BuildSettings,
+    BuildSummary,
+    EpisodeJob,
+    build_episode,
+    copy_addressed,
+)
 from toolkit.errors import ConfigError, MediaError, PodkitError, ProblemsError
 from toolkit.fsutil import write_text
-from toolkit.layout import Layout, site_key
 from toolkit.model import AlignReport, Episode, Show
-from toolkit.pages import page_data, page_notes, record_page
+from toolkit.site import cue
+from toolkit.site.pages import page_data, page_notes, record_page
+from toolkit.standards import artwork
+from toolkit.store import promote
+from toolkit.store.layout import Layout, site_key
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +56,7 @@ def parse_time(text: str, field: str) -> dt.datetime:
 
 def now() -> dt.datetime:
     """The current time (PODKIT_NOW overrides it, for previews of scheduled episodes)."""
-    override = config.now_override()
+    override = environ.now_override()
     return parse_time(override, "PODKIT_NOW") if override else dt.datetime.now(dt.timezone.utc)
 
 
@@ -198,7 +207,9 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
     if len(todo) > 1 and jobs > 1:
         # Workers are forked: loading the audio engine and the taggers once here spares
         # each of them the imports.
-        from toolkit import chapters, master, tag, transcript  # noqa: F401
+        from toolkit.audio import master
+        from toolkit.tags import id3
+        from toolkit.text import chapters, transcript  # noqa: F401
         master.warm_up()
     for result in runner.run_jobs(build_episode, todo, workers=jobs, progress=progress):
         done[result.key] = result

@@ -1,5 +1,5 @@
 """Secrets kept out of logs and messages: the S3 secret key and session token while a
-publish runs (toolkit.publish_s3), the podping token while the apps are told (toolkit.notify).
+publish runs (toolkit.publish.s3), the podping token while the apps are told (toolkit.publish.notify).
 """
 from __future__ import annotations
 

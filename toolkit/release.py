@@ -17,14 +17,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit import feed, notes, notify, publish, validate
-from toolkit.catalog import Catalog
+from toolkit.config.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
+from toolkit.feed import rss, validate
 from toolkit.fsutil import atomic_path, mirror
-from toolkit.layout import FEED_FILE, url_for
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
 from toolkit.pipeline import record_page, select, show_cover
-from toolkit.record import EpisodeRecord, transcript_fragment
+from toolkit.publish import notify, sync
+from toolkit.site import notes
+from toolkit.store.layout import FEED_FILE, url_for
+from toolkit.store.record import EpisodeRecord, transcript_fragment
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,7 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         # The site is the stage minus what is not public yet: hard links, no copies.
         keys = {cover} | {key for rec in records for key in _episode_files(
             layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}")}
-        body = feed.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
+        body = rss.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
                                    total=len(records)).encode("utf-8")
@@ -148,7 +150,7 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
                                        show.templates).encode("utf-8")
         changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index,
                                                     notes.ARCHIVE_PAGE: archive})
-        ordered = [i.episode.slug for i in feed.select_episodes(items, now=now)]
+        ordered = [i.episode.slug for i in rss.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),
                                   tuple(e.slug for e in mine if e.draft)))
@@ -256,17 +258,17 @@ def _off_target(r: RenditionLoudness) -> bool:
     return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
 
 
-def _loudness_finding(r: RenditionLoudness, feed: Path) -> validate.Finding:
+def _loudness_finding(r: RenditionLoudness, feed_xml: Path) -> validate.Finding:
     return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
                             f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
                             f"{r.target:g} LUFS ±{LOUDNESS_TOLERANCE_LU:g} LU and at most "
-                            f"{r.ceiling:g} dBTP; run `podkit build {r.slug} --force`", str(feed))
+                            f"{r.ceiling:g} dBTP; run `podkit build {r.slug} --force`", str(feed_xml))
 
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,
                  delete: bool = False,
-                 progress: Callable[[publish.Progress], None] | None = None,
-                 notify_settings: notify.NotifySettings | None = None) -> list[publish.Report]:
+                 progress: Callable[[sync.Progress], None] | None = None,
+                 notify_settings: notify.NotifySettings | None = None) -> list[sync.Report]:
     """Publish each show's site to its target: media first, feed last; then, when the feed
     changed, tell the apps (WebSub, podping: `Report.notices`, failures only warnings)."""
     cat, _ = select(root, (), feed_id)
@@ -278,7 +280,7 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     layout = cat.layout
     reports = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
-        report = publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
+        report = sync.publish(layout.site(show.id), show.publish, base_url=show.base_url,
                                  feed_url=show.feed_url, delete=delete, dry_run=dry_run,
                                  progress=progress, enclosure_prefix=show.enclosure_prefix)
         if report.feed_uploaded and not dry_run:

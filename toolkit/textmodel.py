@@ -54,7 +54,7 @@ class AlignReport:
 
 @dataclass(frozen=True)
 class Transcript:
-    """A loaded, validated transcript (see toolkit/transcript.py)."""
+    """A loaded, validated transcript (see toolkit/text/transcript.py)."""
 
     source: Path                        # the file it was read from (for messages)
     cues: tuple[Cue, ...]

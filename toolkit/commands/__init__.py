@@ -1,0 +1,1 @@
+"""The CLI's command groups beside cli.py: show life (init, status, release), tools, display."""

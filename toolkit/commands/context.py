@@ -1,0 +1,29 @@
+"""What every podkit command shares: the global options' context and small formatting."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+class Context:
+    """What the global options set, handed to every command."""
+
+    def __init__(self, root: Path, verbose: int, quiet: bool) -> None:
+        self.root = root
+        self.verbose = verbose
+        self.quiet = quiet
+
+    def say(self, message: str = "", **style: object) -> None:
+        """Print to stdout unless -q."""
+        if not self.quiet:
+            click.secho(message, **style)  # type: ignore[arg-type]
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def clock(seconds: float) -> str:
+    """A duration for a terminal line: 'm:ss', or 'h:mm:ss' from an hour on."""
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"

@@ -1,0 +1,33 @@
+"""Settings from the environment: the only module that reads os.environ.
+
+Feed definitions (`feeds/*.toml`) are read by `toolkit.config.show`.
+"""
+from __future__ import annotations
+
+import os
+
+
+def ffmpeg_override() -> str | None:
+    """The ffmpeg binary named by PODKIT_FFMPEG, if any."""
+    return os.environ.get("PODKIT_FFMPEG") or None
+
+
+#: Environment variables that point a feed's publishing at a bucket (never credentials:
+#: boto3's own chain reads AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ENDPOINT_URL_S3...).
+PUBLISH_ENV = {
+    "PODKIT_S3_BUCKET": "bucket",
+    "PODKIT_S3_PREFIX": "prefix",
+    "PODKIT_S3_ENDPOINT_URL": "endpoint_url",
+    "PODKIT_S3_REGION": "region",
+    "PODKIT_S3_ADDRESSING_STYLE": "addressing_style",
+}
+
+
+def publish_overrides() -> dict[str, str]:
+    """Publish-target fields set in the environment (PODKIT_S3_*), by field name."""
+    return {field: os.environ[var] for var, field in PUBLISH_ENV.items() if os.environ.get(var)}
+
+
+def now_override() -> str | None:
+    """PODKIT_NOW: an ISO date-time to use as 'now' when scheduling episodes (tests, previews)."""
+    return os.environ.get("PODKIT_NOW") or None

@@ -1,0 +1,302 @@
+"""Publish a built site to S3-compatible storage or a local folder: incremental, verified, feed last.
+
+    report = publish.publish(layout.site(show.id), show.publish, base_url=show.base_url,
+                             feed_url=show.feed_url, delete=False, dry_run=False,
+                             progress=callback)
+    for line in report.summary_lines(): print(line)      # or report.plan.lines() for --dry-run
+
+The steps, in order:
+1. hash the site (SHA-256, the ETag S3 will report and the part MD5s; files unchanged since
+   the last publish come from the hash cache) and read the feed about to go up; stop before
+   any network call if the feed points at a file the site lacks or misstates;
+2. list the target and decide per file: upload (new, changed) or skip (same size and the
+   ETag the server computed); with `delete`, objects this feed published before and no
+   longer builds are deleted (the plan; `dry_run` stops here);
+3. abort unfinished multipart uploads a killed publish left, then upload media, then
+   transcripts, chapters, art and pages, each phase finished before the next starts; every
+   body carries Content-MD5, so the service refuses one damaged on the way;
+4. HEAD every object this run uploaded: present, its size, and the ETag the server computed
+   equal to the one predicted from the file;
+5. upload the feed, then delete what the plan deletes (the old feed may still point at it
+   until the new one is up).
+Any failure before step 5 leaves the published feed as it was: it never references a
+missing, wrong-size or damaged object, and the next publish finishes the job. A publish
+with nothing to do sends only the listing requests (one per 1,000 objects).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from toolkit.errors import PublishError
+from toolkit.model import PublishTarget, TargetKind
+from toolkit.publish.hashes import HashCache
+from toolkit.publish.notify import Notice
+from toolkit.publish.plan import (
+    Action,
+    FeedReference,
+    LocalFile,
+    Phase,
+    Plan,
+    RemoteHead,
+    RemoteObject,
+    TransferSettings,
+    check_references,
+    decide,
+    feed_references,
+    human_bytes,
+    scan_site,
+)
+from toolkit.store.layout import FEED_FILE, Layout, url_for
+
+__all__ = ["Action", "Phase", "Plan", "Progress", "PublishError", "Report", "TransferSettings",
+           "make_plan", "publish"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for a progress bar. Called from transfer threads, one call at a time."""
+
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+    key: str                # the file that just advanced
+    elapsed: float          # seconds since uploading started (rate = bytes_done / elapsed)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a publish did (or, with dry_run, would do)."""
+
+    plan: Plan
+    feed_url: str
+    dry_run: bool = False
+    uploaded: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+    requests: tuple[tuple[str, int], ...] = ()  # HTTP requests sent, by S3 operation (retries too)
+    bytes_hashed: int = 0                       # site bytes read to hash (the cache spares the rest)
+    notices: tuple[Notice, ...] = ()            # what WebSub and podping answered (toolkit.publish.notify)
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        return tuple(e.key for e in self.plan.of(Action.SKIP))
+
+    @property
+    def feed_uploaded(self) -> bool:
+        return self.plan.feed_key in self.uploaded
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-run summary (a dry run lists its plan instead)."""
+        if self.dry_run:
+            return self.plan.lines()
+        return [f"published to {self.plan.target}: {len(self.uploaded)} uploaded "
+                f"({human_bytes(self.bytes_uploaded)}), {len(self.skipped)} unchanged, "
+                f"{len(self.deleted)} deleted in {self.seconds:.1f} s",
+                f"feed: {self.feed_url}" + ("" if self.feed_uploaded else " (unchanged)")]
+
+
+class Target(Protocol):
+    """What publish needs from a destination (`publish_s3.S3Target`, `publish_local.LocalTarget`)."""
+
+    requests: Counter[str]
+    def describe(self, key: str = "") -> str: ...
+    def list(self) -> dict[str, RemoteObject]: ...
+    def head(self, keys: list[str]) -> dict[str, RemoteHead | None]: ...
+    def content_sha256(self, keys: list[str]) -> dict[str, str | None]: ...
+    def published_by_podkit(self, keys: list[str]) -> set[str]: ...
+    def abort_stale_uploads(self, ours: set[str]) -> int: ...
+    def upload(self, files: list[LocalFile], on_bytes: Callable[[str, int], None],
+               on_done: Callable[[LocalFile], None]) -> None: ...
+    def delete(self, keys: list[str], on_done: Callable[[str], None]) -> None: ...
+    def close(self, cancel: bool = False) -> None: ...
+
+
+def open_target(target: PublishTarget, feed_key: str, settings: TransferSettings, site: Path) -> Target:
+    """The destination for a publish target (boto3 is imported only for S3)."""
+    if target.kind is TargetKind.S3:
+        from toolkit.publish.s3 import S3Target
+        return S3Target(target, feed_key, settings)
+    from toolkit.publish.local import LocalTarget
+    return LocalTarget(target, feed_key, settings, site)
+
+
+def _plan(dest: Target, files: list[LocalFile], feed_key: str, delete: bool) -> Plan:
+    entries = decide(files, dest.list(), feed_key=feed_key, content_sha256=dest.content_sha256,
+                     published_by_podkit=dest.published_by_podkit, delete=delete)
+    return Plan(dest.describe(), feed_key, tuple(entries))
+
+
+def default_hash_cache(site: Path) -> Path | None:
+    """Where a site's hashes are kept between publishes: `build/cache/publish/<feed>.json`
+    when the site is a show's `build/site/<feed>/`, else nowhere (hash every time)."""
+    layout = Layout.of_site(Path(site))
+    return layout.publish_hashes(Path(site).name) if layout else None
+
+
+def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
+             settings: TransferSettings, hash_cache: Path | None,
+             enclosure_prefix: str | None = None
+             ) -> tuple[list[LocalFile], list[FeedReference], int]:
+    """Hash the site and check the feed against it: fails before any network call."""
+    cache = HashCache(hash_cache)
+    # A folder has no ETags: skip the MD5s there.
+    files = scan_site(site, feed_key, settings, etags=target.kind is TargetKind.S3, cache=cache)
+    cache.save()  # valid whatever happens next
+    log.info("hashed %d of %d files (%d bytes read); the rest unchanged since the last publish",
+             cache.misses, len(files), cache.bytes_read)
+    refs = feed_references(site / feed_key, base_url, enclosure_prefix)
+    check_references(site / feed_key, refs, {f.key: f for f in files})
+    return files, refs, cache.bytes_read
+
+
+def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str = FEED_FILE,
+              delete: bool = False, settings: TransferSettings | None = None,
+              hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Plan:
+    """What `publish` would upload, skip and delete, and why; changes nothing.
+
+    `hash_cache`, `enclosure_prefix`: as for `publish`.
+    """
+    settings = settings or TransferSettings()
+    cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
+    files, _, _ = _prepare(Path(site), target, base_url, feed_key, settings, cache,
+                           enclosure_prefix)
+    dest = open_target(target, feed_key, settings, Path(site))
+    try:
+        return _plan(dest, files, feed_key, delete)
+    finally:
+        dest.close()
+
+
+class _Tracker:
+    """Adds up progress from transfer threads and hands snapshots to the caller."""
+
+    def __init__(self, plan: Plan, callback: ProgressCallback | None) -> None:
+        uploads = plan.of(Action.UPLOAD)
+        self.total, self.files_total = sum(e.size for e in uploads), len(uploads)
+        self.done = self.files_done = 0
+        self.uploaded: list[LocalFile] = []
+        self.callback, self.lock, self.start = callback, threading.Lock(), time.monotonic()
+
+    def on_bytes(self, key: str, n: int) -> None:
+        with self.lock:
+            self.done += n  # negative when a retried request rewinds its body
+            self._emit(key)
+
+    def on_done(self, f: LocalFile) -> None:
+        with self.lock:
+            self.files_done += 1
+            self.uploaded.append(f)
+            self._emit(f.key)
+
+    def _emit(self, key: str) -> None:
+        if self.callback:
+            self.callback(Progress(max(self.done, 0), self.total, self.files_done, self.files_total,
+                                   key, time.monotonic() - self.start))
+
+
+def _verify(dest: Target, uploaded: list[LocalFile]) -> None:
+    """HEAD what this run uploaded: present, its size, and the server's ETag the predicted one.
+
+    Content-MD5 made the service check each body; this checks the whole object as stored
+    (a multipart ETag covers every part), with the server's own digest rather than metadata.
+    What was skipped needs no HEAD: the listing this run made showed its size and ETag.
+    """
+    heads = dest.head([f.key for f in uploaded])
+    opaque = 0
+    for f in uploaded:
+        h = heads[f.key]
+        if h is None:
+            raise PublishError("missing at the target after upload", path=dest.describe(f.key))
+        if h.size != f.size:
+            raise PublishError(f"the target holds {h.size} bytes but the built file has {f.size}",
+                               path=dest.describe(f.key))
+        if h.opaque_etag:
+            opaque += 1  # SSE-KMS / SSE-C: the ETag is no MD5; Content-MD5 checked the bytes
+        elif h.etag is not None and f.etag and h.etag != f.etag:
+            raise PublishError(f"the target's ETag {h.etag} is not the built file's {f.etag}: "
+                               "the object differs from the file", path=dest.describe(f.key))
+    if opaque:
+        log.warning("%d object(s) are encrypted with SSE-KMS or SSE-C: their ETags are not MD5s, "
+                    "so later publishes cannot recognise them as unchanged", opaque)
+    log.info("verified %d uploaded objects", len(uploaded))
+
+
+def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str | None = None,
+            feed_key: str = FEED_FILE, delete: bool = False, dry_run: bool = False,
+            settings: TransferSettings | None = None,
+            progress: ProgressCallback | None = None,
+            hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Report:
+    """Publish the site folder to the target; see the module docstring for the order and checks.
+
+    `base_url` is the public URL the site is served under (the show's `base_url`): it maps
+    the feed's enclosure URLs to keys. Raises PublishError (one line naming the target and
+    key) on failure; the published feed is then unchanged unless the message says otherwise.
+    `hash_cache`: the file that keeps the site's hashes between publishes (True: the
+    default place, `default_hash_cache`; None or False: hash every file).
+    `enclosure_prefix`: the show's analytics prefix, stripped from enclosure URLs to find
+    their files (toolkit.standards.prefix).
+    """
+    # Long because it is the publish sequence the module docstring numbers (scan, plan,
+    # upload by phase, verify, feed, delete), each step depending on the one before.
+    settings = settings or TransferSettings()
+    site = Path(site)
+    feed_url = feed_url or url_for(base_url, feed_key)
+    cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
+    files, _, bytes_hashed = _prepare(site, target, base_url, feed_key, settings, cache,
+                                      enclosure_prefix)
+    dest = open_target(target, feed_key, settings, site)
+    cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
+    try:
+        plan = _plan(dest, files, feed_key, delete)
+        if dry_run:
+            cancel = False
+            return Report(plan, feed_url, dry_run=True, requests=tuple(sorted(dest.requests.items())),
+                          bytes_hashed=bytes_hashed)
+        tracker = _Tracker(plan, progress)
+        uploads = [e.local for e in plan.of(Action.UPLOAD) if e.local]
+        try:
+            # Only when something goes up: a publish with nothing to do lists and stops.
+            if uploads and (n := dest.abort_stale_uploads({f.key for f in files})):
+                log.info("aborted %d unfinished multipart uploads of an interrupted publish", n)
+            for phase in Phase:
+                batch = [f for f in uploads if f.phase is phase]
+                if phase is Phase.FEED:
+                    # Everything the new feed points at must be in place before it goes up.
+                    _verify(dest, [f for f in tracker.uploaded if f.phase is not Phase.FEED])
+                if batch:
+                    log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
+                    dest.upload(batch, tracker.on_bytes, tracker.on_done)
+        except PublishError as exc:
+            raise PublishError(f"{exc.message}; the published feed was not changed",
+                               path=exc.path, field=exc.field) from None
+        deleted: list[str] = []
+        try:
+            dest.delete([e.key for e in plan.of(Action.DELETE)], deleted.append)
+        except PublishError as exc:
+            raise PublishError(f"{exc.message}; the new feed is published, run publish --delete "
+                               "again to finish deleting", path=exc.path, field=exc.field) from None
+        report = Report(plan, feed_url, uploaded=tuple(f.key for f in tracker.uploaded),
+                        deleted=tuple(deleted),
+                        bytes_uploaded=sum(f.size for f in tracker.uploaded),
+                        seconds=time.monotonic() - tracker.start,
+                        requests=tuple(sorted(dest.requests.items())), bytes_hashed=bytes_hashed)
+        for line in report.summary_lines():
+            log.info("%s", line)
+        cancel = False
+        return report
+    finally:
+        dest.close(cancel=cancel)

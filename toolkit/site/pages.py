@@ -1,0 +1,35 @@
+"""What an episode's page and the index show, from an episode being built or from its record."""
+from __future__ import annotations
+
+from toolkit.model import Episode, MediaFile, Show
+from toolkit.site import markup, notes
+from toolkit.store import record
+
+
+def page_notes(episode: Episode, page_url: str) -> str:
+    """The notes as the episode page shows them: without the chapter list the page has anyway."""
+    return markup.render_notes(episode.notes, base_url=page_url).content if episode.notes else ""
+
+
+def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transcripts: tuple,
+              chapters_file: MediaFile | None, extra: list[MediaFile] | tuple, notes_html: str,
+              transcript_html: str, cover: str | None) -> notes.PageData:
+    """What the episode page and the index show for one built episode."""
+    labels = {"text/vtt": "WebVTT captions", "application/x-subrip": "SRT subtitles",
+              "application/json": "Podcast Index JSON", "text/plain": "Plain text",
+              "text/html": "HTML"}
+    downloads = {"audio/x-m4a": "AAC (.m4a)", "audio/ogg": "Opus (.opus)"}
+    return notes.PageData(
+        episode=episode, audio=audio.url, duration=audio.duration or 0.0,
+        audio_size=audio.size, chapters=tuple(chs), notes_html=notes_html,
+        transcript_html=transcript_html,
+        transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
+        cover=cover, chapters_file=chapters_file.url if chapters_file else None,
+        downloads=tuple(notes.Link(downloads.get(m.mime, m.mime), m.url, m.mime) for m in extra))
+
+
+def record_page(show: Show, rec: record.EpisodeRecord, transcript_html: str = "") -> notes.PageData:
+    """The page data of a built episode, from its record alone."""
+    return page_data(show, rec.episode, rec.audio, rec.chapters, rec.transcripts,
+                     rec.chapters_file, rec.extra_audio, rec.page_notes_html, transcript_html,
+                     rec.cover)

@@ -1,0 +1,1 @@
+"""Text: transcripts in and out, chapters, forced alignment of plain-text transcripts."""

@@ -1,0 +1,226 @@
+"""Forced alignment: a plain-text transcript becomes a timed one, offline, against the built audio.
+
+    align(transcript, master, audio_key=..., cache_dir=..., language=...) -> Aligned
+        .transcript   timed (one cue per sentence, speaker kept, word times) or the input
+        .report       model.AlignReport: status, counts, message (kept in the build record)
+
+How: the master is decoded to 16 kHz mono (toolkit.ffmpeg), every word gets a
+pronunciation (the dictionary that ships with pocketsphinx, else eSpeak NG's reading of
+it via toolkit.text.g2p), and pocketsphinx's alignment search places the whole text on the
+whole programme at once. Music without speech (stings, beds) is absorbed as silence or
+noise; with a wide beam the search survives a bed under speech. Words eSpeak cannot read
+are interpolated between their neighbours, never dropped.
+
+When the audio is not the text (a wrong file, a missing part), the search cannot reach
+the end of the text and fails, or it squeezes words to the shortest length the model
+allows: both are reported as a mismatch, and the untimed outputs are published rather
+than nonsense times. Results are cached under build/cache/<feed>/<slug>/ by a key made
+of the audio master's key and the text, so an unchanged episode never aligns twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from toolkit import codec, fsutil
+from toolkit.model import AlignReport, AlignStatus, Cue, Transcript
+from toolkit.text import align_text, g2p
+
+log = logging.getLogger(__name__)
+
+#: Bump when the alignment changes: cached results of older versions are not reused.
+VERSION = 1
+SAMPLE_RATE = 16000
+FRAME_S = 0.01                  # pocketsphinx frames are 10 ms
+#: Primary language subtags with an acoustic model (the one in the pocketsphinx wheel).
+MODELS = {"en": "en-us"}
+#: Search beams (state, word), far wider than pocketsphinx's defaults (1e-48): the default
+#: loses the right path under a music bed or over a long programme, and then the whole
+#: alignment fails. The narrower pair is tried first (cheaper); the wider one if it fails.
+BEAMS = ((1e-100, 1e-80), (1e-200, 1e-150))
+#: A word squeezed to the fewest frames its phones allow was not heard where the text
+#: says: more than this share of such words means the audio is not the text.
+MAX_SQUEEZED = 0.25
+MIN_FRAMES_PER_PHONE = 3        # the model's HMMs have three emitting states
+_FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]")
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """What `align` returns: the transcript to publish and what happened."""
+
+    transcript: Transcript
+    report: AlignReport
+
+
+def model_for(language: str | None) -> str | None:
+    """The acoustic model for a BCP 47 language tag (None: no model; untagged is English,
+    the show's language being unknown here)."""
+    primary = (language or "en").split("-")[0].lower()
+    return MODELS.get(primary)
+
+
+def text_hash(transcript: Transcript) -> str:
+    """SHA-256 of what alignment reads from the transcript: its words and speakers."""
+    data = [[c.speaker, c.text] for c in transcript.cues]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+
+
+def cache_key(audio_key: str, transcript: Transcript) -> str:
+    """The cache key: aligner version, the audio master's key and the text."""
+    return hashlib.sha256(f"{VERSION}|{audio_key}|{text_hash(transcript)}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Cached:
+    report: AlignReport
+    cues: tuple[Cue, ...]
+
+
+def align(transcript: Transcript, master: Path, *, audio_key: str, cache_dir: Path,
+          language: str | None = None) -> Aligned:
+    """Time an untimed transcript against `master` (the built audio); cached.
+
+    Returns the timed transcript, or the transcript as given with a report saying why
+    not (no model for the language, audio that does not match the text). Raises
+    FFmpegError only if the master cannot be decoded.
+    """
+    lang = transcript.language or language
+    words = sum(1 for t in align_text.tokens(transcript) if t.key)
+    if model_for(lang) is None:
+        msg = (f"no alignment model for language {lang!r} (only English): publishing the "
+               "transcript untimed; set align = false in [[transcripts]] to silence this")
+        return Aligned(transcript, AlignReport(transcript.source, AlignStatus.NO_MODEL, msg,
+                                               words=words))
+    key = cache_key(audio_key, transcript)
+    path = Path(cache_dir) / f"align-{key[:16]}.json"
+    cached = _load(path, transcript.source)
+    if cached is None:
+        cached = _align(transcript, master, key)
+        _store(path, cached, transcript.source)
+    else:
+        log.info("%s: alignment cached (%s)", transcript.source.name, path.name)
+    report = replace(cached.report, source=transcript.source)
+    if report.status is not AlignStatus.ALIGNED:
+        return Aligned(transcript, report)
+    return Aligned(replace(transcript, cues=cached.cues), report)
+
+
+def _load(path: Path, source: Path) -> _Cached | None:
+    try:
+        return codec.load(_Cached, json.loads(path.read_text("utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, codec.CodecError, KeyError, TypeError) as exc:
+        log.warning("%s: ignoring damaged alignment cache %s (%s)", source.name, path, exc)
+        return None
+
+
+def _store(path: Path, result: _Cached, source: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fsutil.write_text(path, json.dumps(codec.dump(result), ensure_ascii=False) + "\n")
+    for old in path.parent.glob("align-*.json"):      # earlier texts or masters
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def pcm16(master: Path) -> bytes:
+    """The audio as 16 kHz mono signed 16-bit PCM, what the acoustic model was trained on."""
+    import numpy as np
+
+    from toolkit import ffmpeg
+    chunks = [np.clip(c[:, 0], -1.0, 1.0) for c in
+              ffmpeg.decode(master, sample_rate=SAMPLE_RATE, channels=1)]
+    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return (pcm * 32767.0).astype("<i2").tobytes()
+
+
+def _decoder(model: str, beam: float, word_beam: float):  # type: ignore[no-untyped-def]
+    from pocketsphinx import Decoder, get_model_path
+    base = Path(get_model_path()) / model
+    # No language model: alignment searches the text's own grammar (and loads faster).
+    return Decoder(hmm=str(base / model), dict=str(base / f"cmudict-{model}.dict"), lm=None,
+                   samprate=SAMPLE_RATE, bestpath=False, beam=beam, pbeam=beam,
+                   wbeam=word_beam, loglevel="FATAL")
+
+
+def _pronunciations(decoder, keys: set[str], voice: str) -> tuple[dict[str, int], set[str]]:  # type: ignore[no-untyped-def]
+    """Phone counts for every key; words added from eSpeak NG; keys left unpronounceable."""
+    phones: dict[str, int] = {}
+    missing: set[str] = set()
+    for key in sorted(keys):
+        known = decoder.lookup_word(key)
+        if known is None and "-" in key:
+            # "working-level": the dictionary's own parts beat a guess at the whole.
+            parts = [decoder.lookup_word(p) for p in key.split("-") if p]
+            if parts and all(parts):
+                known = " ".join(parts)
+                decoder.add_word(key, known, False)
+        if known is None:
+            guess = g2p.pronounce(key, voice)
+            if guess is None:
+                missing.add(key)
+                continue
+            decoder.add_word(key, guess, False)
+            log.debug("pronouncing %r as %s", key, guess)
+            known = guess
+            phones[key] = -len(guess.split())     # negative: marks a guessed word
+            continue
+        phones[key] = len(known.split())
+    return phones, missing
+
+
+def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
+    """Run the aligner (no cache); a mismatch report when the audio is not the text."""
+    model = model_for(transcript.language) or "en-us"
+    toks = align_text.tokens(transcript)
+    keys = {t.key for t in toks if t.key}
+    audio = pcm16(master)
+    duration = len(audio) / 2 / SAMPLE_RATE
+    for beam, word_beam in BEAMS:
+        decoder = _decoder(model, beam, word_beam)
+        phones, missing = _pronunciations(decoder, keys, model)
+        spoken = [i for i, t in enumerate(toks) if t.key and t.key not in missing]
+        if not spoken:
+            break
+        decoder.set_align_text(" ".join(toks[i].key for i in spoken))
+        decoder.start_utt()
+        decoder.process_raw(audio, full_utt=True)
+        decoder.end_utt()
+        segs = decoder.seg()
+        placed = [s for s in (segs or ()) if s.word not in _FILLERS]
+        if segs is not None and len(placed) == len(spoken):
+            break
+        log.debug("%s: no alignment with beam %g", transcript.source.name, beam)
+    words, guessed = sum(1 for t in toks if t.key), sum(1 for t in toks if phones.get(t.key, 0) < 0)
+
+    def report(status: AlignStatus, message: str = "", sentences: int = 0) -> AlignReport:
+        return AlignReport(transcript.source, status, message, words=words, guessed=guessed,
+                           interpolated=words - len(spoken), sentences=sentences, key=key)
+
+    if not spoken:
+        return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
+    if segs is None or len(placed) != len(spoken):
+        return _Cached(report(AlignStatus.MISMATCH, "the audio does not match the text: the "
+                              "aligner could not follow the text to its end (a wrong audio "
+                              "file, or speech missing from the transcript)"), ())
+    squeezed = 0
+    times: list[tuple[float, float] | None] = [None] * len(toks)
+    for i, seg in zip(spoken, placed):
+        frames = seg.end_frame - seg.start_frame + 1
+        if frames <= MIN_FRAMES_PER_PHONE * abs(phones[toks[i].key]):
+            squeezed += 1
+        times[i] = (round(seg.start_frame * FRAME_S, 3), round((seg.end_frame + 1) * FRAME_S, 3))
+    share = squeezed / len(spoken)
+    log.debug("%s: %d of %d words squeezed", transcript.source.name, squeezed, len(spoken))
+    if share > MAX_SQUEEZED:
+        return _Cached(report(AlignStatus.MISMATCH, f"the audio does not match the text: "
+                              f"{share:.0%} of the words could only be placed at the shortest "
+                              f"length the model allows (more than {MAX_SQUEEZED:.0%})"), ())
+    filled = align_text.interpolate(times, toks, duration)
+    cues = tuple(align_text.timed_cues(transcript, toks, filled))
+    msg = f"{guessed} words pronounced by eSpeak NG" if guessed else ""
+    return _Cached(report(AlignStatus.ALIGNED, msg, sentences=len(cues)), cues)
