@@ -239,12 +239,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
         date = None
     number = t.integer("number", positive=True)
     season = t.integer("season", positive=True)
-    type_text = t.text("type", default="full")
-    try:
-        ep_type = EpisodeType(type_text)
-    except ValueError:
-        t.error("type", f"must be full, trailer or bonus, not {type_text!r}")
-        ep_type = EpisodeType.FULL
+    ep_type = t.choice("type", EpisodeType, EpisodeType.FULL)
     summary = t.text("summary", default="") or ""
     notes = _notes(t, folder)
     explicit = t.flag("explicit")

@@ -248,12 +248,7 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
         t.error("language", language_problem)  # the rule validate applies to <language>
     author = t.text("author", required=True)
     explicit = t.flag("explicit", required=True)
-    type_text = t.text("type", default="episodic")
-    try:
-        show_type = ShowType(type_text)
-    except ValueError:
-        t.error("type", f"must be 'episodic' or 'serial', not {type_text!r}")
-        show_type = ShowType.EPISODIC
+    show_type = t.choice("type", ShowType, ShowType.EPISODIC)
     cats = _categories(t)
     artwork = t.file("artwork", path.parent, required=True)
     if artwork is not None and artwork.suffix.lower() not in (".jpg", ".jpeg", ".png"):

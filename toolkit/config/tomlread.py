@@ -20,10 +20,13 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from toolkit import fsutil
 from toolkit.errors import Problem, Severity
+
+E = TypeVar("E", bound=Enum)
 
 _TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 #: Characters XML 1.0 cannot carry, and the C1 controls it discourages (feed.py removes the
@@ -170,6 +173,16 @@ class Table:
         self.error(key, f"contains U+{ord(ch):04X}, a character XML cannot carry, at "
                         f"character {m.start() + 1}{hint}: remove or retype it")
         return False
+
+    def choice(self, key: str, kind: type[E], default: E) -> E:
+        """One of an Enum's values (`default` when absent; an error listing the values when not)."""
+        text = self.text(key, default=default.value)
+        try:
+            return kind(text)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in kind)
+            self.error(key, f"must be one of {allowed}, not {text!r}")
+            return default
 
     def integer(self, key: str, *, required: bool = False, positive: bool = False) -> int | None:
         """An integer value; `positive` requires it to be at least 1."""
