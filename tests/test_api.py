@@ -25,3 +25,28 @@ def test_a_failing_episode_is_a_result(built_show: Path, tmp_path: Path) -> None
     (show / "episodes/first-episode/body.flac").write_bytes(b"not audio")
     (result,) = Project(show).build()
     assert not result.ok and result.summary is None and "body.flac" in result.error
+
+
+@pytest.mark.parametrize("args, method", [
+    (["check", "--no-media"], "check"), (["build"], "build"), (["feed"], "feed"),
+    (["validate"], "validate"), (["publish", "--dry-run"], "publish"), (["cue"], "cue"),
+    (["status"], "status"), (["release"], "release"), (["align", "x"], "align"),
+])
+def test_the_cli_goes_through_the_project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          args: list[str], method: str) -> None:
+    """Each show command calls its Project method: the CLI holds no logic of its own."""
+    from click.testing import CliRunner
+
+    from toolkit.api import Project
+    from toolkit.cli import cli
+    from toolkit.errors import PodkitError
+    called: list[str] = []
+
+    def fake(self: Project, *a: object, **k: object) -> object:
+        called.append(method)
+        raise PodkitError("stopped by the test")
+
+    monkeypatch.setattr(Project, method, fake)
+    monkeypatch.setattr(Project, "select", lambda self, *a, **k: [])
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path), *args])
+    assert called == [method], result.output

@@ -1,4 +1,4 @@
-"""The `podkit` command: a thin click layer over toolkit.pipeline.
+"""The `podkit` command: a thin click layer over the library API, toolkit.Project (api.py).
 
 Commands parse options, call one library function, and print. Every PodkitError
 becomes one clean line on stderr and exit code 1; the traceback only with -v.
@@ -84,14 +84,13 @@ def check(c: Context, no_media: bool) -> None:
 
     Each problem is one line, `path: field: message`. Exit status 1 if any is an error.
     """
-    from toolkit.crosscheck import load_catalog
-    cat = load_catalog(c.root, probe_media=not no_media)
-    for problem in cat.problems:
+    checked = c.project.check(probe_media=not no_media)
+    for problem in checked.problems:
         click.echo(str(problem), err=problem.severity.value == "error")
-    if cat.errors:
-        raise PodkitError(f"{len(cat.errors)} problem(s) in {c.root}")
-    c.say(f"ok: {len(cat.shows)} feed(s), {len(cat.episodes)} episode(s)"
-          + (f", {len(cat.problems)} warning(s)" if cat.problems else ""), fg="green")
+    if checked.errors:
+        raise PodkitError(f"{len(checked.errors)} problem(s) in {c.root}")
+    c.say(f"ok: {checked.feeds} feed(s), {checked.episodes} episode(s)"
+          + (f", {len(checked.problems)} warning(s)" if checked.problems else ""), fg="green")
 
 
 @cli.command()
@@ -111,10 +110,9 @@ def check(c: Context, no_media: bool) -> None:
 def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: Path | None,
         transcripts: tuple[Path, ...], date_text: str | None, draft: bool) -> None:
     """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio)."""
-    from toolkit.showlife.scaffold import new_episode
     date = _parse_date(date_text) if date_text else None
-    path = new_episode(c.root, slug, feed_id=feed_id, title=title, audio=audio,
-                       transcripts=transcripts, date=date, draft=draft)
+    path = c.project.new_episode(slug, feed_id=feed_id, title=title, audio=audio,
+                                 transcripts=transcripts, date=date, draft=draft)
     c.say(f"created {path}: " + ("run `podkit check`" if audio else
                                  "add the audio, then run `podkit check`"))
 
@@ -150,32 +148,30 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     not stop the others and leaves its previous build as it was; failures are listed at
     the end and the exit status is 1.
     """
-    from toolkit import pipeline
     from toolkit.commands.display import EpisodeProgress
-    cat, episodes = pipeline.select(c.root, slugs, feed_id)
-    display = EpisodeProgress([e.slug for e in episodes], enabled=not c.quiet)
-    results = pipeline.build(cat, slugs, feed_id, jobs=jobs, progress=display,
-                             settings=pipeline.BuildSettings(id3_version=int(id3_version),
-                                                             force=force))
+    display = EpisodeProgress([e.slug for e in c.project.select(*slugs, feed=feed_id)],
+                              enabled=not c.quiet)
+    results = c.project.build(*slugs, feed=feed_id, jobs=jobs, force=force,
+                              id3_version=int(id3_version), progress=display)
     display.close()
     failed = [r for r in results if not r.ok]
-    unchanged = [r for r in results if r.ok and r.value.unchanged]
+    built = [r.summary for r in results if r.summary is not None and not r.summary.unchanged]
+    for s in built:
+        c.say(_build_line(s))
+    for s in built:
+        if s.limiting_warning:
+            click.echo(f"episodes/{s.slug}: audio: warning: {s.limiting_warning}", err=True)
+        for warning in s.align_warnings:
+            click.echo(f"episodes/{s.slug}: transcript: warning: {warning}", err=True)
     for r in results:
-        if r.ok and not r.value.unchanged:
-            c.say(_build_line(r.value))
-    for r in results:
-        if r.ok and r.value.limiting_warning and not r.value.unchanged:
-            click.echo(f"episodes/{r.value.slug}: audio: warning: {r.value.limiting_warning}",
-                       err=True)
-        for warning in (r.value.align_warnings if r.ok and not r.value.unchanged else ()):
-            click.echo(f"episodes/{r.value.slug}: transcript: warning: {warning}", err=True)
-        if r.ok and r.value.overrun:
-            click.echo(f"episodes/{r.value.slug}/episode.toml: max_duration: warning: "
-                       f"{r.value.overrun}", err=True)
+        if r.summary is not None and r.summary.overrun:
+            click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "
+                       f"{r.summary.overrun}", err=True)
+    unchanged = len(results) - len(failed) - len(built)
     if unchanged:
-        c.say(f"unchanged: {len(unchanged)} episode(s) already built from the same inputs")
+        c.say(f"unchanged: {unchanged} episode(s) already built from the same inputs")
     for r in failed:
-        click.echo(f"failed {r.key}: {r.error}", err=True)
+        click.echo(f"failed {r.slug}: {r.error}", err=True)
     if failed:
         raise PodkitError(f"{len(failed)} of {len(results)} episode(s) failed")
 
@@ -193,10 +189,9 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
     from it): episodes whose build is not current are built first. Exit 1 when a
     transcript's audio does not match its text.
     """
-    from toolkit import pipeline
     from toolkit.model import AlignStatus
     mismatched = 0
-    for slug, reports in pipeline.align(c.root, slugs, feed_id, jobs=jobs):
+    for slug, reports in c.project.align(*slugs, feed=feed_id, jobs=jobs):
         if not reports:
             c.say(f"{slug}: no plain-text transcript to align")
         for a in reports:
@@ -236,9 +231,9 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
 
     Drafts and episodes dated in the future stay out until their time.
     """
-    from toolkit import pipeline, release
-    when = pipeline.parse_time(now_text, "--now") if now_text else pipeline.now()
-    for r in release.write_feed(c.root, feed_id, now=when):
+    from toolkit import pipeline
+    when = pipeline.parse_time(now_text, "--now") if now_text else None
+    for r in c.project.feed(feed=feed_id, now=when):
         c.say(f"{'wrote' if r.changed else 'unchanged'} {r.path}: {len(r.included)} episode(s)"
               + (f", {len(r.waiting)} scheduled ({', '.join(r.waiting)})" if r.waiting else "")
               + (f", {len(r.drafts)} draft(s)" if r.drafts else ""))

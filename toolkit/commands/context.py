@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from toolkit.api import Project
 
 
 class Context:
@@ -13,6 +17,15 @@ class Context:
         self.root = root
         self.verbose = verbose
         self.quiet = quiet
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        """The show folder as the library sees it (toolkit.Project), made on first use."""
+        if self._project is None:
+            from toolkit.api import Project
+            self._project = Project(self.root)
+        return self._project
 
     def say(self, message: str = "", **style: object) -> None:
         """Print to stdout unless -q."""

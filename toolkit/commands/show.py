@@ -41,8 +41,9 @@ def init(c: Context, directory: Path | None, title: str | None, author: str | No
     """Start a show in DIRECTORY (default: --root): a commented feed, a placeholder cover,
     templates/README.md, .gitignore and a Makefile. Never overwrites a file.
     """
+    from toolkit import Project
     from toolkit.errors import ConfigError
-    from toolkit.showlife.showinit import ShowSettings, init_show, slugify
+    from toolkit.showlife.showinit import ShowSettings, slugify
     folder = (directory or c.root).resolve()
     if interactive:
         title = click.prompt("Title", default=title)
@@ -60,7 +61,7 @@ def init(c: Context, directory: Path | None, title: str | None, author: str | No
     settings = ShowSettings(title=title, author=author, email=email, base_url=base_url,  # type: ignore[arg-type]
                             feed_id=feed_id, language=language, category=category,
                             description=description, link=link, explicit=explicit)
-    for path in init_show(folder, settings):
+    for path in Project.init(folder, settings)[1]:
         c.say(f"wrote {path}")
     c.say("next: podkit new SLUG --audio FILE, then podkit check / build / feed / publish "
           "(or make release)", fg="green")
@@ -80,11 +81,9 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
     what changed, built, published, differs from published), duration, loudness, true
     peak, limiting; then totals. Reads build records; builds and writes nothing.
     """
-    from toolkit import pipeline
     from toolkit.commands.display import table
-    from toolkit.showlife import status as st
-    when = _parse_time(now_text) if now_text else pipeline.now()
-    report = st.show_status(c.root, feed_id, now=when, remote=remote)
+    when = _parse_time(now_text) if now_text else None
+    report = c.project.status(feed=feed_id, now=when, remote=remote)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
         return
@@ -121,11 +120,10 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     the failing step and its problems are printed and the exit status is 1. Run it daily
     and scheduled episodes go live on their date (docs/scheduling.md).
     """
-    from toolkit import pipeline
     from toolkit.showlife import golive
-    when = _parse_time(now_text) if now_text else pipeline.now()
+    when = _parse_time(now_text) if now_text else None
     try:
-        golive.release(c.root, feed_id, now=when, jobs=jobs, on_step=c.say)
+        c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say)
     except golive.ReleaseError as exc:
         for line in exc.lines:      # the step's problems, then main() prints the one summary
             click.echo(line, err=True)

@@ -31,14 +31,13 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
     in any encoding (the one used is in --json and at -v).
     Each finding names the rule, item and field; errors give exit status 1.
     """
-    from toolkit import release
     from toolkit.feed import validate as rules
     checked = [rules.check_source(s, deadline=deadline) for s in sources]
-    loud: list[release.RenditionLoudness] = []
+    loud: list = []
     if sources:
         findings = [f for ch in checked for f in ch.findings]
     else:
-        findings = release.validate_own(c.root, feed_id, loudness=loud)
+        findings = c.project.validate(feed=feed_id, loudness=loud)
     if as_json:
         click.echo(rules.findings_json(findings, checked, loudness=[vars(r) for r in loud]))
     else:
@@ -79,12 +78,10 @@ def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> Non
     an episode whose audio is missing. Once a changed feed is up, the WebSub hub and
     podping named in [publish] are told (a failure there is a warning, exit status 0).
     """
-    from toolkit import release
     from toolkit.commands.display import TransferProgress
     bar = TransferProgress(enabled=not c.quiet and not dry_run)
     try:
-        reports = release.publish_show(c.root, feed_id, dry_run=dry_run, delete=delete,
-                                       progress=bar)
+        reports = c.project.publish(feed=feed_id, dry_run=dry_run, delete=delete, progress=bar)
     finally:
         bar.close()
     for report in reports:
@@ -111,9 +108,8 @@ def preview(c: Context, feed_id: str | None, host: str, port: int, published: bo
 
     The feed's URLs are rewritten to point at this server. Ctrl-C stops it.
     """
-    from toolkit import release
     from toolkit.publish import preview as server_mod
-    show, folder = release.preview_folder(c.root, feed_id, published=published)
+    show, folder = c.project.preview_folder(feed=feed_id, published=published)
     server = server_mod.make_server(folder, host, port, base_url=show.base_url,
                                     enclosure_prefix=show.enclosure_prefix)
     c.say(f"serving {folder} on {server.url}")
@@ -172,8 +168,7 @@ def cue(c: Context, slugs: tuple[str, ...], feed_id: str | None) -> None:
     Programme, segment, duration, parts, in- and out-cue, loudness; one CSV for all
     selected episodes in build/reports/<feed>/cue.csv.
     """
-    from toolkit import pipeline
-    for path in pipeline.write_cues(c.root, slugs, feed_id):
+    for path in c.project.cue(*slugs, feed=feed_id):
         c.say(f"wrote {path}")
 
 
@@ -229,7 +224,6 @@ def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
     Every item keeps its guid and date; MP3s are published as they are (no second
     encode). Re-running updates and never duplicates. See docs/migrate.md.
     """
-    from toolkit.migrate import importer
     tty = sys.stderr.isatty() and not c.quiet
 
     def progress(what: str, done: int, total: int | None) -> None:
@@ -237,8 +231,8 @@ def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
             of = f" of {total / 1e6:.1f}" if total else ""
             click.echo(f"\r{what}: {done / 1e6:.1f}{of} MB\033[K", err=True, nl=False)
 
-    report = importer.import_feed(c.root, source, base_url=base_url, feed_id=feed_id,
-                                  feed_url=feed_url, media=not no_media, progress=progress)
+    report = c.project.import_feed(source, base_url=base_url, feed_id=feed_id,
+                                   feed_url=feed_url, media=not no_media, progress=progress)
     if tty:
         click.echo("\r\033[K", err=True, nl=False)
     for line in report.downloaded:
