@@ -1,7 +1,7 @@
 """Corpus: moving a show in: `passthrough` episodes and `podkit import` of other hosts' feeds.
 
 CASES run the real `podkit` like the config corpus (one line, exit status, sources
-untouched); ROWS are checked by their own tests in tests/test_import.py, which serve the
+untouched); ROWS are checked by their own tests in tests/migrate/test_import.py, which serve the
 feeds and their media from a local HTTP server.
 """
 from __future__ import annotations

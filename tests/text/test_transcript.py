@@ -124,7 +124,7 @@ def test_drop_lines_counts_lines_that_hold_text(tmp_path):
 def test_the_sample_show_keeps_its_words_and_drops_its_headings():
     """episodes/hanoi-summit uses drop_lines: the meaning change leaves its transcript alone."""
     import tomllib
-    folder = Path(__file__).resolve().parent.parent / "episodes" / "hanoi-summit"
+    folder = Path(__file__).resolve().parents[2] / "episodes" / "hanoi-summit"
     (spec,) = tomllib.loads((folder / "episode.toml").read_text("utf-8"))["transcripts"]
     t = load(folder / spec["file"], drop=tuple(spec["drop_lines"]))
     text = (folder / spec["file"]).read_text("utf-8")

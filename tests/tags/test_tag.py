@@ -337,7 +337,7 @@ def test_output_is_identical_across_processes(tmp_path, master):
     import sys
     out, _, _ = tagged(tmp_path, master)
     script = (
-        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "import sys; from pathlib import Path; sys.path[:0] = [sys.argv[1], str(Path(sys.argv[1]).parent)];"
         "import test_tag as t; d = Path(sys.argv[2]); d.mkdir();"
         "out, _, _ = t.tagged(d, Path(sys.argv[3]));"
         "print(out)")

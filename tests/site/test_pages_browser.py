@@ -335,7 +335,7 @@ def test_pages_work_opened_from_disk(browser, site):
 
 # ---- the sample show's own pages, built by podkit and served by `podkit preview`'s server ----
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

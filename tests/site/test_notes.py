@@ -23,7 +23,7 @@ from toolkit.errors import PodkitError
 from toolkit.site import notes
 from toolkit.site.markup import CONTENT_TAGS, DESCRIPTION_TAGS, render_notes
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NS = "{http://www.w3.org/1999/xhtml}"
 
 # Each of these must come out of every renderer with nothing that can run.

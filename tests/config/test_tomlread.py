@@ -10,7 +10,7 @@ from toolkit.config.episode import read_episode
 from toolkit.config.tomlread import Table
 from toolkit.errors import Problem
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _episode_keys(tmp_path: Path) -> list[str]:
