@@ -23,7 +23,7 @@ ITUNES = "{" + ITUNES_URI + "}"
 ATOM = "{" + contenttypes.ATOM_NS + "}"
 P20_URI = contenttypes.PODCAST_NS
 #: The namespace's first home; some parsers (podcastparser) still only know this one.
-P20_LEGACY_URI = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+P20_LEGACY_URI = contenttypes.PODCAST_NS_OLD
 
 TRANSCRIPT_TYPES = {"text/plain", "text/html", "text/vtt", "application/json",
                     "application/x-subrip"}

@@ -24,14 +24,14 @@ import nh3
 from defusedxml import DefusedXmlException
 
 from toolkit.errors import FeedError
+from toolkit.standards import contenttypes
 from toolkit.model import Person
 
-ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-ATOM = "{http://www.w3.org/2005/Atom}"
+ITUNES = f"{{{contenttypes.ITUNES_NS}}}"
+CONTENT = f"{{{contenttypes.CONTENT_NS}}}"
+ATOM = f"{{{contenttypes.ATOM_NS}}}"
 #: The Podcasting 2.0 namespace, and the GitHub URL early feeds declared instead.
-PODCAST_NS = ("{https://podcastindex.org/namespace/1.0}",
-              "{https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md}")
+PODCAST_NS = (f"{{{contenttypes.PODCAST_NS}}}", f"{{{contenttypes.PODCAST_NS_OLD}}}")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ CHAPTERS_TYPE = "application/json+chapters"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+#: The URL early Podcasting 2.0 feeds declared instead of PODCAST_NS (readers accept both).
+PODCAST_NS_OLD = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 DEFAULT_TYPE = "application/octet-stream"
 
 #: By file extension (lower case, with the dot).
