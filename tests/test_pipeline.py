@@ -181,7 +181,7 @@ def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> Non
     cat = catalog.load(show_root)
     built = cat.load_record(cat.episodes[0])
     renditions = built.renditions
-    assert set(renditions) == {"mp3", "m4a"}
+    assert set(renditions) == {"mp3", "aac"}
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("built first-episode:")]
     for kind, stats in renditions.items():
         assert f"{kind.upper()} {stats.integrated:.1f} LUFS {stats.true_peak:.1f} dBTP" in line

@@ -10,12 +10,12 @@ import re
 import uuid
 from pathlib import Path
 
-from toolkit import artwork, fsutil, speechconf, stdcheck, wavheader
+from toolkit import artwork, fsutil, presets, speechconf, stdcheck, wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
-from toolkit.model import (AudioPart, Chapter, Episode, EpisodeType, LoudnessTarget, Show,
-                           Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
+from toolkit.model import (AudioPart, Chapter, EncodingSettings, Episode, EpisodeType,
+                           LoudnessTarget, Show, Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
                            is_slug)
-from toolkit.show import check_https, display, read_loudness, read_persons
+from toolkit.show import check_https, display, read_encoding, read_loudness, read_persons
 from toolkit.tomlread import NOT_XML_RE, Table, parse_toml
 
 EPISODE_FILE = "episode.toml"
@@ -262,9 +262,14 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
             soundbites.append(Soundbite(start, dur, title_sb))
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
+    enc = t.table("encoding")
+    encoding = _episode_encoding(read_encoding(enc), show) if enc else None
     processing = speechconf.read(t)
     fields = {k: t.text(k) for k in ("season_name", "episode_display", "programme", "segment")}
     passthrough, keep_tags = _passthrough(t, parts, loudness is not None)
+    if passthrough and encoding is not None:
+        t.warn("encoding", "ignored with passthrough = true: the MP3 is published as mastered")
+        encoding = None
     t.finish()
 
     if sum(p.severity is Severity.ERROR for p in problems) > before or (shows is not None
@@ -278,8 +283,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    summary=summary, notes=notes, explicit=explicit, transcripts=transcripts,
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
                    max_duration=max_duration, soundbites=tuple(soundbites),
-                   loudness=loudness, passthrough=passthrough, keep_tags=keep_tags,
-                   processing=processing, **fields)
+                   loudness=loudness, encoding=encoding, passthrough=passthrough,
+                   keep_tags=keep_tags, processing=processing, **fields)
 
 
 def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> tuple[bool, bool]:
@@ -307,6 +312,12 @@ def _episode_loudness(values: dict[str, object], show: Show | None) -> LoudnessT
     kw = {k: v for k, v in values.items() if k != "levelling"}
     from dataclasses import replace
     return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _episode_encoding(values: dict[str, object], show: Show | None) -> EncodingSettings:
+    """The show's encoding with an episode's [encoding] values on top (e.g. `renditions`)."""
+    base = show.preset if show else presets.get("podcast")
+    return presets.apply_overrides(base, {}, values).encoding
 
 
 def episode_folders(root: Path) -> list[Path]:

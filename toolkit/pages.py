@@ -1,7 +1,7 @@
 """What an episode's page and the index show, from an episode being built or from its record."""
 from __future__ import annotations
 
-from toolkit import markup, notes, record
+from toolkit import markup, notes, record, renditions
 from toolkit.model import Episode, MediaFile, Show
 
 
@@ -17,14 +17,19 @@ def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transc
     labels = {"text/vtt": "WebVTT captions", "application/x-subrip": "SRT subtitles",
               "application/json": "Podcast Index JSON", "text/plain": "Plain text",
               "text/html": "HTML"}
-    downloads = {"audio/x-m4a": "AAC (.m4a)", "audio/ogg": "Opus (.opus)"}
     return notes.PageData(
         episode=episode, audio=audio.url, duration=audio.duration or 0.0,
         audio_size=audio.size, chapters=tuple(chs), notes_html=notes_html,
         transcript_html=transcript_html,
         transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
         cover=cover, chapters_file=chapters_file.url if chapters_file else None,
-        downloads=tuple(notes.Link(downloads.get(m.mime, m.mime), m.url, m.mime) for m in extra))
+        downloads=tuple(notes.Link(_label(m), m.url, m.mime) for m in extra))
+
+
+def _label(m: MediaFile) -> str:
+    """A rendition's download label: the registry's ("AAC (.m4a)", "Opus"), else its type."""
+    fmt = renditions.by_ext(m.url) or renditions.by_ext(str(m.path))
+    return fmt.label if fmt else m.mime
 
 
 def record_page(show: Show, rec: record.EpisodeRecord, transcript_html: str = "") -> notes.PageData:
