@@ -191,12 +191,14 @@ def read_encoding(enc: Table) -> dict[str, object]:
         if flag is not None:
             evals[alias] = flag
     if enc.has("renditions"):
-        listed = enc.strings("renditions")
-        why = renditions.problem(listed)
-        if why:
-            enc.error("renditions", why)
-        else:
-            evals["renditions"] = listed
+        raw = enc.data["renditions"]
+        listed = enc.strings("renditions")      # reports a value that is no list of strings
+        if isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+            why = renditions.problem(listed)
+            if why:
+                enc.error("renditions", why)
+            else:
+                evals["renditions"] = listed
     enc.finish()
     if evals.get("channels") not in (None, 1, 2):
         enc.error("channels", "must be 1 (mono) or 2 (stereo)")
