@@ -90,4 +90,4 @@ def test_existing_shows_keep_their_audio_cache_keys():
                    "mp3_bitrate_mono": 96, "mp3_vbr_quality": None, "aac": True,
                    "aac_bitrate": 96, "wav": False, "wav_sample_rate": 48000, "wav_bits": 24}
     with_opus = renditions.settings_key(replace(enc, renditions=("mp3", "opus")))
-    assert with_opus["opus"] is True and with_opus["opus_bitrate"] == 64
+    assert with_opus["opus"][0] == "libopus" and with_opus["opus_bitrate"] == 64

@@ -73,7 +73,7 @@ def lossy_args(settings: EncodingSettings, fmt: renditions.Format) -> list[str]:
     """ffmpeg codec options of a lossy rendition, from the registry (without the muxer)."""
     if fmt.key == "mp3":
         return mp3_args(settings)[:-2]      # LAME's VBR mode is its own rule
-    return ["-c:a", fmt.codec, "-b:a", f"{fmt.bitrate(settings)}k", "-ar",
+    return ["-c:a", fmt.codec, "-b:a", f"{fmt.bitrate(settings)}k", *fmt.codec_options, "-ar",
             str(fmt.rate(settings)), "-ac", str(settings.channels)]
 
 
