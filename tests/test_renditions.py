@@ -91,3 +91,11 @@ def test_existing_shows_keep_their_audio_cache_keys():
                    "aac_bitrate": 96, "wav": False, "wav_sample_rate": 48000, "wav_bits": 24}
     with_opus = renditions.settings_key(replace(enc, renditions=("mp3", "opus")))
     assert with_opus["opus"][0] == "libopus" and with_opus["opus_bitrate"] == 64
+
+
+def test_publish_treats_every_rendition_as_media():
+    """publish uploads media first and serves each file with the registry's type."""
+    for fmt in renditions.REGISTRY.values():
+        assert f".{fmt.ext}" in contenttypes.MEDIA_EXTENSIONS
+        assert contenttypes.content_type(f"episodes/a/a-0123456789ab.{fmt.ext}") == fmt.mime
+        assert contenttypes.is_content_addressed(f"episodes/a/a-0123456789ab.{fmt.ext}")
