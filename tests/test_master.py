@@ -208,3 +208,19 @@ def test_light_programme_has_no_limiting_warning(tmp_path):
     r = _build(tmp_path, [AudioPart(tone_wav, title="Tone")])
     assert r.limiting.warning is None and r.limiting.max_db < 3.0
     assert json.loads(r.qc_json.read_text())["limiting"]["warning"] is None
+
+
+def test_a_cache_written_before_the_renditions_registry_is_still_read(tmp_path, parts):
+    # Manifests used to say "m4a": true / "wav": ... and key the AAC's loudness "m4a"; the
+    # cache key is unchanged (renditions.settings_key), so those results are reused.
+    p = _with("podcast", renditions=("mp3", "aac"))
+    ep = _episode(tmp_path, parts[:2])
+    r = master.build_audio(ep, p, p.loudness, tmp_path / "cache")
+    manifest = next((tmp_path / "cache").glob("*.result.json"))
+    data = json.loads(manifest.read_text())
+    data.pop("others")
+    data["m4a"], data["wav"] = True, False
+    data["renditions"]["m4a"] = data["renditions"].pop("aac")
+    manifest.write_text(json.dumps(data))
+    again = master.build_audio(ep, p, p.loudness, tmp_path / "cache")
+    assert again.cached and again.files == r.files and again.renditions == r.renditions
