@@ -50,7 +50,7 @@ def test_feed_level_list_and_the_old_aliases(show_root):
     (show_root / FEED).write_text(text)
     enc = catalog.load(show_root).shows["test-radio"].preset.encoding
     assert enc.renditions == ("mp3", "aac", "wav") and enc.aac and enc.wav
-    # The broadcast preset's `wav = true` became its list.
+    # The broadcast preset lists its WAV.
     assert presets.get("broadcast").encoding.renditions == ("mp3", "wav")
 
 

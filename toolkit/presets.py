@@ -15,7 +15,8 @@ from toolkit.model import EncodingSettings, LoudnessTarget, Preset
 LOUDNESS_KEYS = {"integrated": float, "true_peak": float, "mono_integrated": float,
                  "max_lra": float, "levelling": bool}
 #: Keys an [encoding] override table may hold, and their types (`renditions`, a list, and
-#: its old boolean aliases `aac` and `wav` are read apart: see `encoding_values`).
+#: its old boolean aliases `aac` and `wav` are read apart:
+#: show.read_encoding and apply_overrides).
 ENCODING_KEYS = {f.name: (int if f.type in ("int", "int | None") else bool if f.type == "bool" else float)
                  for f in fields(EncodingSettings) if f.name != "renditions"}
 

@@ -48,11 +48,15 @@ class Format:
     codec_options: tuple[str, ...] = ()  # extra encoder options (ffmpeg args)
     mux_options: tuple[str, ...] = ()   # extra muxer options of the file (ffmpeg args)
     tee_file: str = ""              # the file's tee slave options (encode's fallback monitor)
+    # Decoder side: how the encoder's monitor (encode.open_encoder: each file is metered as
+    # it is written) gets the decoded samples when ffmpeg has no loopback decoder: the
+    # stream piped out of the tee, and the demuxer that reads it back. The decoder trims
+    # the encoder's priming where the container says so (LAME header, the .m4a's edit
+    # list, the OpusHead pre-skip); its output is resampled to the programme rate (the
+    # Opus decodes at 48 kHz) so one meter serves every rendition.
     pipe_format: str = ""           # the monitor's pipe stream (muxer) ...
     pipe_demuxer: str = ""          # ... and how ffmpeg reads it back (demuxer)
     codecs: str | None = None       # RFC 6381 codecs string (podcast:alternateEnclosure)
-    decoded_rate: int | None = None  # the decoder's native rate, when it differs from the
-    #                                   file's input rate (the meter resamples it back)
 
     @property
     def mime(self) -> str:
@@ -92,8 +96,7 @@ OPUS = Format(key="opus", ext="opus", label="Opus", tagging=VORBIS, codec="libop
               sample_rate=48000, codec_options=("-vbr", "constrained"),
               mux_options=("-serial_offset", "0"),
               tee_file="f=ogg:serial_offset=0", pipe_format="ogg", pipe_demuxer="ogg",
-              codecs="opus",
-              decoded_rate=48000)
+              codecs="opus")
 WAV = Format(key="wav", ext="wav", label="Broadcast WAV", tagging=UNTAGGED, codec="pcm",
              muxer="wav", in_feed=False, lossy=False, rate_key="wav_sample_rate")
 
