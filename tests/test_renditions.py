@@ -68,7 +68,7 @@ def test_episode_level_renditions_override_the_feed(show_root):
     (FEED, '["mp3", "opsu"]', "encoding.renditions: unknown rendition 'opsu' (did you mean "
                               "'opus'?); choose from mp3, aac, opus, wav"),
     (EP, '["aac", "opus"]', 'encoding.renditions: must include "mp3" (the feed\'s <enclosure>)'),
-    (EP, '["mp3", "mp3"]', "encoding.renditions: lists a rendition twice"),
+    (EP, '["mp3", "mp3"]', "encoding.renditions: lists 'mp3' twice"),
     (EP, '"mp3"', "encoding.renditions: must be a list, not 'mp3' (a string)"),
 ])
 def test_a_bad_list_is_one_line_naming_file_and_field(show_root, where, value, message):

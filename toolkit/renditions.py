@@ -133,8 +133,9 @@ def problem(keys: tuple[str, ...]) -> str | None:
             close = difflib.get_close_matches(key, list(REGISTRY), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return f"unknown rendition {key!r}{hint}; choose from {', '.join(REGISTRY)}"
-    if len(set(keys)) != len(keys):
-        return "lists a rendition twice"
+    twice = [k for k in REGISTRY if keys.count(k) > 1]
+    if twice:
+        return f"lists {twice[0]!r} twice"
     if "mp3" not in keys:
         return 'must include "mp3" (the feed\'s <enclosure>)'
     return None
