@@ -13,8 +13,8 @@ from pathlib import Path
 from toolkit import artwork, fsutil, presets, speechconf, stdcheck, wavheader
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (AudioPart, Chapter, EncodingSettings, Episode, EpisodeType,
-                           LoudnessTarget, Show, Soundbite, TranscriptFormat, TranscriptSource, episode_guid,
-                           is_slug)
+                           LoudnessTarget, Show, Soundbite, TranscriptFormat, TranscriptSource,
+                           episode_guid, is_slug)
 from toolkit.show import check_https, display, read_encoding, read_loudness, read_persons
 from toolkit.tomlread import NOT_XML_RE, Table, parse_toml
 

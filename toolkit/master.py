@@ -68,6 +68,7 @@ class AudioResult:
         out = {"mp3": self.mp3, **self.others}
         return {k: out[k] for k in renditions_.REGISTRY if k in out}
 
+
 def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
     """SHA-256 over the parts' content, every setting that shapes the audio, and ffmpeg."""
     parts = []

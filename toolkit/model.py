@@ -354,7 +354,7 @@ class BuiltEpisode:
     description_html: str = ""          # sanitized to Apple's p/ol/ul/li/a, for <description>
     content_html: str = ""              # the full notes, sanitized, for <content:encoded>
     loudness: LoudnessStats | None = None
-    extra_audio: tuple[MediaFile, ...] = field(default=())  # other published renditions (.m4a, .opus)
+    extra_audio: tuple[MediaFile, ...] = field(default=())  # other published renditions
 
 
 def podcast_guid(feed_url: str) -> str:
