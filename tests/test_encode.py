@@ -177,7 +177,8 @@ def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
                        others={"wav": small_disk / "ep.wav" if seconds < 10 else None})
     (small_disk / "ep.mp3").write_bytes(b"the previous good MP3")
     with pytest.raises(FFmpegError) as err:
-        encode.encode(_chunks(x, 65536), t, EncodingSettings(renditions=("mp3", "wav")), sample_rate=RATE,
+        encode.encode(_chunks(x, 65536), t, EncodingSettings(renditions=("mp3", "wav")),
+                      sample_rate=RATE,
                       channels=2)
     assert str(err.value) == f"{small_disk / 'ep.mp3'}: encoding failed: no space left on device"
     assert sorted(p.name for p in small_disk.iterdir()) == ["ep.mp3"]        # no temp files

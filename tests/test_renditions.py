@@ -46,7 +46,8 @@ def test_feed_level_list_and_the_old_aliases(show_root):
     assert show.preset.encoding.renditions == ("mp3", "opus")     # registry order
     assert show.preset.encoding.opus_bitrate == 80
     # `aac = true` and `wav = true` still work: they add to the list.
-    text = (show_root / FEED).read_text().replace('renditions = ["opus", "mp3"]', "aac = true\nwav = true")
+    text = (show_root / FEED).read_text().replace('renditions = ["opus", "mp3"]',
+                                                  "aac = true\nwav = true")
     (show_root / FEED).write_text(text)
     enc = catalog.load(show_root).shows["test-radio"].preset.encoding
     assert enc.renditions == ("mp3", "aac", "wav") and enc.aac and enc.wav

@@ -138,7 +138,8 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
         return meter.stats().integrated
 
     with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, encoded = Path(tmp) / "excerpts.f32", Path(tmp) / f"excerpts.{renditions.get(kind).ext}"
+        raw = Path(tmp) / "excerpts.f32"
+        encoded = Path(tmp) / f"excerpts.{renditions.get(kind).ext}"
         with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
             for piece in planned:
                 f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
