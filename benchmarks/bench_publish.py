@@ -27,8 +27,8 @@ from s3server import start_moto  # noqa: E402
 
 from toolkit import fsutil
 from toolkit.model import PublishTarget, TargetKind  # noqa: E402
-from toolkit.publish.plan import TransferSettings, hash_file, scan_site  # noqa: E402
 from toolkit.publish import sync  # noqa: E402
+from toolkit.publish.plan import TransferSettings, hash_file, scan_site  # noqa: E402
 
 
 def timed(fn) -> float:

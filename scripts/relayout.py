@@ -26,6 +26,7 @@ MOVES = {
     "contenttypes": "standards.contenttypes", "categories": "standards.categories",
     "stdcheck": "standards.stdcheck", "artwork": "standards.artwork",
     "wavheader": "standards.wavheader", "prefix": "standards.prefix",
+    "renditions": "standards.renditions",
     # showlife: starting a show, new episodes, where things stand, releasing
     "showinit": "showlife.showinit", "scaffold": "showlife.scaffold",
     "status": "showlife.status", "golive": "showlife.golive",
@@ -42,6 +43,7 @@ MOVES = {
     "g2p": "text.g2p",
     # tags: mutagen
     "tag": "tags.id3", "tag_mp4": "tags.mp4", "tag_art": "tags.pictures",
+    "tag_opus": "tags.opus",
     # site: jinja2 pages and documents for people
     "notes": "site.notes", "pages": "site.pages", "templating": "site.templating",
     "cue": "site.cue", "markup": "site.markup",

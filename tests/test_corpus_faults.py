@@ -41,8 +41,8 @@ from PIL import Image
 from s3server import moto_endpoint, s3  # noqa: F401
 
 from toolkit import pipeline, release
-from toolkit.publish.plan import TransferSettings
 from toolkit.publish import sync
+from toolkit.publish.plan import TransferSettings
 
 MiB = 1024 * 1024
 FEW_RETRIES = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, max_attempts=2,

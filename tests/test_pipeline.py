@@ -160,8 +160,9 @@ def test_podkit_loudness_agrees_with_ffmpeg_ebur128(built: Path, tmp_path: Path)
 
 
 def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> None:
-    """`podkit build` with an AAC rendition and a programme the limiter works hard on: the
-    build line, the manifest, the cue sheet and qc.json say what each file measures."""
+    """`podkit build` with AAC and Opus renditions and a programme the limiter works hard
+    on: the build line, the manifest, the cue sheet and qc.json say what each file
+    measures, and ffmpeg's ebur128 filter agrees on every published file."""
     import json
 
     from audiosignals import speech_like, write_wav
@@ -169,26 +170,27 @@ def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> Non
 
     from toolkit.cli import cli
     from toolkit.config import catalog
+    from toolkit.standards import renditions as registry
     ep = show_root / "episodes" / "first-episode"
     # Speech with plosives far above it: the limiter works on most of it.
     write_wav(ep / "body.wav", speech_like(20.0, rate=44100, level_db=-24, seed=1), 44100)
     toml = ep / "episode.toml"
     toml.write_text(toml.read_text().replace('file = "body.flac"', 'file = "body.wav"'))
-    feed_toml = show_root / "feeds" / "test-radio.toml"
-    feed_toml.write_text(feed_toml.read_text() + "\n[encoding]\naac = true\n")
+    toml.write_text(toml.read_text() + '\n[encoding]\nrenditions = ["mp3", "aac", "opus"]\n')
     result = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
     assert result.exit_code == 0, result.output
     cat = catalog.load(show_root)
     built = cat.load_record(cat.episodes[0])
     renditions = built.renditions
-    assert set(renditions) == {"mp3", "m4a"}
+    assert set(renditions) == {"mp3", "aac", "opus"}
+    assert [m.mime for m in built.extra_audio] == ["audio/x-m4a", "audio/opus"]
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("built first-episode:")]
     for kind, stats in renditions.items():
         assert f"{kind.upper()} {stats.integrated:.1f} LUFS {stats.true_peak:.1f} dBTP" in line
     # The manifest's numbers are the published files' own, by ffmpeg's meter.
     for media in (built.audio, *built.extra_audio):
         integrated, peak = ebur128(media.path)
-        stats = renditions[media.path.suffix.lstrip(".")]
+        stats = renditions[registry.by_ext(media.path.name).key]
         assert abs(stats.integrated - integrated) <= 0.1 and abs(stats.true_peak - peak) <= 0.2
         assert abs(integrated - -16.0) <= 0.35 and peak <= -1.0
     limiting = built.limiting
@@ -198,3 +200,15 @@ def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> Non
     reports = Layout(show_root).reports("test-radio", "first-episode")
     assert f"WARNING: {limiting['warning']}" in (reports / "cue.txt").read_text()
     assert json.loads((reports / "qc.json").read_text())["limiting"]["warning"] == limiting["warning"]
+    # The feed lists each rendition as an alternate enclosure, the page offers each for
+    # download under the registry's label, and validate (records only) passes.
+    assert CliRunner().invoke(cli, ["--root", str(show_root), "feed"]).exit_code == 0
+    site = Layout(show_root).site("test-radio")
+    item = feedparser.parse((site / "feed.xml").read_bytes()).entries[0]
+    assert [e.type for e in item.enclosures] == ["audio/mpeg"]
+    xml = (site / "feed.xml").read_text()
+    assert xml.count("<podcast:alternateEnclosure ") == 3 and 'title="Opus"' in xml
+    page = (site / "episodes" / "first-episode" / "index.html").read_text()
+    assert "AAC (.m4a)</a>" in page and ">Opus</a>" in page
+    checked = CliRunner().invoke(cli, ["--root", str(show_root), "validate"])
+    assert checked.exit_code == 0, checked.output

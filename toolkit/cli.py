@@ -211,7 +211,7 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
 
 
 def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
-    # Each rendition as measured on its own file (MP3, M4A, WAV).
+    # Each rendition as measured on its own file (MP3, AAC, OPUS, WAV: toolkit.standards.renditions keys).
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"

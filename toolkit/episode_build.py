@@ -30,7 +30,7 @@ from toolkit.model import (
 )
 from toolkit.site import cue, notes
 from toolkit.site.pages import page_data, page_notes
-from toolkit.standards import artwork
+from toolkit.standards import artwork, renditions
 from toolkit.standards.contenttypes import CHAPTERS_TYPE
 from toolkit.store import promote, record
 from toolkit.store.layout import Layout, media_name, site_key, url_for
@@ -187,7 +187,9 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
             audio = passthrough.build_audio(episode, layout.cache(show.id, slug),
                                             progress=audio_progress)
         else:
-            audio = master.build_audio(episode, show.preset, target, layout.cache(show.id, slug),
+            # An episode's own [encoding] (its renditions, say) replaces the feed's.
+            preset = replace(show.preset, encoding=episode.encoding or show.preset.encoding)
+            audio = master.build_audio(episode, preset, target, layout.cache(show.id, slug),
                                        progress=audio_progress)
         # The benchmarks subtract this to get the cost of everything around the audio.
         log.info("%s: audio stage %.3f s cpu", slug, _cpu_seconds() - clock)
@@ -244,22 +246,21 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     tag_args = dict(chapters=chs, page_url=page_url, feed_url=show.feed_url,
                     transcript_text=transcript.plain_text(texts[0]) if texts else None,
                     transcript_language=texts[0].language if texts else None)
-    renditions = [(audio.mp3, "mp3", "audio/mpeg")]
-    if audio.m4a is not None:
-        renditions.append((audio.m4a, "m4a", "audio/x-m4a"))
     built: list[MediaFile] = []
-    for master_file, ext, mime in renditions:
+    for kind, master_file in audio.files.items():   # the MP3 first: it is the enclosure
+        fmt = renditions.get(kind)
+        if not fmt.in_feed:  # the broadcast deliverable is for the station, not the feed
+            _link_or_copy(master_file, reports / f"{slug}-broadcast.{fmt.ext}")
+            continue
         if episode.keep_tags:  # passthrough, byte for byte: the listeners' file stays theirs
-            tagged = work / f".tagging.{ext}"
+            tagged = work / f".tagging.{fmt.ext}"
             shutil.copyfile(master_file, tagged)
         else:
-            tagged = id3.tag_audio(master_file, show, episode, out=work / f".tagging.{ext}",
+            tagged = id3.tag_audio(master_file, show, episode, out=work / f".tagging.{fmt.ext}",
                                    v2_version=job.settings.id3_version, **tag_args)
-        placed = work / media_name(slug, sha256_file(tagged), ext)
+        placed = work / media_name(slug, sha256_file(tagged), fmt.ext)
         os.replace(tagged, placed)
-        built.append(folder.media(placed, mime, audio.duration))
-    if audio.wav is not None:  # the broadcast deliverable is for the station, not the feed
-        _link_or_copy(audio.wav, reports / f"{slug}-broadcast.wav")
+        built.append(folder.media(placed, fmt.mime, audio.duration))
     art_url = folder.url(copy_addressed(episode.art, work, "art")) if episode.art else None
     # 5. notes and the episode page
     progress("pages", 0.0)

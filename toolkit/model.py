@@ -127,11 +127,23 @@ class EncodingSettings:
     mp3_bitrate: int = 128          # kbps, CBR (stereo)
     mp3_bitrate_mono: int = 96      # kbps, CBR (mono)
     mp3_vbr_quality: int | None = None  # LAME -q:a 0..9; None means CBR
-    aac: bool = False               # also write an .m4a
-    aac_bitrate: int = 96
-    wav: bool = False               # also write a broadcast WAV deliverable
-    wav_sample_rate: int = 48000
+    aac_bitrate: int = 96           # kbps, the "aac" rendition (.m4a)
+    wav_sample_rate: int = 48000    # the "wav" rendition (broadcast deliverable)
     wav_bits: int = 24
+    opus_bitrate: int = 64          # kbps, the "opus" rendition (stereo)
+    opus_bitrate_mono: int = 48     # kbps (mono)
+    # What is built, by toolkit.standards.renditions key; the MP3 always (the <enclosure>).
+    renditions: tuple[str, ...] = ("mp3",)
+
+    @property
+    def aac(self) -> bool:
+        """True when an AAC (.m4a) rendition is built (the old `aac = true` key)."""
+        return "aac" in self.renditions
+
+    @property
+    def wav(self) -> bool:
+        """True when the broadcast WAV is built (the old `wav = true` key)."""
+        return "wav" in self.renditions
 
 
 @dataclass(frozen=True)
@@ -297,6 +309,7 @@ class Episode:
     programme: str | None = None        # radio programme name for cue sheets
     segment: str | None = None          # radio segment series name
     loudness: LoudnessTarget | None = None  # overrides the show's preset target
+    encoding: EncodingSettings | None = None  # overrides the show's encoding ([encoding])
     passthrough: bool = False           # the MP3 is the finished master: never re-encoded
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
     processing: Processing | None = None    # speech processing; None: the feed's
@@ -341,7 +354,7 @@ class BuiltEpisode:
     description_html: str = ""          # sanitized to Apple's p/ol/ul/li/a, for <description>
     content_html: str = ""              # the full notes, sanitized, for <content:encoded>
     loudness: LoudnessStats | None = None
-    extra_audio: tuple[MediaFile, ...] = field(default=())  # .m4a, broadcast .wav
+    extra_audio: tuple[MediaFile, ...] = field(default=())  # other published renditions
 
 
 def podcast_guid(feed_url: str) -> str:

@@ -201,7 +201,7 @@ class RenditionLoudness:
     """One published audio file's loudness, as its build measured it on the file itself."""
 
     slug: str
-    kind: str               # mp3, m4a, wav
+    kind: str               # a toolkit.standards.renditions key: mp3, aac, opus, wav
     integrated: float       # LUFS
     true_peak: float        # dBTP
     target: float           # LUFS the build aimed at
@@ -248,7 +248,7 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
 
 def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
     target = rec.episode.loudness or show.preset.loudness
-    aim = target.for_channels(show.preset.encoding.channels)
+    aim = target.for_channels((rec.episode.encoding or show.preset.encoding).channels)
     return [RenditionLoudness(rec.slug, kind, s.integrated, s.true_peak, aim, target.true_peak)
             for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
 

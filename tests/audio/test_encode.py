@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mutagen.mp3
 import mutagen.mp4
+import mutagen.oggopus
 import pytest
 from audiosignals import decode_all, speech_like
 
@@ -16,6 +17,7 @@ from toolkit import ffmpeg
 from toolkit.audio import encode
 from toolkit.errors import FFmpegError
 from toolkit.model import EncodingSettings
+from toolkit.standards import renditions
 
 RATE = 44100
 
@@ -57,13 +59,14 @@ def test_mp3_vbr_option_and_mono_bitrate(tmp_path):
 
 def test_aac_and_broadcast_wav_from_the_same_pass(tmp_path):
     x = speech_like(2.0, rate=RATE) * 0.5
-    t = encode.Targets(mp3=tmp_path / "a.mp3", m4a=tmp_path / "a.m4a", wav=tmp_path / "a.wav")
-    encode.encode(_chunks(x), t, EncodingSettings(aac=True, wav=True), sample_rate=RATE,
-                  channels=2)
-    m4a = mutagen.mp4.MP4(t.m4a).info
+    t = encode.Targets(mp3=tmp_path / "a.mp3", others={"aac": tmp_path / "a.m4a",
+                                                        "wav": tmp_path / "a.wav"})
+    encode.encode(_chunks(x), t, EncodingSettings(renditions=("mp3", "aac", "wav")),
+                  sample_rate=RATE, channels=2)
+    m4a = mutagen.mp4.MP4(t.get("aac")).info
     assert m4a.codec == "mp4a.40.2" and m4a.sample_rate == RATE
     assert m4a.length == pytest.approx(2.0, abs=0.05)
-    chunks = _riff_chunks(t.wav.read_bytes())
+    chunks = _riff_chunks(t.get("wav").read_bytes())
     assert b"bext" in chunks                                # a Broadcast Wave File
     channels, rate, _bps, align, bits = struct.unpack("<HIIHH", chunks[b"fmt "][2:16])
     assert (rate, bits, channels) == (48000, 24, 2)
@@ -173,34 +176,67 @@ def test_full_disk_says_no_space_left_with_the_path(small_disk, seconds):
     # 60 s (960 kB) fills it while ffmpeg is still being fed.
     x = speech_like(seconds, rate=RATE, hot_peaks=False) * 0.5
     t = encode.Targets(mp3=small_disk / "ep.mp3",
-                       wav=small_disk / "ep.wav" if seconds < 10 else None)
+                       others={"wav": small_disk / "ep.wav" if seconds < 10 else None})
     (small_disk / "ep.mp3").write_bytes(b"the previous good MP3")
     with pytest.raises(FFmpegError) as err:
-        encode.encode(_chunks(x, 65536), t, EncodingSettings(wav=True), sample_rate=RATE,
+        encode.encode(_chunks(x, 65536), t, EncodingSettings(renditions=("mp3", "wav")),
+                      sample_rate=RATE,
                       channels=2)
     assert str(err.value) == f"{small_disk / 'ep.mp3'}: encoding failed: no space left on device"
     assert sorted(p.name for p in small_disk.iterdir()) == ["ep.mp3"]        # no temp files
     assert (small_disk / "ep.mp3").read_bytes() == b"the previous good MP3"
 
 
+@pytest.mark.parametrize("kind", ["aac", "opus"])
 @pytest.mark.parametrize("loopback", [True, False], ids=["loopback-decoder", "tee-fallback"])
-def test_monitor_measures_the_aac_rendition_on_its_own(tmp_path, monkeypatch, loopback):
+def test_monitor_measures_each_lossy_rendition_on_its_own(tmp_path, monkeypatch, loopback, kind):
     from toolkit.audio import loudness
     if loopback and not encode.loopback_decoders():
         pytest.skip("this ffmpeg has no loopback decoders")
     monkeypatch.setattr(encode, "loopback_decoders", lambda: loopback)
     x = speech_like(6.0, rate=RATE) * 0.5
-    target = tmp_path / "a.m4a"
+    target = tmp_path / f"a.{renditions.get(kind).ext}"
     meter = loudness.Meter(RATE, 2)
-    frames = encode.encode(_chunks(x), encode.Targets(mp3=None, m4a=target),
-                           EncodingSettings(aac=True), sample_rate=RATE, channels=2,
-                           monitor=meter.feed)
+    frames = encode.encode(_chunks(x), encode.Targets(mp3=None, others={kind: target}),
+                           EncodingSettings(renditions=("mp3", kind)), sample_rate=RATE,
+                           channels=2, monitor=meter.feed)
     live, afterwards = meter.stats(), loudness.measure_file(target)
-    assert frames == len(x) and mutagen.mp4.MP4(target).info.codec == "mp4a.40.2"
-    # Both decoders see the AAC's samples; the stream may keep the encoder's priming
-    # (1024 frames) that the .m4a's edit list trims.
+    assert frames == len(x)
+    if kind == "aac":
+        assert mutagen.mp4.MP4(target).info.codec == "mp4a.40.2"
+    else:
+        info = mutagen.oggopus.OggOpus(target).info
+        assert info.channels == 2 and info.length == pytest.approx(6.0, abs=0.03)
+    # Both decoders see the rendition's samples; the stream may keep the encoder's
+    # priming (AAC: 1024 frames) that the .m4a's edit list (the OpusHead pre-skip) trims.
     assert live.integrated == pytest.approx(afterwards.integrated, abs=0.02)
     assert live.true_peak == pytest.approx(afterwards.true_peak, abs=0.05)
+
+
+def test_opus_is_48_khz_ogg_with_fixed_serials_and_no_gain(tmp_path):
+    x = speech_like(3.0, rate=RATE) * 0.5
+    settings = EncodingSettings(renditions=("mp3", "opus"))
+    outs = []
+    for name in ("a", "b"):
+        target = tmp_path / f"{name}.opus"
+        encode.encode(_chunks(x), encode.Targets(mp3=None, others={"opus": target}), settings,
+                      sample_rate=RATE, channels=2)
+        outs.append(target.read_bytes())
+    assert outs[0] == outs[1]                      # bit-exact: the same samples, the same bytes
+    data = outs[0]
+    assert data[:4] == b"OggS" and struct.unpack("<I", data[14:18])[0] == 0  # serial 0
+    head = data.index(b"OpusHead")
+    channels, _skip, rate, gain = struct.unpack("<BHIh", data[head + 9:head + 18])
+    assert (channels, rate, gain) == (2, 48000, 0)
+    info = mutagen.oggopus.OggOpus(tmp_path / "a.opus").info
+    bitrate = len(data) * 8 / info.length
+    assert 40_000 < bitrate < 72_000               # 64 kbps stereo, constrained VBR
+    mono = tmp_path / "m.opus"
+    encode.encode(_chunks(x[:, :1]), encode.Targets(mp3=None, others={"opus": mono}),
+                  EncodingSettings(channels=1, renditions=("mp3", "opus")), sample_rate=RATE,
+                  channels=1)
+    assert mutagen.oggopus.OggOpus(mono).info.channels == 1
+    assert encode.lossy_args(EncodingSettings(channels=1), renditions.OPUS)[3] == "48k"
 
 
 def _ffmpeg_children(mentioning: Path) -> dict[int, str]:

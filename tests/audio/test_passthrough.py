@@ -123,3 +123,18 @@ def test_passthrough_refuses_aac_data_named_mp3(passthrough_root: Path, tmp_path
     assert not results[0].ok
     assert "episodes/mastered/episode.toml: passthrough:" in results[0].error
     assert "not MP3" in results[0].error
+
+
+def test_passthrough_ignores_renditions_with_a_warning(passthrough_root: Path) -> None:
+    """A mastered MP3 is never re-encoded, so no other format can be made of it."""
+    toml = passthrough_root / "episodes" / "mastered" / "episode.toml"
+    toml.write_text(toml.read_text() + '\n[encoding]\nrenditions = ["mp3", "opus"]\n', "utf-8")
+    feed = passthrough_root / "feeds" / "test-radio.toml"
+    feed.write_text(feed.read_text() + '\n[encoding]\nrenditions = ["mp3", "aac"]\n', "utf-8")
+    cat = catalog.load(passthrough_root)
+    assert [str(p) for p in cat.problems] == [
+        "episodes/mastered/episode.toml: encoding: warning: ignored with passthrough = true: "
+        "the MP3 is published as mastered"]
+    cat = _build(passthrough_root)
+    rec = cat.load_record(next(e for e in cat.episodes if e.slug == "mastered"))
+    assert rec.extra_audio == () and set(rec.renditions) == {"mp3"}

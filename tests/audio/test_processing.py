@@ -157,7 +157,7 @@ def test_leveller_evens_out_two_voices(tmp_path):
     preset = replace(presets.get("broadcast"), processing=Processing(level=True))
     ep = _episode(tmp_path, [AudioPart(src)])
     r = master.build_audio(ep, preset, preset.loudness, tmp_path / "cache")
-    out = decode_all(r.wav, RATE, 2) if r.wav is not None else None
+    out = decode_all(r.others["wav"], RATE, 2) if "wav" in r.others else None
     assert out is not None
     ratio = out.shape[0] / x.shape[0]          # the WAV is 48 kHz
 

@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 
 from toolkit.errors import Severity
-from toolkit.feed.findings import RULES
 from toolkit.feed import rss, validate
+from toolkit.feed.findings import RULES
 
 NS = {"itunes": rss.ITUNES_NS, "podcast": rss.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom"}
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)

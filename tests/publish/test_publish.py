@@ -16,6 +16,7 @@ from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import SECRET_KEY, SESSION_TOKEN, fake_credentials, moto_endpoint, s3  # noqa: F401
 
 from toolkit.model import PublishTarget, TargetKind
+from toolkit.publish import sync
 from toolkit.publish.plan import (
     Action,
     Phase,
@@ -25,7 +26,6 @@ from toolkit.publish.plan import (
     part_size_for,
     phase_of,
 )
-from toolkit.publish import sync
 from toolkit.standards import contenttypes
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,

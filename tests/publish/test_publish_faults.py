@@ -22,8 +22,8 @@ from s3server import fake_credentials, moto_endpoint, s3  # noqa: F401
 
 from toolkit.errors import PodkitError
 from toolkit.model import PublishTarget, TargetKind
-from toolkit.publish.plan import TransferSettings, key_for_url
 from toolkit.publish import sync
+from toolkit.publish.plan import TransferSettings, key_for_url
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
                         max_attempts=3, connect_timeout=5, read_timeout=20)

@@ -27,8 +27,8 @@ from publish_site import BASE_URL, MiB, audio, make_site
 from s3server import moto_endpoint, s3  # noqa: F401
 
 from toolkit.model import PublishTarget
-from toolkit.publish.plan import Action, TransferSettings
 from toolkit.publish import sync
+from toolkit.publish.plan import Action, TransferSettings
 
 FAST = TransferSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=4,
                         max_attempts=3, connect_timeout=5, read_timeout=20)

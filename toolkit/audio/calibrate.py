@@ -27,6 +27,7 @@ import numpy as np
 from toolkit import ffmpeg
 from toolkit.audio import encode, loudness, normalize
 from toolkit.model import EncodingSettings
+from toolkit.standards import renditions
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,12 @@ def _faded(x: np.ndarray, rate: int) -> np.ndarray:
 
 def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettings,
               kind: str = "mp3") -> Calibration | None:
-    """Encode the planned excerpts once with rendition `kind`'s encoder ("mp3" or "m4a");
-    None when the programme gave none.
+    """Encode the planned excerpts once with rendition `kind`'s encoder (a lossy
+    toolkit.standards.renditions key: "mp3", "aac", "opus"); None when the programme gave none.
 
     Each lossy encoder takes its own loudness and moves peaks its own way (AAC at 96 kbps
-    takes less loudness than LAME at 128), so each rendition is calibrated apart.
+    takes less loudness than LAME at 128; Opus resamples to 48 kHz), so each rendition is
+    calibrated apart.
     """
     # Long because it is one sequence (encode the excerpts, measure them, derive the shift
     # and the margin) whose intermediate values all feed the result; split, they would
@@ -138,7 +140,8 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
         return meter.stats().integrated
 
     with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw, encoded = Path(tmp) / "excerpts.f32", Path(tmp) / f"excerpts.{kind}"
+        raw = Path(tmp) / "excerpts.f32"
+        encoded = Path(tmp) / f"excerpts.{renditions.get(kind).ext}"
         with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
             for piece in planned:
                 f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
@@ -157,7 +160,7 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
             decoded[pos:pos + take] = chunk[:take]
             pos += take
     # The decoder removes the encoder's delay and padding (LAME's header, the .m4a's edit
-    # list), so the pieces sit where they were put.
+    # list, the OpusHead pre-skip), so the pieces sit where they were put.
     offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
     shift = 0.0
     if n_even:

@@ -1,7 +1,8 @@
 """Encoding: the normalized programme is piped into an ffmpeg process that writes
-deliverables at once (MP3, optionally AAC in .m4a and the broadcast WAV). The audio
-stage runs one encoder per rendition that has its own gain plan (the MP3 with the
-WAV, the AAC apart), each measured as it is written.
+deliverables at once (the formats of `toolkit.standards.renditions`: MP3, AAC in .m4a, Ogg Opus,
+the broadcast WAV). The audio stage runs one encoder per rendition that has its own
+gain plan (the MP3 with the WAV, the AAC and the Opus apart), each measured as it is
+written.
 
 The encoder runs in its own process, so while LAME works on one core Python
 prepares the next chunks on the other. Outputs are written to temp files beside
@@ -13,9 +14,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +24,35 @@ import numpy as np
 from toolkit import ffmpeg, fsutil
 from toolkit.errors import FFmpegError
 from toolkit.model import EncodingSettings
+from toolkit.standards import renditions
 
 log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Targets:
-    """Where the deliverables go; None leaves one out."""
+    """Where the deliverables go: a path per rendition key (toolkit.standards.renditions); None or a
+    missing key leaves one out. Written in registry order."""
 
     mp3: Path | None
-    m4a: Path | None = None
-    wav: Path | None = None
+    others: Mapping[str, Path | None] = field(default_factory=dict)   # "aac", "opus", "wav"
+
+    @property
+    def outputs(self) -> list[tuple[renditions.Format, Path]]:
+        """(format, path) of every deliverable, in registry order (the MP3 first)."""
+        paths = {"mp3": self.mp3, **self.others}
+        return [(f, paths[f.key]) for f in renditions.REGISTRY.values()  # type: ignore[misc]
+                if paths.get(f.key) is not None]
+
+    def get(self, key: str) -> Path | None:
+        """The path of rendition `key`, if it is a target."""
+        return self.mp3 if key == "mp3" else self.others.get(key)
 
     @property
     def first(self) -> Path:
         """The first deliverable (the one errors name, and the monitor decodes)."""
-        path = self.mp3 or self.m4a or self.wav
-        if path is None:
+        if not self.outputs:
             raise ValueError("no target to encode to")
-        return path
+        return self.outputs[0][1]
 
 
 def mp3_bitrate(settings: EncodingSettings) -> int:
@@ -58,36 +70,38 @@ def mp3_args(settings: EncodingSettings) -> list[str]:
     return rate + ["-ar", str(settings.sample_rate), "-ac", str(settings.channels), "-f", "mp3"]
 
 
+def lossy_args(settings: EncodingSettings, fmt: renditions.Format) -> list[str]:
+    """ffmpeg codec options of a lossy rendition, from the registry (without the muxer)."""
+    if fmt.key == "mp3":
+        return mp3_args(settings)[:-2]      # LAME's VBR mode is its own rule
+    return ["-c:a", fmt.codec, "-b:a", f"{fmt.bitrate(settings)}k", *fmt.codec_options, "-ar",
+            str(fmt.rate(settings)), "-ac", str(settings.channels)]
+
+
 def aac_args(settings: EncodingSettings) -> list[str]:
     """ffmpeg codec options for the AAC rendition (without the container)."""
-    return ["-c:a", "aac", "-b:a", f"{settings.aac_bitrate}k", "-ar", str(settings.sample_rate),
-            "-ac", str(settings.channels)]
+    return lossy_args(settings, renditions.AAC)
 
 
 def codec_args(settings: EncodingSettings, kind: str) -> list[str]:
-    """ffmpeg output options writing lossy rendition `kind` ("mp3" or "m4a") as a file."""
-    return mp3_args(settings) if kind == "mp3" else aac_args(settings) + ["-f", "ipod"]
+    """ffmpeg output options writing lossy rendition `kind` (a registry key) as a file."""
+    fmt = renditions.get(kind)
+    return lossy_args(settings, fmt) + ["-f", fmt.muxer]
 
 
-def _output_args(settings: EncodingSettings, kind: str, lossless_gain_db: float = 0.0
-                 ) -> list[str]:
+def _output_args(settings: EncodingSettings, fmt: renditions.Format, lossless_gain_db: float = 0.0,
+                 *, tee: bool = False) -> list[str]:
     # No metadata and bit-exact muxing: the same samples give the same bytes (and the
     # tagging stage writes all the tags).
     common = ["-map", "0:a", "-map_metadata", "-1", "-fflags", "+bitexact",
               "-flags:a", "+bitexact"]
-    if kind == "mp3":
-        return common + mp3_args(settings) + ["-id3v2_version", "0", "-write_id3v1", "0"]
-    if kind == "mp3+tee":
-        # Without loopback decoders (ffmpeg < 7): one LAME encode feeds two muxers, the
-        # file (seekable, so it gets its LAME/Info header) and a pipe decoded separately.
-        slave = "f=mp3:id3v2_version=0:write_id3v1=0"
-        return common + mp3_args(settings)[:-2] + ["-f", "tee", f"[{slave}]{{}}|[{slave}]pipe:1"]
-    if kind == "m4a+tee":
-        # The same for AAC: the .m4a file, and ADTS frames on the pipe.
-        return common + aac_args(settings) + [
-            "-f", "tee", "[f=ipod:movflags=+faststart]{}|[f=adts]pipe:1"]
-    if kind == "m4a":
-        return common + aac_args(settings) + ["-movflags", "+faststart", "-f", "ipod"]
+    if fmt.lossy and tee:
+        # Without loopback decoders (ffmpeg < 7): one encode feeds two muxers, the file
+        # (seekable, so the MP3 gets its LAME/Info header) and a pipe decoded separately.
+        return common + lossy_args(settings, fmt) + [
+            "-f", "tee", f"[{fmt.tee_file}]{{}}|[f={fmt.pipe_format}]pipe:1"]
+    if fmt.lossy:
+        return common + lossy_args(settings, fmt) + list(fmt.mux_options) + ["-f", fmt.muxer]
     codec = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_s32le"}[settings.wav_bits]
     filters = []
     if lossless_gain_db:
@@ -182,18 +196,17 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
     with ExitStack() as stack:
         args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
                 "-i", "pipe:0"]
-        outputs = [(k, t) for k, t in (("mp3", targets.mp3), ("m4a", targets.m4a),
-                                       ("wav", targets.wav)) if t is not None]
+        outputs = targets.outputs
         monitored = outputs[0][0] if monitor is not None else None
-        if monitored == "wav":
+        if monitored is not None and not monitored.lossy:
             raise ValueError("the monitor decodes a lossy target")
-        for kind, target in outputs:
+        for fmt, target in outputs:
             tmp = stack.enter_context(fsutil.atomic_path(target))
-            if kind == monitored and not loopback:     # the file name goes inside the tee spec
-                out = _output_args(settings, kind + "+tee", lossless_gain_db)
+            if fmt is monitored and not loopback:     # the file name goes inside the tee spec
+                out = _output_args(settings, fmt, lossless_gain_db, tee=True)
                 args += out[:-1] + ["-y", out[-1].format(tmp)]
             else:
-                args += _output_args(settings, kind, lossless_gain_db) + ["-y", str(tmp)]
+                args += _output_args(settings, fmt, lossless_gain_db) + ["-y", str(tmp)]
         if loopback:
             args += _monitor_args(sample_rate, channels)
         proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.first,
@@ -204,9 +217,9 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
             pcm = proc.stdout
             if not loopback:
                 dec = stack.enter_context(ffmpeg.popen(
-                    ["-v", "error", "-f", "mp3" if monitored == "mp3" else "aac", "-i", "pipe:0",
+                    ["-v", "error", "-f", monitored.pipe_demuxer, "-i", "pipe:0",
                      "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"],
-                    what=f"decoding the encoded {monitored.upper()}", path=targets.first,
+                    what=f"decoding the encoded {monitored.key.upper()}", path=targets.first,
                     stdin=True, stdout=True))
                 threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
                                                 daemon=True))

@@ -1,12 +1,12 @@
 """The audio stage: an episode's parts become a finished, untagged master MP3 (and the
-AAC and broadcast WAV renditions when the preset asks for them).
+other renditions the settings list: AAC, Opus, the broadcast WAV; toolkit.standards.renditions).
 
     render (assemble) -> measure (loudness.Meter) -> plan (normalize) -> calibrate each
     lossy encoder -> render again -> apply each rendition's plan -> encode (one ffmpeg
     per plan) -> measure each rendition as it is written -> QC
 
-Every lossy rendition has its own plan: LAME and AAC take different loudness away
-and move peaks differently, so one plan cannot land both on the target.
+Every lossy rendition has its own plan: LAME, AAC and Opus take different loudness
+away and move peaks differently, so one plan cannot land them all on the target.
 
 The programme is never held in memory: it is rendered twice from the sources (the
 renders are deterministic), and the encoder works in its own process while Python
@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from toolkit import ffmpeg, fsutil
 from toolkit.audio import assemble, calibrate, encode, loudness, normalize, processing, qc
 from toolkit.model import ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
+from toolkit.standards import renditions as renditions_
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,17 @@ class AudioResult:
     qc_json: Path
     key: str                                # the cache key
     cached: bool = False
-    m4a: Path | None = None
-    wav: Path | None = None
-    # Each rendition ("mp3", "m4a", "wav") as measured on its own output.
+    # The other renditions' untagged files, by toolkit.standards.renditions key ("aac", "opus", "wav").
+    others: Mapping[str, Path] = field(default_factory=dict)
+    # Each rendition ("mp3", "aac", "opus", "wav") as measured on its own output.
     renditions: Mapping[str, LoudnessStats] = field(default_factory=dict)
     limiting: normalize.Limiting | None = None    # the MP3's plan
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Every rendition's untagged file by key, in registry order (the MP3 first)."""
+        out = {"mp3": self.mp3, **self.others}
+        return {k: out[k] for k in renditions_.REGISTRY if k in out}
 
 
 def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
@@ -71,7 +78,7 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)
     blob = {"engine": ENGINE_VERSION, "ffmpeg": ffmpeg.info().version, "parts": parts,
-            "encoding": asdict(preset.encoding), "levelling": preset.levelling,
+            "encoding": renditions_.settings_key(preset.encoding), "levelling": preset.levelling,
             "target": asdict(target)}
     speech = processing.key_data(episode, preset)
     if speech is not None:      # absent when off: unprocessed episodes keep their key
@@ -80,9 +87,10 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
 
 
 def _paths(cache_dir: Path, slug: str, key: str) -> dict[str, Path]:
+    """The cache files of one key, by suffix (each rendition's file extension, qc, result)."""
     stem = f"{slug}-{key[:16]}"
-    return {ext: cache_dir / f"{stem}.{ext}" for ext in ("mp3", "m4a", "wav", "qc.png",
-                                                         "qc.json", "result.json")}
+    suffixes = [f.ext for f in renditions_.REGISTRY.values()] + ["qc.png", "qc.json", "result.json"]
+    return {ext: cache_dir / f"{stem}.{ext}" for ext in suffixes}
 
 
 def _stats(d: dict) -> LoudnessStats:
@@ -99,19 +107,29 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
         after=_stats(data["after"]), chapters=tuple(Chapter(**c) for c in data["chapters"]),
         parts=tuple((t, s) for t, s in data["parts"]), qc_png=paths["qc.png"],
         qc_json=paths["qc.json"], key=key, cached=True,
-        m4a=paths["m4a"] if data["m4a"] else None, wav=paths["wav"] if data["wav"] else None,
-        renditions={k: _stats(v) for k, v in data["renditions"].items()},
+        others={k: paths[renditions_.get(k).ext] for k in _cached_others(data)},
+        renditions={_RENAMED.get(k, k): _stats(v) for k, v in data["renditions"].items()},
         limiting=normalize.Limiting(**{k: v for k, v in data["limiting"].items()
                                        if k != "threshold"}))
-    needed = [result.mp3, result.qc_png, result.qc_json, result.m4a, result.wav]
+    needed = [result.mp3, result.qc_png, result.qc_json, *result.others.values()]
     return result if all(p.is_file() for p in needed if p is not None) else None
+
+
+#: Rendition keys of manifests written before the registry (the AAC was keyed "m4a").
+_RENAMED = {"m4a": "aac"}
+
+
+def _cached_others(data: dict) -> list[str]:
+    """The non-MP3 renditions a manifest lists (older manifests: `m4a` and `wav` flags)."""
+    if "others" in data:
+        return list(data["others"])
+    return [k for k, flag in (("aac", data.get("m4a")), ("wav", data.get("wav"))) if flag]
 
 
 def _save_manifest(result: AudioResult, path: Path) -> None:
     data = {"duration": result.duration, "before": asdict(result.before),
             "after": asdict(result.after), "chapters": [asdict(c) for c in result.chapters],
-            "parts": [list(p) for p in result.parts], "m4a": result.m4a is not None,
-            "wav": result.wav is not None,
+            "parts": [list(p) for p in result.parts], "others": sorted(result.others),
             "renditions": {k: asdict(v) for k, v in result.renditions.items()},
             "limiting": result.limiting.as_dict() if result.limiting else None}
     text = json.dumps(data, indent=2, sort_keys=True,
@@ -234,14 +252,17 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     first = make_plan(0.0, normalize.CEILING_MARGIN_DB)
     near = calibrate.near_ceiling(block_log, first)
     rends = []
-    for kind in ("mp3", "m4a") if enc.aac else ("mp3",):
+    built = renditions_.of(enc.renditions)
+    for fmt in (f for f in built if f.lossy):
         # Encode a few seconds of excerpts first, so the one full encode lands on target.
-        cal = calibrate.calibrate(excerpts, first, enc, kind)
+        cal = calibrate.calibrate(excerpts, first, enc, fmt.key)
         plan = first if cal is None else make_plan(-cal.loudness_shift,
                                                    calibrate.margin_db(cal, near))
-        targets = (encode.Targets(mp3=paths["mp3"], wav=paths["wav"] if enc.wav else None)
-                   if kind == "mp3" else encode.Targets(mp3=None, m4a=paths["m4a"]))
-        rends.append(_Rendition(kind, plan, targets))
+        # The lossless renditions ride with the MP3: the same samples, its plan's gain.
+        targets = (encode.Targets(mp3=paths["mp3"], others={
+            f.key: paths[f.ext] for f in built if not f.lossy}) if fmt.primary
+            else encode.Targets(mp3=None, others={fmt.key: paths[fmt.ext]}))
+        rends.append(_Rendition(fmt.key, plan, targets))
 
     after_fig = processing.analyzer(rate) if prep.active else None
     measured = _encode_and_check(render, rends, enc, expected, progress, where,
@@ -269,18 +290,19 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     if render.spans != spans or render.frames != frames:
         raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
 
-    renditions = {kind: m.after for kind, m in measured.items()}
-    if enc.wav:
+    measured_files = {kind: m.after for kind, m in measured.items()}
+    for fmt in (f for f in built if not f.lossy):
         # Lossless, so no calibration of its own; measured on the file all the same.
-        renditions["wav"] = loudness.measure_file(paths["wav"])
+        measured_files[fmt.key] = loudness.measure_file(paths[fmt.ext])
+    renditions = {f.key: measured_files[f.key] for f in built}
     main, plan = measured["mp3"], rends[0].plan
     chapters = assemble.chapters(spans, rate, frames)
     result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=before,
                          after=main.after, chapters=chapters,
                          parts=assemble.part_durations(spans, rate),
                          qc_png=paths["qc.png"], qc_json=paths["qc.json"], key=key,
-                         m4a=paths["m4a"] if enc.aac else None,
-                         wav=paths["wav"] if enc.wav else None, renditions=renditions,
+                         others={f.key: paths[f.ext] for f in built if not f.primary},
+                         renditions=renditions,
                          limiting=normalize.limiting(plan, frames / rate))
     if result.limiting and result.limiting.warning:
         # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
@@ -297,7 +319,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
 class _Rendition:
     """A lossy rendition with its own plan (the MP3 carries the WAV: same samples)."""
 
-    kind: str                   # "mp3" or "m4a"
+    kind: str                   # a lossy toolkit.standards.renditions key: "mp3", "aac", "opus"
     plan: normalize.Plan
     targets: encode.Targets
 

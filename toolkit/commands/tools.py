@@ -53,7 +53,7 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
 
 
 def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
-    """One line for every built audio file's loudness, grouped by kind (MP3, M4A...)."""
+    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS...)."""
     parts = []
     for kind in dict.fromkeys(r.kind for r in rows):
         mine = [r for r in rows if r.kind == kind]

@@ -11,13 +11,14 @@ import uuid
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.config import speechconf
-from toolkit.config.show import check_https, display, read_loudness, read_persons
+from toolkit.config import presets, speechconf
+from toolkit.config.show import check_https, display, read_encoding, read_loudness, read_persons
 from toolkit.config.tomlread import NOT_XML_RE, Table, parse_toml
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (
     AudioPart,
     Chapter,
+    EncodingSettings,
     Episode,
     EpisodeType,
     LoudnessTarget,
@@ -269,9 +270,14 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
             soundbites.append(Soundbite(start, dur, title_sb))
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
+    enc = t.table("encoding")
+    encoding = _episode_encoding(read_encoding(enc), show) if enc else None
     processing = speechconf.read(t)
     fields = {k: t.text(k) for k in ("season_name", "episode_display", "programme", "segment")}
     passthrough, keep_tags = _passthrough(t, parts, loudness is not None)
+    if passthrough and encoding is not None:
+        t.warn("encoding", "ignored with passthrough = true: the MP3 is published as mastered")
+        encoding = None
     t.finish()
 
     if sum(p.severity is Severity.ERROR for p in problems) > before or (shows is not None
@@ -285,8 +291,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    summary=summary, notes=notes, explicit=explicit, transcripts=transcripts,
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
                    max_duration=max_duration, soundbites=tuple(soundbites),
-                   loudness=loudness, passthrough=passthrough, keep_tags=keep_tags,
-                   processing=processing, **fields)
+                   loudness=loudness, encoding=encoding, passthrough=passthrough,
+                   keep_tags=keep_tags, processing=processing, **fields)
 
 
 def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> tuple[bool, bool]:
@@ -314,6 +320,12 @@ def _episode_loudness(values: dict[str, object], show: Show | None) -> LoudnessT
     kw = {k: v for k, v in values.items() if k != "levelling"}
     from dataclasses import replace
     return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _episode_encoding(values: dict[str, object], show: Show | None) -> EncodingSettings:
+    """The show's encoding with an episode's [encoding] values on top (e.g. `renditions`)."""
+    base = show.preset if show else presets.get("podcast")
+    return presets.apply_overrides(base, {}, values).encoding
 
 
 def episode_folders(root: Path) -> list[Path]:

@@ -9,13 +9,16 @@ from typing import Any
 
 from toolkit.errors import ConfigError
 from toolkit.model import EncodingSettings, LoudnessTarget, Preset
+from toolkit.standards import renditions
 
 #: Keys a [loudness] override table may hold, and their types.
 LOUDNESS_KEYS = {"integrated": float, "true_peak": float, "mono_integrated": float,
                  "max_lra": float, "levelling": bool}
-#: Keys an [encoding] override table may hold, and their types.
+#: Keys an [encoding] override table may hold, and their types (`renditions`, a list, and
+#: its old boolean aliases `aac` and `wav` are read apart:
+#: show.read_encoding and apply_overrides).
 ENCODING_KEYS = {f.name: (int if f.type in ("int", "int | None") else bool if f.type == "bool" else float)
-                 for f in fields(EncodingSettings)}
+                 for f in fields(EncodingSettings) if f.name != "renditions"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,6 +58,11 @@ def apply_overrides(preset: Preset, loudness: dict[str, Any], encoding: dict[str
     lkw = {k: float(v) for k, v in loudness.items()
            if k in LOUDNESS_KEYS and k != "levelling" and v is not None}
     ekw = {k: v for k, v in encoding.items() if k in ENCODING_KEYS}
+    listed = encoding.get("renditions")
+    if listed is not None or any(encoding.get(k) is not None for k in renditions.ALIASES):
+        base = tuple(listed) if listed is not None else preset.encoding.renditions
+        ekw["renditions"] = renditions.normalized(base, aac=encoding.get("aac"),
+                                                  wav=encoding.get("wav"))
     levelling = bool(loudness.get("levelling", preset.levelling))
     return replace(preset, loudness=replace(preset.loudness, **lkw),
                    encoding=replace(preset.encoding, **ekw), levelling=levelling)

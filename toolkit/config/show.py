@@ -28,7 +28,7 @@ from toolkit.model import (
     podcast_guid,
 )
 from toolkit.standards import artwork as art
-from toolkit.standards import categories, stdcheck
+from toolkit.standards import categories, renditions, stdcheck
 from toolkit.standards.prefix import problem as prefix_problem
 from toolkit.store.layout import Layout
 
@@ -183,22 +183,44 @@ def _preset(t: Table) -> Preset:
     loud = t.table("loudness")
     enc = t.table("encoding")
     lvals = read_loudness(loud) if loud else {}
-    evals: dict[str, object] = {}
-    if enc:
-        for key, kind in presets.ENCODING_KEYS.items():
-            value = enc.get(key, kind)
-            if value is not None:
-                evals[key] = value
-        enc.finish()
-        if evals.get("channels") not in (None, 1, 2):
-            enc.error("channels", "must be 1 (mono) or 2 (stereo)")
-            evals.pop("channels")
-        if "sample_rate" in evals and evals["sample_rate"] not in (22050, 32000, 44100, 48000):
-            enc.error("sample_rate", "must be 22050, 32000, 44100 or 48000")
-            evals.pop("sample_rate")
+    evals = read_encoding(enc) if enc else {}
     preset = presets.apply_overrides(presets.get(name), lvals, evals)
     processing = speechconf.read(t)
     return replace(preset, processing=processing) if processing is not None else preset
+
+
+def read_encoding(enc: Table) -> dict[str, object]:
+    """The values of an [encoding] override table (feed or episode), checked.
+
+    `renditions` lists the formats to build (toolkit.standards.renditions); the old `aac = true`
+    and `wav = true` are aliases that add "aac" and "wav" to it.
+    """
+    evals: dict[str, object] = {}
+    for key, kind in presets.ENCODING_KEYS.items():
+        value = enc.get(key, kind)
+        if value is not None:
+            evals[key] = value
+    for alias in renditions.ALIASES:
+        flag = enc.flag(alias)
+        if flag is not None:
+            evals[alias] = flag
+    if enc.has("renditions"):
+        raw = enc.data["renditions"]
+        listed = enc.strings("renditions")      # reports a value that is no list of strings
+        if isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+            why = renditions.problem(listed)
+            if why:
+                enc.error("renditions", why)
+            else:
+                evals["renditions"] = listed
+    enc.finish()
+    if evals.get("channels") not in (None, 1, 2):
+        enc.error("channels", "must be 1 (mono) or 2 (stereo)")
+        evals.pop("channels")
+    if "sample_rate" in evals and evals["sample_rate"] not in (22050, 32000, 44100, 48000):
+        enc.error("sample_rate", "must be 22050, 32000, 44100 or 48000")
+        evals.pop("sample_rate")
+    return evals
 
 
 def read_loudness(t: Table) -> dict[str, object]:

@@ -19,8 +19,8 @@ import stat
 import sys
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 
 from toolkit import fsutil

@@ -16,7 +16,7 @@ from pathlib import Path
 from toolkit import model
 from toolkit.errors import MediaError
 from toolkit.feed.findings import Report
-from toolkit.feed.rules import ITUNES, TAG_RE, ParsedFeed, text
+from toolkit.feed.rules import ITUNES, TAG_RE, Item, ParsedFeed, text
 from toolkit.standards import artwork, prefix
 from toolkit.store.layout import site_key, url_for
 
@@ -86,6 +86,7 @@ def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
             if path is not None:
                 _check_enclosure(path, url, enc.get("length", ""),
                                  enc.get("type", ""), it.duration, own, report, it.id)
+        _check_alternates(feed, own, report, it)
         art = it.el.find(ITUNES + "image")
         if art is not None and art.get("href"):
             path = _local(own, report, it.id, "itunes:image@href", art.get("href", ""))
@@ -99,6 +100,23 @@ def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
             path = _local(own, report, it.id, "podcast:chapters@url", ch.get("url", ""))
             if path is not None:
                 check_chapters(path, report, it.id, it.duration)
+
+
+def _check_alternates(feed: ParsedFeed, own: OwnFeedContext, report: Report, it: Item) -> None:
+    """Each alternate enclosure's source is a file we built (under the show's base URL,
+    through the analytics prefix like the enclosure) and its length is that file's size.
+    Only the size is read: no audio is opened."""
+    for n, alt in enumerate(it.el.findall(feed.p20 + "alternateEnclosure")):
+        field = f"podcast:alternateEnclosure[{n}]"
+        for src in alt.findall(feed.p20 + "source"):
+            uri = prefix.strip(own.enclosure_prefix, (src.get("uri") or "").strip())
+            if not uri:
+                continue        # itemrules reports the missing uri
+            path = _local(own, report, it.id, f"{field}/podcast:source@uri", uri)
+            length = (alt.get("length") or "").strip()
+            if path is not None and length.isdigit() and int(length) != path.stat().st_size:
+                report.error("p20.alternateEnclosure.length", it.id, f"{field}@length",
+                             f"{length} bytes, but {path.name} has {path.stat().st_size}")
 
 
 def _local(own: OwnFeedContext, report: Report, item: str, field: str, url: str) -> Path | None:

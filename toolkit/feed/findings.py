@@ -93,6 +93,14 @@ RULES: dict[str, str] = {
                     "version and chapters with ascending startTime",
     "p20.value": "podcast:funding/season/episode/soundbite/medium values are well-formed",
     "p20.person": "podcast:person has a name; role and group are from the Podcast Taxonomy",
+    "p20.alternateEnclosure": "podcast:alternateEnclosure has a type, a podcast:source with an "
+                              "absolute http(s) uri, whole-number length and bitrate, and at "
+                              "most one default=\"true\" (the enclosure's own file)",
+    "p20.alternateEnclosure.type": "alternateEnclosure type matches its file's extension "
+                                   "(audio/mpeg for .mp3, audio/x-m4a for .m4a, audio/opus "
+                                   "for .opus)",
+    "p20.alternateEnclosure.length": "alternateEnclosure length is the published file's size "
+                                     "in bytes",
     "own.file": "every URL in our feed is a file we built",
     "own.loudness": "each built audio file measured within 1 LU of its target and under the ceiling",
 }

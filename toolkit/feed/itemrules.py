@@ -20,7 +20,7 @@ from toolkit.feed.rules import (
     is_url,
     text,
 )
-from toolkit.standards import stdcheck
+from toolkit.standards import renditions, stdcheck
 
 #: Below this an enclosure cannot be a real episode: most likely a duration or a typo.
 MIN_ENCLOSURE_BYTES = 1024
@@ -187,6 +187,64 @@ def _p20(it: Item, p20: str, report: Report) -> None:
                          "startTime (>= 0) and duration (> 0) must be seconds")
     for p in el.findall(p20 + "person"):
         check_person(report, i, p)
+    _alternates(it, p20, report)
+
+
+def _alternates(it: Item, p20: str, report: Report) -> None:
+    """podcast:alternateEnclosure: a type matching its file, numbers where numbers go, a
+    podcast:source with an absolute https uri, at most one default (the enclosure's file)."""
+    el, i = it.el, it.id
+    enc = el.find("enclosure")
+    enclosure_url = (enc.get("url") or "").strip() if enc is not None else ""
+    defaults = 0
+    for n, alt in enumerate(el.findall(p20 + "alternateEnclosure")):
+        field = f"podcast:alternateEnclosure[{n}]"
+        mime = alt.get("type", "").strip()
+        uris = [(s.get("uri") or "").strip() for s in alt.findall(p20 + "source")]
+        if not mime:
+            report.error("p20.alternateEnclosure", i, f"{field}@type", "needs a type")
+        if not uris or not all(uris):
+            report.error("p20.alternateEnclosure", i, f"{field}/podcast:source",
+                         "needs a podcast:source with a uri")
+        for attr in ("length", "bitrate"):
+            value = alt.get(attr)
+            if value is not None and not value.strip().isdigit():
+                rule = "p20.alternateEnclosure.length" if attr == "length" \
+                    else "p20.alternateEnclosure"
+                report.error(rule, i, f"{field}@{attr}", f"{value!r} is not a whole number"
+                             + (" of bytes" if attr == "length" else " of bits per second"))
+        default = alt.get("default")
+        if default is not None and default not in ("true", "false"):
+            report.error("p20.alternateEnclosure", i, f"{field}@default",
+                         f"{default!r}; use true or false")
+        if default == "true":
+            defaults += 1
+            if enclosure_url and enclosure_url not in uris:
+                report.error("p20.alternateEnclosure", i, f"{field}@default",
+                             "default=\"true\" says this is the enclosure's file, but no "
+                             "source is the enclosure's URL")
+        for uri in (u for u in uris if u):
+            if not is_url(uri):
+                report.error("p20.alternateEnclosure", i, f"{field}/podcast:source@uri",
+                             f"not an absolute http(s) URL: {uri}")
+            elif not uri.startswith("https://"):
+                report.error("p20.url.https", i, f"{field}/podcast:source@uri",
+                             f"not an https URL: {uri}")
+            expected = _types(uri)
+            if mime and expected and mime not in expected:
+                report.error("p20.alternateEnclosure.type", i, f"{field}@type",
+                             f"{mime!r} for a .{_ext(uri)} file; use {expected[0]}")
+    if defaults > 1:
+        report.error("p20.alternateEnclosure", i, "podcast:alternateEnclosure@default",
+                     f"{defaults} alternate enclosures say default=\"true\"; at most one may")
+
+
+def _types(url: str) -> tuple[str, ...]:
+    """The MIME types a media file's extension allows: podkit's own (the renditions
+    registry) first, then the ones other producers use (ENCLOSURE_EXT)."""
+    fmt = renditions.by_ext(_ext(url))
+    own = (fmt.mime,) if fmt else ()
+    return own + tuple(t for t in ENCLOSURE_EXT.get(_ext(url), ()) if t not in own)
 
 
 def _p20_urls(feed: ParsedFeed, report: Report) -> None:

@@ -31,7 +31,7 @@ from lxml import etree
 
 from toolkit import fsutil, model
 from toolkit.errors import FeedError
-from toolkit.standards import categories, prefix
+from toolkit.standards import categories, prefix, renditions
 from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, PODCAST_NS
 from toolkit.standards.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME
 
@@ -134,6 +134,7 @@ class _P20Entry(BaseEntryExtension):
 
     def __init__(self) -> None:
         self.built: model.BuiltEpisode | None = None
+        self.show: model.Show | None = None
         self.explicit = False
         self.description = ""
 
@@ -155,6 +156,8 @@ class _P20Entry(BaseEntryExtension):
                  rel=t.rel)
         if be.chapters_file is not None:
             _sub(item, PODCAST_NS, "chapters", url=be.chapters_file.url, type=CHAPTERS_MIME)
+        if be.extra_audio:
+            _alternates(item, be, self.show)
         if ep.season is not None:
             _sub(item, PODCAST_NS, "season", str(ep.season),
                  name=one_line(ep.season_name, where=w, field="season_name")
@@ -169,6 +172,27 @@ class _P20Entry(BaseEntryExtension):
                  one_line(sb.title, where=w, field="soundbites.title") if sb.title else None,
                  startTime=_num(sb.start), duration=_num(sb.duration))
         return item
+
+
+def _alternates(item: etree._Element, be: model.BuiltEpisode, show: model.Show | None) -> None:
+    """One `podcast:alternateEnclosure` per published rendition (toolkit.standards.renditions).
+
+    The MP3 is listed too, as `default="true"`: the spec's way of saying it is the file
+    of the <enclosure>. Sources carry the analytics prefix, like the enclosure: an app
+    downloading the Opus is a download all the same.
+    """
+    settings = be.episode.encoding or (show.preset.encoding if show else None)
+    for media in (be.audio, *be.extra_audio):
+        fmt = renditions.by_ext(media.url)
+        if fmt is None or not fmt.in_feed:
+            continue
+        bitrate = renditions.average_bitrate(fmt, settings, media.size, media.duration)
+        alt = _sub(item, PODCAST_NS, "alternateEnclosure", type=media.mime,
+                   length=str(media.size), bitrate=str(bitrate) if bitrate else None,
+                   title=fmt.label, codecs=fmt.codecs,
+                   default="true" if media is be.audio else None)
+        _sub(alt, PODCAST_NS, "source",
+             uri=prefix.apply(show.enclosure_prefix if show else None, media.url))
 
 
 def _persons(parent: etree._Element, persons: Iterable[model.Person], where: Path | None) -> None:
@@ -225,6 +249,7 @@ def _check_inputs(show: model.Show, episodes: Sequence[model.BuiltEpisode], cove
         plain += [(ep.guid, ep.path, "guid"), (be.audio.url, be.audio.path, "url"),
                   (be.audio.mime, be.audio.path, "mime"), (be.page_url, ep.path, "page_url"),
                   (be.image_url, ep.path, "art")]
+        plain += [(m.url, m.path, "url") for m in be.extra_audio]
         plain += [(v, t.path, k) for t in be.transcripts
                   for k, v in (("url", t.url), ("mime", t.mime), ("language", t.language),
                                ("rel", t.rel))]
@@ -286,6 +311,7 @@ def _add_item(fg: FeedGenerator, show: model.Show, be: model.BuiltEpisode) -> No
         itunes.itunes_image(be.image_url)
     p20 = fe.podcastindex
     p20.built = be
+    p20.show = show
     p20.explicit = show.explicit if ep.explicit is None else ep.explicit
     p20.description = description
 

@@ -23,10 +23,10 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from toolkit.errors import FeedError, Severity
+from toolkit.feed import foreign, itemrules, rules
 from toolkit.feed.builtfiles import OwnFeedContext, check_own, own_context
 from toolkit.feed.findings import RULES, Finding, Report
 from toolkit.feed.foreign import FETCH_DEADLINE, MAX_FEED_BYTES, READ_TIMEOUT, FeedText
-from toolkit.feed import foreign, itemrules, rules
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import nh3
 from defusedxml import DefusedXmlException
 
 from toolkit.errors import FeedError
-from toolkit.standards import contenttypes
 from toolkit.model import Person
+from toolkit.standards import contenttypes
 
 ITUNES = f"{{{contenttypes.ITUNES_NS}}}"
 CONTENT = f"{{{contenttypes.CONTENT_NS}}}"

@@ -21,8 +21,8 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from toolkit.errors import FeedError, NotBuiltError, PublishError
-from toolkit.publish.hashes import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, HashCache, MiB  # noqa: F401
 from toolkit.publish import hashes
+from toolkit.publish.hashes import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, HashCache, MiB  # noqa: F401
 from toolkit.standards import contenttypes, prefix
 from toolkit.standards.contenttypes import ITUNES_NS, PODCAST_NS
 from toolkit.store.layout import site_key

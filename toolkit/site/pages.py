@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from toolkit.model import Episode, MediaFile, Show
 from toolkit.site import markup, notes
+from toolkit.standards import renditions
 from toolkit.store import record
 
 
@@ -18,14 +19,19 @@ def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transc
     labels = {"text/vtt": "WebVTT captions", "application/x-subrip": "SRT subtitles",
               "application/json": "Podcast Index JSON", "text/plain": "Plain text",
               "text/html": "HTML"}
-    downloads = {"audio/x-m4a": "AAC (.m4a)", "audio/ogg": "Opus (.opus)"}
     return notes.PageData(
         episode=episode, audio=audio.url, duration=audio.duration or 0.0,
         audio_size=audio.size, chapters=tuple(chs), notes_html=notes_html,
         transcript_html=transcript_html,
         transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
         cover=cover, chapters_file=chapters_file.url if chapters_file else None,
-        downloads=tuple(notes.Link(downloads.get(m.mime, m.mime), m.url, m.mime) for m in extra))
+        downloads=tuple(notes.Link(_label(m), m.url, m.mime) for m in extra))
+
+
+def _label(m: MediaFile) -> str:
+    """A rendition's download label: the registry's ("AAC (.m4a)", "Opus"), else its type."""
+    fmt = renditions.by_ext(m.url) or renditions.by_ext(str(m.path))
+    return fmt.label if fmt else m.mime
 
 
 def record_page(show: Show, rec: record.EpisodeRecord, transcript_html: str = "") -> notes.PageData:

@@ -74,7 +74,7 @@ class EpisodeRecord:
     episode: Episode                          # the episode as built (not as the sources say now)
     inputs: dict[str, str]                    # input name -> SHA-256 (or a version string)
     audio: MediaFile                          # the MP3 enclosure
-    extra_audio: tuple[MediaFile, ...] = ()   # other renditions (.m4a)
+    extra_audio: tuple[MediaFile, ...] = ()   # other published renditions (.m4a, .opus)
     transcripts: tuple[MediaFile, ...] = ()
     chapters_file: MediaFile | None = None
     chapters: tuple[Chapter, ...] = ()
@@ -87,7 +87,7 @@ class EpisodeRecord:
     has_transcript_html: bool = False         # TRANSCRIPT_FRAGMENT exists
     loudness_before: LoudnessStats | None = None
     loudness_after: LoudnessStats | None = None
-    renditions: dict[str, LoudnessStats] = field(default_factory=dict)  # by file extension
+    renditions: dict[str, LoudnessStats] = field(default_factory=dict)  # by renditions key
     parts: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
     cue: CueSheet | None = None
     limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()

@@ -1,4 +1,5 @@
-"""The tag stage: ID3 tags on the MP3 (and iTunes atoms on an .m4a), with mutagen.
+"""The tag stage: ID3 tags on the MP3 (iTunes atoms on an .m4a: tag_mp4; Vorbis comments
+on an .opus: tag_opus), with mutagen.
 
 This is the only module that imports mutagen. Tagging rebuilds the file as
 `fresh tag + the untouched audio payload`: every tag already in the input (ID3v2 at
@@ -54,8 +55,10 @@ from mutagen.mp3 import MP3, HeaderNotFoundError
 from toolkit import fsutil
 from toolkit.errors import MediaError
 from toolkit.model import Chapter, Episode, Show
+from toolkit.standards import renditions
 from toolkit.tags import pictures
 from toolkit.tags.mp4 import tag_m4a
+from toolkit.tags.opus import tag_opus
 
 log = logging.getLogger(__name__)
 
@@ -281,14 +284,20 @@ def _copy_range(src: io.BufferedReader, dst: io.BufferedWriter, length: int) -> 
 
 
 def tag_audio(path: Path, show: Show, episode: Episode, **kwargs) -> Path:
-    """Tag an .mp3 (ID3) or .m4a/.mp4 (iTunes atoms, chapters via ffmpeg); see tag_mp3/tag_m4a."""
+    """Tag a rendition the way its format is tagged (toolkit.standards.renditions): .mp3 with ID3,
+    .m4a/.mp4 with iTunes atoms (chapters via ffmpeg), .opus with Vorbis comments; see
+    tag_mp3, tag_m4a and tag_opus."""
     suffix = Path(path).suffix.lower()
-    if suffix == ".mp3":
+    fmt = renditions.by_ext(suffix)
+    tagging = fmt.tagging if fmt else renditions.MP4_ATOMS if suffix in (".mp4", ".m4b") else None
+    if tagging == renditions.ID3:
         return tag_mp3(path, show, episode, **kwargs)
-    if suffix in (".m4a", ".mp4", ".m4b"):
-        kwargs.pop("v2_version", None)
+    kwargs.pop("v2_version", None)
+    if tagging == renditions.MP4_ATOMS:
         return tag_m4a(path, show, episode, **kwargs)
-    raise MediaError(f"cannot tag {suffix or 'extensionless'} files (mp3 or m4a)", path=path)
+    if tagging == renditions.VORBIS:
+        return tag_opus(path, show, episode, **kwargs)
+    raise MediaError(f"cannot tag {suffix or 'extensionless'} files (mp3, m4a or opus)", path=path)
 
 
 __all__ = ["tag_mp3", "tag_audio", "build_id3", "render_id3", "audio_span", "mp3_duration",
