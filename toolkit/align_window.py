@@ -36,6 +36,9 @@ TEXT_SHARE = 0.7
 TAIL_FRAMES = 300
 #: A pause at least this long (frames) is a clean place to cut between windows.
 PAUSE_FRAMES = 12
+#: Below this share of frames in words (the rest silence or noise) between a window's first
+#: and last word, the window is not the text (see _search).
+MIN_DENSITY = 0.45
 #: Seconds per phone, speaking time included pauses, until the audio tells us better.
 START_RATE = 0.09
 
@@ -100,7 +103,15 @@ def _search(decoder: Any, pcm: np.ndarray, keys: list[str],
         return None
     out = [Placement(s.start_frame, s.end_frame) for s in segs
            if not s.word.startswith(("<", "[", _GARBAGE, "(NULL)"))]
-    return out if len(out) == len(keys) else None
+    if len(out) != len(keys):
+        return None
+    # Speech that is not the text leaves the words as short islands in a sea of silence
+    # and noise: the search's way of saying it found no place for them.
+    density = sum(p.end - p.start + 1 for p in out) / (out[-1].end - out[0].start + 1)
+    if density < MIN_DENSITY:
+        log.debug("window: words cover %.0f%% of their stretch: not placed", density * 100)
+        return None
+    return out
 
 
 def _span(phones: list[int], first: int, frames: float, rate: float) -> int:
