@@ -44,6 +44,8 @@ BEAMS = ((1e-100, 1e-80), (1e-200, 1e-150))
 #: says: more than this share of such words means the audio is not the text.
 MAX_SQUEEZED = 0.25
 MIN_FRAMES_PER_PHONE = 3        # the model's HMMs have three emitting states
+#: eSpeak NG voices whose readings are added as alternatives to every word's pronunciation.
+ACCENTS = ("en-gb-x-rp", "en-gb-scotland")
 #: More than this share of the words left unplaced by every window: not the text's audio.
 MAX_UNPLACED = 0.2
 _ABBR = ".abbr"                 # suffix of an abbreviation's own dictionary entry
@@ -198,10 +200,29 @@ def _pronunciations(decoder, keys: set[str], voice: str) -> tuple[dict[str, int]
                 continue
             decoder.add_word(key, guess, False)
             log.debug("pronouncing %r as %s", key, guess)
+            known = guess
             phones[key] = -len(guess.split())     # negative: marks a guessed word
-            continue
-        phones[key] = len(known.split())
+        else:
+            phones[key] = len(known.split())
+        _add_accents(decoder, key, known)
     return phones, missing
+
+
+def _add_accents(decoder, key: str, known: str) -> None:  # type: ignore[no-untyped-def]
+    """Add other accents' readings of `key` as alternative pronunciations ("zed" for
+    "Z"): the search takes whichever fits the voice, the US model the only one we have."""
+    said = {known}
+    n = 2
+    while (alt := decoder.lookup_word(f"{key}({n})")) is not None:
+        said.add(alt)
+        n += 1
+    text = key[:-len(_ABBR)] + "." if key.endswith(_ABBR) else key
+    for voice in ACCENTS:
+        reading = g2p.pronounce(text, voice)
+        if reading and reading not in said:
+            decoder.add_word(f"{key}({n})", reading, False)
+            said.add(reading)
+            n += 1
 
 
 def _search_key(tok: align_text.Token) -> str:
