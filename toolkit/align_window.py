@@ -39,6 +39,8 @@ PAUSE_FRAMES = 12
 #: Below this share of frames in words (the rest silence or noise) between a window's first
 #: and last word, the window is not the text (see _search).
 MIN_DENSITY = 0.45
+#: A gap between words counts for at most this many frames in that share.
+MAX_GAP = 150
 #: Seconds per phone, speaking time included pauses, until the audio tells us better.
 START_RATE = 0.09
 
@@ -106,8 +108,11 @@ def _search(decoder: Any, pcm: np.ndarray, keys: list[str],
     if len(out) != len(keys):
         return None
     # Speech that is not the text leaves the words as short islands in a sea of silence
-    # and noise: the search's way of saying it found no place for them.
-    density = sum(p.end - p.start + 1 for p in out) / (out[-1].end - out[0].start + 1)
+    # and noise: the search's way of saying it found no place for them. A long gap (a
+    # sting, music between sections) counts as a pause, not as a sea.
+    said = sum(p.end - p.start + 1 for p in out)
+    gaps = sum(min(max(0, b.start - a.end - 1), MAX_GAP) for a, b in zip(out, out[1:]))
+    density = said / (said + gaps)
     if density < MIN_DENSITY:
         log.debug("window: words cover %.0f%% of their stretch: not placed", density * 100)
         return None
@@ -143,7 +148,7 @@ def _accept(found: list[Placement], last_window: bool, window: int) -> int:
 #: (audio scale, text scale, decoder) tried in turn for one window: first as sized; then
 #: more audio for the same words with the wide beam (a slower speaker, a sting the text
 #: does not mention); then half the words.
-ATTEMPTS = ((1.0, 1.0, 0), (2.0, 1.0, 1), (2.0, 0.5, 1))
+ATTEMPTS = ((1.0, 1.0, 0), (1.0, 0.5, 1), (2.0, 0.5, 1))
 #: After words no window could place, the next window's first words may have absorbed
 #: their speech: so many are left to interpolation.
 RESYNC_DROP = 2
