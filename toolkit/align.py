@@ -6,16 +6,18 @@
 
 How: the master is decoded to 16 kHz mono (toolkit.ffmpeg), every word gets a
 pronunciation (the dictionary that ships with pocketsphinx, else eSpeak NG's reading of
-it via toolkit.g2p), and pocketsphinx's alignment search places the whole text on the
-whole programme at once. Music without speech (stings, beds) is absorbed as silence or
-noise; with a wide beam the search survives a bed under speech. Words eSpeak cannot read
+it via toolkit.g2p; British RP and Scottish readings as alternatives), and
+toolkit.align_window places the text a window at a time from a moving anchor, each
+window's grammar ending in a garbage loop so that one hard stretch (an accent, a bed)
+cannot lose the whole programme. Words no window placed, and words eSpeak cannot read,
 are interpolated between their neighbours, never dropped.
 
-When the audio is not the text (a wrong file, a missing part), the search cannot reach
-the end of the text and fails, or it squeezes words to the shortest length the model
-allows: both are reported as a mismatch, and the untimed outputs are published rather
-than nonsense times. Results are cached under build/cache/<feed>/<slug>/ by a key made
-of the audio master's key and the text, so an unchanged episode never aligns twice.
+When the audio is not the text (a wrong file, a missing part), windows find no dense
+place for their words: more than MAX_UNPLACED of the words unplaced, or more than
+MAX_SQUEEZED squeezed to the shortest length the model allows, is reported as a
+mismatch, and the untimed outputs are published rather than nonsense times. Results are
+cached under build/cache/<feed>/<slug>/ by a key made of VERSION, the audio master's key
+and the text, so an unchanged episode never aligns twice.
 """
 from __future__ import annotations
 

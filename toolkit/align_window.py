@@ -9,10 +9,11 @@ then nothing is placed. Here the search only ever sees a short window:
 An anchor (a time and a word) starts at (0, first word). Each step aligns the audio from
 the anchor against a span of text that should fill about three quarters of it; the words
 placed well before the window's end are accepted up to the last pause among them, and the
-anchor moves to that pause. A window that fails is retried with more audio and a wider
-beam; one that still fails leaves its words unplaced (interpolated later) and the anchor
-moves on by the expected length of a few of them. The caller decides from the share of
-unplaced and squeezed words whether the audio is the text at all.
+anchor moves to that pause. A window that fails is retried with less text, a wider beam
+and more audio (ATTEMPTS); one that still fails leaves its words unplaced (interpolated
+later) and the next window starts at the same time, with a garbage loop before its first
+word as well. The caller decides from the share of unplaced and squeezed words whether
+the audio is the text at all.
 """
 from __future__ import annotations
 
@@ -146,8 +147,8 @@ def _accept(found: list[Placement], last_window: bool, window: int) -> int:
 
 
 #: (audio scale, text scale, decoder) tried in turn for one window: first as sized; then
-#: more audio for the same words with the wide beam (a slower speaker, a sting the text
-#: does not mention); then half the words.
+#: half the words with the wide beam (a slower speaker, a sting the text does not
+#: mention: too much text is what loses the path); then twice the audio for those.
 ATTEMPTS = ((1.0, 1.0, 0), (1.0, 0.5, 1), (2.0, 0.5, 1))
 #: After words no window could place, the next window's first words may have absorbed
 #: their speech: so many are left to interpolation.
