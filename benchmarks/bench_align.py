@@ -121,7 +121,7 @@ def generated(minutes: float) -> bool:
         speech, spoken = programme([(v[0], v[1], p) for v, p in zip(voices, chunk)])
         speech = resample_poly(speech, 2, 1).astype(np.float32)     # 22.05 -> 44.1 kHz
         if rng.random() < 0.5:   # a music bed under the whole section, 16 dB under the voice
-            music = bed(speech.size / SR)[:speech.size]
+            music = bed(speech.size / SR + 0.1)[:speech.size]   # bed() may round one short
             music = to_mono(music) if music.ndim > 1 else music
             speech = speech + 0.16 * music[:speech.size] / max(1e-9, np.abs(music).max())
         stinger = to_mono(sting(rising=bool(n % 2)))

@@ -39,7 +39,7 @@ MOVES = {
     # text: transcripts, chapters, markup, alignment
     "transcript": "text.transcript", "transcript_read": "text.transcript_read",
     "transcript_write": "text.transcript_write", "chapters": "text.chapters",
-    "align": "text.align", "align_text": "text.align_text",
+    "align": "text.align", "align_text": "text.align_text", "align_window": "text.align_window",
     "g2p": "text.g2p",
     # tags: mutagen
     "tag": "tags.id3", "tag_mp4": "tags.mp4", "tag_art": "tags.pictures",

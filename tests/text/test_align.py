@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from speech import programme, write_wav
+from speech import RATE, programme, write_wav
 
 from toolkit.cli import cli
 from toolkit.model import AlignStatus, TranscriptFormat, TranscriptSource
@@ -24,6 +24,37 @@ OTHER = [(*HOST, "The weather was cold and dry all week, with snow in the mounta
          (*GUEST, "Many visitors came by train every morning to see the games.")]
 
 
+ROOT = Path(__file__).resolve().parents[2]
+LONG_VOICES = ("en-us+m1", "en-gb-x-rp+m3", "en-gb-scotland+f2")
+
+
+def _script(first: int, count: int) -> list[tuple[str, str, str]]:
+    """`count` paragraphs of the sample show's second script, read by US, British RP and
+    Scottish voices in turn."""
+    lines = [ln for ln in (ROOT / "scripts" / "sample_show" / "pyeongchang-hockey.txt").read_text(
+        "utf-8").splitlines() if ": " in ln and not ln.startswith("#")]
+    picked = lines[first:first + count]
+    return [(f"S{k % 3}", LONG_VOICES[k % 3], ln.split(": ", 1)[1]) for k, ln in enumerate(picked)]
+
+
+def _with_music(paragraphs: list[tuple[str, str, str]]):  # type: ignore[no-untyped-def]
+    """The paragraphs spoken with a sting before the second and a music bed under it, 16 dB
+    below the voice: (samples at speech.RATE, true sentences)."""
+    import numpy as np
+    import sample_audio
+    from scipy.signal import resample_poly
+    from speech import Spoken
+    first, truth = programme(paragraphs[:1])
+    rest, later = programme(paragraphs[1:])
+    music = resample_poly(sample_audio.bed(rest.size / RATE + 1), 1, 2)[:rest.size]
+    rest = rest + 0.16 * music / np.abs(music).max()
+    sting = resample_poly(sample_audio.to_mono(sample_audio.sting(rising=True)), 1, 2)
+    sting = 0.5 * sting / np.abs(sting).max()
+    shift = (first.size + sting.size) / RATE
+    truth += [Spoken(s.speaker, s.text, s.start + shift, s.end + shift) for s in later]
+    return np.concatenate([first, sting, rest]).astype(np.float32), truth
+
+
 def _text(paragraphs: list[tuple[str, str, str]]) -> str:
     return "\n\n".join(f"{speaker}: {text}" for speaker, _, text in paragraphs) + "\n"
 
@@ -35,6 +66,20 @@ def spoken(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     samples, truth = programme(PARAGRAPHS)
     other, _ = programme(OTHER)
     return write_wav(folder / "speech.wav", samples), truth, write_wav(folder / "other.wav", other)
+
+
+@pytest.fixture(scope="module")
+def long_programme(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """(wav, true sentences, paragraphs) of a 75-second programme in three accents with a
+    sting and a bed (several alignment windows), and a wav of other paragraphs."""
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    folder = tmp_path_factory.mktemp("long")
+    paragraphs = _script(0, 4)
+    samples, truth = _with_music(paragraphs)
+    other, _ = programme(_script(4, 4))
+    return (write_wav(folder / "long.wav", samples), truth, paragraphs,
+            write_wav(folder / "other.wav", other))
 
 
 def _load(tmp_path: Path, text: str, language: str | None = "en"):  # type: ignore[no-untyped-def]
@@ -95,6 +140,37 @@ def test_text_with_a_paragraph_never_spoken_is_a_mismatch(tmp_path: Path, spoken
     text = _load(tmp_path, _text(PARAGRAPHS[:2] + OTHER + PARAGRAPHS[2:]))
     result = align.align(text, wav, audio_key="c", cache_dir=tmp_path / "cache")
     assert result.report.status is AlignStatus.MISMATCH
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: the window after the sting (RP voice) is not "
+                   "placed and its sentences are interpolated across the sting, seconds off")
+def test_accents_and_music_over_several_windows(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    wav, truth, paragraphs, _ = long_programme
+    assert truth[-1].end > 60             # several alignment windows
+    result = align.align(_load(tmp_path, _text(paragraphs)), wav, audio_key="l",
+                         cache_dir=tmp_path / "cache")
+    assert result.report.status is AlignStatus.ALIGNED, result.report
+    words = [w for c in result.transcript.cues for w in c.words]
+    assert [w.text for w in words] == _text(paragraphs).replace("S0:", "").replace(
+        "S1:", "").replace("S2:", "").split()
+    errors, at = [], 0
+    for true in truth:
+        errors.append(abs(words[at].start - true.start))
+        at += len(true.text.split())
+    # The issue's targets; words no window placed are interpolated, which across the sting
+    # can put one sentence start seconds off (a known limit, see benchmarks/README.md).
+    assert np.median(errors) <= 0.15 and np.percentile(errors, 95) <= 0.5, errors
+    assert result.report.interpolated <= result.report.words // 5
+
+
+def test_wrong_audio_for_a_long_text_is_a_mismatch(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+    _, _, paragraphs, other = long_programme
+    text = _load(tmp_path, _text(paragraphs))
+    result = align.align(text, other, audio_key="m", cache_dir=tmp_path / "cache")
+    assert result.report.status is AlignStatus.MISMATCH, result.report
+    assert "could not be placed" in result.report.message
+    assert not result.transcript.timed
 
 
 def test_language_without_a_model_stays_untimed(tmp_path: Path, spoken) -> None:  # type: ignore[no-untyped-def]

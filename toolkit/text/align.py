@@ -6,16 +6,18 @@
 
 How: the master is decoded to 16 kHz mono (toolkit.ffmpeg), every word gets a
 pronunciation (the dictionary that ships with pocketsphinx, else eSpeak NG's reading of
-it via toolkit.text.g2p), and pocketsphinx's alignment search places the whole text on the
-whole programme at once. Music without speech (stings, beds) is absorbed as silence or
-noise; with a wide beam the search survives a bed under speech. Words eSpeak cannot read
+it via toolkit.text.g2p; British RP and Scottish readings as alternatives), and
+toolkit.text.align_window places the text a window at a time from a moving anchor, each
+window's grammar ending in a garbage loop so that one hard stretch (an accent, a bed)
+cannot lose the whole programme. Words no window placed, and words eSpeak cannot read,
 are interpolated between their neighbours, never dropped.
 
-When the audio is not the text (a wrong file, a missing part), the search cannot reach
-the end of the text and fails, or it squeezes words to the shortest length the model
-allows: both are reported as a mismatch, and the untimed outputs are published rather
-than nonsense times. Results are cached under build/cache/<feed>/<slug>/ by a key made
-of the audio master's key and the text, so an unchanged episode never aligns twice.
+When the audio is not the text (a wrong file, a missing part), windows find no dense
+place for their words: more than MAX_UNPLACED of the words unplaced, or more than
+MAX_SQUEEZED squeezed to the shortest length the model allows, is reported as a
+mismatch, and the untimed outputs are published rather than nonsense times. Results are
+cached under build/cache/<feed>/<slug>/ by a key made of VERSION, the audio master's key
+and the text, so an unchanged episode never aligns twice.
 """
 from __future__ import annotations
 
@@ -27,12 +29,12 @@ from pathlib import Path
 
 from toolkit import codec, fsutil
 from toolkit.model import AlignReport, AlignStatus, Cue, Transcript
-from toolkit.text import align_text, g2p
+from toolkit.text import align_text, align_window, g2p
 
 log = logging.getLogger(__name__)
 
 #: Bump when the alignment changes: cached results of older versions are not reused.
-VERSION = 1
+VERSION = 2
 SAMPLE_RATE = 16000
 FRAME_S = 0.01                  # pocketsphinx frames are 10 ms
 #: Primary language subtags with an acoustic model (the one in the pocketsphinx wheel).
@@ -45,7 +47,12 @@ BEAMS = ((1e-100, 1e-80), (1e-200, 1e-150))
 #: says: more than this share of such words means the audio is not the text.
 MAX_SQUEEZED = 0.25
 MIN_FRAMES_PER_PHONE = 3        # the model's HMMs have three emitting states
-_FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]")
+#: eSpeak NG voices whose readings are added as alternatives to every word's pronunciation.
+ACCENTS = ("en-gb-x-rp", "en-gb-scotland")
+#: More than this share of the words left unplaced by every window: not the text's audio.
+MAX_UNPLACED = 0.2
+_ABBR = ".abbr"                 # suffix of an abbreviation's own dictionary entry
+_CLOSERS = "\"'”’)]"
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,29 @@ def pcm16(master: Path) -> bytes:
     return (pcm * 32767.0).astype("<i2").tobytes()
 
 
+class _Decoders:
+    """The decoders `align_window.place` tries, one per beam in BEAMS, each built on first
+    use (a decoder loads the model: about 0.1 s) and reused for every window after."""
+
+    def __init__(self, model: str, keys: set[str]) -> None:
+        self.model, self.keys = model, keys
+        self._built: dict[int, object] = {}
+        self.phones: dict[str, int] = {}
+        self.missing: set[str] = set()
+        self[0]                                         # pronunciations come with it
+
+    def __len__(self) -> int:
+        return len(BEAMS)
+
+    def __getitem__(self, i: int):  # type: ignore[no-untyped-def]
+        if i not in self._built:
+            decoder = _decoder(self.model, *BEAMS[i])
+            self.phones, self.missing = _pronunciations(decoder, self.keys, self.model)
+            align_window.add_garbage_words(decoder)
+            self._built[i] = decoder
+        return self._built[i]
+
+
 def _decoder(model: str, beam: float, word_beam: float):  # type: ignore[no-untyped-def]
     from pocketsphinx import Decoder, get_model_path
     base = Path(get_model_path()) / model
@@ -153,6 +183,13 @@ def _pronunciations(decoder, keys: set[str], voice: str) -> tuple[dict[str, int]
     missing: set[str] = set()
     for key in sorted(keys):
         known = decoder.lookup_word(key)
+        if known is None and key.endswith(_ABBR):
+            # "Dr." is "doctor" as eSpeak reads it, not the dictionary's "dr" (drive).
+            known = g2p.pronounce(key[:-len(_ABBR)] + ".", voice)
+            if known is None:
+                missing.add(key)
+                continue
+            decoder.add_word(key, known, False)
         if known is None and "-" in key:
             # "working-level": the dictionary's own parts beat a guess at the whole.
             parts = [decoder.lookup_word(p) for p in key.split("-") if p]
@@ -168,59 +205,86 @@ def _pronunciations(decoder, keys: set[str], voice: str) -> tuple[dict[str, int]
             log.debug("pronouncing %r as %s", key, guess)
             known = guess
             phones[key] = -len(guess.split())     # negative: marks a guessed word
-            continue
-        phones[key] = len(known.split())
+        else:
+            phones[key] = len(known.split())
+        _add_accents(decoder, key, known)
     return phones, missing
+
+
+def _add_accents(decoder, key: str, known: str) -> None:  # type: ignore[no-untyped-def]
+    """Add other accents' readings of `key` as alternative pronunciations ("zed" for
+    "Z"): the search takes whichever fits the voice, the US model the only one we have."""
+    said = {known}
+    n = 2
+    while (alt := decoder.lookup_word(f"{key}({n})")) is not None:
+        said.add(alt)
+        n += 1
+    text = key[:-len(_ABBR)] + "." if key.endswith(_ABBR) else key
+    for voice in ACCENTS:
+        reading = g2p.pronounce(text, voice)
+        if reading and reading not in said:
+            decoder.add_word(f"{key}({n})", reading, False)
+            said.add(reading)
+            n += 1
+
+
+def _search_key(tok: align_text.Token) -> str:
+    """The word the search looks for: its key, or a key of its own for an abbreviation."""
+    if tok.key and tok.text.lower().rstrip(_CLOSERS) in align_text.ABBREVIATIONS:
+        return tok.key + _ABBR
+    return tok.key
 
 
 def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
     """Run the aligner (no cache); a mismatch report when the audio is not the text."""
+    import numpy as np
+
     model = model_for(transcript.language) or "en-us"
     toks = align_text.tokens(transcript)
-    keys = {t.key for t in toks if t.key}
-    audio = pcm16(master)
-    duration = len(audio) / 2 / SAMPLE_RATE
-    for beam, word_beam in BEAMS:
-        decoder = _decoder(model, beam, word_beam)
-        phones, missing = _pronunciations(decoder, keys, model)
-        spoken = [i for i, t in enumerate(toks) if t.key and t.key not in missing]
-        if not spoken:
-            break
-        decoder.set_align_text(" ".join(toks[i].key for i in spoken))
-        decoder.start_utt()
-        decoder.process_raw(audio, full_utt=True)
-        decoder.end_utt()
-        segs = decoder.seg()
-        placed = [s for s in (segs or ()) if s.word not in _FILLERS]
-        if segs is not None and len(placed) == len(spoken):
-            break
-        log.debug("%s: no alignment with beam %g", transcript.source.name, beam)
-    words, guessed = sum(1 for t in toks if t.key), sum(1 for t in toks if phones.get(t.key, 0) < 0)
+    skeys = [_search_key(t) for t in toks]
+    decoders = _Decoders(model, {k for k in skeys if k})
+    phones, missing = decoders.phones, decoders.missing
+    spoken = [i for i, k in enumerate(skeys) if k and k not in missing]
+    words = sum(1 for t in toks if t.key)
+    guessed = sum(1 for k in skeys if phones.get(k, 0) < 0)
 
-    def report(status: AlignStatus, message: str = "", sentences: int = 0) -> AlignReport:
+    def report(status: AlignStatus, message: str = "", placed: int = 0,
+               sentences: int = 0) -> AlignReport:
         return AlignReport(transcript.source, status, message, words=words, guessed=guessed,
-                           interpolated=words - len(spoken), sentences=sentences, key=key)
+                           interpolated=words - placed, sentences=sentences, key=key)
 
     if not spoken:
         return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
-    if segs is None or len(placed) != len(spoken):
-        return _Cached(report(AlignStatus.MISMATCH, "the audio does not match the text: the "
-                              "aligner could not follow the text to its end (a wrong audio "
-                              "file, or speech missing from the transcript)"), ())
-    squeezed = 0
+    audio = np.frombuffer(pcm16(master), dtype="<i2")
+    duration = len(audio) / SAMPLE_RATE
+    found = align_window.place(audio, [skeys[i] for i in spoken],
+                               [abs(phones[skeys[i]]) for i in spoken], decoders)
     times: list[tuple[float, float] | None] = [None] * len(toks)
-    for i, seg in zip(spoken, placed):
-        frames = seg.end_frame - seg.start_frame + 1
-        if frames <= MIN_FRAMES_PER_PHONE * abs(phones[toks[i].key]):
+    squeezed = placed = 0
+    for i, where in zip(spoken, found):
+        if where is None:
+            continue
+        placed += 1
+        if where.end - where.start + 1 <= MIN_FRAMES_PER_PHONE * abs(phones[skeys[i]]):
             squeezed += 1
-        times[i] = (round(seg.start_frame * FRAME_S, 3), round((seg.end_frame + 1) * FRAME_S, 3))
-    share = squeezed / len(spoken)
-    log.debug("%s: %d of %d words squeezed", transcript.source.name, squeezed, len(spoken))
+        times[i] = (round(where.start * FRAME_S, 3), round((where.end + 1) * FRAME_S, 3))
+    log.debug("%s: %d of %d words placed, %d squeezed", transcript.source.name, placed,
+              len(spoken), squeezed)
+    unplaced = 1 - placed / len(spoken)
+    if unplaced > MAX_UNPLACED:
+        return _Cached(report(AlignStatus.MISMATCH, f"the audio does not match the text: "
+                              f"{unplaced:.0%} of the words could not be placed (more than "
+                              f"{MAX_UNPLACED:.0%}; a wrong audio file, or speech missing "
+                              "from the transcript)", placed), ())
+    share = squeezed / max(1, placed)
     if share > MAX_SQUEEZED:
         return _Cached(report(AlignStatus.MISMATCH, f"the audio does not match the text: "
                               f"{share:.0%} of the words could only be placed at the shortest "
-                              f"length the model allows (more than {MAX_SQUEEZED:.0%})"), ())
+                              f"length the model allows (more than {MAX_SQUEEZED:.0%})",
+                              placed), ())
     filled = align_text.interpolate(times, toks, duration)
     cues = tuple(align_text.timed_cues(transcript, toks, filled))
-    msg = f"{guessed} words pronounced by eSpeak NG" if guessed else ""
-    return _Cached(report(AlignStatus.ALIGNED, msg, sentences=len(cues)), cues)
+    notes = [f"{guessed} words pronounced by eSpeak NG" if guessed else "",
+             f"{words - placed} words interpolated" if words > placed else ""]
+    return _Cached(report(AlignStatus.ALIGNED, "; ".join(n for n in notes if n), placed,
+                          len(cues)), cues)

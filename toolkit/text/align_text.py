@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from toolkit.model import Cue, Transcript, Word
 
 #: Abbreviations whose full stop does not end a sentence.
-_ABBREVIATIONS = frozenset({"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "mt.", "jr.", "sr.",
+ABBREVIATIONS = frozenset({"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "mt.", "jr.", "sr.",
                             "vs.", "e.g.", "i.e.", "etc.", "no.", "gen.", "gov.", "sen.", "rep.",
                             "u.s.", "u.k.", "u.n."})
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -40,7 +40,7 @@ def word_key(text: str) -> str:
 
 
 def _ends_sentence(word: str, following: str | None) -> bool:
-    if not _SENTENCE_END_RE.search(word) or word.lower() in _ABBREVIATIONS:
+    if not _SENTENCE_END_RE.search(word) or word.lower() in ABBREVIATIONS:
         return False
     # "U.S. officials": an initialism goes on when a lower-case word follows.
     return following is None or not following[:1].islower()

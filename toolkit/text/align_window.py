@@ -1,0 +1,209 @@
+"""Windowed forced alignment: the text placed on the audio a few sentences at a time.
+
+One alignment search over a whole programme loses its path as soon as any stretch does
+not fit the acoustic model (an accent far from US English, speech over a music bed), and
+then nothing is placed. Here the search only ever sees a short window:
+
+    place(pcm, keys, phones, decoders) -> [Placement | None] per word
+
+An anchor (a time and a word) starts at (0, first word). Each step aligns the audio from
+the anchor against a span of text that should fill about three quarters of it; the words
+placed well before the window's end are accepted up to the last pause among them, and the
+anchor moves to that pause. A window that fails is retried with less text, a wider beam
+and more audio (ATTEMPTS); one that still fails leaves its words unplaced (interpolated
+later) and the next window starts at the same time, with a garbage loop before its first
+word as well. The caller decides from the share of unplaced and squeezed words whether
+the audio is the text at all.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FRAME = 160                     # samples per 10 ms frame at 16 kHz
+#: Audio per window, in frames: about 25 s. Longer windows lose the path more often
+#: (accents, beds); shorter ones cost more in overlap and re-normalisation.
+WINDOW_FRAMES = 2500
+#: The text span is sized to fill this share of the window, leaving room for a slower
+#: speaker or a music sting the text does not mention.
+TEXT_SHARE = 0.7
+#: Words nearer than this to the end of the window (frames) may have been pushed there by
+#: speech the span does not include: not accepted, they start the next window.
+TAIL_FRAMES = 300
+#: A pause at least this long (frames) is a clean place to cut between windows.
+PAUSE_FRAMES = 12
+#: Below this share of frames in words (the rest silence or noise) between a window's first
+#: and last word, the window is not the text (see _search).
+MIN_DENSITY = 0.45
+#: A gap between words counts for at most this many frames in that share.
+MAX_GAP = 150
+#: Seconds per phone, speaking time included pauses, until the audio tells us better.
+START_RATE = 0.09
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one word was heard: frames from the start of the audio, inclusive."""
+
+    start: int
+    end: int
+
+
+class Decoders(Protocol):
+    """The pocketsphinx decoders to try, narrow beam first (built lazily by the caller)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int) -> Any: ...
+
+
+#: The acoustic model's phones: each is also a one-phone "word" of the garbage loop.
+PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH "
+          "T TH UH UW V W Y Z ZH").split()
+_GARBAGE = "ph_"
+#: Probability of each garbage phone: low, so the text's own words win where they fit.
+GARBAGE_PROB = 1e-3
+
+
+def add_garbage_words(decoder: Any) -> None:
+    """Give `decoder` the one-phone words the windows' garbage loops are made of."""
+    for phone in PHONES:
+        decoder.add_word(_GARBAGE + phone.lower(), phone, False)
+
+
+def _grammar(decoder: Any, keys: list[str], lead: bool) -> Any:
+    """The window's grammar: the words in order, then a loop of any phones that absorbs
+    speech past the span (so the last words are not stretched over it and the search
+    cannot fail for want of text); with `lead`, the same loop before the first word,
+    where the anchor may be early (after a window that failed)."""
+    n = len(keys)
+    first = 1 if lead else 0
+    trans: list[tuple] = [(first + i, first + i + 1, 1.0, k) for i, k in enumerate(keys)]
+    loops = [first + n] + ([0] if lead else [])
+    for state in loops:
+        trans += [(state, state, GARBAGE_PROB, _GARBAGE + p.lower()) for p in PHONES]
+    trans.append((first + n, first + n + 1, 1.0))
+    if lead:
+        trans.append((0, 1, 1.0))
+    return decoder.create_fsg("window", 0, first + n + 1, trans)
+
+
+def _search(decoder: Any, pcm: np.ndarray, keys: list[str],
+            lead: bool = False) -> list[Placement] | None:
+    """Align `keys` to `pcm`; frames relative to its start, or None if the search failed."""
+    decoder.add_fsg("window", _grammar(decoder, keys, lead))
+    decoder.activate_search("window")
+    decoder.start_utt()
+    decoder.process_raw(pcm.tobytes(), full_utt=True)
+    decoder.end_utt()
+    segs = decoder.seg()
+    if segs is None:
+        return None
+    out = [Placement(s.start_frame, s.end_frame) for s in segs
+           if not s.word.startswith(("<", "[", _GARBAGE, "(NULL)"))]
+    if len(out) != len(keys):
+        return None
+    # Speech that is not the text leaves the words as short islands in a sea of silence
+    # and noise: the search's way of saying it found no place for them. A long gap (a
+    # sting, music between sections) counts as a pause, not as a sea.
+    said = sum(p.end - p.start + 1 for p in out)
+    gaps = sum(min(max(0, b.start - a.end - 1), MAX_GAP) for a, b in zip(out, out[1:]))
+    density = said / (said + gaps)
+    if density < MIN_DENSITY:
+        log.debug("window: words cover %.0f%% of their stretch: not placed", density * 100)
+        return None
+    return out
+
+
+def _span(phones: list[int], first: int, frames: float, rate: float) -> int:
+    """The end (exclusive) of a span of words from `first` expected to last `frames`."""
+    budget, k = frames * 0.01 / rate, first
+    while k < len(phones) and budget > 0:
+        budget -= phones[k]
+        k += 1
+    return max(k, min(first + 1, len(phones)))
+
+
+def _accept(found: list[Placement], last_window: bool, window: int) -> int:
+    """How many of the window's words to keep: all of the last window; otherwise those
+    well clear of the window's end, cut at the last pause among them."""
+    if last_window:
+        return len(found)
+    keep = 0
+    for k, p in enumerate(found[:-2]):            # the last words absorb any extra speech
+        if p.end >= window - TAIL_FRAMES:
+            break
+        keep = k + 1
+    # Cut after the last word followed by a pause: the next window starts in silence.
+    for k in range(keep - 1, 0, -1):
+        if found[k + 1].start - found[k].end > PAUSE_FRAMES:
+            return k + 1
+    return keep
+
+
+#: (audio scale, text scale, decoder) tried in turn for one window: first as sized; then
+#: half the words with the wide beam (a slower speaker, a sting the text does not
+#: mention: too much text is what loses the path); then twice the audio for those.
+ATTEMPTS = ((1.0, 1.0, 0), (1.0, 0.5, 1), (2.0, 0.5, 1))
+#: After words no window could place, the next window's first words may have absorbed
+#: their speech: so many are left to interpolation.
+RESYNC_DROP = 2
+
+
+def place(pcm: np.ndarray, keys: list[str], phones: list[int],
+          decoders: Decoders) -> list[Placement | None]:
+    """Where each of `keys` is spoken in `pcm` (16 kHz int16), None for words no window
+    placed. `phones[i]` is the length of `keys[i]` in phones (for sizing spans).
+
+    Long because it is the anchoring loop itself: size, search, retry, accept, advance.
+    """
+    total = len(pcm) // FRAME
+    out: list[Placement | None] = [None] * len(keys)
+    # The programme's own pace (music and pauses included) is the cautious default: too
+    # much text for a window loses the path, too little only costs another window.
+    slowest = total * 0.01 / max(1, sum(phones))
+    at, word, rate, resync = 0, 0, max(START_RATE, slowest), False
+    while word < len(keys) and at < total:
+        end = _span(phones, word, WINDOW_FRAMES * TEXT_SHARE, rate)
+        found = None
+        for attempt, (audio_scale, text_scale, beam) in enumerate(ATTEMPTS):
+            stop = word + max(1, int((end - word) * text_scale))
+            last = stop == len(keys)
+            # The rest of the text gets all the rest of the audio.
+            window = total - at if last else min(int(WINDOW_FRAMES * audio_scale), total - at)
+            decoder = decoders[min(beam, len(decoders) - 1)]
+            found = _search(decoder, pcm[at * FRAME:(at + window) * FRAME], keys[word:stop],
+                            resync)
+            if found is not None:
+                break
+            log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
+                      at / 100, word, stop, attempt + 1)
+        if found is None:
+            # Leave these words to interpolation; the next window starts at the same time
+            # (the words after them are likely within it).
+            word = stop
+            resync = True
+            continue
+        keep = max(1, _accept(found, last, window))
+        log.debug("window at %.2f s (%.1f s), words %d-%d: kept %d, last kept %d-%d",
+                  at / 100, window / 100, word, stop, keep, at + found[keep - 1].start,
+                  at + found[keep - 1].end)
+        for k in range(RESYNC_DROP if resync else 0, keep):
+            out[word + k] = Placement(at + found[k].start, at + found[k].end)
+        resync = False
+        spoken = found[keep - 1].end + 1 - found[0].start
+        if keep >= 10 and spoken > 0:
+            local = spoken * 0.01 / sum(phones[word:word + keep])
+            rate = min(0.2, max(slowest, 0.5 * rate + 0.5 * local))
+        # Into the pause after the last kept word, but not far: the next word's place is
+        # unsure (it may have been pushed late by speech the span did not include).
+        end_kept = found[keep - 1].end + 1
+        nxt = found[keep].start if keep < len(found) else end_kept
+        at += end_kept + max(0, min(nxt - end_kept, PAUSE_FRAMES) // 2)
+        word += keep
+    return out
