@@ -68,10 +68,6 @@ PACKAGES = sorted({v.split(".")[0] for v in MOVES.values() if "." in v})
 NEW = {v for v in MOVES.values()}
 
 
-def new_path(old: str) -> str:
-    return MOVES.get(old, old)
-
-
 def _git(*args: str) -> None:
     subprocess.run(["git", *args], cwd=ROOT, check=True)
 
