@@ -120,6 +120,19 @@ def _search(decoder: Any, pcm: np.ndarray, keys: list[str],
     return out
 
 
+#: A gap between two of a window's words longer than this (frames) is suspect: a sting
+#: the text does not mention, or a narrow search that lost the speech and filled it with
+#: silence (see place).
+SUSPECT_GAP = 100
+
+
+def _suspect(found: list[Placement]) -> bool:
+    """Whether the placed words leave a long gap between them (the last two, which absorb
+    speech past the span, aside)."""
+    body = found[:-2]
+    return any(b.start - a.end > SUSPECT_GAP for a, b in zip(body, body[1:]))
+
+
 def _span(phones: list[int], first: int, frames: float, rate: float) -> int:
     """The end (exclusive) of a span of words from `first` expected to last `frames`."""
     budget, k = frames * 0.01 / rate, first
@@ -179,6 +192,15 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int],
             decoder = decoders[min(beam, len(decoders) - 1)]
             found = _search(decoder, pcm[at * FRAME:(at + window) * FRAME], keys[word:stop],
                             resync)
+            if found is not None and beam == 0 and _suspect(found):
+                # A narrow beam that lost the path and found it again later leaves a long
+                # "silence" over speech and the words after it late; the wide beam's search
+                # is the better one (and costs a third more, so only when in doubt).
+                wide = _search(decoders[min(1, len(decoders) - 1)],
+                               pcm[at * FRAME:(at + window) * FRAME], keys[word:stop], resync)
+                log.debug("window at %.2f s: long gap inside, wide beam %s", at / 100,
+                          "placed it" if wide is not None else "failed")
+                found = wide or found
             if found is not None:
                 break
             log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
