@@ -9,8 +9,10 @@ pronunciation (the dictionary that ships with pocketsphinx, else eSpeak NG's rea
 it via toolkit.text.g2p; British RP and Scottish readings as alternatives), and
 toolkit.text.align_window places the text a window at a time from a moving anchor, each
 window's grammar ending in a garbage loop so that one hard stretch (an accent, a bed)
-cannot lose the whole programme. Words no window placed, and words eSpeak cannot read,
-are interpolated between their neighbours, never dropped.
+cannot lose the whole programme; toolkit.text.align_vad finds the stretches without
+speech (stings, music), so that a window failing across one is searched again on the voice
+before it. Words no window placed, and words eSpeak cannot read, are interpolated between
+their neighbours over the frames that sound like speech, never dropped.
 
 When the audio is not the text (a wrong file, a missing part), windows find no dense
 place for their words: more than MAX_UNPLACED of the words unplaced, or more than

@@ -12,7 +12,11 @@ placed well before the window's end are accepted up to the last pause among them
 anchor moves to that pause. A window that fails is retried with less text, a wider beam
 and more audio (ATTEMPTS); one that still fails leaves its words unplaced (interpolated
 later) and the next window starts at the same time, with a garbage loop before its first
-word as well. The caller decides from the share of unplaced and squeezed words whether
+word as well. With the stretches without speech known (align_vad.breaks), a window that
+fails across one is first searched again on the voice before it, with text for all of
+that voice; the anchor then jumps to where speech resumes. A window whose words leave a
+long gap between them (the narrow beam lost the voice and called it silence) is searched
+again with the wide beam. The caller decides from the share of unplaced and squeezed words whether
 the audio is the text at all.
 """
 from __future__ import annotations
