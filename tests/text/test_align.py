@@ -142,8 +142,6 @@ def test_text_with_a_paragraph_never_spoken_is_a_mismatch(tmp_path: Path, spoken
     assert result.report.status is AlignStatus.MISMATCH
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: the window after the sting (RP voice) is not "
-                   "placed and its sentences are interpolated across the sting, seconds off")
 def test_accents_and_music_over_several_windows(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
     wav, truth, paragraphs, _ = long_programme

@@ -9,8 +9,10 @@ pronunciation (the dictionary that ships with pocketsphinx, else eSpeak NG's rea
 it via toolkit.text.g2p; British RP and Scottish readings as alternatives), and
 toolkit.text.align_window places the text a window at a time from a moving anchor, each
 window's grammar ending in a garbage loop so that one hard stretch (an accent, a bed)
-cannot lose the whole programme. Words no window placed, and words eSpeak cannot read,
-are interpolated between their neighbours, never dropped.
+cannot lose the whole programme; toolkit.text.align_vad finds the stretches without
+speech (stings, music), so that a window failing across one is searched again on the voice
+before it. Words no window placed, and words eSpeak cannot read, are interpolated between
+their neighbours over the frames that sound like speech, never dropped.
 
 When the audio is not the text (a wrong file, a missing part), windows find no dense
 place for their words: more than MAX_UNPLACED of the words unplaced, or more than
@@ -29,12 +31,12 @@ from pathlib import Path
 
 from toolkit import codec, fsutil
 from toolkit.model import AlignReport, AlignStatus, Cue, Transcript
-from toolkit.text import align_text, align_window, g2p
+from toolkit.text import align_text, align_vad, align_window, g2p
 
 log = logging.getLogger(__name__)
 
 #: Bump when the alignment changes: cached results of older versions are not reused.
-VERSION = 2
+VERSION = 3
 SAMPLE_RATE = 16000
 FRAME_S = 0.01                  # pocketsphinx frames are 10 ms
 #: Primary language subtags with an acoustic model (the one in the pocketsphinx wheel).
@@ -257,8 +259,10 @@ def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
         return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
     audio = np.frombuffer(pcm16(master), dtype="<i2")
     duration = len(audio) / SAMPLE_RATE
+    speech = align_vad.speech_frames(audio)
     found = align_window.place(audio, [skeys[i] for i in spoken],
-                               [abs(phones[skeys[i]]) for i in spoken], decoders)
+                               [abs(phones[skeys[i]]) for i in spoken], decoders,
+                               align_vad.breaks(speech, align_window.BREAK_FRAMES))
     times: list[tuple[float, float] | None] = [None] * len(toks)
     squeezed = placed = 0
     for i, where in zip(spoken, found):
@@ -282,7 +286,8 @@ def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
                               f"{share:.0%} of the words could only be placed at the shortest "
                               f"length the model allows (more than {MAX_SQUEEZED:.0%})",
                               placed), ())
-    filled = align_text.interpolate(times, toks, duration)
+    # Unplaced words go on the voice, not on the music or silence around it.
+    filled = align_text.interpolate(times, toks, duration, speech, FRAME_S)
     cues = tuple(align_text.timed_cues(transcript, toks, filled))
     notes = [f"{guessed} words pronounced by eSpeak NG" if guessed else "",
              f"{words - placed} words interpolated" if words > placed else ""]

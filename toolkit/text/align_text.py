@@ -10,6 +10,7 @@ No audio here and no aligner: `toolkit.text.align` joins the two.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toolkit.model import Cue, Transcript, Word
@@ -86,9 +87,15 @@ def timed_cues(transcript: Transcript, toks: list[Token],
 
 
 def interpolate(times: list[tuple[float, float] | None], toks: list[Token],
-                duration: float) -> list[tuple[float, float]]:
+                duration: float, speech: Sequence[bool] | None = None,
+                frame: float = 0.01) -> list[tuple[float, float]]:
     """Fill the words the aligner did not place, between their placed neighbours, in
-    proportion to their length in characters (a word is never dropped from the text)."""
+    proportion to their length in characters (a word is never dropped from the text).
+
+    With `speech` (one flag per `frame` seconds, see align_vad), the words are spread over
+    the frames that sound like speech only: a stretch of unplaced words across a music
+    sting then lands on the voice either side of it, not seconds into the music.
+    """
     out: list[tuple[float, float]] = []
     n = len(times)
     k = 0
@@ -104,10 +111,31 @@ def interpolate(times: list[tuple[float, float] | None], toks: list[Token],
         hi = times[run_end][0] if run_end < n else duration  # type: ignore[index]
         hi = max(hi, lo)
         weights = [max(1, len(toks[i].text)) for i in range(k, run_end)]
-        total, acc = sum(weights), 0
+        out += _spread(lo, hi, weights, speech, frame)
+        k = run_end
+    return out
+
+
+def _spread(lo: float, hi: float, weights: list[int], speech: Sequence[bool] | None,
+            frame: float) -> list[tuple[float, float]]:
+    """(start, end) of words of these `weights` laid end to end over [lo, hi]: evenly, or
+    over its speech frames when there are enough of them to hold the words."""
+    total = sum(weights)
+    first, last = int(lo / frame + 0.5), int(hi / frame)
+    flags = list(speech[first:last]) if speech is not None else []
+    said = [first + i for i, f in enumerate(flags) if f]
+    out: list[tuple[float, float]] = []
+    acc = 0
+    if len(said) < max(len(weights), 0.2 * len(flags)):
+        # Too little speech found to trust (a quiet voice, a misjudged bed): evenly.
         for w in weights:
             start = lo + (hi - lo) * acc / total
             acc += w
             out.append((start, lo + (hi - lo) * acc / total))
-        k = run_end
+        return out
+    for w in weights:
+        a = said[min(len(said) - 1, len(said) * acc // total)]
+        acc += w
+        b = said[max(0, len(said) * acc // total - 1)]
+        out.append((max(lo, a * frame), min(hi, max(a, b + 1) * frame)))
     return out

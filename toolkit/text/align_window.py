@@ -12,7 +12,11 @@ placed well before the window's end are accepted up to the last pause among them
 anchor moves to that pause. A window that fails is retried with less text, a wider beam
 and more audio (ATTEMPTS); one that still fails leaves its words unplaced (interpolated
 later) and the next window starts at the same time, with a garbage loop before its first
-word as well. The caller decides from the share of unplaced and squeezed words whether
+word as well. With the stretches without speech known (align_vad.breaks), a window that
+fails across one is first searched again on the voice before it, with text for all of
+that voice; the anchor then jumps to where speech resumes. A window whose words leave a
+long gap between them (the narrow beam lost the voice and called it silence) is searched
+again with the wide beam. The caller decides from the share of unplaced and squeezed words whether
 the audio is the text at all.
 """
 from __future__ import annotations
@@ -120,6 +124,19 @@ def _search(decoder: Any, pcm: np.ndarray, keys: list[str],
     return out
 
 
+#: A gap between two of a window's words longer than this (frames) is suspect: a sting
+#: the text does not mention, or a narrow search that lost the speech and filled it with
+#: silence (see place).
+SUSPECT_GAP = 100
+
+
+def _suspect(found: list[Placement]) -> bool:
+    """Whether the placed words leave a long gap between them (the last two, which absorb
+    speech past the span, aside)."""
+    body = found[:-2]
+    return any(b.start - a.end > SUSPECT_GAP for a, b in zip(body, body[1:]))
+
+
 def _span(phones: list[int], first: int, frames: float, rate: float) -> int:
     """The end (exclusive) of a span of words from `first` expected to last `frames`."""
     budget, k = frames * 0.01 / rate, first
@@ -155,10 +172,29 @@ ATTEMPTS = ((1.0, 1.0, 0), (1.0, 0.5, 1), (2.0, 0.5, 1))
 RESYNC_DROP = 2
 
 
-def place(pcm: np.ndarray, keys: list[str], phones: list[int],
-          decoders: Decoders) -> list[Placement | None]:
+#: A stretch without speech at least this long (frames) is a break (a sting, music between
+#: sections): a window that fails across one is searched again on the audio before it.
+BREAK_FRAMES = 150
+#: Closer than this (frames) to the break, the anchor jumps over it to where speech resumes.
+NEAR_BREAK = 100
+#: The anchor lands this many frames before the speech found after a break (the detector
+#: judges a second at a time).
+RESUME_MARGIN = 50
+
+
+def _break_in(breaks: list[tuple[int, int]], at: int, window: int) -> tuple[int, int] | None:
+    """The first break that starts inside the window from `at`, or holds `at`."""
+    for start, end in breaks:
+        if end > at and start < at + window:
+            return start, end
+    return None
+
+
+def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoders,
+          breaks: list[tuple[int, int]] | None = None) -> list[Placement | None]:
     """Where each of `keys` is spoken in `pcm` (16 kHz int16), None for words no window
-    placed. `phones[i]` is the length of `keys[i]` in phones (for sizing spans).
+    placed. `phones[i]` is the length of `keys[i]` in phones (for sizing spans); `breaks`
+    are the stretches without speech (align_vad.breaks, frames), if known.
 
     Long because it is the anchoring loop itself: size, search, retry, accept, advance.
     """
@@ -168,34 +204,66 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int],
     # much text for a window loses the path, too little only costs another window.
     slowest = total * 0.01 / max(1, sum(phones))
     at, word, rate, resync = 0, 0, max(START_RATE, slowest), False
+    lead = False
+    # After a window failed across a break: windows end where it starts (the music
+    # would skew the search's normalisation of the voice before it), until the anchor
+    # reaches it and jumps to where speech resumes.
+    limit: tuple[int, int] | None = None
     while word < len(keys) and at < total:
-        end = _span(phones, word, WINDOW_FRAMES * TEXT_SHARE, rate)
+        if limit is not None and limit[0] - at < NEAR_BREAK:
+            log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
+                      limit[1] / 100, at / 100)
+            at, limit, lead = max(at, limit[1] - RESUME_MARGIN), None, True
+            continue
+        # Up to a break, the voice fills the window: text for all of it.
+        room = WINDOW_FRAMES * TEXT_SHARE if limit is None else min(WINDOW_FRAMES,
+                                                                    limit[0] - at)
+        end = _span(phones, word, room, rate)
         found = None
         for attempt, (audio_scale, text_scale, beam) in enumerate(ATTEMPTS):
             stop = word + max(1, int((end - word) * text_scale))
             last = stop == len(keys)
             # The rest of the text gets all the rest of the audio.
             window = total - at if last else min(int(WINDOW_FRAMES * audio_scale), total - at)
+            if limit is not None:
+                window = min(window, limit[0] - at)
             decoder = decoders[min(beam, len(decoders) - 1)]
-            found = _search(decoder, pcm[at * FRAME:(at + window) * FRAME], keys[word:stop],
-                            resync)
+            clip = pcm[at * FRAME:(at + window) * FRAME]
+            found = _search(decoder, clip, keys[word:stop], resync or lead)
+            if found is not None and beam == 0 and _suspect(found):
+                # A narrow beam that lost the path and found it again later leaves a long
+                # "silence" over speech and the words after it late; the wide beam's search
+                # is the better one (and costs a third more, so only when in doubt).
+                wide = _search(decoders[min(1, len(decoders) - 1)], clip, keys[word:stop],
+                               resync or lead)
+                log.debug("window at %.2f s: long gap inside, wide beam %s", at / 100,
+                          "placed it" if wide is not None else "failed")
+                found = wide or found
             if found is not None:
                 break
             log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
                       at / 100, word, stop, attempt + 1)
         if found is None:
+            hit = _break_in(breaks or [], at + NEAR_BREAK, window) if limit is None else None
+            if hit is not None:
+                # Searched again on the voice before the break (or from after it).
+                limit = hit
+                continue
             # Leave these words to interpolation; the next window starts at the same time
             # (the words after them are likely within it).
             word = stop
             resync = True
             continue
-        keep = max(1, _accept(found, last, window))
+        if limit is not None and found[-1].end >= window - NEAR_BREAK:
+            keep = len(found)          # the text reached the break: all of it was said
+        else:
+            keep = max(1, _accept(found, last, window))
         log.debug("window at %.2f s (%.1f s), words %d-%d: kept %d, last kept %d-%d",
                   at / 100, window / 100, word, stop, keep, at + found[keep - 1].start,
                   at + found[keep - 1].end)
         for k in range(RESYNC_DROP if resync else 0, keep):
             out[word + k] = Placement(at + found[k].start, at + found[k].end)
-        resync = False
+        resync = lead = False
         spoken = found[keep - 1].end + 1 - found[0].start
         if keep >= 10 and spoken > 0:
             local = spoken * 0.01 / sum(phones[word:word + keep])
