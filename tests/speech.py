@@ -21,8 +21,8 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
                              ctypes.c_void_p)
 
 
-def say(text: str, voice: str = "en-us", speed: int = 165, pitch: int = 50) -> np.ndarray:
-    """`text` spoken by eSpeak NG; silence at both ends trimmed to 10 ms."""
+def _synth(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
+    """One eSpeak NG synthesis, untrimmed."""
     lib = g2p._library()
     chunks: list[np.ndarray] = []
 
@@ -39,7 +39,17 @@ def say(text: str, voice: str = "en-us", speed: int = 165, pitch: int = 50) -> n
         lib.espeak_SetParameter(_PITCH_PARAM, pitch, 0)
         data = text.encode("utf-8")
         lib.espeak_Synth(ctypes.c_char_p(data), len(data) + 1, 0, 1, 0, 1, None, None)
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+def say(text: str, voice: str = "en-us", speed: int = 165, pitch: int = 50) -> np.ndarray:
+    """`text` spoken by eSpeak NG; silence at both ends trimmed to 10 ms."""
+    # After some runs of espeak_TextToPhonemes (podkit's g2p, e.g. "2018" then "z" in
+    # British RP), the next synthesis comes out cut short (1.2 s of a 4.7 s sentence),
+    # which made the alignment benchmark's true times wrong by seconds. A throwaway
+    # synthesis first puts eSpeak NG back in order (measured: full length every time).
+    _synth("Hello.", voice, speed, pitch)
+    audio = _synth(text, voice, speed, pitch)
     loud = np.flatnonzero(np.abs(audio) > 0.003)
     assert loud.size, f"eSpeak NG said nothing for {text!r}"
     pad = RATE // 100

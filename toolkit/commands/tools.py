@@ -108,18 +108,27 @@ def preview(c: Context, feed_id: str | None, host: str, port: int, published: bo
 
     The feed's URLs are rewritten to point at this server. Ctrl-C stops it.
     """
+    import threading
+
     from toolkit.publish import preview as server_mod
     show, folder = c.project.preview_folder(feed=feed_id, published=published)
     server = server_mod.make_server(folder, host, port, base_url=show.base_url,
                                     enclosure_prefix=show.enclosure_prefix)
     c.say(f"serving {folder} on {server.url}")
     c.say(f"subscribe to {server.url.rstrip('/')}/feed.xml (Ctrl-C to stop)")
+    # The server runs in a daemon thread and the main thread only waits: Ctrl-C then lands
+    # here, never inside the server's accept loop or a request, and a request stuck in a
+    # slow client cannot keep the process alive after it.
+    thread = threading.Thread(target=server.serve_forever, name="preview", daemon=True)
+    thread.start()
     try:
-        server.serve_forever()
+        while thread.is_alive():
+            thread.join(0.5)
     except KeyboardInterrupt:
         c.say("stopped")
     finally:
         server.shutdown()
+        server.server_close()
 
 
 @click.command()
