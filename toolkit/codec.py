@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
