@@ -215,6 +215,8 @@ def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
+    if v.as_delivered:  # passthrough: the old host's master, measured, not a target missed
+        loud += " as delivered"
     return (f"built {v.slug}: {clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 

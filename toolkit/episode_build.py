@@ -76,6 +76,7 @@ class BuildSummary:
     renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
     limiting_warning: str | None = None   # the limiter worked hard (normalize.limiting)
     align_warnings: tuple[str, ...] = ()  # transcripts published untimed, and why
+    as_delivered: bool = False      # passthrough: the loudness is the file's own, not a target
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -89,6 +90,7 @@ class BuildSummary:
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
                    limiting_warning=rec.limiting.get("warning"),
+                   as_delivered=rec.episode.passthrough,
                    align_warnings=tuple(f"{a.source.name}: {a.message}" for a in rec.alignments
                                         if a.status in (AlignStatus.NO_MODEL,
                                                         AlignStatus.MISMATCH)))
@@ -103,7 +105,8 @@ class BuildSummary:
         return cls(slug=ep.slug, feed=ep.feed, duration=duration,
                    integrated=_number(after.get("integrated")),
                    true_peak=_number(after.get("true_peak")), size=int(audio.get("size") or 0),
-                   cached=True, unchanged=True,
+                   cached=True, unchanged=True, as_delivered=bool((raw.get("episode") or {})
+                                                                  .get("passthrough")),
                    overrun=cue.check_slot(duration, ep.max_duration))
 
 
@@ -182,8 +185,13 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
         clock = _cpu_seconds()
         audio_progress = lambda st, f: progress(f"audio {st}" if st in  # noqa: E731
                                                 ("done", "cached") else st, f)
-        if episode.passthrough:  # an already mastered MP3: measured, never re-encoded
-            from toolkit.audio import passthrough
+        from toolkit.audio import passthrough
+        if episode.passthrough and not passthrough.as_delivered(episode, show):
+            # `[encoding] remaster = true`: mastered like any episode, in its own channels
+            # and bitrate; the record keeps the settings used.
+            episode = passthrough.remaster(episode, episode.encoding or show.preset.encoding)
+            job = replace(job, episode=episode)
+        if episode.passthrough:  # already mastered: measured, never re-encoded
             audio = passthrough.build_audio(episode, layout.cache(show.id, slug),
                                             progress=audio_progress)
         else:
@@ -252,15 +260,18 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         if not fmt.in_feed:  # the broadcast deliverable is for the station, not the feed
             _link_or_copy(master_file, reports / f"{slug}-broadcast.{fmt.ext}")
             continue
+        ext, mime = fmt.ext, fmt.mime
         if episode.keep_tags:  # passthrough, byte for byte: the listeners' file stays theirs
-            tagged = work / f".tagging.{fmt.ext}"
+            from toolkit.audio.passthrough import delivered_format
+            ext, mime = delivered_format(master_file, ext, mime)   # a video stays video/mp4
+            tagged = work / f".tagging.{ext}"
             shutil.copyfile(master_file, tagged)
         else:
             tagged = id3.tag_audio(master_file, show, episode, out=work / f".tagging.{fmt.ext}",
                                    v2_version=job.settings.id3_version, **tag_args)
-        placed = work / media_name(slug, sha256_file(tagged), fmt.ext)
+        placed = work / media_name(slug, sha256_file(tagged), ext)
         os.replace(tagged, placed)
-        built.append(folder.media(placed, fmt.mime, audio.duration))
+        built.append(folder.media(placed, mime, audio.duration))
     art_url = folder.url(copy_addressed(episode.art, work, "art")) if episode.art else None
     # 5. notes and the episode page
     progress("pages", 0.0)

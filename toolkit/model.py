@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+from toolkit.p20model import Location, RemoteItem, Trailer, Txt, Value, ValueRecipient  # noqa: F401
+
 #: The Podcast Index namespace UUID for `podcast:guid` (podcast-namespace docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
@@ -134,6 +136,9 @@ class EncodingSettings:
     opus_bitrate_mono: int = 48     # kbps (mono)
     # What is built, by toolkit.standards.renditions key; the MP3 always (the <enclosure>).
     renditions: tuple[str, ...] = ("mp3",)
+    # Passthrough (imported) episodes are re-mastered to the preset, keeping each file's
+    # channels and at most its bitrate (toolkit.audio.passthrough.remaster).
+    remaster: bool = False
 
     @property
     def aac(self) -> bool:
@@ -228,6 +233,12 @@ class Show:
     keywords: tuple[str, ...] = ()
     templates: Path | None = None       # a folder of template overrides, if the show has one
     enclosure_prefix: str | None = None  # analytics prefix of <enclosure url> (OP3, Podtrac)
+    # Podcasting 2.0 tags apps use (toolkit.p20model): payments, trailers, place, podroll, txt
+    value: tuple[Value, ...] = ()
+    trailers: tuple[Trailer, ...] = ()
+    location: Location | None = None
+    podroll: tuple[RemoteItem, ...] = ()
+    txts: tuple[Txt, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,6 +324,9 @@ class Episode:
     passthrough: bool = False           # the MP3 is the finished master: never re-encoded
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
     processing: Processing | None = None    # speech processing; None: the feed's
+    value: tuple[Value, ...] = ()           # replaces the show's for this episode
+    location: Location | None = None
+    txts: tuple[Txt, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,7 @@ class RenditionLoudness:
     true_peak: float        # dBTP
     target: float           # LUFS the build aimed at
     ceiling: float          # dBTP
+    as_delivered: bool = False  # passthrough: published as delivered, no target to meet
 
 
 #: How far a rendition may land from its target before `validate` calls it an error
@@ -249,11 +250,18 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
 def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
     target = rec.episode.loudness or show.preset.loudness
     aim = target.for_channels((rec.episode.encoding or show.preset.encoding).channels)
-    return [RenditionLoudness(rec.slug, kind, s.integrated, s.true_peak, aim, target.true_peak)
+    # A passthrough file is the old host's master: measured, reported, never "off target"
+    # (a rebuild cannot change it; `[encoding] remaster = true` does). The record's episode
+    # of a re-mastered one has passthrough off.
+    delivered = rec.episode.passthrough
+    return [RenditionLoudness(rec.slug, rec.audio.path.suffix.lstrip(".") if delivered else kind,
+                              s.integrated, s.true_peak, aim, target.true_peak, delivered)
             for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
 
 
 def _off_target(r: RenditionLoudness) -> bool:
+    if r.as_delivered:
+        return False
     # The build's meter rounds to 0.01: a hair over the ceiling is rounding, not a miss.
     return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
 

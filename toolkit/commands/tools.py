@@ -53,15 +53,25 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
 
 
 def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
-    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS...)."""
-    parts = []
-    for kind in dict.fromkeys(r.kind for r in rows):
-        mine = [r for r in rows if r.kind == kind]
-        lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
-        parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
-                     f"<= {max(r.true_peak for r in mine):.1f} dBTP")
-    return f"loudness as built: {'; '.join(parts)} (target {rows[0].target:g} LUFS, " \
-           f"<= {rows[0].ceiling:g} dBTP)"
+    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS...);
+    passthrough files apart, "as delivered", with what would master them."""
+    lines = []
+    for delivered in (False, True):
+        group = [r for r in rows if r.as_delivered is delivered]
+        parts = []
+        for kind in dict.fromkeys(r.kind for r in group):
+            mine = [r for r in group if r.kind == kind]
+            lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
+            parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
+                         f"<= {max(r.true_peak for r in mine):.1f} dBTP")
+        if parts and delivered:
+            lines.append(f"loudness as delivered (passthrough): {'; '.join(parts)}; set "
+                         "[encoding] remaster = true in the feed to master them to "
+                         f"{group[0].target:g} LUFS (docs/migrate.md)")
+        elif parts:
+            lines.append(f"loudness as built: {'; '.join(parts)} (target {group[0].target:g} "
+                         f"LUFS, <= {group[0].ceiling:g} dBTP)")
+    return "\n".join(lines)
 
 
 @click.command()

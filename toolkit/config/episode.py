@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.config import presets, speechconf
+from toolkit.config import p20conf, presets, speechconf
 from toolkit.config.show import check_https, display, read_encoding, read_loudness, read_persons
 from toolkit.config.tomlread import NOT_XML_RE, Table, parse_toml
 from toolkit.errors import Problem, ProblemsError, Severity
@@ -35,7 +35,8 @@ EPISODE_FILE = "episode.toml"
 #: Transcript formats by file extension, when `format` is not given.
 TRANSCRIPT_EXT = {".txt": TranscriptFormat.TEXT, ".srt": TranscriptFormat.SRT,
                   ".vtt": TranscriptFormat.VTT, ".json": TranscriptFormat.JSON}
-AUDIO_EXT = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff"}
+AUDIO_EXT = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff",
+             ".mp4", ".m4v", ".mov"}      # video: its sound track (or published as delivered)
 
 
 def _audio_file(t: Table, key: str, base: Path) -> Path | None:
@@ -271,12 +272,17 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
     enc = t.table("encoding")
-    encoding = _episode_encoding(read_encoding(enc), show) if enc else None
+    enc_values = read_encoding(enc) if enc else {}
+    encoding = _episode_encoding(enc_values, show) if enc else None
     processing = speechconf.read(t)
-    fields = {k: t.text(k) for k in ("season_name", "episode_display", "programme", "segment")}
+    fields: dict[str, object] = {k: t.text(k) for k in ("season_name", "episode_display",
+                                                         "programme", "segment")}
+    fields.update(p20conf.read_item(t))
     passthrough, keep_tags = _passthrough(t, parts, loudness is not None)
-    if passthrough and encoding is not None:
-        t.warn("encoding", "ignored with passthrough = true: the MP3 is published as mastered")
+    if passthrough and encoding is not None and "remaster" not in enc_values:
+        # `remaster` is the one [encoding] key a passthrough episode uses (docs/migrate.md).
+        t.warn("encoding", "ignored with passthrough = true: the file is published as "
+                           "delivered (remaster = true re-masters it)")
         encoding = None
     t.finish()
 
@@ -307,9 +313,14 @@ def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> 
         t.error("keep_tags", "only with passthrough = true (a mastered MP3 published as it is)")
     if not passthrough:
         return False, False
-    if t.has("parts") or (parts and parts[0].path.suffix.lower() != ".mp3"):
+    if t.has("parts"):
         t.error("passthrough", "needs one MP3 given as audio = \"file.mp3\" (parts are "
                                "assembled and encoded: leave passthrough out)")
+    elif parts and parts[0].path.suffix.lower() != ".mp3" and not keep_tags:
+        # Only an MP3 gets podkit's tags in front of unchanged frames; any other file
+        # (an imported video bonus, say) is published as delivered, byte for byte.
+        t.error("passthrough", f"{parts[0].path.name} is not an MP3: published as delivered "
+                               "only with keep_tags = true (or leave passthrough out to encode it)")
     if has_loudness:
         t.warn("loudness", "ignored with passthrough = true: the MP3 is published as mastered")
     return passthrough, keep_tags

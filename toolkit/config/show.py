@@ -332,6 +332,8 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
         if url and label:
             funding.append(Funding(url, label))
     persons = _persons(t, "persons")
+    from toolkit.config import p20conf     # it reads check_https from here
+    extras = p20conf.read_channel(t)
     publish = _publish(t.table("publish"), root, feed_id)
     templates_dir = root / "templates"
     t.finish()
@@ -349,7 +351,7 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
                 guid=guid or podcast_guid(feed_url), locked=locked, locked_owner=locked_owner,
                 funding=tuple(funding), persons=persons, medium=medium, keywords=keywords,
                 templates=templates_dir if templates_dir.is_dir() else None,
-                enclosure_prefix=enclosure_prefix or None)
+                enclosure_prefix=enclosure_prefix or None, **extras)
 
 
 def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:

@@ -92,6 +92,14 @@ RULES: dict[str, str] = {
     "p20.chapters": "podcast:chapters has url and type application/json+chapters; the JSON has "
                     "version and chapters with ascending startTime",
     "p20.value": "podcast:funding/season/episode/soundbite/medium values are well-formed",
+    "p20.value4value": "podcast:value has type and method; each podcast:valueRecipient has "
+                       "type, address and a whole-number split, and the splits add up above 0",
+    "p20.trailer": "podcast:trailer has a title of at most 128 characters, a url and an RFC 2822 "
+                   "pubdate; length and season are whole numbers",
+    "p20.location": "podcast:location has a name of at most 128 characters; geo is a geo: URI, "
+                    "osm an OpenStreetMap reference, rel subject or creator",
+    "p20.podroll": "podcast:podroll holds podcast:remoteItem elements whose feedGuid is a UUID",
+    "p20.txt": "podcast:txt has text of at most 4000 characters and a purpose of at most 128",
     "p20.person": "podcast:person has a name; role and group are from the Podcast Taxonomy",
     "p20.alternateEnclosure": "podcast:alternateEnclosure has a type, a podcast:source with an "
                               "absolute http(s) uri, whole-number length and bitrate, and at "

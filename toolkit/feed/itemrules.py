@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
+from toolkit.feed import p20rules
 from toolkit.feed.findings import Report
 from toolkit.feed.rules import (
     CHAPTERS_MIME,
@@ -149,6 +150,7 @@ def _apple(it: Item, report: Report) -> None:
 
 def _p20(it: Item, p20: str, report: Report) -> None:
     el, i = it.el, it.id
+    p20rules.check_common(el, i, p20, report)
     for t in el.findall(p20 + "transcript"):
         url, mime, rel = t.get("url", ""), t.get("type", ""), t.get("rel")
         if not url or not mime:

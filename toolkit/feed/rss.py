@@ -31,6 +31,7 @@ from lxml import etree
 
 from toolkit import fsutil, model
 from toolkit.errors import FeedError
+from toolkit.feed import p20extra
 from toolkit.standards import categories, prefix, renditions
 from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, PODCAST_NS
 from toolkit.standards.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME
@@ -126,6 +127,7 @@ class _P20Feed(BaseExtension):
             _sub(channel, PODCAST_NS, "medium", show.medium)
         if show.license:
             _sub(channel, PODCAST_NS, "license", xml_safe(show.license, where=w, field="license"))
+        p20extra.channel(channel, show, safe=xml_safe, line=one_line)
         return feed
 
 
@@ -171,6 +173,7 @@ class _P20Entry(BaseEntryExtension):
             _sub(item, PODCAST_NS, "soundbite",
                  one_line(sb.title, where=w, field="soundbites.title") if sb.title else None,
                  startTime=_num(sb.start), duration=_num(sb.duration))
+        p20extra.item(item, ep, safe=xml_safe, line=one_line)
         return item
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from xml.etree.ElementTree import Element
 
+from toolkit.feed import p20rules
 from toolkit.feed.findings import Report
 from toolkit.standards import contenttypes, stdcheck
 from toolkit.standards.categories import check_category
@@ -309,6 +310,7 @@ def _channel_p20(channel: Element, p20: str, report: Report) -> None:
             report.error("p20.value", c, "podcast:funding@url", "podcast:funding needs a url")
     for p in channel.findall(p20 + "person"):
         check_person(report, c, p)
+    p20rules.check_channel(channel, p20, report)
     medium = channel.find(p20 + "medium")
     if medium is not None and text(medium).removesuffix("L") not in MEDIUMS:
         report.warning("p20.value", c, "podcast:medium", f"{text(medium)!r} is not a known medium")

@@ -32,6 +32,9 @@ BY_EXTENSION: dict[str, str] = {
     ".oga": "audio/ogg",
     ".opus": "audio/opus",
     ".flac": "audio/flac",
+    ".mp4": "video/mp4",
+    ".m4v": "video/x-m4v",
+    ".mov": "video/quicktime",
     ".rss": FEED_TYPE,
     ".xml": "application/xml; charset=utf-8",
     ".json": "application/json",
@@ -53,7 +56,8 @@ BY_EXTENSION: dict[str, str] = {
 }
 
 #: Audio extensions: the files a feed's enclosures point at (published first).
-MEDIA_EXTENSIONS = frozenset({".mp3", ".m4a", ".aac", ".wav", ".ogg", ".oga", ".opus", ".flac"})
+MEDIA_EXTENSIONS = frozenset({".mp3", ".m4a", ".aac", ".wav", ".ogg", ".oga", ".opus", ".flac",
+                              ".mp4", ".m4v", ".mov"})
 #: Image extensions: cover and episode art.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".svg", ".ico"})
 #: Transcript extensions (a `.json` or `.html` transcript is recognised by its `transcript` name).

@@ -162,6 +162,7 @@ def settings_key(settings: EncodingSettings) -> dict[str, Any]:
     """
     d = asdict(settings)
     keys = d.pop("renditions")
+    d.pop("remaster")       # chooses the path, not the sound: old keys stay valid
     d["aac"], d["wav"] = "aac" in keys, "wav" in keys
     if "opus" in keys:
         d["opus"] = [OPUS.codec, *OPUS.codec_options, OPUS.muxer, *OPUS.mux_options,
