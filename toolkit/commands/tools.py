@@ -64,13 +64,16 @@ def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudne
             lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
             parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
                          f"<= {max(r.true_peak for r in mine):.1f} dBTP")
+        targets = "/".join(f"{t:g}" for t in sorted({r.target for r in group}, reverse=True))
         if parts and delivered:
-            lines.append(f"loudness as delivered (passthrough): {'; '.join(parts)}; set "
-                         "[encoding] remaster = true in the feed to master them to "
-                         f"{group[0].target:g} LUFS (docs/migrate.md)")
+            # Only an MP3 can be re-mastered; a video bonus stays as its subscribers have it.
+            advice = (f"; set [encoding] remaster = true in the feed to master the MP3s to "
+                      f"{targets} LUFS (docs/migrate.md)" if any(r.kind == "mp3" for r in group)
+                      else " (published as delivered: remaster applies to MP3s only)")
+            lines.append(f"loudness as delivered (passthrough): {'; '.join(parts)}{advice}")
         elif parts:
-            lines.append(f"loudness as built: {'; '.join(parts)} (target {group[0].target:g} "
-                         f"LUFS, <= {group[0].ceiling:g} dBTP)")
+            lines.append(f"loudness as built: {'; '.join(parts)} (target {targets} LUFS, "
+                         f"<= {group[0].ceiling:g} dBTP)")
     return "\n".join(lines)
 
 
@@ -265,6 +268,13 @@ def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
         click.echo(f"not mapped: {note}", err=True)
     for failure in report.failures:
         click.echo(f"failed {failure}", err=True)
+    for name in report.support_files:
+        c.say(f"wrote {name} (the targets `podkit init` writes)")
+    for item in report.left:
+        click.echo(f"left {item}", err=True)
+    if report.left:
+        raise PodkitError(f"{len(report.left)} item(s) of the old feed not imported (listed "
+                          "above): move them by hand or they vanish for subscribers")
     if report.failures:
         raise PodkitError(f"{len(report.failures)} download(s) failed; run the same command "
                           "again to resume them")

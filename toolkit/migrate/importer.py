@@ -33,8 +33,9 @@ from toolkit.config.episode import EPISODE_FILE, episode_folders
 from toolkit.errors import FeedError, PodkitError
 from toolkit.feed import fetch, foreign
 from toolkit.fsutil import write_bytes, write_text
-from toolkit.migrate import download, importfeed, importmap
+from toolkit.migrate import download, importextras, importfeed, importmap
 from toolkit.model import is_slug
+from toolkit.showlife import showinit
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class ImportReport:
     waiting: list[str] = field(default_factory=list)      # slugs whose media is not here yet
     notes: list[str] = field(default_factory=list)        # what could not be mapped
     failures: list[str] = field(default_factory=list)     # downloads that failed
+    left: list[str] = field(default_factory=list)         # items not imported (exit 1)
+    support_files: list[str] = field(default_factory=list)   # Makefile, .gitignore written
 
 
 def slugify(text: str, fallback: str = "episode") -> str:
@@ -147,6 +150,11 @@ def import_feed(root: Path, source: str, *, base_url: str, feed_id: str | None =
     base_url = base_url.rstrip("/") + "/"
     report = ImportReport(feed_id, root / "feeds" / f"{feed_id}.toml")
     report.notes += list(channel.notes)
+    report.notes += importextras.unmapped_lines(
+        [("channel", channel.extras.unmapped if channel.extras else ())]
+        + [(it.guid, it.extras.unmapped if it.extras else ()) for it in channel.items])
+    # The show folder `podkit init` would have made: its Makefile and .gitignore.
+    report.support_files = [p.name for p in showinit.write_support_files(root)]
     _import_show(root, source, channel, feed_id, base_url, feed_url or base_url + "feed.xml",
                  report, progress)
     known = _known_guids(root)
@@ -186,6 +194,7 @@ def _import_show(root: Path, source: str, channel: importfeed.Channel, feed_id: 
         report.notes.append("channel: itunes:image: none in the feed; add artwork = \"x.jpg\"")
     table = importmap.show_table(channel, source, base_url=base_url, feed_url=feed_url,
                                  artwork=artwork, notes=report.notes)
+    table.update(channel.extras.table if channel.extras else {})
     text = "# Imported by `podkit import` from " + source + "\n" + tomli_w.dumps(
         table, multiline_strings=True)
     _write_owned(feeds / f"{feed_id}.toml", text, owned, "toml", report.notes,
@@ -206,9 +215,15 @@ def _import_item(root: Path, source: str, channel: importfeed.Channel, item: imp
         notes.append(f"item {item.guid}: enclosure: none (nothing to publish): skipped")
         return
     audio_name = importmap.audio_name(item.enclosure)
+    delivered = audio_name is None
     if audio_name is None:
-        notes.append(f"item {item.guid}: enclosure: {item.enclosure.type or 'unknown type'} "
-                     f"is not audio podkit publishes: skipped")
+        # A video bonus is carried as delivered (its type and length kept); any other
+        # type is named and fails the import rather than vanish for subscribers.
+        audio_name = importextras.delivered_name(item.enclosure.url, item.enclosure.type)
+    if audio_name is None:
+        report.left.append(f"item {item.guid} ({item.title}): enclosure type "
+                           f"{item.enclosure.type or 'unknown'!r} is neither audio nor video: "
+                           "not imported")
         return
     folder.mkdir(parents=True, exist_ok=True)
     files = _sidecars(folder, item, channel, notes, state)
@@ -217,6 +232,9 @@ def _import_item(root: Path, source: str, channel: importfeed.Channel, item: imp
                                     notes_file=NOTES_FILE if item.notes_html.strip() else None,
                                     transcripts=files["transcripts"], chapters=chapters,
                                     art=files["art"], notes=notes)
+    importextras.merge_item(table, item.extras)
+    if delivered:           # published byte for byte, as its subscribers have it
+        table["passthrough"] = table["keep_tags"] = True
     if table["title"] != item.title:
         notes.append(f"item {item.guid}: title: empty in the feed; {table['title']!r} used")
     if item.notes_html.strip():
@@ -225,7 +243,7 @@ def _import_item(root: Path, source: str, channel: importfeed.Channel, item: imp
     status = _write_owned(folder / EPISODE_FILE, tomli_w.dumps(table, multiline_strings=True),
                           owned, "toml", notes, f"{shown}/{EPISODE_FILE}")
     {"created": report.created, "updated": report.updated}.get(status, report.unchanged).append(slug)
-    if not audio_name.endswith(".mp3"):
+    if not audio_name.endswith(".mp3") and not delivered:
         notes.append(f"item {item.guid}: enclosure: {audio_name} is not MP3: podkit will "
                      "encode it (published as a new MP3)")
     state.update({"guid": item.guid, "feed": feed_id, "source": source, "written": owned,

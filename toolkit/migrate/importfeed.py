@@ -24,6 +24,7 @@ import nh3
 from defusedxml import DefusedXmlException
 
 from toolkit.errors import FeedError
+from toolkit.migrate import importextras
 from toolkit.model import Person
 from toolkit.standards import contenttypes
 
@@ -64,6 +65,7 @@ class Item:
     chapters: Link | None = None
     image: str | None = None
     duration: float | None = None     # itunes:duration, seconds (the build measures its own)
+    extras: importextras.Extras | None = None   # Podcasting 2.0 extras, tags left behind
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Channel:
     medium: str | None = None
     items: tuple[Item, ...] = ()
     notes: tuple[str, ...] = field(default=())   # what could not be mapped
+    extras: importextras.Extras | None = None
 
 
 def parse(text: str, *, source: str) -> Channel:
@@ -117,6 +120,7 @@ def parse(text: str, *, source: str) -> Channel:
                   if (it := _item(el, i, notes)) is not None)
     owner = channel.find(f"{ITUNES}owner")
     locked = _p20(channel, "locked")
+    extras = importextras.channel_extras(channel, notes)
     return Channel(
         title=_one_line(title),
         description=plain_text(_text(channel, "description") or _text(channel, f"{ITUNES}summary")
@@ -140,7 +144,7 @@ def parse(text: str, *, source: str) -> Channel:
         medium=_p20_text(channel, "medium"),
         funding=tuple((f.get("url") or "", _one_line(f.text or "") or "Support the show")
                       for f in _p20_all(channel, "funding") if f.get("url")),
-        items=items, notes=tuple(notes))
+        items=items, notes=tuple(notes), extras=extras)
 
 
 # ---- small readers -----------------------------------------------------------------------------
@@ -288,4 +292,5 @@ def _item(el: Element, index: int, notes: list[str]) -> Item | None:
         persons=_persons(el), transcripts=transcripts,
         chapters=Link(ch.get("url") or "", (ch.get("type") or "").lower())
         if ch is not None and ch.get("url") else None,
-        image=_image(el), duration=parse_duration(_text(el, f"{ITUNES}duration")))
+        image=_image(el), duration=parse_duration(_text(el, f"{ITUNES}duration")),
+        extras=importextras.item_extras(el, where, notes))

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from toolkit import fsutil
 from toolkit.config.show import read_show
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 
@@ -165,6 +166,22 @@ def planned_files(s: ShowSettings, feed_id: str) -> dict[str, bytes]:
             "templates/README.md": _data("templates-README.md").encode("utf-8"),
             ".gitignore": _data("gitignore").encode("utf-8"),
             "Makefile": _data("Makefile").encode("utf-8")}
+
+
+#: The files every show folder has beside its feeds: `podkit import` writes them too.
+SUPPORT_FILES = {".gitignore": "gitignore", "Makefile": "Makefile"}
+
+
+def write_support_files(folder: Path) -> list[Path]:
+    """Write the `.gitignore` and `Makefile` `init` writes where they are missing (an
+    existing one is the producer's and is never overwritten); return those written."""
+    written = []
+    for name, data in SUPPORT_FILES.items():
+        path = Path(folder) / name
+        if not os.path.lexists(path):
+            fsutil.write_text(path, _data(data))
+            written.append(path)
+    return written
 
 
 def init_show(folder: Path, settings: ShowSettings) -> list[Path]:
