@@ -144,8 +144,11 @@ def test_import_unmappable(server, tmp_path: Path) -> None:  # noqa: ANN001
     from import_hosts import build_feed
     hf = build_feed(server, "podbean", tmp_path / "src")
     xml, ctype = server.files["/podbean/feed.xml"]
-    bad = ("<item><title>A video</title><guid>v1</guid><pubDate>Mon, 01 May 2023 10:00:00 +0000"
-           "</pubDate><enclosure url=\"https://x.example.org/v.mp4\" length=\"9\" type=\"video/mp4\"/></item>"
+    # A PDF cannot be published as an episode: named, and the import fails (a video is
+    # carried as delivered: tests/migrate/test_moving_in.py).
+    bad = ("<item><title>A leaflet</title><guid>v1</guid><pubDate>Mon, 01 May 2023 10:00:00 +0000"
+           "</pubDate><enclosure url=\"https://x.example.org/v.pdf\" length=\"9\" "
+           "type=\"application/pdf\"/></item>"
            "<item><title>Text only</title><guid>t1</guid><pubDate>Mon, 01 May 2023 10:00:00 +0000"
            "</pubDate></item>"
            "<item><title>Bad date</title><guid>d1</guid><pubDate>yesterday</pubDate></item>"
@@ -155,10 +158,15 @@ def test_import_unmappable(server, tmp_path: Path) -> None:  # noqa: ANN001
     server.files["/podbean/feed.xml"] = (xml.replace(b"<item>", bad.encode() + b"<item>", 1), ctype)
     root = _empty(tmp_path)
     run = podkit_inprocess(root, "import", hf.url, "--base-url", "https://m.example.org/")
-    assert run.rc == 0, run
+    assert run.rc == 1, run
+    assert [ln for ln in run.err_lines if ln.startswith("left ")] == [
+        "left item v1 (A leaflet): enclosure type 'application/pdf' is neither audio nor "
+        "video: not imported"]
+    assert run.err_lines[-1] == ("podkit: 1 item(s) of the old feed not imported (listed "
+                                 "above): move them by hand or they vanish for subscribers")
     unmapped = [ln for ln in run.err_lines if ln.startswith("not mapped: ")]
-    for words in ("item v1: enclosure: video/mp4", "item t1: enclosure: none",
+    for words in ("item t1: enclosure: none",
                   "pubDate: 'yesterday'", "item s2: itunes:season: 'two'"):
         assert sum(words in ln for ln in unmapped) == 1, (words, run)
     slugs = {p.name for p in (root / "episodes").iterdir()}
-    assert "season-two" in slugs and not slugs & {"a-video", "text-only", "bad-date"}
+    assert "season-two" in slugs and not slugs & {"a-leaflet", "text-only", "bad-date"}

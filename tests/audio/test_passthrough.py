@@ -134,7 +134,7 @@ def test_passthrough_ignores_renditions_with_a_warning(passthrough_root: Path) -
     cat = catalog.load(passthrough_root)
     assert [str(p) for p in cat.problems] == [
         "episodes/mastered/episode.toml: encoding: warning: ignored with passthrough = true: "
-        "the MP3 is published as mastered"]
+        "the file is published as delivered (remaster = true re-masters it)"]
     cat = _build(passthrough_root)
     rec = cat.load_record(next(e for e in cat.episodes if e.slug == "mastered"))
     assert rec.extra_audio == () and set(rec.renditions) == {"mp3"}

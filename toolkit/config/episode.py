@@ -319,8 +319,9 @@ def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> 
     elif parts and parts[0].path.suffix.lower() != ".mp3" and not keep_tags:
         # Only an MP3 gets podkit's tags in front of unchanged frames; any other file
         # (an imported video bonus, say) is published as delivered, byte for byte.
-        t.error("passthrough", f"{parts[0].path.name} is not an MP3: published as delivered "
-                               "only with keep_tags = true (or leave passthrough out to encode it)")
+        t.error("passthrough", f"needs one MP3 ({parts[0].path.name} is not): any other file "
+                               "is published as delivered only with keep_tags = true (or leave "
+                               "passthrough out to encode it)")
     if has_loudness:
         t.warn("loudness", "ignored with passthrough = true: the MP3 is published as mastered")
     return passthrough, keep_tags
