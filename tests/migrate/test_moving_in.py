@@ -55,6 +55,11 @@ def test_a_moved_in_show_releases_with_every_item_and_tag(imported) -> None:  # 
             in run.stderr
     assert "cue" in (root / "Makefile").read_text() or "release" in (root / "Makefile").read_text()
     assert "build/" in (root / ".gitignore").read_text()
+    # a second import changes nothing and never overwrites the producer's Makefile
+    (root / "Makefile").write_text("# mine\n")
+    again = podkit_inprocess(root, "import", show.url, "--base-url", BASE, "--feed", "allotment")
+    assert again.rc == 0 and f"0 created, 0 updated, {ITEMS} unchanged" in again.stdout, again
+    assert (root / "Makefile").read_text() == "# mine\n" and "wrote" not in again.stdout
 
     rel = podkit_inprocess(root, "release", "--now", NOW)
     assert rel.rc == 0, rel.stdout + rel.stderr

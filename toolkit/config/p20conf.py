@@ -36,6 +36,7 @@ The rules are toolkit.standards.p20's, which `podkit validate` applies to the XM
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from toolkit.config.show import MEDIUMS, check_https
@@ -69,8 +70,9 @@ def read_value(t: Table) -> tuple[Value, ...]:
         suggested = vt.data.get("suggested") if vt.has("suggested") else None
         if isinstance(suggested, (int, float)) and not isinstance(suggested, bool):
             # A TOML float would be written back with float noise: keep what was meant.
-            suggested = format(suggested, "f").rstrip("0").rstrip(".") \
-                if isinstance(suggested, float) else str(suggested)
+            # repr is the shortest exact text of the float; Decimal writes it without an
+            # exponent (5e-08 -> 0.00000005), as the spec's examples do.
+            suggested = format(Decimal(repr(suggested)), "f")
         elif suggested is not None and not isinstance(suggested, str):
             vt.error("suggested", f"must be a decimal amount, not {suggested!r}")
             suggested = None
