@@ -58,7 +58,7 @@ def test_a_moved_in_show_releases_with_every_item_and_tag(imported) -> None:  # 
     # a second import changes nothing and never overwrites the producer's Makefile
     (root / "Makefile").write_text("# mine\n")
     again = podkit_inprocess(root, "import", show.url, "--base-url", BASE, "--feed", "allotment")
-    assert again.rc == 0 and f"0 created, 0 updated, {ITEMS} unchanged" in again.stdout, again
+    assert again.rc == 0 and f"0 episode(s) created, 0 updated, {ITEMS} unchanged" in again.stdout, again
     assert (root / "Makefile").read_text() == "# mine\n" and "wrote" not in again.stdout
 
     rel = podkit_inprocess(root, "release", "--now", NOW)
