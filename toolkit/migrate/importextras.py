@@ -13,6 +13,7 @@ reports as one `not mapped:` line per tag. Pure: no I/O.
 """
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import os
 from collections import Counter
@@ -252,7 +253,7 @@ def _number(text: str | None) -> float | None:
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
-def _date(text: str | None):  # type: ignore[no-untyped-def]
+def _date(text: str | None) -> dt.datetime | None:
     try:
         when = email.utils.parsedate_to_datetime((text or "").strip())
     except (TypeError, ValueError, IndexError):
