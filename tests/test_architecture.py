@@ -17,7 +17,7 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 #: Lowest first. A module may import its own layer and the ones below, never above.
 LAYERS: list[tuple[str, set[str]]] = [
     ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.errors"}),
-    ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
+    ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact", "toolkit.http", "toolkit.urls",
                 "toolkit.ffmpeg"}),
     ("standards", {"toolkit.standards"}),
     ("store", {"toolkit.store"}),

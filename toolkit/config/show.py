@@ -49,27 +49,10 @@ def display(path: Path, root: Path) -> str:
 
 
 def check_https(t: Table, key: str, url: str | None) -> None:
-    """Record a problem unless `url` is an absolute ASCII https URL with a host name, without
-    spaces and without a user name or password (which would be published in the feed,
-    the pages and the ID3 tags; the URL is then not echoed either)."""
-    if url is None:
-        return
-    if not url.startswith("https://") or len(url) <= len("https://"):
-        t.error(key, f"must be an https:// URL, not {url!r}")
-        return
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # an unclosed '[' of an IPv6 address, a bad port
-        t.error(key, f"is not a valid URL: {url!r}")
-        return
-    if "@" in parts.netloc:
-        t.error(key, "holds a user name or password (user:password@): it would be published in "
-                     "the feed, the pages and the tags; remove it")
-    elif not url.isascii() or any(c.isspace() for c in url):
-        t.error(key, f"must be ASCII without spaces (percent-encode it): {url!r}")
-    elif not host:
-        t.error(key, f"has no host name: {url!r} (write e.g. https://media.example.org/show/)")
+    """Record a problem unless `url` is a usable https URL (stdcheck.https_url_problem)."""
+    problem = stdcheck.https_url_problem(url) if url is not None else None
+    if problem:
+        t.error(key, problem)
 
 
 def check_endpoint(t: Table, key: str, url: str | None) -> None:
