@@ -34,12 +34,14 @@ def address_problem(address: str, allow_private: bool = False) -> str | None:
         ip = ip.ipv4_mapped
     if ip.is_link_local:
         return "a link-local address (where cloud metadata services answer)"
-    if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+    if ip.is_multicast or ip.is_unspecified:
+        return "not a unicast host address"
+    if ip.is_loopback:            # before is_reserved: ::1 lies in the reserved ::/8
+        return None if allow_private else "a loopback address"
+    if ip.is_reserved:
         return "not a unicast host address"
     if allow_private:
         return None
-    if ip.is_loopback:
-        return "a loopback address"
     if ip.is_private or not ip.is_global:
         return "a private address"
     return None
