@@ -185,6 +185,9 @@ class Response:
         With `limit`, reading stops quietly after that many bytes (an answer only glanced at).
         """
         expected = None if self._raw.chunked else self.length
+        if limit is None and expected is not None and expected > self.max_bytes:
+            raise self._error(f"{expected} bytes is over the {self.max_bytes}-byte cap for a "
+                              f"{self._kind}; not read")
         got, window_start, window_got = 0, time.monotonic(), 0
         try:
             while limit is None or got < limit:
@@ -360,9 +363,6 @@ def open_url(url: str, *, kind: str, policy: Policy | None = None, method: str =
         resp = Response(raw, final, kind, policy, dog)
         if raise_for_status and resp.status >= 400:
             raise FetchError(f"HTTP {resp.status} {resp.reason}", url=final, status=resp.status)
-        if resp.length is not None and resp.length > resp.max_bytes:
-            raise FetchError(f"{resp.length} bytes is over the {resp.max_bytes}-byte cap for a "
-                             f"{kind}; not read", url=final, status=resp.status)
         yield resp
     finally:
         dog.cancel()

@@ -85,6 +85,8 @@ def fetch(url: str, target: Path, *, expected: int = 0, progress: Progress | Non
         if exc.status == 416 and have:    # nothing after what we have: the part is complete
             size, content_type, start = have, None, have
         else:
+            if "cap" in exc.message:      # never worth resuming: the rest is over the cap too
+                discard(target)
             resumable = exc.message.startswith(("cut short", "no complete", "slower", "cannot"))
             raise MediaError(exc.message + ("; run again to resume" if resumable else ""),
                              path=shown, field="url") from exc
