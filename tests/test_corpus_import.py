@@ -85,7 +85,7 @@ ROWS = [
     Row("import-unreachable", "`podkit import` of a URL nobody answers",
         "exit 1: one line `URL: fetch: cannot fetch`; nothing written", "no traceback"),
     Row("import-http-base-url", "`--base-url http://...`",
-        "exit 1: one line `--base-url: must be an https:// folder URL`", "nothing fetched"),
+        "exit 1: one line `--base-url: must be an https:// URL` (check's rule)", "nothing fetched"),
     Row("import-media-404", "an enclosure answering 404 among good ones",
         "exit 1: the other items imported; `failed episodes/<slug>: <url>: url: HTTP 404`",
         "the good episodes' audio is the served bytes"),

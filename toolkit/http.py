@@ -240,7 +240,7 @@ class Got:
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    reason = str(exc) or type(exc).__name__
     return " ".join(str(reason).split())
 
 
@@ -265,12 +265,12 @@ def _target(url: str) -> tuple[str, str, int, str, str | None]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise FetchError(f"not a usable URL ({exc})", url=url) from exc
+        raise FetchError(str(exc), url=url) from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("only http and https URLs are fetched", url=url)
     if any(c.isspace() or ord(c) < 32 for c in url):
-        raise FetchError("a URL with spaces or control characters is not fetched", url=url)
+        raise FetchError("URL can't contain control characters or spaces", url=url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     creds = None
     if parts.username is not None:

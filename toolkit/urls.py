@@ -19,8 +19,8 @@ def display_url(url: str) -> str:
     """
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return "(an unparseable URL)"
+    except ValueError:               # an unclosed '[': still no userinfo, no query shown
+        return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url).split("?")[0]
     netloc = parts.netloc.rsplit("@", 1)[-1]
     query = "&".join(p.split("=", 1)[0] + "=***" if p else p for p in parts.query.split("&")) \
         if parts.query else ""

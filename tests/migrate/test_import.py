@@ -95,10 +95,10 @@ def test_reimport_updates_and_never_duplicates(server: Server, tmp_path: Path) -
     hf = build_feed(server, "libsyn", tmp_path / "src")
     root = _show(tmp_path)
     importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
-                                  allow_private_hosts=True)
+                         allow_private_hosts=True)
     served = len(server.log)
     again = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
-                                  allow_private_hosts=True)
+                                 allow_private_hosts=True)
     assert again.created == again.updated == again.downloaded == []
     assert len(again.unchanged) == 3
     assert not any("/media/" in p for p, _ in server.log[served:])   # no audio fetched again
@@ -113,7 +113,7 @@ def test_reimport_updates_and_never_duplicates(server: Server, tmp_path: Path) -
         f'<enclosure url="{newest.url}" length="{len(newest.mp3)}" type="audio/mpeg"/></item><item>', 1)
     server.files["/libsyn/feed.xml"] = (extra.encode(), ctype)
     third = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
-                                  allow_private_hosts=True)
+                                 allow_private_hosts=True)
     assert len(third.created) == 1 and len(third.updated) == 1
     assert any("edited since it was imported" in n for n in third.notes)
     eps = _by_guid(root)
@@ -165,7 +165,7 @@ def test_imported_html_notes_stay_html_and_sanitized(server: Server, tmp_path: P
     hf = build_feed(server, "transistor", tmp_path / "src")
     root = _show(tmp_path)
     importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
-                                  allow_private_hosts=True)
+                         allow_private_hosts=True)
     out = _build_and_feed(root)
     content = out.entries[-1].content[0].value
     assert "<p>Show notes 1</p>" in content
