@@ -344,7 +344,7 @@ def open_url(url: str, *, kind: str, policy: Policy | None = None, method: str =
     """Send one request within the policy and yield the answer, its body not yet read.
 
     FetchError for a refused URL or address, a failed connection, too many redirects,
-    the deadline, and (with `raise_for_status`) an HTTP status of 400 or more.
+    the deadline, and (with `raise_for_status`) an HTTP status of 300 or more.
     """
     policy = policy or Policy()
     dog = _Watchdog(policy.deadline or KINDS[kind].deadline)
@@ -361,7 +361,8 @@ def open_url(url: str, *, kind: str, policy: Policy | None = None, method: str =
                                  url=url) from exc
             raise FetchError(f"cannot fetch: {_reason(exc)}", url=url) from exc
         resp = Response(raw, final, kind, policy, dog)
-        if raise_for_status and resp.status >= 400:
+        # A 3xx left after redirects (no Location, 304...) carries no usable body either.
+        if raise_for_status and resp.status >= 300:
             raise FetchError(f"HTTP {resp.status} {resp.reason}", url=final, status=resp.status)
         yield resp
     finally:

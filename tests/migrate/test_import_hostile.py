@@ -79,11 +79,14 @@ def test_a_remote_feed_never_reads_local_files(routes: Routes, root: Path, tmp_p
              f'<itunes:image href="{tmp_path / "cover.jpg"}"/>')
     make_cover(tmp_path / "cover.jpg", 1400)
     url = routes.file("/feed.xml", feed([item("g1", "One", media, extra=extra),
-                                         item("g2", "Two", "/etc/passwd")]), "application/rss+xml")
+                                         item("g2", "Two", "/etc/passwd")],
+                                        extra='<itunes:image href="/proc/self/environ"/>'),
+                      "application/rss+xml")
     result = run(root, url, cwd=tmp_path)
     assert result.rc == 0 and "Traceback" not in result.stderr, result
     refused = [ln for ln in result.err_lines if "not an http(s) URL" in ln]
-    assert len(refused) == 6, result.err_lines          # 3 transcripts, chapters, image, enclosure
+    # 3 transcripts, chapters, the item's and the channel's image, an enclosure
+    assert len(refused) == 7, result.err_lines
     everything = _all_bytes(root)
     for leak in (b"root:", b"fromdotenv", b"SECRET CH", (tmp_path / "cover.jpg").read_bytes()):
         assert leak not in everything

@@ -227,13 +227,20 @@ def _import_show(root: Path, origin: sidecar.Origin, channel: importfeed.Channel
     state = _load_state(state_path)
     owned = state.get("written", {})
     artwork = state.get("artwork")
-    if channel.image and (artwork is None or not (feeds / artwork).is_file()
-                          or state.get("artwork_url") != http.display_url(channel.image)):
+    image = channel.image
+    if image:
+        try:
+            sidecar.locate(image, origin)
+        except PodkitError as exc:            # a path or another scheme: refused, not fetched
+            report.notes.append(f"channel: itunes:image: {exc}: left out")
+            image = None
+    if image and (artwork is None or not (feeds / artwork).is_file()
+                  or state.get("artwork_url") != http.display_url(image)):
         try:
             artwork = sidecar.fetch_picture(
-                channel.image, origin, feeds, feed_id, owned, report.notes, "feeds",
+                image, origin, feeds, feed_id, owned, report.notes, "feeds",
                 (lambda d, t: progress(f"{feed_id}: picture", d, t)) if progress else None)
-            state["artwork_url"] = http.display_url(channel.image)
+            state["artwork_url"] = http.display_url(image)
         except PodkitError as exc:
             report.failures.append(f"feeds/{feed_id}.toml: artwork: {exc}")
     elif not channel.image:
