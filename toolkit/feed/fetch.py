@@ -106,7 +106,7 @@ def fetch(url: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_T
             return Fetched(resp.read(), resp.content_type)
     except http.FetchError as exc:
         message = exc.message
-        if "cap" in message and "larger than" in message or "over the" in message:
+        if "-byte cap" in message:       # the feed's own wording for its cap
             message = f"larger than {max_bytes} bytes; not read"
         elif not message.startswith(("HTTP ", "no complete answer", "cannot fetch")):
             message = f"cannot fetch: {message}"
