@@ -310,8 +310,12 @@ def _send(url: str, method: str, headers: dict[str, str], body: bytes | None, po
         sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers}
         if creds and _origin(current) == _origin(url):
             sent["Authorization"] = f"Basic {creds}"
-        conn.request(method, target, body=body, headers=sent)
-        raw = conn.getresponse()
+        try:
+            conn.request(method, target, body=body, headers=sent)
+            raw = conn.getresponse()
+        except BaseException:
+            conn.close()                      # open_url only closes the connection it got
+            raise
         location = raw.getheader("Location")
         if raw.status not in _REDIRECTS or not location:
             return raw, conn, current

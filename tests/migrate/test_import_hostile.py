@@ -342,3 +342,18 @@ def test_a_pubdate_in_year_0000_is_refused_not_made_2000(routes: Routes, root: P
     assert result.rc == 0, result
     assert any("item g0: pubDate: 'Sat, 01 Jan 0000" in ln for ln in result.err_lines), result
     assert set(_episodes(root)) == {"g1"}
+
+
+def test_a_show_imported_before_identities_were_recorded_keeps_its_feed_id(routes: Routes,
+                                                                           root: Path) -> None:
+    import json
+    media = routes.file("/ep.mp3", MP3, "audio/mpeg", etag='"m"')
+    url = routes.file("/a/feed.xml", feed([item("ep1", "One", media)]), "text/xml")
+    assert run(root, url).rc == 0
+    state_path = root / "feeds" / ".hostile-show.podkit-import.json"
+    state = json.loads(state_path.read_text())
+    del state["identity"]                       # as an earlier podkit wrote it
+    state_path.write_text(json.dumps(state))
+    again = run(root, url)
+    assert again.rc == 0 and "1 unchanged" in again.stdout, again
+    assert [p.name for p in (root / "feeds").glob("*.toml")] == ["hostile-show.toml"]

@@ -23,7 +23,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from toolkit.errors import Severity
-from toolkit.http import Policy, display_url
 from toolkit.feed.fetch import (
     FETCH_DEADLINE,
     MAX_FEED_BYTES,
@@ -34,6 +33,7 @@ from toolkit.feed.fetch import (
     read_file,
 )
 from toolkit.feed.findings import Finding, Report
+from toolkit.http import Policy, display_url
 
 log = logging.getLogger(__name__)
 

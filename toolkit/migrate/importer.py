@@ -126,7 +126,17 @@ def _known_guids(root: Path, feed_id: str) -> dict[str, str]:
     return out
 
 
-def _feed_id(root: Path, channel: importfeed.Channel, identity: str, requested: str | None) -> str:
+def _same_show(state: dict, identity: str, source: str) -> bool:
+    """Whether an import state is this show's (a state written before identities were
+    recorded is matched by the address it was imported from)."""
+    if state.get("identity") is not None:
+        return state["identity"] == identity
+    old = state.get("source")
+    return isinstance(old, str) and http.display_url(old) == http.display_url(source)
+
+
+def _feed_id(root: Path, channel: importfeed.Channel, identity: str, requested: str | None,
+             source: str) -> str:
     """The feed id: `requested`, else one from the title that no other show holds.
 
     A feeds/<id>.toml that holds another show (another identity, or not written by import)
@@ -140,7 +150,7 @@ def _feed_id(root: Path, channel: importfeed.Channel, identity: str, requested: 
     while True:
         toml = root / "feeds" / f"{candidate}.toml"
         state = _load_state(root / "feeds" / f".{candidate}.podkit-import.json")
-        if not toml.exists() or state.get("identity") == identity:
+        if not toml.exists() or _same_show(state, identity, source):
             return candidate
         if requested:
             raise PodkitError(f"feeds/{candidate}.toml holds another show; choose another "
@@ -175,7 +185,7 @@ def import_feed(root: Path, source: str, *, base_url: str, feed_id: str | None =
         raise FeedError("not an XML feed", path=origin.shown, field="xml")
     channel = importfeed.parse(read.text, source=origin.shown)
     identity = channel.guid or http.display_url(channel.self_url or source)
-    feed_id = _feed_id(root, channel, identity, feed_id)
+    feed_id = _feed_id(root, channel, identity, feed_id, source)
     base_url = base_url.rstrip("/") + "/"
     report = ImportReport(feed_id, root / "feeds" / f"{feed_id}.toml")
     report.notes += list(channel.notes)
