@@ -40,3 +40,20 @@ def test_plain_descriptions_read_back_unchanged(tmp_path) -> None:  # noqa: ANN0
     data = _feed(tmp_path, "A weekly programme about the two Koreas & their neighbours.")
     assert feedparser.parse(data).feed.subtitle == (
         "<p>A weekly programme about the two Koreas &amp; their neighbours.</p>")
+
+
+def test_check_and_validate_measure_the_description_alike(tmp_path) -> None:  # noqa: ANN001
+    """A description check accepts fits Apple's 4000 bytes as published, and import cuts
+    one that would not (escaping makes '&' five bytes)."""
+    from toolkit.config.show import MAX_DESCRIPTION_BYTES
+    from toolkit.standards import stdcheck
+    text = "Q&A " * 990                              # 3960 bytes of text, 7,9xx published
+    html = stdcheck.description_html(text)
+    assert len(text.encode()) < MAX_DESCRIPTION_BYTES < len(html.encode())
+    fitted = stdcheck.fit_description(text, MAX_DESCRIPTION_BYTES)
+    assert len(stdcheck.description_html(fitted).encode()) <= MAX_DESCRIPTION_BYTES
+    assert text.startswith(fitted)
+    assert len(stdcheck.description_html(fitted).encode()) > MAX_DESCRIPTION_BYTES - 10  # cut no more than needed
+    data = _feed(tmp_path, fitted)
+    desc = etree.fromstring(data).findtext("channel/description")
+    assert desc == stdcheck.description_html(fitted) and len(desc.encode()) <= MAX_DESCRIPTION_BYTES

@@ -31,7 +31,7 @@ from lxml import etree
 
 from toolkit import fsutil, model
 from toolkit.errors import FeedError
-from toolkit.standards import categories, prefix, renditions
+from toolkit.standards import categories, prefix, renditions, stdcheck
 from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, PODCAST_NS
 from toolkit.standards.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME
 
@@ -109,8 +109,8 @@ class _P20Feed(BaseExtension):
             # The show's description is plain text; apps render a channel description as
             # HTML, so it goes out as HTML whose every character is text (what an old feed
             # showed as '<script>' stays the text '<script>'), in CDATA like the items'.
-            desc.text = _cdata(text_html(xml_safe(show.description, where=w,
-                                                  field="description")))
+            desc.text = _cdata(stdcheck.description_html(xml_safe(
+                show.description, where=w, field="description")))
         if show.publish.websub_hub:
             # WebSub discovery: the hub next to the self link (feedgen writes only rel=self).
             self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")
@@ -325,12 +325,6 @@ def _add_item(fg: FeedGenerator, show: model.Show, be: model.BuiltEpisode) -> No
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def text_html(text: str) -> str:
-    """Plain text as description HTML (Apple's set: paragraphs only), every character text."""
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
-    return "".join(f"<p>{_escape(p)}</p>" for p in paragraphs if p)
 
 
 def build_feed(show: model.Show, episodes: Sequence[model.BuiltEpisode], *, cover_url: str,

@@ -88,8 +88,9 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
     description = ch.description or ch.title
     if not ch.description:
         notes.append("channel: description: empty in the feed; the title is used")
-    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
-        description = description.encode()[:MAX_DESCRIPTION_BYTES].decode("utf-8", "ignore")
+    fitted = stdcheck.fit_description(description, MAX_DESCRIPTION_BYTES)
+    if fitted != description:           # measured as published (HTML), as check does
+        description = fitted
         notes.append(f"channel: description: cut to Apple's {MAX_DESCRIPTION_BYTES} bytes")
     t["description"] = description
     link = ch.link

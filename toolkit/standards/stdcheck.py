@@ -71,6 +71,27 @@ def folder_url_problem(url: str) -> str | None:
     return problem
 
 
+def description_html(text: str) -> str:
+    """A plain-text show description as the feed publishes it: paragraphs (at blank lines)
+    of HTML in which every character is text (`<script>` stays the text "<script>").
+
+    Apps render a channel description as HTML; Apple allows p, ol, ul, li and a in it.
+    Check measures this form against Apple's 4000 bytes, so check and validate agree.
+    """
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    return "".join("<p>" + p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   + "</p>" for p in paragraphs if p)
+
+
+def fit_description(text: str, limit: int) -> str:
+    """`text` cut (at a character) so that its `description_html` is at most `limit` bytes."""
+    while len(description_html(text).encode("utf-8")) > limit:
+        excess = len(description_html(text).encode("utf-8")) - limit
+        raw = text.encode("utf-8")
+        text = raw[:max(0, len(raw) - max(excess // 5, 1))].decode("utf-8", "ignore")
+    return text
+
+
 def language_problem(tag: str) -> str | None:
     """Why `tag` is not a valid BCP 47 language tag (the form RSS and Apple use: en, en-us,
     ko, zh-Hant, es-419), or None when it is. Checked against the IANA registry that
