@@ -36,6 +36,8 @@ SECTIONS = [
      ("ROWS",)),
     ("Moving a show in: passthrough MP3s, `podkit import`", "test_corpus_import",
      ("CASES", "ROWS")),
+    ("Hostile feeds to import, outbound HTTP (`podkit import`, notify)",
+     "test_corpus_hostile_import", ("ROWS",)),
 ]
 
 

@@ -18,6 +18,7 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 LAYERS: list[tuple[str, set[str]]] = [
     ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.errors"}),
     ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
+                "toolkit.http", "toolkit.urls",
                 "toolkit.ffmpeg"}),
     ("standards", {"toolkit.standards"}),
     ("store", {"toolkit.store"}),
@@ -139,3 +140,21 @@ def test_only_the_chokepoint_starts_ffmpeg():
         text = path.read_text("utf-8")
         assert "subprocess.Popen(" not in text and "subprocess.run(" not in text, \
             f"{module} starts a process itself; go through toolkit.ffmpeg"
+
+
+#: Client libraries that open outbound connections; boto3 lives in publish/s3 (its own factory).
+HTTP_CLIENTS = {"urllib.request", "http.client", "urllib3", "requests", "httpx", "aiohttp"}
+
+
+def test_only_the_http_chokepoint_makes_requests():
+    for module, path in MODULES.items():
+        if module == "toolkit.http":
+            continue
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        assert not found & HTTP_CLIENTS, \
+            f"{module} imports {sorted(found & HTTP_CLIENTS)}; go through toolkit.http"

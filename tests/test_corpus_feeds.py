@@ -272,10 +272,9 @@ def test_redirects_lead_only_to_http(tmp_path):
         read = foreign.read_feed(base + "/moved")
         assert SafeET.fromstring(read.text).findtext("channel/title") == KO
         assert (read.encoding, read.origin) == ("euc_kr", "HTTP charset")
-        # urllib allows a redirect to ftp:, but this opener has no ftp handler (no deadline
-        # watchdog there); file: is refused by urllib's own redirect rule.
-        for path, words in (("/ftp", "fetch: cannot fetch: unknown url type: ftp"),
-                            ("/file", "fetch: HTTP 302")):
+        # The one HTTP client (toolkit.http) checks every redirect hop: http(s) only.
+        for path, words in (("/ftp", "fetch: cannot fetch: only http and https URLs are fetched"),
+                            ("/file", "fetch: cannot fetch: only http and https URLs are fetched")):
             run = podkit_inprocess(tmp_path, "validate", base + path)
             assert words in one_read_error(run, base + path)
     finally:

@@ -85,7 +85,7 @@ ROWS = [
     Row("import-unreachable", "`podkit import` of a URL nobody answers",
         "exit 1: one line `URL: fetch: cannot fetch`; nothing written", "no traceback"),
     Row("import-http-base-url", "`--base-url http://...`",
-        "exit 1: one line `--base-url: must be an https:// folder URL`", "nothing fetched"),
+        "exit 1: one line `--base-url: must be an https:// URL` (check's rule)", "nothing fetched"),
     Row("import-media-404", "an enclosure answering 404 among good ones",
         "exit 1: the other items imported; `failed episodes/<slug>: <url>: url: HTTP 404`",
         "the good episodes' audio is the served bytes"),
@@ -101,7 +101,7 @@ from import_hosts import server
 
 def test_import_not_a_feed(server, tmp_path: Path) -> None:  # noqa: ANN001
     url = server.add("/page.html", b"<!doctype html><html><body>Hi</body></html>", "text/html")
-    run = podkit_inprocess(_empty(tmp_path), "import", url, "--base-url", "https://m.example.org/")
+    run = podkit_inprocess(_empty(tmp_path), "import", url, "--allow-private-hosts", "--base-url", "https://m.example.org/")
     assert run.rc == 1 and "Traceback" not in run.stderr
     assert len(run.err_lines) == 1 and run.err_lines[0].startswith(f"podkit: {url}: "), run
     assert list((tmp_path / "show").iterdir()) == []
@@ -112,7 +112,7 @@ def test_import_unreachable(tmp_path: Path) -> None:
     with socket.socket() as s:       # a port nobody listens on (bound, never accepting)
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/feed.xml"
-        run = podkit_inprocess(_empty(tmp_path), "import", url, "--base-url", "https://m.example.org/")
+        run = podkit_inprocess(_empty(tmp_path), "import", url, "--allow-private-hosts", "--base-url", "https://m.example.org/")
     assert run.rc == 1 and "Traceback" not in run.stderr
     assert run.err_lines == [ln for ln in run.err_lines if ln.startswith(f"podkit: {url}: fetch: ")]
     assert len(run.err_lines) == 1, run
@@ -121,7 +121,7 @@ def test_import_unreachable(tmp_path: Path) -> None:
 def test_import_http_base_url(server, tmp_path: Path) -> None:  # noqa: ANN001
     run = podkit_inprocess(_empty(tmp_path), "import", server.base + "/feed.xml",
                            "--base-url", "http://m.example.org/")
-    assert run.rc == 1 and run.err_lines == ["podkit: --base-url: must be an https:// folder URL, "
+    assert run.rc == 1 and run.err_lines == ["podkit: --base-url: must be an https:// URL, "
                                              "not 'http://m.example.org/'"], run
     assert server.log == []
 
@@ -131,7 +131,7 @@ def test_import_media_404(server, tmp_path: Path) -> None:  # noqa: ANN001
     hf = build_feed(server, "libsyn", tmp_path / "src")
     del server.files[f"/libsyn/media/ep{hf.episodes[0].n}.mp3"]
     root = _empty(tmp_path)
-    run = podkit_inprocess(root, "import", hf.url, "--base-url", "https://m.example.org/")
+    run = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", "https://m.example.org/")
     assert run.rc == 1 and "Traceback" not in run.stderr
     failed = [ln for ln in run.err_lines if ln.startswith("failed episodes/")]
     assert len(failed) == 1 and ": url: HTTP 404" in failed[0], run
@@ -157,7 +157,8 @@ def test_import_unmappable(server, tmp_path: Path) -> None:  # noqa: ANN001
            "<itunes:season>two</itunes:season></item>")
     server.files["/podbean/feed.xml"] = (xml.replace(b"<item>", bad.encode() + b"<item>", 1), ctype)
     root = _empty(tmp_path)
-    run = podkit_inprocess(root, "import", hf.url, "--base-url", "https://m.example.org/")
+    run = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url",
+                           "https://m.example.org/")
     assert run.rc == 1, run
     assert [ln for ln in run.err_lines if ln.startswith("left ")] == [
         "left item v1 (A leaflet): enclosure type 'application/pdf' is neither audio nor "

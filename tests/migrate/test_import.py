@@ -49,7 +49,8 @@ def _build_and_feed(root: Path) -> feedparser.FeedParserDict:
 def test_host_feed_imports_builds_and_keeps_identity(host: str, server: Server, tmp_path: Path) -> None:
     hf = build_feed(server, host, tmp_path / "src")
     root = _show(tmp_path)
-    report = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved")
+    report = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
+                                  allow_private_hosts=True)
     assert report.failures == []
     assert len(report.created) == len(hf.episodes)
     cat = catalog.load(root)
@@ -93,9 +94,11 @@ def _path(href: str, server: Server) -> str:
 def test_reimport_updates_and_never_duplicates(server: Server, tmp_path: Path) -> None:
     hf = build_feed(server, "libsyn", tmp_path / "src")
     root = _show(tmp_path)
-    importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved")
+    importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
+                         allow_private_hosts=True)
     served = len(server.log)
-    again = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved")
+    again = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
+                                 allow_private_hosts=True)
     assert again.created == again.updated == again.downloaded == []
     assert len(again.unchanged) == 3
     assert not any("/media/" in p for p, _ in server.log[served:])   # no audio fetched again
@@ -109,7 +112,8 @@ def test_reimport_updates_and_never_duplicates(server: Server, tmp_path: Path) -
         "<pubDate>Mon, 01 May 2023 10:00:00 +0000</pubDate>"
         f'<enclosure url="{newest.url}" length="{len(newest.mp3)}" type="audio/mpeg"/></item><item>', 1)
     server.files["/libsyn/feed.xml"] = (extra.encode(), ctype)
-    third = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved")
+    third = importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
+                                 allow_private_hosts=True)
     assert len(third.created) == 1 and len(third.updated) == 1
     assert any("edited since it was imported" in n for n in third.notes)
     eps = _by_guid(root)
@@ -121,7 +125,7 @@ def test_reimport_updates_and_never_duplicates(server: Server, tmp_path: Path) -
 def test_no_media_first_then_the_audio(server: Server, tmp_path: Path) -> None:
     hf = build_feed(server, "buzzsprout", tmp_path / "src")
     root = _show(tmp_path)
-    first = podkit_inprocess(root, "import", hf.url, "--base-url", BASE, "--feed", "moved",
+    first = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", BASE, "--feed", "moved",
                              "--no-media")
     assert first.rc == 0, first
     assert "3 waiting for their audio" in first.stdout
@@ -129,7 +133,7 @@ def test_no_media_first_then_the_audio(server: Server, tmp_path: Path) -> None:
     assert list((root / "episodes").glob("*/transcript.srt"))       # the small files came
     check = podkit_inprocess(root, "check", "--no-media")
     assert check.rc == 1 and "audio" in check.stderr
-    second = podkit_inprocess(root, "import", hf.url, "--base-url", BASE, "--feed", "moved")
+    second = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", BASE, "--feed", "moved")
     assert second.rc == 0, second
     assert second.stdout.count("downloaded ") == 3
     for ep in hf.episodes:
@@ -143,13 +147,13 @@ def test_a_cut_download_resumes_with_a_range_request(server: Server, tmp_path: P
     ep = hf.episodes[1]
     path = f"/megaphone/media/ep{ep.n}.mp3"
     server.cut[path] = 10_000
-    first = podkit_inprocess(root, "import", hf.url, "--base-url", BASE, "--feed", "moved")
+    first = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", BASE, "--feed", "moved")
     assert first.rc == 1 and "Traceback" not in first.stderr
     assert "run again to resume" in first.stderr and "1 download(s) failed" in first.stderr
     folder = _by_guid(root)[ep.guid]["_dir"]
     assert not (folder / "audio.mp3").exists()
     assert (folder / ".audio.mp3.part").stat().st_size == 10_000
-    second = podkit_inprocess(root, "import", hf.url, "--base-url", BASE, "--feed", "moved")
+    second = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", BASE, "--feed", "moved")
     assert second.rc == 0, second
     assert (path, "bytes=10000-") in server.log
     assert (folder / "audio.mp3").read_bytes() == ep.mp3
@@ -160,7 +164,8 @@ def test_a_cut_download_resumes_with_a_range_request(server: Server, tmp_path: P
 def test_imported_html_notes_stay_html_and_sanitized(server: Server, tmp_path: Path) -> None:
     hf = build_feed(server, "transistor", tmp_path / "src")
     root = _show(tmp_path)
-    importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved")
+    importer.import_feed(root, hf.url, base_url=BASE, feed_id="moved",
+                         allow_private_hosts=True)
     out = _build_and_feed(root)
     content = out.entries[-1].content[0].value
     assert "<p>Show notes 1</p>" in content
@@ -178,7 +183,7 @@ def test_fifty_items_keep_guid_date_and_length_through_build_and_feed(server: Se
     """Done when: a 50-item host feed re-emits every guid, date and enclosure length."""
     hf = build_feed(server, "megaphone", tmp_path / "src", count=50)
     root = _show(tmp_path)
-    run = podkit_inprocess(root, "import", hf.url, "--base-url", BASE, "--feed", "moved")
+    run = podkit_inprocess(root, "import", hf.url, "--allow-private-hosts", "--base-url", BASE, "--feed", "moved")
     assert run.rc == 0, run
     assert podkit_inprocess(root, "build", "-j", "2").rc == 0
     assert podkit_inprocess(root, "feed", "--now", "2030-01-01T00:00:00Z").rc == 0

@@ -26,7 +26,8 @@ def _import(server: Server, tmp_path: Path) -> tuple[FullShow, Path, object]:
     show = build(server, tmp_path / "host")
     root = tmp_path / "show"
     root.mkdir()
-    run = podkit_inprocess(root, "import", show.url, "--base-url", BASE, "--feed", "allotment")
+    run = podkit_inprocess(root, "import", show.url, "--allow-private-hosts", "--base-url", BASE,
+                           "--feed", "allotment")
     return show, root, run
 
 
@@ -57,7 +58,8 @@ def test_a_moved_in_show_releases_with_every_item_and_tag(imported) -> None:  # 
     assert "build/" in (root / ".gitignore").read_text()
     # a second import changes nothing and never overwrites the producer's Makefile
     (root / "Makefile").write_text("# mine\n")
-    again = podkit_inprocess(root, "import", show.url, "--base-url", BASE, "--feed", "allotment")
+    again = podkit_inprocess(root, "import", show.url, "--allow-private-hosts", "--base-url", BASE,
+                           "--feed", "allotment")
     assert again.rc == 0 and f"0 episode(s) created, 0 updated, {ITEMS} unchanged" in again.stdout, again
     assert (root / "Makefile").read_text() == "# mine\n" and "wrote" not in again.stdout
 

@@ -238,13 +238,17 @@ def transcript_cmd(c: Context, slug: str, shown: int) -> None:
 @click.option("--no-media", is_flag=True,
               help="Metadata first (transcripts and chapters too); a later run without it "
                    "downloads the audio that is missing.")
+@click.option("--allow-private-hosts", is_flag=True,
+              help="Let the feed and its links be on this machine or a private network "
+                   "(refused by default; link-local addresses always are).")
 @pass_ctx
 def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
-               feed_url: str | None, no_media: bool) -> None:
+               feed_url: str | None, no_media: bool, allow_private_hosts: bool) -> None:
     """Move an existing podcast in from another host: feeds/ and episodes/ from its feed.
 
     Every item keeps its guid and date; MP3s are published as they are (no second
-    encode). Re-running updates and never duplicates. See docs/migrate.md.
+    encode). Re-running updates and never duplicates. A private feed's token (query or
+    user:password@) is never stored: pass the full URL again on each run. See docs/migrate.md.
     """
     tty = sys.stderr.isatty() and not c.quiet
 
@@ -254,7 +258,8 @@ def import_cmd(c: Context, source: str, base_url: str, feed_id: str | None,
             click.echo(f"\r{what}: {done / 1e6:.1f}{of} MB\033[K", err=True, nl=False)
 
     report = c.project.import_feed(source, base_url=base_url, feed_id=feed_id,
-                                   feed_url=feed_url, media=not no_media, progress=progress)
+                                   feed_url=feed_url, media=not no_media, progress=progress,
+                                   allow_private_hosts=allow_private_hosts)
     if tty:
         click.echo("\r\033[K", err=True, nl=False)
     for line in report.downloaded:

@@ -49,27 +49,10 @@ def display(path: Path, root: Path) -> str:
 
 
 def check_https(t: Table, key: str, url: str | None) -> None:
-    """Record a problem unless `url` is an absolute ASCII https URL with a host name, without
-    spaces and without a user name or password (which would be published in the feed,
-    the pages and the ID3 tags; the URL is then not echoed either)."""
-    if url is None:
-        return
-    if not url.startswith("https://") or len(url) <= len("https://"):
-        t.error(key, f"must be an https:// URL, not {url!r}")
-        return
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # an unclosed '[' of an IPv6 address, a bad port
-        t.error(key, f"is not a valid URL: {url!r}")
-        return
-    if "@" in parts.netloc:
-        t.error(key, "holds a user name or password (user:password@): it would be published in "
-                     "the feed, the pages and the tags; remove it")
-    elif not url.isascii() or any(c.isspace() for c in url):
-        t.error(key, f"must be ASCII without spaces (percent-encode it): {url!r}")
-    elif not host:
-        t.error(key, f"has no host name: {url!r} (write e.g. https://media.example.org/show/)")
+    """Record a problem unless `url` is a usable https URL (stdcheck.https_url_problem)."""
+    problem = stdcheck.https_url_problem(url) if url is not None else None
+    if problem:
+        t.error(key, problem)
 
 
 def check_endpoint(t: Table, key: str, url: str | None) -> None:
@@ -259,9 +242,11 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     t = Table(data, shown, problems)
     title = t.text("title", required=True)
     description = t.text("description", required=True)
-    if description and len(description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
-        t.error("description", f"is {len(description.encode())} bytes; Apple allows at most "
-                               f"{MAX_DESCRIPTION_BYTES}")
+    # Measured as the feed publishes it (paragraphs of escaped text), as validate measures it.
+    size = len(stdcheck.description_html(description).encode()) if description else 0
+    if size > MAX_DESCRIPTION_BYTES:
+        t.error("description", f"is {size} bytes as published (HTML paragraphs, & < > "
+                               f"escaped); Apple allows at most {MAX_DESCRIPTION_BYTES}")
     link = t.text("link", required=True)
     check_https(t, "link", link)
     language = t.text("language", required=True)

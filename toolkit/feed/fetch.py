@@ -12,18 +12,12 @@ Limits, each a FeedError naming the source (never a hang, never a traceback):
 """
 from __future__ import annotations
 
-import http.client
 import os
-import socket
 import stat
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from toolkit import http
 from toolkit.errors import FeedError
 
 #: A feed bigger than this is refused (the 2,000-episode benchmark feed is ~6 MB).
@@ -32,7 +26,6 @@ MAX_FEED_BYTES = 64 * 1024 * 1024
 FETCH_DEADLINE = 30.0
 #: Seconds any single connect or read may wait.
 READ_TIMEOUT = 20.0
-USER_AGENT = "podkit-validate/0.1"
 _CHUNK = 64 * 1024
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -48,10 +41,11 @@ class Fetched:
 
 
 def read_bytes(source: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_TIMEOUT,
-               max_bytes: int = MAX_FEED_BYTES) -> Fetched:
+               max_bytes: int = MAX_FEED_BYTES, policy: http.Policy | None = None) -> Fetched:
     """The bytes of an http(s) URL or a file path; FeedError naming the source otherwise."""
     if source[:8].lower().startswith(("http://", "https://")):
-        return fetch(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes)
+        return fetch(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes,
+                     policy=policy)
     if "://" in source:
         raise FeedError("only http and https URLs (or file paths) can be read",
                         path=source, field="source")
@@ -91,128 +85,30 @@ def read_file(path: Path, *, max_bytes: int = MAX_FEED_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-class _Watchdog:
-    """Shuts the fetch's sockets down when the deadline passes, so a blocked read returns."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                self._shut(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        try:
-            # The plain socket call, also for an SSLSocket: the OS-level shutdown wakes a
-            # read blocked in another thread without touching the TLS object it is using.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass                            # already closed: nothing left to wake
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-
-def _watched(base: type[http.client.HTTPConnection], dog: _Watchdog) -> Callable[..., Any]:
-    """A connection class for urllib whose socket the watchdog can shut down."""
-    class Watched(base):  # type: ignore[valid-type,misc]
-        def connect(self) -> None:
-            super().connect()
-            dog.watch(self.sock)
-    return Watched
-
-
-class _HTTP(urllib.request.HTTPHandler):
-    def __init__(self, dog: _Watchdog) -> None:
-        super().__init__()
-        self.dog = dog
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_watched(http.client.HTTPConnection, self.dog), req)
-
-
-class _HTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, dog: _Watchdog) -> None:
-        super().__init__()
-        self.dog = dog
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_watched(http.client.HTTPSConnection, self.dog), req,
-                            context=self._context)  # type: ignore[attr-defined]
-
-
-def _opener(dog: _Watchdog) -> urllib.request.OpenerDirector:
-    """urllib's usual opener minus ftp:, file: and data: (a redirect may only lead to http(s))."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), _HTTP(dog),
-                    _HTTPS(dog), urllib.request.HTTPDefaultErrorHandler(),
-                    urllib.request.HTTPRedirectHandler(), urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
-    return opener
-
-
 def fetch(url: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_TIMEOUT,
-          max_bytes: int = MAX_FEED_BYTES) -> Fetched:
-    """GET an http(s) URL within `deadline` seconds overall; FeedError naming it otherwise."""
-    with _Watchdog(deadline) as dog:
-        opener = _opener(dog)
-        try:
-            request = urllib.request.Request(url, headers={
-                "User-Agent": USER_AGENT,
-                "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"})
-            with opener.open(request, timeout=min(timeout, deadline)) as resp:
-                length = resp.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > max_bytes:
-                    raise FeedError(f"larger than {max_bytes} bytes; not read", path=url,
-                                    field="fetch")
-                data = _read_capped(resp, max_bytes)
-                content_type = resp.headers.get("Content-Type")
-        except FeedError:
-            raise
-        except urllib.error.HTTPError as exc:
-            raise FeedError(f"HTTP {exc.code} {exc.reason}", path=url, field="fetch") from exc
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            if dog.expired:
-                raise _late(url, deadline) from exc
-            reason = getattr(exc, "reason", None) or exc or type(exc).__name__
-            raise FeedError(f"cannot fetch: {reason}", path=url, field="fetch") from exc
-        if dog.expired:               # the shutdown may look like a normal end of the body
-            raise _late(url, deadline)
-    if len(data) > max_bytes:
-        raise FeedError(f"larger than {max_bytes} bytes; not read", path=url, field="fetch")
-    return Fetched(data, content_type)
+          max_bytes: int = MAX_FEED_BYTES, policy: http.Policy | None = None) -> Fetched:
+    """GET an http(s) URL within `deadline` seconds overall; FeedError naming it otherwise.
 
-
-def _read_capped(resp: http.client.HTTPResponse, max_bytes: int) -> bytes:
-    chunks, size = [], 0
-    while size <= max_bytes:
-        chunk = resp.read1(_CHUNK)      # whatever has arrived, so the watchdog can cut in
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _late(url: str, deadline: float) -> FeedError:
-    return FeedError(f"no complete answer within the {deadline:g} s deadline", path=url,
-                     field="fetch")
+    Through the one HTTP client (toolkit.http): its address and redirect rules apply;
+    `policy` defaults to allowing private hosts, as `podkit validate URL` reads the one
+    URL the producer typed (import passes its own, stricter policy).
+    """
+    policy = replace(policy or http.Policy(allow_private=True), deadline=deadline,
+                     read_timeout=timeout)
+    try:
+        with http.open_url(url, kind="feed", policy=policy, headers={
+                "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"}) as resp:
+            if max_bytes < resp.max_bytes:
+                resp.max_bytes = max_bytes
+            if resp.length is not None and resp.length > max_bytes:
+                raise FeedError(f"larger than {max_bytes} bytes; not read",
+                                path=http.display_url(url), field="fetch")
+            return Fetched(resp.read(), resp.content_type)
+    except http.FetchError as exc:
+        message = exc.message
+        if "-byte cap" in message:       # the feed's own wording for its cap
+            message = f"larger than {max_bytes} bytes; not read"
+        elif not message.startswith(("HTTP ", "no complete answer", "cannot fetch")):
+            message = f"cannot fetch: {message}"
+        raise FeedError(message, path=http.display_url(url), field="fetch") from exc
 

@@ -33,6 +33,7 @@ from toolkit.feed.fetch import (
     read_file,
 )
 from toolkit.feed.findings import Finding, Report
+from toolkit.http import Policy, display_url
 
 log = logging.getLogger(__name__)
 
@@ -324,9 +325,12 @@ def _add(report: Report, severity: Severity, field: str, message: str) -> None:
 
 
 def read_feed(source: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_TIMEOUT,
-              max_bytes: int = MAX_FEED_BYTES) -> FeedText:
-    """Read a file path or http(s) URL and decode it; FeedError when it cannot be read."""
-    fetched = read_bytes(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes)
+              max_bytes: int = MAX_FEED_BYTES, policy: Policy | None = None) -> FeedText:
+    """Read a file path or http(s) URL and decode it; FeedError when it cannot be read.
+
+    `policy` is the HTTP address policy for a URL (toolkit.http; see `fetch.fetch`)."""
+    fetched = read_bytes(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes,
+                         policy=policy)
     read = decode(fetched.data, fetched.content_type)
-    log.info("%s: %d bytes, read as %s", source, len(fetched.data), read.describe())
+    log.info("%s: %d bytes, read as %s", display_url(source), len(fetched.data), read.describe())
     return read

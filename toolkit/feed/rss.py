@@ -32,7 +32,7 @@ from lxml import etree
 from toolkit import fsutil, model
 from toolkit.errors import FeedError
 from toolkit.feed import p20extra
-from toolkit.standards import categories, prefix, renditions
+from toolkit.standards import categories, prefix, renditions, stdcheck
 from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, PODCAST_NS
 from toolkit.standards.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME
 
@@ -105,6 +105,13 @@ class _P20Feed(BaseExtension):
             for el in channel.findall("lastBuildDate"):
                 channel.remove(el)
         w = self.where
+        desc = channel.find("description")
+        if desc is not None:
+            # The show's description is plain text; apps render a channel description as
+            # HTML, so it goes out as HTML whose every character is text (what an old feed
+            # showed as '<script>' stays the text '<script>'), in CDATA like the items'.
+            desc.text = _cdata(stdcheck.description_html(xml_safe(
+                show.description, where=w, field="description")))
         if show.publish.websub_hub:
             # WebSub discovery: the hub next to the self link (feedgen writes only rel=self).
             self_link = channel.find(f"{{{ATOM_NS}}}link[@rel='self']")

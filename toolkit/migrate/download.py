@@ -9,32 +9,28 @@
   a short body keeps the partial file for the next run and raises MediaError. The
   length the *feed* states is compared too, but hosts' feeds are often off (dynamic ad
   insertion, `length="0"`): a difference is reported, not fatal.
-- Redirects are followed (tracking prefixes such as podtrac, chartable or op3 answer
-  with 301/302), to http(s) only. Every read has a timeout; the size is capped.
+- Resumed only with a validator (ETag or Last-Modified, sent back as If-Range): without
+  one the part is discarded and the file fetched from byte 0.
+- Through the one HTTP client (toolkit.http): redirects (tracking prefixes such as
+  podtrac, chartable or op3 answer with 301/302) bounded and re-checked against the
+  address rules, an overall deadline and low-speed cut, a size cap per kind of file.
+- An HTML page where audio should be (a login or error page) is not saved.
 - The target appears only when complete (rename of the .part file).
 """
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit import http
 from toolkit.errors import MediaError
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = "podkit-import/0.1"
-#: Seconds a connect or a single read may wait.
-READ_TIMEOUT = 30.0
-#: A file bigger than this is refused (a 10-hour WAV is ~6 GB; an MP3 episode far less).
-MAX_BYTES = 4 * 1024 ** 3
-_CHUNK = 256 * 1024
 
 Progress = Callable[[int, int | None], None]   # (bytes so far, total or None)
 
@@ -58,101 +54,97 @@ def _meta(target: Path) -> Path:
     return target.with_name(f".{target.name}.part.json")
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    """urllib's opener limited to http(s): a redirect to file: or ftp: is refused."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(),
-                    urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPRedirectHandler(),
-                    urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
-    return opener
-
-
 def fetch(url: str, target: Path, *, expected: int = 0, progress: Progress | None = None,
-          timeout: float = READ_TIMEOUT, max_bytes: int = MAX_BYTES) -> Downloaded:
+          kind: str = "audio", policy: http.Policy | None = None) -> Downloaded:
     """Download `url` to `target`, resuming a partial earlier download; MediaError naming the URL.
 
-    `expected` is the length the feed states (0: unknown); it is only compared.
+    `expected` is the length the feed states (0: unknown); it is only compared. `kind`
+    picks the size cap and deadline (toolkit.http.KINDS); `policy` the address rules.
     """
-    if not url[:8].lower().startswith(("http://", "https://")):
-        raise MediaError("only http and https URLs can be downloaded", path=url, field="url")
+    shown = http.display_url(url)
     part, meta = _part(target), _meta(target)
     have = part.stat().st_size if part.is_file() else 0
     validator = _read_meta(meta) if have else None
-    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
-    if have:
+    if have and not validator:
+        # Without an ETag or Last-Modified nothing proves the file is the one the part came
+        # from: a Range request could splice an old start onto a changed file.
+        log.info("%s: no validator for the partial download; starting again", shown)
+        discard(target)
+        have = 0
+    headers = {"Accept": "*/*"}
+    if have and validator:
         headers["Range"] = f"bytes={have}-"
-        if validator:
-            headers["If-Range"] = validator
+        headers["If-Range"] = validator
     try:
-        with _opener().open(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
-            start, total = _span(resp, have)
-            if total is not None and total > max_bytes:
-                raise MediaError(f"{total} bytes is over the {max_bytes}-byte cap; not downloaded",
-                                 path=url, field="url")
+        with http.open_url(url, kind=kind, policy=policy, headers=headers) as resp:
+            start, total = _span(resp, have, shown)
             _write_meta(meta, resp.headers.get("ETag") or resp.headers.get("Last-Modified"))
-            size = _receive(resp, part, start, total, progress, url, max_bytes)
-            content_type = resp.headers.get("Content-Type")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:    # nothing after what we have: the part is complete
+            content_type = resp.content_type
+            size = _receive(resp, part, start, total, progress, shown)
+    except http.FetchError as exc:
+        if exc.status == 416 and have:    # nothing after what we have: the part is complete
             size, content_type, start = have, None, have
         else:
-            raise MediaError(f"HTTP {exc.code} {exc.reason}", path=url, field="url") from exc
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        if isinstance(exc, MediaError):
-            raise
-        reason = getattr(exc, "reason", None) or exc or type(exc).__name__
-        raise MediaError(f"download cut short ({reason}); run again to resume", path=url,
-                         field="url") from exc
+            if "cap" in exc.message:      # never worth resuming: the rest is over the cap too
+                discard(target)
+            resumable = exc.message.startswith(("cut short", "no complete", "slower", "cannot"))
+            raise MediaError(exc.message + ("; run again to resume" if resumable else ""),
+                             path=shown, field="url") from exc
+    if kind == "audio" and _is_html(content_type, part):
+        discard(target)
+        raise MediaError(f"the server sent a web page ({content_type or 'HTML'}), not audio; "
+                         "not saved", path=shown, field="url")
     os.replace(part, target)
     meta.unlink(missing_ok=True)
     mismatch = (f"the feed says {expected} bytes, the server sent {size}"
                 if expected and expected != size else None)
-    log.info("%s: %d bytes%s", url, size, f" (resumed at {start})" if start else "")
+    log.info("%s: %d bytes%s", shown, size, f" (resumed at {start})" if start else "")
     return Downloaded(target, size, start, content_type, mismatch)
 
 
-def _span(resp: http.client.HTTPResponse, have: int) -> tuple[int, int | None]:
+def _is_html(content_type: str | None, part: Path) -> bool:
+    """A login or error page served where the file should be (by its type or its first bytes)."""
+    if content_type and content_type.split(";")[0].strip().lower() in ("text/html",
+                                                                     "application/xhtml+xml"):
+        return True
+    with open(part, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _span(resp: http.Response, have: int, shown: str) -> tuple[int, int | None]:
     """(where this body starts in the file, the whole file's size or None)."""
-    length = resp.headers.get("Content-Length", "")
     if resp.status == 206:
         crange = resp.headers.get("Content-Range", "")      # bytes 100-999/1000
-        try:
-            first, whole = crange.split(" ", 1)[1].split("-", 1)[0], crange.rsplit("/", 1)[1]
-            start = int(first)
-        except (IndexError, ValueError):
+        match = re.fullmatch(r"bytes ([0-9]{1,16})-[0-9]{1,16}/([0-9]{1,16}|\*)", crange.strip())
+        if match is None:
             raise MediaError(f"a partial answer without a usable Content-Range ({crange!r})",
-                             path=resp.url, field="url") from None
+                             path=shown, field="url")
+        start = int(match.group(1))
         if start != have:
             raise MediaError(f"asked for byte {have} onwards, got byte {start} onwards",
-                             path=resp.url, field="url")
-        return start, int(whole) if whole.isdigit() else None
+                             path=shown, field="url")
+        return start, http.parse_length(match.group(2))
     # 200: the whole file (the server ignored the Range, or the file changed: If-Range).
-    return 0, int(length) if length.isdigit() else None
+    return 0, resp.length
 
 
-def _receive(resp: http.client.HTTPResponse, part: Path, start: int, total: int | None,
-             progress: Progress | None, url: str, max_bytes: int) -> int:
+def _receive(resp: http.Response, part: Path, start: int, total: int | None,
+             progress: Progress | None, shown: str) -> int:
     done = start
     with open(part, "r+b" if start else "wb") as out:
         out.seek(start)
         out.truncate()
-        while True:
-            chunk = resp.read1(_CHUNK)
-            if not chunk:
-                break
+        # The client enforces the cap, the deadline and the Content-Length; a FetchError
+        # leaves the part file for the next run to resume.
+        for chunk in resp.chunks():
             out.write(chunk)
             done += len(chunk)
-            if done > max_bytes:
-                raise MediaError(f"over the {max_bytes}-byte cap; not downloaded", path=url,
-                                 field="url")
             if progress:
                 progress(done, total)
     if total is not None and done != total:
-        # The partial file stays: the next run asks for the rest.
         raise MediaError(f"download cut short: {done} of {total} bytes; run again to resume",
-                         path=url, field="url")
+                         path=shown, field="url")
     return done
 
 

@@ -27,12 +27,15 @@ from toolkit.errors import FeedError
 from toolkit.migrate import importextras
 from toolkit.model import Person
 from toolkit.standards import contenttypes
+from toolkit.urls import parse_length
 
 ITUNES = f"{{{contenttypes.ITUNES_NS}}}"
 CONTENT = f"{{{contenttypes.CONTENT_NS}}}"
 ATOM = f"{{{contenttypes.ATOM_NS}}}"
 #: The Podcasting 2.0 namespace, and the GitHub URL early feeds declared instead.
 PODCAST_NS = (f"{{{contenttypes.PODCAST_NS}}}", f"{{{contenttypes.PODCAST_NS_OLD}}}")
+#: The largest season or episode number read (beyond it, a typo or a hostile feed).
+_MAX_NUMBER = 10 ** 9
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,16 @@ def _persons(el: Element) -> tuple[Person, ...]:
 
 
 def _int(text: str | None, what: str, where: str, notes: list[str]) -> int | None:
+    # ASCII digits with a bound: str.isdigit() accepts '²' and '³', which int() refuses,
+    # and int() refuses more than 4,300 digits; both were tracebacks.
     if text is None:
         return None
-    if text.strip().isdigit() and int(text) > 0:
-        return int(text)
-    notes.append(f"{where}: {what}: {text!r} is not a positive whole number; left out")
+    value = parse_length(text, bound=_MAX_NUMBER)
+    if value:
+        return value
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    notes.append(f"{where}: {what}: {shown!r} is not a positive whole number (at most "
+                 f"{_MAX_NUMBER}); left out")
     return None
 
 
@@ -244,7 +252,12 @@ def parse_date(text: str | None) -> dt.datetime | None:
         return None
     try:
         when = email.utils.parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # email.utils reads a year below 100 as 19xx/20xx (RFC 822's two-digit years): right for
+    # '23', wrong for '0000' or '0023', which a feed writer printed as it was.
+    year = re.search(r"\b\d{1,2}\s+[A-Za-z]{3,}\s+(\d+)\b", text)
+    if year and len(year.group(1)) > 2 and int(year.group(1)) != when.year:
         return None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
@@ -254,8 +267,13 @@ def _item(el: Element, index: int, notes: list[str]) -> Item | None:
     enclosure = None
     if enc is not None and (enc.get("url") or "").strip():
         length = (enc.get("length") or "").strip()
+        size = parse_length(length) if length else 0
+        if size is None:
+            shown = length if len(length) <= 40 else length[:37] + "..."
+            notes.append(f"item {index + 1}: enclosure length: {shown!r} is not a number of "
+                         "bytes; the downloaded file's size is used")
         enclosure = Link(url=(enc.get("url") or "").strip(), type=(enc.get("type") or "").strip(),
-                         length=int(length) if length.isdigit() else 0)
+                         length=size or 0)
     guid = _text(el, "guid")
     title = _one_line(_text(el, "title") or _text(el, f"{ITUNES}title") or "")
     where = f"item {index + 1}" + (f" ({title})" if title else "")

@@ -15,12 +15,10 @@ from __future__ import annotations
 import html
 import os
 import re
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from toolkit.config.show import EMAIL_RE, MAX_DESCRIPTION_BYTES, MEDIUMS
-from toolkit.errors import MediaError
-from toolkit.migrate import download
+from toolkit.http import display_url
 from toolkit.migrate.importfeed import Channel, Item, Link, Person
 from toolkit.model import podcast_guid
 from toolkit.site import markup
@@ -90,8 +88,9 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
     description = ch.description or ch.title
     if not ch.description:
         notes.append("channel: description: empty in the feed; the title is used")
-    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
-        description = description.encode()[:MAX_DESCRIPTION_BYTES].decode("utf-8", "ignore")
+    fitted = stdcheck.fit_description(description, MAX_DESCRIPTION_BYTES)
+    if fitted != description:           # measured as published (HTML), as check does
+        description = fitted
         notes.append(f"channel: description: cut to Apple's {MAX_DESCRIPTION_BYTES} bytes")
     t["description"] = description
     link = ch.link
@@ -166,7 +165,8 @@ def _podcast(ch: Channel, source: str, notes: list[str]) -> dict[str, Any]:
         old = ch.self_url or (source if source.startswith(("http://", "https://")) else None)
         if old:
             guid = podcast_guid(old)
-            notes.append(f"channel: podcast:guid: none in the feed; derived from {old} "
+            notes.append(f"channel: podcast:guid: none in the feed; derived from "
+                         f"{display_url(old)} "
                          "(the old feed's address) and pinned")
         else:
             notes.append("channel: podcast:guid: none in the feed and no feed address "
@@ -250,23 +250,3 @@ def chapters_table(data: object, guid: str, notes: list[str]) -> list[dict[str, 
             entry["toc"] = False
         out.append(entry)
     return out
-
-
-def fetch_picture(url: str, folder: Path, stem: str,
-                  progress: Callable[[str, int, int | None], None] | None) -> str:
-    """Download a JPEG or PNG to `folder/stem.jpg|png` and return the name; MediaError otherwise."""
-    tmp = folder / f".{stem}.download"
-    folder.mkdir(parents=True, exist_ok=True)
-    download.fetch(url, tmp, progress=(lambda d, t: progress(f"{stem}: picture", d, t))
-                   if progress else None)
-    with open(tmp, "rb") as f:
-        head = f.read(8)
-    ext = ".jpg" if head[:3] == b"\xff\xd8\xff" else ".png" if head == b"\x89PNG\r\n\x1a\n" else None
-    if ext is None:
-        tmp.unlink()
-        raise MediaError("is not a JPEG or PNG picture", path=url, field="url")
-    for other in (".jpg", ".png"):
-        if other != ext:
-            (folder / f"{stem}{other}").unlink(missing_ok=True)
-    os.replace(tmp, folder / f"{stem}{ext}")
-    return f"{stem}{ext}"

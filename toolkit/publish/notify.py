@@ -14,8 +14,9 @@ Two services, each off until its URL is set in the feed's `[publish]` table:
   header (taken from the environment, `PODKIT_PODPING_TOKEN`, never from the TOML) and a
   `User-Agent`, which podping.cloud requires; 200 is success.
 
-Each request is retried with exponential backoff on connection errors, timeouts, 429
-and 5xx (at most `NotifySettings.attempts` tries; a server's Retry-After is not obeyed,
+Requests go through the one HTTP client (toolkit.http): an overall deadline per attempt,
+the answer's body glanced at (4 KiB at most), one User-Agent. Each request is retried with
+exponential backoff on connection errors, timeouts, 429 and 5xx (at most `NotifySettings.attempts` tries; a server's Retry-After is not obeyed,
 so the wait stays bounded). Nothing here raises: the feed is already public, so a
 failure is a `Notice` with `ok=False` that the CLI shows as a warning. The token is
 redacted (toolkit.redact) from every log record while requests run and from every
@@ -25,21 +26,21 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-import urllib3
-from urllib3.util.retry import Retry
-
-from toolkit import __version__
+from toolkit import http
 from toolkit.model import Show
 from toolkit.redact import LogRedactor
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "PODKIT_PODPING_TOKEN"
-USER_AGENT = f"podkit/{__version__}"
+USER_AGENT = http.USER_AGENT
+#: Bytes of an answer read for the message; the rest is never read.
+_GLANCE = 4096
 #: Answers worth another try: throttling and server-side failures.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -86,15 +87,13 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
     if not (target.websub_hub or target.podping_url):
         return []
     redactor = LogRedactor([token])
-    redactor.install()  # urllib3 debug logs and our own: the token never reaches a handler
+    redactor.install()  # debug logs, ours and the client's: the token never reaches a handler
     try:
-        pool = urllib3.PoolManager()
         notices = []
         if target.websub_hub:
-            notices.append(_websub(pool, show, target.websub_hub, settings))
+            notices.append(_websub(show, target.websub_hub, settings))
         if target.podping_url:
-            notices.append(_podping(pool, show, target.podping_url, token, settings))
-        pool.clear()
+            notices.append(_podping(show, target.podping_url, token, settings))
     finally:
         redactor.uninstall()
     # Messages may quote a server's answer, which could echo the header back.
@@ -102,15 +101,15 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
             for n in notices]
 
 
-def _websub(pool: urllib3.PoolManager, show: Show, hub: str, settings: NotifySettings) -> Notice:
+def _websub(show: Show, hub: str, settings: NotifySettings) -> Notice:
     body = urlencode({"hub.mode": "publish", "hub.url": show.feed_url})
-    status, detail = _send(pool, "POST", hub, settings, body=body,
+    status, detail = _send("POST", hub, settings, body=body,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     ok = status is not None and 200 <= status < 300
     return _notice("WebSub", show, "publish.websub_hub", hub, ok, status, detail, settings)
 
 
-def _podping(pool: urllib3.PoolManager, show: Show, endpoint: str, token: str,
+def _podping(show: Show, endpoint: str, token: str,
              settings: NotifySettings) -> Notice:
     field = "publish.podping_url"
     if not token:
@@ -119,7 +118,7 @@ def _podping(pool: urllib3.PoolManager, show: Show, endpoint: str, token: str,
                       "when they next poll)")
     query = urlencode({"url": show.feed_url, "reason": "update", "medium": show.medium})
     url = endpoint + ("&" if "?" in endpoint else "?") + query
-    status, detail = _send(pool, "GET", url, settings, headers={"Authorization": token})
+    status, detail = _send("GET", url, settings, headers={"Authorization": token})
     return _notice("podping", show, field, endpoint, status == 200, status, detail, settings)
 
 
@@ -135,30 +134,45 @@ def _notice(service: str, show: Show, field: str, endpoint: str, ok: bool, statu
     return Notice(service, show.path, field, endpoint, False, message)
 
 
-def _send(pool: urllib3.PoolManager, method: str, url: str, settings: NotifySettings, *,
-          headers: dict[str, str], body: str | None = None) -> tuple[int | None, str]:
-    """The final HTTP status and a short detail, or (None, why) when no answer came."""
-    retry = Retry(total=max(0, settings.attempts - 1), backoff_factor=settings.backoff,
-                  status_forcelist=RETRY_STATUS, allowed_methods=None, raise_on_status=False,
-                  respect_retry_after_header=False, redirect=3)
-    try:
-        # Headers given per request replace the pool's: the User-Agent goes in each one.
-        resp = pool.request(method, url, body=body, headers={"User-Agent": USER_AGENT, **headers},
-                            retries=retry,
-                            timeout=urllib3.Timeout(settings.timeout))
-    except urllib3.exceptions.MaxRetryError as exc:
-        return None, f"no answer after {settings.attempts} attempt(s): {_reason(exc.reason)}"
-    except urllib3.exceptions.HTTPError as exc:
-        return None, f"no answer: {_reason(exc)}"
-    tries = len(resp.retries.history) + 1 if resp.retries else 1
-    text = " ".join(resp.data[:200].decode("utf-8", "replace").split())
-    log.debug("%s %s: HTTP %s after %d attempt(s)", method, url.split("?")[0], resp.status, tries)
-    if resp.status in RETRY_STATUS and tries > 1:
+def _send(method: str, url: str, settings: NotifySettings, *, headers: dict[str, str],
+          body: str | None = None) -> tuple[int | None, str]:
+    """The final HTTP status and a short detail, or (None, why) when no answer came.
+
+    Through the one HTTP client (toolkit.http): each attempt has one overall deadline
+    (`settings.timeout`, body included) and reads at most `_GLANCE` bytes of the answer,
+    so a hub that trickles or never ends its body cannot hold `publish` or fill memory.
+    The hub and podping URLs are the producer's own settings: private hosts are allowed.
+    """
+    policy = http.Policy(allow_private=True, max_redirects=3, deadline=settings.timeout,
+                         read_timeout=settings.timeout)
+    attempts = max(1, settings.attempts)
+    status: int | None = None
+    text = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(settings.backoff * 2 ** (attempt - 1))
+        try:
+            with http.open_url(url, kind="notify", policy=policy, method=method,
+                               headers=headers, body=body.encode() if body is not None else None,
+                               raise_for_status=False) as resp:
+                status = resp.status
+                try:
+                    head = b"".join(resp.chunks(limit=_GLANCE))
+                except http.FetchError as exc:   # the status came; its body did not, in time
+                    head = f"({exc.message})".encode()
+        except http.FetchError as exc:
+            status, text = None, exc.message
+            log.debug("%s %s: attempt %d: %s", method, http.display_url(url), attempt + 1, text)
+            continue
+        text = " ".join(head[:200].decode("utf-8", "replace").split())
+        log.debug("%s %s: HTTP %s after %d attempt(s)", method, http.display_url(url), status,
+                  attempt + 1)
+        if status not in RETRY_STATUS:
+            break
+    tries = attempt + 1
+    if status is None:
+        return None, f"no answer after {tries} attempt(s): {text}" if tries > 1 else \
+            f"no answer: {text}"
+    if status in RETRY_STATUS and tries > 1:
         text = f"after {tries} attempts" + (f"; {text}" if text else "")
-    return resp.status, text
-
-
-def _reason(exc: BaseException | None) -> str:
-    # urllib3 wraps the socket error: its last part says what happened, without the pool's repr.
-    text = str(exc) if exc is not None else "unknown error"
-    return text.rsplit(": ", 1)[-1] if "Connection refused" in text else text
+    return status, text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import urllib.parse
 
 import langcodes
 
@@ -34,6 +35,61 @@ def date_problem(when: dt.datetime) -> str | None:
         return None
     return (f"year {bad[0]} is outside {MIN_YEAR} to {MAX_YEAR}, the years an RFC 2822 date "
             "(the feed's pubDate) can carry")
+
+
+def https_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a published https URL, or None: it must be an absolute ASCII https
+    URL with a host name, without spaces and without a user name or password (which would be
+    published in the feed, the pages and the ID3 tags; the URL is then not echoed either).
+
+    `podkit check` applies it to base_url and feed_url, `podkit import` to --base-url and
+    --feed-url, so import never writes what check then refuses.
+    """
+    if not url.startswith("https://") or len(url) <= len("https://"):
+        return f"must be an https:// URL, not {url!r}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed '[' of an IPv6 address, a bad port
+        return f"is not a valid URL: {url!r}"
+    if "@" in parts.netloc:
+        return ("holds a user name or password (user:password@): it would be published in "
+                "the feed, the pages and the tags; remove it")
+    if not url.isascii() or any(c.isspace() for c in url):
+        return f"must be ASCII without spaces (percent-encode it): {url!r}"
+    if not host:
+        return f"has no host name: {url!r} (write e.g. https://media.example.org/show/)"
+    return None
+
+
+def folder_url_problem(url: str) -> str | None:
+    """Why `url` cannot be base_url (a folder every published URL is appended to), or None."""
+    problem = https_url_problem(url)
+    if problem is None and ("?" in url or "#" in url):
+        # Every published URL is base_url + a path: a query or fragment would swallow it.
+        problem = f"must be a folder URL without '?' or '#': {url!r}"
+    return problem
+
+
+def description_html(text: str) -> str:
+    """A plain-text show description as the feed publishes it: paragraphs (at blank lines)
+    of HTML in which every character is text (`<script>` stays the text "<script>").
+
+    Apps render a channel description as HTML; Apple allows p, ol, ul, li and a in it.
+    Check measures this form against Apple's 4000 bytes, so check and validate agree.
+    """
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    return "".join("<p>" + p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   + "</p>" for p in paragraphs if p)
+
+
+def fit_description(text: str, limit: int) -> str:
+    """`text` cut (at a character) so that its `description_html` is at most `limit` bytes."""
+    while len(description_html(text).encode("utf-8")) > limit:
+        excess = len(description_html(text).encode("utf-8")) - limit
+        raw = text.encode("utf-8")
+        text = raw[:max(0, len(raw) - max(excess // 5, 1))].decode("utf-8", "ignore")
+    return text
 
 
 def language_problem(tag: str) -> str | None:
