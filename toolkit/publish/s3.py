@@ -42,14 +42,16 @@ from s3transfer.subscribers import BaseSubscriber
 
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget
+from toolkit.publish import manifest
 from toolkit.publish.plan import LocalFile, RemoteHead, RemoteObject, TransferSettings
 from toolkit.redact import LogRedactor
 from toolkit.standards import contenttypes
+from toolkit.standards.objectkeys import prefix_problem
 
 log = logging.getLogger(__name__)
 
 #: Object metadata podkit writes: the content's SHA-256, and which feed published the object
-#: (`--delete` removes only objects carrying this feed's marker).
+#: (informative only: `--delete` trusts the feed's manifest, toolkit.publish.manifest).
 META_SHA256 = "sha256"
 META_MARKER = "podkit"
 
@@ -126,6 +128,8 @@ class S3Target:
     def __init__(self, target: PublishTarget, feed_key: str, settings: TransferSettings) -> None:
         if not target.bucket:
             raise PublishError("no bucket given", field="publish.bucket")
+        if why := prefix_problem(target.prefix):
+            raise PublishError(why, field="publish.prefix")
         self.bucket = target.bucket
         self.prefix = normalize_prefix(target.prefix)
         self.public_read = target.public_read
@@ -217,18 +221,53 @@ class S3Target:
                             path=self.describe(key))
 
     def list(self) -> dict[str, RemoteObject]:
-        """Every object under the prefix (paginated list_objects_v2), keyed relative to it."""
+        """Every object under the prefix (paginated list_objects_v2), keyed relative to it,
+        except podkit's bookkeeping (the manifests, remembered for `manifests`)."""
         found = {}
+        self._manifests: set[str] = set()
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
                 for obj in page.get("Contents", ()):
                     key = obj["Key"][len(self.prefix):]
+                    if manifest.is_bookkeeping(key):
+                        if feed := manifest.feed_of(key):
+                            self._manifests.add(feed)
+                        continue
                     found[key] = RemoteObject(key, obj["Size"], obj.get("ETag", "").strip('"') or None)
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("", "listing the bucket", exc) from None
         return found
+
+    def manifests(self) -> set[str]:
+        """The feeds with a publish manifest under the prefix, as the last listing saw them."""
+        return set(getattr(self, "_manifests", ()))
+
+    def read(self, key: str, limit: int) -> bytes | None:
+        """The bytes of one object (None when missing); PublishError over `limit` bytes."""
+        try:
+            r = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            with r["Body"] as body:
+                data = body.read(limit + 1)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise self._fail(key, "reading", exc) from None
+        except BotoCoreError as exc:
+            raise self._fail(key, "reading", exc) from None
+        if len(data) > limit:
+            raise PublishError(f"larger than {limit} bytes: not a podkit manifest",
+                               path=self.describe(key))
+        return data
+
+    def write(self, key: str, data: bytes) -> None:
+        """Put one small object (podkit's bookkeeping: private, never cached)."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
+                                   ContentType="application/json", CacheControl="no-store")
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(key, "writing", exc) from None
 
     def _head(self, key: str) -> RemoteHead | None:
         try:
@@ -254,10 +293,6 @@ class S3Target:
         """None for every key: S3 computes no SHA-256, and x-amz-meta-sha256 is only what podkit
         wrote, so it cannot vouch for the bytes (only asked where a listing lacks ETags)."""
         return {k: None for k in keys}
-
-    def published_by_podkit(self, keys: list[str]) -> set[str]:
-        """The keys this feed's earlier publishes uploaded (their x-amz-meta-podkit marker)."""
-        return {k for k, h in self.head(keys).items() if h and h.marker == self.marker}
 
     def abort_stale_uploads(self, ours: set[str]) -> int:
         """Abort the unfinished multipart uploads a killed publish left under the prefix.
