@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config.catalog import Catalog
-from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
+from toolkit.errors import NotBuiltError, Problem, ProblemsError, PublishError, Severity
 from toolkit.feed import rss, validate
 from toolkit.fsutil import atomic_path, mirror
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
@@ -283,6 +283,10 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     clash = shared.problems(cat.shows.values(), cat.root, {s.id for s in selected})
     if clash:
         raise ProblemsError(clash)
+    if not dry_run and any(s.publish.podping_url for s in selected):
+        # Found after the feed went up, a bad token would end in a traceback quoting it.
+        if why := notify.token_problem(notify.environment_token()):
+            raise PublishError(f"{why}; nothing was published", field=notify.TOKEN_ENV)
     layout = cat.layout
     reports = []
     for show in selected:

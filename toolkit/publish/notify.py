@@ -19,12 +19,16 @@ and 5xx (at most `NotifySettings.attempts` tries; a server's Retry-After is not 
 so the wait stays bounded). Nothing here raises: the feed is already public, so a
 failure is a `Notice` with `ok=False` that the CLI shows as a warning. The token is
 redacted (toolkit.redact) from every log record while requests run and from every
-message; it is never logged or printed.
+message, in every form a server could echo it back in (percent-encoded, JSON-escaped,
+base64...), before the server's answer is cut to a short detail; it is never logged or
+printed. A token with a line break or another control character cannot be a header:
+`token_problem` says so, and `podkit publish` refuses it before uploading anything.
 """
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -38,8 +42,13 @@ from toolkit.redact import LogRedactor
 
 log = logging.getLogger(__name__)
 
+Scrub = Callable[[str], str]
+
 TOKEN_ENV = "PODKIT_PODPING_TOKEN"
 USER_AGENT = f"podkit/{__version__}"
+#: How much of a server's answer is read for the warning (scrubbed first, then cut to DETAIL).
+SCAN = 4096
+DETAIL = 200
 #: Answers worth another try: throttling and server-side failures.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -73,6 +82,21 @@ class Notice:
         return f"{path}: {self.field}: warning: {self.message}"
 
 
+def token_problem(token: str) -> str | None:
+    """Why a podping token cannot be sent as a header (never quoting it), or None."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in token):
+        return (f"{TOKEN_ENV} holds a line break or another control character: it cannot be "
+                "sent as a header; set it to the token alone")
+    if not token.isascii():
+        return f"{TOKEN_ENV} holds non-ASCII characters: it cannot be sent as a header"
+    return None
+
+
+def environment_token() -> str:
+    """The podping token from the environment, without surrounding spaces ('' if unset)."""
+    return os.environ.get(TOKEN_ENV, "").strip()
+
+
 def announce(show: Show, *, settings: NotifySettings | None = None,
              token: str | None = None) -> list[Notice]:
     """Tell the configured services that `show.feed_url` changed; never raises.
@@ -81,7 +105,7 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
     Returns one Notice per configured service (none when neither is set).
     """
     settings = settings or NotifySettings()
-    token = token if token is not None else os.environ.get(TOKEN_ENV, "").strip()
+    token = token if token is not None else environment_token()
     target = show.publish
     if not (target.websub_hub or target.podping_url):
         return []
@@ -91,9 +115,10 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
         pool = urllib3.PoolManager()
         notices = []
         if target.websub_hub:
-            notices.append(_websub(pool, show, target.websub_hub, settings))
+            notices.append(_websub(pool, show, target.websub_hub, settings, redactor.scrub))
         if target.podping_url:
-            notices.append(_podping(pool, show, target.podping_url, token, settings))
+            notices.append(_podping(pool, show, target.podping_url, token, settings,
+                                    redactor.scrub))
         pool.clear()
     finally:
         redactor.uninstall()
@@ -102,29 +127,37 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
             for n in notices]
 
 
-def _websub(pool: urllib3.PoolManager, show: Show, hub: str, settings: NotifySettings) -> Notice:
+def _websub(pool: urllib3.PoolManager, show: Show, hub: str, settings: NotifySettings,
+            scrub: Scrub) -> Notice:
     body = urlencode({"hub.mode": "publish", "hub.url": show.feed_url})
     status, detail = _send(pool, "POST", hub, settings, body=body,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     ok = status is not None and 200 <= status < 300
-    return _notice("WebSub", show, "publish.websub_hub", hub, ok, status, detail, settings)
+    return _notice("WebSub", show, "publish.websub_hub", hub, ok, status, _clip(scrub(detail)))
 
 
 def _podping(pool: urllib3.PoolManager, show: Show, endpoint: str, token: str,
-             settings: NotifySettings) -> Notice:
+             settings: NotifySettings, scrub: Scrub) -> Notice:
     field = "publish.podping_url"
     if not token:
         return Notice("podping", show.path, field, endpoint, False,
                       f"{TOKEN_ENV} is not set: podping not sent (apps learn of the episode "
                       "when they next poll)")
+    if why := token_problem(token):
+        return Notice("podping", show.path, field, endpoint, False, f"{why}: podping not sent")
     query = urlencode({"url": show.feed_url, "reason": "update", "medium": show.medium})
     url = endpoint + ("&" if "?" in endpoint else "?") + query
     status, detail = _send(pool, "GET", url, settings, headers={"Authorization": token})
-    return _notice("podping", show, field, endpoint, status == 200, status, detail, settings)
+    return _notice("podping", show, field, endpoint, status == 200, status, _clip(scrub(detail)))
+
+
+def _clip(text: str) -> str:
+    """A server's answer cut for a warning line (after scrubbing: a cut secret is unmatchable)."""
+    return text if len(text) <= DETAIL else text[:DETAIL] + "…"
 
 
 def _notice(service: str, show: Show, field: str, endpoint: str, ok: bool, status: int | None,
-            detail: str, settings: NotifySettings) -> Notice:
+            detail: str) -> Notice:
     if ok:
         log.info("%s: %s took %s (HTTP %s)", service, endpoint, show.feed_url, status)
         return Notice(service, show.path, field, endpoint, True, f"HTTP {status}")
@@ -151,7 +184,7 @@ def _send(pool: urllib3.PoolManager, method: str, url: str, settings: NotifySett
     except urllib3.exceptions.HTTPError as exc:
         return None, f"no answer: {_reason(exc)}"
     tries = len(resp.retries.history) + 1 if resp.retries else 1
-    text = " ".join(resp.data[:200].decode("utf-8", "replace").split())
+    text = " ".join(resp.data[:SCAN].decode("utf-8", "replace").split())
     log.debug("%s %s: HTTP %s after %d attempt(s)", method, url.split("?")[0], resp.status, tries)
     if resp.status in RETRY_STATUS and tries > 1:
         text = f"after {tries} attempts" + (f"; {text}" if text else "")

@@ -18,11 +18,9 @@ BadDigest) instead of storing it. `requests` counts the HTTP requests sent, by o
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import functools
-import hashlib
 import logging
 import threading
 from collections import Counter
@@ -40,11 +38,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
+from toolkit import environ
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget
-from toolkit.publish import manifest
+from toolkit.publish import hashes, manifest
 from toolkit.publish.plan import LocalFile, RemoteHead, RemoteObject, TransferSettings
-from toolkit.redact import LogRedactor
+from toolkit.redact import LogRedactor, url_secrets
 from toolkit.standards import contenttypes
 from toolkit.standards.objectkeys import prefix_problem
 
@@ -144,7 +143,10 @@ class S3Target:
             frozen = creds.get_frozen_credentials()  # may assume a role: can fail too
         except (ProfileNotFound, BotoCoreError, ClientError) as exc:
             raise PublishError(describe_error(exc), path=self.describe()) from None
-        self.redactor = LogRedactor([frozen.secret_key, frozen.token])
+        # The endpoint may name a user:password@ (PODKIT_S3_ENDPOINT_URL): botocore puts the
+        # URL in its errors and debug lines.
+        self.redactor = LogRedactor([frozen.secret_key, frozen.token,
+                                     *url_secrets(target.endpoint_url), *environ.secrets()])
         self.redactor.install()
         try:
             # boto3 >= 1.36 adds CRC32 checksums and aws-chunked bodies to every upload;
@@ -160,7 +162,8 @@ class S3Target:
                     self.client = self._client(session, target, "when_required")
         except (BotoCoreError, ValueError) as exc:
             self.redactor.uninstall()
-            raise PublishError(f"cannot configure the S3 client: {describe_error(exc)}",
+            raise PublishError(self.redactor.scrub(f"cannot configure the S3 client: "
+                                                   f"{describe_error(exc)}"),
                                path=self.describe()) from None
         self.requests: Counter[str] = Counter()
         self._count_lock = threading.Lock()
@@ -202,7 +205,7 @@ class S3Target:
         """
         f = self._uploading.get(params.get("Key", ""))
         md5 = f.content_md5(params.get("PartNumber", 1)) if f else None
-        params["ContentMD5"] = md5 or _body_md5(params.get("Body"))
+        params["ContentMD5"] = md5 or hashes.body_md5(params.get("Body"))
 
     def describe(self, key: str = "") -> str:
         """The s3:// address of a key (or of the prefix), for messages."""
@@ -370,19 +373,6 @@ class S3Target:
         """Delete objects concurrently."""
         for key, _ in zip(keys, self.pool.map(self._delete, keys)):
             on_done(key)
-
-
-def _body_md5(body: object) -> str:
-    """Content-MD5 (base64) of a request body: bytes, or a seekable file read and rewound."""
-    md5 = hashlib.md5()
-    if isinstance(body, (bytes, bytearray)) or body is None:
-        md5.update(body or b"")
-    else:
-        start = body.tell()  # type: ignore[attr-defined]
-        while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
-            md5.update(chunk)
-        body.seek(start)  # type: ignore[attr-defined]
-    return base64.b64encode(md5.digest()).decode("ascii")
 
 
 def _server_time(page: dict[str, Any]) -> dt.datetime:
