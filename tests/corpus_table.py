@@ -36,6 +36,7 @@ SECTIONS = [
      ("ROWS",)),
     ("Moving a show in: passthrough MP3s, `podkit import`", "test_corpus_import",
      ("CASES", "ROWS")),
+    ("Publishing beside other shows, killed publishes, secrets", "test_corpus_publish", ("ROWS",)),
 ]
 
 
