@@ -47,6 +47,14 @@ def key_of(feed_id: str) -> str:
     return f"{DIR}/{feed_id}.json"
 
 
+def id_for(name: str) -> str:
+    """A manifest id for a site folder's name (the feed id for `build/site/<feed>`; any
+    other folder name is lower-cased, with runs of other characters made '-')."""
+    if _FEED_ID.match(name) and ".." not in name:
+        return name
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "site"
+
+
 def feed_of(key: str) -> str | None:
     """The feed id of a manifest key at this prefix ('.podkit/<id>.json'), else None."""
     head, _, name = key.partition("/")

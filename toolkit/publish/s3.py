@@ -166,6 +166,7 @@ class S3Target:
                                                    f"{describe_error(exc)}"),
                                path=self.describe()) from None
         self.requests: Counter[str] = Counter()
+        self._manifests: set[str] = set()            # feeds with a manifest (the last listing)
         self._count_lock = threading.Lock()
         self._uploading: dict[str, LocalFile] = {}   # full key -> file, for Content-MD5
         events = self.client.meta.events
@@ -227,7 +228,7 @@ class S3Target:
         """Every object under the prefix (paginated list_objects_v2), keyed relative to it,
         except podkit's bookkeeping (the manifests, remembered for `manifests`)."""
         found = {}
-        self._manifests: set[str] = set()
+        self._manifests = set()
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix)
@@ -245,7 +246,7 @@ class S3Target:
 
     def manifests(self) -> set[str]:
         """The feeds with a publish manifest under the prefix, as the last listing saw them."""
-        return set(getattr(self, "_manifests", ()))
+        return set(self._manifests)
 
     def read(self, key: str, limit: int) -> bytes | None:
         """The bytes of one object (None when missing); PublishError over `limit` bytes."""

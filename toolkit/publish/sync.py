@@ -39,7 +39,7 @@ from typing import Protocol
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget, TargetKind
 from toolkit.publish.hashes import HashCache
-from toolkit.publish.manifest import Ledger
+from toolkit.publish.manifest import Ledger, id_for
 from toolkit.publish.notify import Notice
 from toolkit.publish.plan import (
     Action,
@@ -201,7 +201,7 @@ def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str
                            enclosure_prefix)
     dest = open_target(target, feed_key, settings, Path(site))
     try:
-        return _plan(dest, files, feed_key, feed_id or Path(site).name, delete)[0]
+        return _plan(dest, files, feed_key, feed_id or id_for(Path(site).name), delete)[0]
     finally:
         dest.close()
 
@@ -308,7 +308,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     dest = open_target(target, feed_key, settings, site)
     cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
     try:
-        plan, ledger = _plan(dest, files, feed_key, feed_id or site.name, delete)
+        plan, ledger = _plan(dest, files, feed_key, feed_id or id_for(site.name), delete)
         if dry_run:
             cancel = False
             return Report(plan, feed_url, dry_run=True, requests=tuple(sorted(dest.requests.items())),
