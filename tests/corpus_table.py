@@ -38,6 +38,7 @@ SECTIONS = [
      ("CASES", "ROWS")),
     ("Hostile feeds to import, outbound HTTP (`podkit import`, notify)",
      "test_corpus_hostile_import", ("ROWS",)),
+    ("Publishing beside other shows, killed publishes, secrets", "test_corpus_publish", ("ROWS",)),
 ]
 
 

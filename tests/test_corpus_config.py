@@ -49,6 +49,16 @@ def twin(root: Path, *, number: int = 2, guid: str | None = None) -> Path:
     return toml
 
 
+def _not_echoed(run, secret: str) -> None:
+    assert secret not in run.stdout + run.stderr
+
+
+def _second_feed(root: Path, publish: str) -> None:
+    """feeds/a-second.toml: the fixture's feed under another id and URL, plus `publish`."""
+    text = (root / FEED).read_text().replace("/test-radio/", "/a-second/")
+    (root / "feeds" / "a-second.toml").write_text(text + "\n" + publish)
+
+
 def publish_dir(case_id: str, directory: str, what: str, words: str, *,
                 command: tuple[str, ...] = ("check",), built: bool = False, summary: str | None = ONE,
                 prefix: str = "",
@@ -306,6 +316,23 @@ CASES = [
                                          'podping_url = "https://me:pw@podping.example.net/"\n'),
          "error; the URL is not echoed (the token goes in PODKIT_PODPING_TOKEN)",
          Line(FEED, "publish.podping_url", ("user name or password",)), summary=ONE),
+    Case("websub-hub-loopback-credentials",
+         '`[publish] websub_hub = "http://user:SECRET@127.0.0.1/hub"` (a local hub with credentials)',
+         lambda r: (r / FEED).write_text((r / FEED).read_text() + '\n[publish]\n'
+                                         'websub_hub = "http://user:SECRET@127.0.0.1/hub"\n'),
+         "error (the hub is named in the published feed); the URL is not echoed",
+         Line(FEED, "publish.websub_hub", ("user name or password",)), summary=ONE,
+         verify=lambda r, run: _not_echoed(run, "SECRET")),
+    Case("s3-prefix-traversal", '`[publish] prefix = "shows/../other/"` on an S3 target',
+         lambda r: (r / FEED).write_text((r / FEED).read_text() + '\n[publish]\ntarget = "s3"\n'
+                                         'bucket = "b"\nprefix = "shows/../other/"\n'),
+         "error (a URL resolves `..`: the keys would land in another show's folder)",
+         Line(FEED, "publish.prefix", ("'.' or '..' segments",)), summary=ONE),
+    Case("feeds-share-a-target", "a second feed with the same `[publish] directory` as the first",
+         lambda r: _second_feed(r, '[publish]\ndirectory = "build/public/test-radio"\n'),
+         "error on the later feed, naming both files (feed.xml, pages and --delete would clash)",
+         Line(FEED, "publish.directory", ("same publish target as feeds/a-second.toml",)),
+         summary=ONE),
     # ---- duplicates and the feed's people ------------------------------------------------------------
     Case("duplicate-guid", "two episodes with the same `guid`",
          lambda r: twin(r, guid="same-guid"),

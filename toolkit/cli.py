@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from toolkit import __version__
+from toolkit import __version__, environ, redact
 from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
 
@@ -32,6 +32,10 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.DEBUG if verbose >= 1 else logging.ERROR if quiet else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
+    # Every line this handler writes, tracebacks and botocore's header dumps included, is
+    # scrubbed of the secrets known now (the environment's) and registered later.
+    redact.register(*environ.secrets())
+    handler.setFormatter(redact.RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     if verbose < 2:
         # A filter on our handler, not levels on their loggers: nothing global is changed
         # for whoever else logs in this process (tests, an embedding program).
@@ -267,10 +271,15 @@ def main() -> None:
     except PodkitError as exc:
         if verbose:
             log.exception("podkit error")
-        click.echo(f"podkit: {exc}", err=True)
+        click.echo(redact.scrub(f"podkit: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception:
+        # A bug: the traceback is what a report needs, but never with a secret in it.
+        import traceback
+        click.echo(redact.scrub(traceback.format_exc()).rstrip(), err=True)
+        sys.exit(1)
 
 

@@ -14,6 +14,7 @@ from toolkit.config.catalog import Catalog
 from toolkit.config.show import display
 from toolkit.errors import ConfigError, MediaError, PodkitError, Problem, ProblemsError, Severity
 from toolkit.model import Episode
+from toolkit.publish import shared
 from toolkit.site import cue
 from toolkit.standards import artwork
 from toolkit.text import chapters, transcript
@@ -37,6 +38,8 @@ def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
     against the programme's duration worked out from the parts, as the build will.
     """
     cat = catalog.load(root)
+    # Two feeds writing one bucket prefix or folder would overwrite each other's feed.
+    cat.problems.extend(shared.problems(cat.shows.values(), cat.root))
     if probe_media:
         for show in cat.shows.values():
             for msg in artwork.problems(show.artwork):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from toolkit.redact import url_secrets
+
 
 def ffmpeg_override() -> str | None:
     """The ffmpeg binary named by PODKIT_FFMPEG, if any."""
@@ -31,3 +33,17 @@ def publish_overrides() -> dict[str, str]:
 def now_override() -> str | None:
     """PODKIT_NOW: an ISO date-time to use as 'now' when scheduling episodes (tests, previews)."""
     return os.environ.get("PODKIT_NOW") or None
+
+
+#: Variables whose values are secrets, and URLs that may carry a password (user:password@).
+SECRET_ENV = ("PODKIT_PODPING_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+              "AWS_SECURITY_TOKEN")
+URL_ENV = ("PODKIT_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+def secrets() -> list[str]:
+    """The secrets the environment holds (for toolkit.redact.register): tokens and keys,
+    and the passwords of endpoint URLs."""
+    found = [os.environ.get(v, "") for v in SECRET_ENV]
+    found += [s for v in URL_ENV for s in url_secrets(os.environ.get(v))]
+    return [s for s in found if s]

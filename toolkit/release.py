@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config.catalog import Catalog
-from toolkit.errors import NotBuiltError, Problem, ProblemsError, Severity
+from toolkit.errors import NotBuiltError, Problem, ProblemsError, PublishError, Severity
 from toolkit.feed import rss, validate
 from toolkit.fsutil import atomic_path, mirror
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
 from toolkit.pipeline import record_page, select, show_cover
-from toolkit.publish import notify, sync
+from toolkit.publish import notify, shared, sync
 from toolkit.site import notes
 from toolkit.store.layout import FEED_FILE, url_for
 from toolkit.store.record import EpisodeRecord, transcript_fragment
@@ -285,12 +285,23 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
     bad = [p for p in cat.errors if p.path.startswith("feeds/")] if feed_id is None else []
     if bad:
         raise ProblemsError(bad)
+    selected = [cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]
+    # Checked against every feed, not only those selected: publishing one of two feeds that
+    # share a target overwrites the other's feed.xml all the same.
+    clash = shared.problems(cat.shows.values(), cat.root, {s.id for s in selected})
+    if clash:
+        raise ProblemsError(clash)
+    if not dry_run and any(s.publish.podping_url for s in selected):
+        # Found after the feed went up, a bad token would end in a traceback quoting it.
+        if why := notify.token_problem(notify.environment_token()):
+            raise PublishError(f"{why}; nothing was published", field=notify.TOKEN_ENV)
     layout = cat.layout
     reports = []
-    for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
+    for show in selected:
         report = sync.publish(layout.site(show.id), show.publish, base_url=show.base_url,
-                                 feed_url=show.feed_url, delete=delete, dry_run=dry_run,
-                                 progress=progress, enclosure_prefix=show.enclosure_prefix)
+                              feed_url=show.feed_url, delete=delete, dry_run=dry_run,
+                              progress=progress, enclosure_prefix=show.enclosure_prefix,
+                              feed_id=show.id)
         if report.feed_uploaded and not dry_run:
             # Only a new feed is news; the apps are told once it is up (never raises).
             report = replace(report, notices=tuple(notify.announce(show, settings=notify_settings)))

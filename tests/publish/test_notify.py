@@ -3,15 +3,18 @@
 end to end in a child process."""
 from __future__ import annotations
 
+import base64
 import http.server
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import feed_fixtures as F
 import pytest
@@ -42,6 +45,7 @@ class Hub:
     answers: list[int] = field(default_factory=lambda: [204])
     seen: list[Seen] = field(default_factory=list)
     echo_headers: bool = False      # put the request headers in the body (a careless server)
+    reply: bytes = b""              # the body of every answer (when not echoing headers)
 
 
 @pytest.fixture()
@@ -59,7 +63,7 @@ def hub():
                                    {k.lower(): v for k, v in self.headers.items()},
                                    self.rfile.read(size)))
             status = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
-            body = str(dict(self.headers)).encode() if state.echo_headers else b""
+            body = str(dict(self.headers)).encode() if state.echo_headers else state.reply
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -125,6 +129,44 @@ def test_client_errors_are_not_retried_and_the_token_never_shows(tmp_path, hub, 
     assert len(hub.seen) == 1 and not n.ok and "HTTP 401" in n.message
     assert "***" in n.message                          # the server echoed it: redacted
     assert TOKEN not in n.line() and TOKEN not in caplog.text
+
+
+#: A token with characters JSON, URLs and forms escape (podping tokens are opaque strings).
+ODD_TOKEN = 'pp-"Tok3n/se cret\\'
+
+
+def _echoes(token: str) -> dict[str, bytes]:
+    """How a careless server may echo the token back, each in a longer answer."""
+    raw = token.encode()
+    return {"json": json.dumps({"error": "bad token", "got": token}).encode(),
+            "percent": b"denied: url?auth=" + re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(),
+                                                     quote(token, safe="")).encode(),
+            "form": b"auth=" + quote_plus(token).encode() + b"&x=1",
+            "base64": b"header was " + base64.b64encode(b"Authorization: " + raw),
+            "cut at 200": b"x" * 190 + raw}
+
+
+@pytest.mark.parametrize("form", list(_echoes(TOKEN)))
+def test_a_token_echoed_in_another_form_is_never_printed(tmp_path, hub, caplog, form):
+    # Issue 22 item 6: a JSON-escaped or percent-encoded echo was printed in the warning.
+    hub.answers, hub.reply = [403], _echoes(ODD_TOKEN)[form]
+    with caplog.at_level("DEBUG"):
+        (n,) = notify.announce(_show(tmp_path, podping_url=hub.url), settings=FAST,
+                               token=ODD_TOKEN)
+    assert not n.ok and "HTTP 403" in n.line()
+    text = n.line() + caplog.text
+    # No six characters of the token in a row, in any of its forms.
+    for shown in {ODD_TOKEN, quote(ODD_TOKEN, safe=""), quote_plus(ODD_TOKEN),
+                  json.dumps(ODD_TOKEN)[1:-1]}:
+        assert not any(shown[i:i + 6] in text for i in range(len(shown) - 5)), (form, text)
+    assert base64.b64encode(b"Authorization: " + ODD_TOKEN.encode()).decode()[20:] not in text
+
+
+def test_a_token_with_a_line_break_is_refused_without_a_request(tmp_path, hub):
+    (n,) = notify.announce(_show(tmp_path, podping_url=hub.url), settings=FAST,
+                           token="abc\r\nX-Injected: 1")
+    assert hub.seen == [] and not n.ok and "line break" in n.message
+    assert "X-Injected" not in n.line() and "abc" not in n.line()
 
 
 def test_no_token_no_podping(tmp_path, hub, monkeypatch):
@@ -193,3 +235,17 @@ def test_failing_services_are_warnings_and_exit_0(built_show, tmp_path, hub):
     warnings = [line for line in run.stderr.splitlines() if ": warning: " in line]
     assert len(warnings) == 2 and all(w.startswith("feeds/test-radio.toml: publish.") for w in warnings)
     assert TOKEN not in run.stdout + run.stderr
+
+
+def test_publish_refuses_a_token_with_a_line_break_before_uploading(built_show, tmp_path, hub):
+    # Issue 22 item 6: the token went into a traceback after the feed was already public.
+    root = _show_with(built_show, tmp_path, hub)
+    secret = "Tok-secret-9f3"
+    run = _podkit(root, "publish", token=f"{secret}\r\nX-Injected: yes")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    verbose = _podkit(root, "-vv", "publish", token=f"{secret}\r\nX-Injected: yes")
+    assert verbose.returncode == 1 and secret not in verbose.stdout + verbose.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"podkit: {notify.TOKEN_ENV}: ") and "line break" in lines[-1]
+    assert secret not in run.stdout + run.stderr and "X-Injected" not in run.stdout + run.stderr
+    assert not (root / "build" / "public" / "test-radio").exists() and hub.seen == []

@@ -6,6 +6,7 @@ logs from the proxy in front of it, files from the target folder.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -36,9 +37,11 @@ def run(site: Path, target: PublishTarget, **kw) -> sync.Report:
     return sync.publish(site, target, base_url=BASE_URL, settings=FAST, **kw)
 
 
-def writes(proxy) -> list[str]:
-    """Object keys of the PUT and POST requests the server accepted, in order."""
-    return [s.path.split("?")[0] for s in proxy.requests() if s.method in ("PUT", "POST")]
+def writes(proxy, bookkeeping: bool = False) -> list[str]:
+    """Object keys of the PUT and POST requests the server accepted, in order (the site's
+    files; with `bookkeeping`, podkit's manifests under .podkit/ too)."""
+    return [s.path.split("?")[0] for s in proxy.requests() if s.method in ("PUT", "POST")
+            and (bookkeeping or "/.podkit/" not in s.path)]
 
 
 def keys_written(proxy, bucket: str, prefix: str = "show/") -> set[str]:
@@ -126,6 +129,10 @@ def test_publish_site_to_s3_in_order_with_metadata(s3, tmp_path):
     phases = [phase_of(p.removeprefix(prefix), "feed.xml") for p in written]
     assert phases == sorted(phases), written
     assert written[-1] == prefix + "feed.xml"
+    # The manifest of what was published is written after the feed, and lists all of it.
+    assert writes(s3.proxy, bookkeeping=True)[-1] == prefix + ".podkit/site.json"
+    manifest = json.loads(s3.get("show/.podkit/site.json")[2])
+    assert manifest["feed"] == "site" and manifest["keys"] == local
     # ...and every media object was checked (HEAD) after its upload and before the feed.
     requests = s3.proxy.requests()
     feed_at = max(i for i, r in enumerate(requests) if r.method == "PUT" and r.path.endswith("feed.xml"))
@@ -259,26 +266,92 @@ def test_delete_removes_only_what_podkit_published(s3, tmp_path):
         assert s3.get("show/" + key)[0] == 404, key
     assert s3.get("show/notes/by-hand.txt")[2] == b"keep me"
     keep = next(e for e in report.plan.entries if e.key == "notes/by-hand.txt")
-    assert (keep.action, keep.reason) == (Action.KEEP, "not published by podkit")
+    assert (keep.action, keep.reason) == (Action.KEEP, "not in this feed's publish manifest")
     # Deletes come after the new feed is up: the old feed pointed at those objects.
     reqs = s3.proxy.requests()
     feed_put = max(i for i, r in enumerate(reqs) if r.method == "PUT" and r.path.endswith("feed.xml"))
     assert all(i > feed_put for i, r in enumerate(reqs) if r.method == "DELETE")
 
 
-def test_delete_leaves_another_feed_in_the_same_prefix_alone(s3, tmp_path):
+def _publish_as(site: Path, target: PublishTarget, feed_id: str, **kw) -> sync.Report:
+    return sync.publish(site, target, base_url=BASE_URL, settings=FAST, feed_id=feed_id, **kw)
+
+
+def _two_feeds(tmp_path: Path) -> tuple[Path, Path, dict[str, str], dict[str, str]]:
     one, two = tmp_path / "one", tmp_path / "two"
-    make_site(one, {"ep-a": audio(1, 40_000)})
-    make_site(two, {"ep-z": audio(9, 40_000)})
-    run(one, s3.target())
-    sync.publish(two, s3.target(), base_url=BASE_URL, feed_key="feed.xml", settings=FAST,
-                    delete=True)  # same feed key: this is the same feed, ep-a is its old episode
-    assert s3.get("show/episodes/ep-a/transcript.vtt")[0] == 404
-    (one / "feed.xml").rename(one / "other.xml")
-    run_other = sync.publish(one, s3.target(), base_url=BASE_URL, feed_key="other.xml",
-                                settings=FAST, delete=True)
-    assert run_other.deleted == ()  # ep-z belongs to feed.xml, not to other.xml
-    assert s3.get("show/episodes/ep-z/transcript.vtt")[0] == 200
+    return one, two, make_site(one, {"ep-a": audio(1, 40_000)}), make_site(two, {"ep-z": audio(9, 40_000)})
+
+
+def test_a_second_feed_in_the_same_prefix_is_refused_before_any_write(s3, tmp_path):
+    # Issue 22 item 2: the second feed's --delete removed the first's MP3s and cover and
+    # its feed.xml replaced the first's. Now its publish stops before writing anything.
+    one, two, keys_one, _ = _two_feeds(tmp_path)
+    _publish_as(one, s3.target(), "one")
+    s3.proxy.reset()
+    with pytest.raises(sync.PublishError) as err:
+        _publish_as(two, s3.target(), "two", delete=True)
+    line = str(err.value)
+    assert "publish.prefix" in line and "feed 'one'" in line and ".podkit/one.json" in line
+    assert writes(s3.proxy, bookkeeping=True) == [] and not s3.proxy.requests("DELETE")
+    for key in (keys_one["ep-a"], "feed.xml", "episodes/ep-a/transcript.vtt"):
+        assert s3.get("show/" + key)[2] == (one / key).read_bytes(), key
+    # In its own prefix the second feed publishes, and deletes nothing of the first.
+    _publish_as(two, s3.target(prefix="two/"), "two", delete=True)
+    assert s3.get("show/feed.xml")[2] == (one / "feed.xml").read_bytes()
+
+
+def test_delete_never_removes_a_key_another_feeds_manifest_lists(s3, tmp_path):
+    # Nested prefixes that cannot collide: the outer feed's listing sees the inner feed's
+    # objects, and --delete leaves them alone (they are not in its manifest).
+    one, two, _, keys_two = _two_feeds(tmp_path)
+    _publish_as(two, s3.target(prefix="show/extra/"), "two")
+    _publish_as(one, s3.target(), "one")
+    make_site(one, {"ep-b": audio(2, 30_000)})
+    report = _publish_as(one, s3.target(), "one", delete=True)
+    assert "episodes/ep-a/transcript.vtt" in report.deleted
+    assert not any(k.startswith("extra/") for k in report.deleted)
+    assert s3.get("show/extra/" + keys_two["ep-z"])[2] == (two / keys_two["ep-z"]).read_bytes()
+    kept = {e.key: e.reason for e in report.plan.of(Action.KEEP)}
+    assert kept["extra/feed.xml"] == "not in this feed's publish manifest"
+    assert not any(".podkit" in k for k in kept)  # bookkeeping is never planned
+
+
+def test_target_published_before_manifests_existed_deletes_nothing_then_starts_one(s3, tmp_path):
+    # Objects an older podkit published (marker metadata, no manifest): unknown provenance.
+    site = tmp_path / "site"
+    old = make_site(site, {"ep-a": audio(1, 30_000), "ep-b": audio(2, 30_000)})
+    run(site, s3.target())
+    s3.client().delete_object(Bucket=s3.bucket, Key="show/.podkit/site.json")
+    make_site(site, {"ep-a": audio(1, 30_000)})
+    first = run(site, s3.target(), delete=True)
+    assert first.deleted == () and s3.get("show/" + old["ep-b"])[0] == 200
+    assert json.loads(s3.get("show/.podkit/site.json")[2])["keys"] == sorted(
+        p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    # From now on the manifest knows ep-a: when it goes, --delete removes it.
+    make_site(site, {"ep-c": audio(3, 30_000)})
+    later = run(site, s3.target(), delete=True)
+    assert old["ep-a"] in later.deleted and old["ep-b"] not in later.deleted
+    assert old["ep-a"] not in json.loads(s3.get("show/.podkit/site.json")[2])["keys"]
+
+
+def test_manifest_is_neither_read_nor_written_by_a_publish_with_nothing_to_do(s3, tmp_path):
+    site = tmp_path / "site"
+    make_site(site, {"ep-a": audio(1, 30_000)})
+    run(site, s3.target())
+    before = s3.get("show/.podkit/site.json")[2]
+    s3.proxy.reset()
+    run(site, s3.target())
+    assert s3.proxy.counts() == {"LIST": 1}
+    assert s3.get("show/.podkit/site.json")[2] == before
+
+
+@pytest.mark.parametrize("prefix", ["a/../b/", "../", "a/./b/", "a//b/", ".podkit/"])
+def test_a_prefix_with_traversal_segments_is_refused_before_any_request(s3, tmp_path, prefix):
+    site = tmp_path / "site"
+    make_site(site, {"ep-a": audio(1, 1000)})
+    with pytest.raises(sync.PublishError, match="publish.prefix"):
+        run(site, s3.target(prefix=prefix))
+    assert s3.proxy.requests(outcome=None) == []
 
 
 def test_injected_500_is_retried(s3, tmp_path):

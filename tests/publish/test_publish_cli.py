@@ -93,3 +93,24 @@ def test_short_secrets_redacted_and_botocore_debug_only_at_vv(s3, built_show: Pa
     for text in (v.stdout, v.stderr, vv.stdout, vv.stderr):
         assert secret not in text and token not in text
     assert "***" in vv.stderr
+
+
+def test_a_password_in_the_endpoint_url_is_never_printed(s3, built_show: Path, tmp_path: Path) -> None:
+    # Issue 22 item 6: printed in the one-line error and at -vv (botocore's debug lines).
+    from s3server import free_port
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    password = "EndpointPW-s3cr3t"
+    port = s3.proxy.url.rsplit(":", 1)[1]
+    env = {**os.environ, "PODKIT_S3_BUCKET": s3.bucket, "PODKIT_S3_ADDRESSING_STYLE": "path",
+           "PODKIT_S3_ENDPOINT_URL": f"http://podkituser:{password}@127.0.0.1:{port}"}
+    vv = podkit(root, env, "-vv", "publish")
+    assert "DEBUG botocore." in vv.stderr
+    assert password not in vv.stdout + vv.stderr
+
+    env["PODKIT_S3_ENDPOINT_URL"] = f"http://podkituser:{password}@127.0.0.1:{free_port()}"
+    down = podkit(root, env, "publish")
+    assert down.returncode == 1 and "Traceback" not in down.stderr
+    lines = down.stderr.strip().splitlines()
+    assert len(lines) == 1 and "127.0.0.1" in lines[0], lines
+    assert password not in down.stdout + down.stderr

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from toolkit import redact
+
 if TYPE_CHECKING:
     from toolkit.api import Project
 
@@ -30,7 +32,7 @@ class Context:
     def say(self, message: str = "", **style: object) -> None:
         """Print to stdout unless -q."""
         if not self.quiet:
-            click.secho(message, **style)  # type: ignore[arg-type]
+            click.secho(redact.scrub(message), **style)  # type: ignore[arg-type]
 
 
 pass_ctx = click.make_pass_decorator(Context)

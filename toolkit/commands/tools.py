@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from toolkit import redact
 from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
 
@@ -104,7 +105,7 @@ def publish(c: Context, feed_id: str | None, dry_run: bool, delete: bool) -> Non
             if notice.ok:
                 c.say(notice.line())
             else:
-                click.echo(notice.line(c.root), err=True)
+                click.echo(redact.scrub(notice.line(c.root)), err=True)
 
 
 @click.command()

@@ -29,6 +29,7 @@ from toolkit.model import (
 )
 from toolkit.standards import artwork as art
 from toolkit.standards import categories, renditions, stdcheck
+from toolkit.standards.objectkeys import prefix_problem as key_prefix_problem
 from toolkit.standards.prefix import problem as prefix_problem
 from toolkit.store.layout import Layout
 
@@ -66,10 +67,16 @@ def check_endpoint(t: Table, key: str, url: str | None) -> None:
         check_https(t, key, url)
         return
     try:
-        host = urllib.parse.urlsplit(url).hostname
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
     except ValueError:
-        host = None
-    if host not in ("127.0.0.1", "::1", "localhost"):
+        parts, host = None, None
+    if parts is not None and "@" in parts.netloc:
+        # The hub is named in the feed (atom:link rel="hub"): credentials would be published;
+        # the URL is not echoed, as it holds them.
+        t.error(key, "holds a user name or password (user:password@): it would be published in "
+                     "the feed; remove it")
+    elif host not in ("127.0.0.1", "::1", "localhost"):
         t.error(key, f"must be an https:// URL (http:// only on 127.0.0.1), not {url!r}")
 
 
@@ -141,6 +148,8 @@ def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
     s3 = _s3_fields(fields, env)
     if kind is TargetKind.S3 and not s3["bucket"] and t is not None:
         t.error("bucket", "required when target = \"s3\" (or set PODKIT_S3_BUCKET)")
+    if kind is TargetKind.S3 and t is not None and (why := key_prefix_problem(s3["prefix"] or "")):
+        t.error("prefix", why)
     target_dir = Path(directory) if Path(directory).is_absolute() else root / directory
     # A local target inside the sources would overwrite them (publish_local refuses it too).
     if t is not None and kind is TargetKind.LOCAL and (why := Layout(root).overlaps_sources(target_dir)):

@@ -130,3 +130,16 @@ class HashCache:
     def save(self) -> None:
         """Write the entries used in this run (atomically); a failure only costs a re-read."""
         self.memo.save()
+
+
+def body_md5(body: object) -> str:
+    """Content-MD5 (base64) of a request body: bytes, or a seekable file read and rewound."""
+    md5 = hashlib.md5()
+    if isinstance(body, (bytes, bytearray)) or body is None:
+        md5.update(body or b"")
+    else:
+        start = body.tell()  # type: ignore[attr-defined]
+        while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
+            md5.update(chunk)
+        body.seek(start)  # type: ignore[attr-defined]
+    return base64.b64encode(md5.digest()).decode("ascii")

@@ -20,13 +20,17 @@ exponential backoff on connection errors, timeouts, 429 and 5xx (at most `Notify
 so the wait stays bounded). Nothing here raises: the feed is already public, so a
 failure is a `Notice` with `ok=False` that the CLI shows as a warning. The token is
 redacted (toolkit.redact) from every log record while requests run and from every
-message; it is never logged or printed.
+message, in every form a server could echo it back in (percent-encoded, JSON-escaped,
+base64...), before the server's answer is cut to a short detail; it is never logged or
+printed. A token with a line break or another control character cannot be a header:
+`token_problem` says so, and `podkit publish` refuses it before uploading anything.
 """
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -37,10 +41,14 @@ from toolkit.redact import LogRedactor
 
 log = logging.getLogger(__name__)
 
+Scrub = Callable[[str], str]
+
 TOKEN_ENV = "PODKIT_PODPING_TOKEN"
 USER_AGENT = http.USER_AGENT
-#: Bytes of an answer read for the message; the rest is never read.
-_GLANCE = 4096
+#: How much of a server's answer is read for the warning (scrubbed first, then cut
+#: to DETAIL); the rest is never read.
+SCAN = 4096
+DETAIL = 200
 #: Answers worth another try: throttling and server-side failures.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -74,6 +82,21 @@ class Notice:
         return f"{path}: {self.field}: warning: {self.message}"
 
 
+def token_problem(token: str) -> str | None:
+    """Why a podping token cannot be sent as a header (never quoting it), or None."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in token):
+        return (f"{TOKEN_ENV} holds a line break or another control character: it cannot be "
+                "sent as a header; set it to the token alone")
+    if not token.isascii():
+        return f"{TOKEN_ENV} holds non-ASCII characters: it cannot be sent as a header"
+    return None
+
+
+def environment_token() -> str:
+    """The podping token from the environment, without surrounding spaces ('' if unset)."""
+    return os.environ.get(TOKEN_ENV, "").strip()
+
+
 def announce(show: Show, *, settings: NotifySettings | None = None,
              token: str | None = None) -> list[Notice]:
     """Tell the configured services that `show.feed_url` changed; never raises.
@@ -82,7 +105,7 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
     Returns one Notice per configured service (none when neither is set).
     """
     settings = settings or NotifySettings()
-    token = token if token is not None else os.environ.get(TOKEN_ENV, "").strip()
+    token = token if token is not None else environment_token()
     target = show.publish
     if not (target.websub_hub or target.podping_url):
         return []
@@ -91,9 +114,10 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
     try:
         notices = []
         if target.websub_hub:
-            notices.append(_websub(show, target.websub_hub, settings))
+            notices.append(_websub(show, target.websub_hub, settings, redactor.scrub))
         if target.podping_url:
-            notices.append(_podping(show, target.podping_url, token, settings))
+            notices.append(_podping(show, target.podping_url, token, settings,
+                                    redactor.scrub))
     finally:
         redactor.uninstall()
     # Messages may quote a server's answer, which could echo the header back.
@@ -101,29 +125,36 @@ def announce(show: Show, *, settings: NotifySettings | None = None,
             for n in notices]
 
 
-def _websub(show: Show, hub: str, settings: NotifySettings) -> Notice:
+def _websub(show: Show, hub: str, settings: NotifySettings, scrub: Scrub) -> Notice:
     body = urlencode({"hub.mode": "publish", "hub.url": show.feed_url})
     status, detail = _send("POST", hub, settings, body=body,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     ok = status is not None and 200 <= status < 300
-    return _notice("WebSub", show, "publish.websub_hub", hub, ok, status, detail, settings)
+    return _notice("WebSub", show, "publish.websub_hub", hub, ok, status, _clip(scrub(detail)))
 
 
-def _podping(show: Show, endpoint: str, token: str,
-             settings: NotifySettings) -> Notice:
+def _podping(show: Show, endpoint: str, token: str, settings: NotifySettings,
+             scrub: Scrub) -> Notice:
     field = "publish.podping_url"
     if not token:
         return Notice("podping", show.path, field, endpoint, False,
                       f"{TOKEN_ENV} is not set: podping not sent (apps learn of the episode "
                       "when they next poll)")
+    if why := token_problem(token):
+        return Notice("podping", show.path, field, endpoint, False, f"{why}: podping not sent")
     query = urlencode({"url": show.feed_url, "reason": "update", "medium": show.medium})
     url = endpoint + ("&" if "?" in endpoint else "?") + query
     status, detail = _send("GET", url, settings, headers={"Authorization": token})
-    return _notice("podping", show, field, endpoint, status == 200, status, detail, settings)
+    return _notice("podping", show, field, endpoint, status == 200, status, _clip(scrub(detail)))
+
+
+def _clip(text: str) -> str:
+    """A server's answer cut for a warning line (after scrubbing: a cut secret is unmatchable)."""
+    return text if len(text) <= DETAIL else text[:DETAIL] + "…"
 
 
 def _notice(service: str, show: Show, field: str, endpoint: str, ok: bool, status: int | None,
-            detail: str, settings: NotifySettings) -> Notice:
+            detail: str) -> Notice:
     if ok:
         log.info("%s: %s took %s (HTTP %s)", service, endpoint, show.feed_url, status)
         return Notice(service, show.path, field, endpoint, True, f"HTTP {status}")
@@ -139,7 +170,7 @@ def _send(method: str, url: str, settings: NotifySettings, *, headers: dict[str,
     """The final HTTP status and a short detail, or (None, why) when no answer came.
 
     Through the one HTTP client (toolkit.http): each attempt has one overall deadline
-    (`settings.timeout`, body included) and reads at most `_GLANCE` bytes of the answer,
+    (`settings.timeout`, body included) and reads at most `SCAN` bytes of the answer,
     so a hub that trickles or never ends its body cannot hold `publish` or fill memory.
     The hub and podping URLs are the producer's own settings: private hosts are allowed.
     """
@@ -157,14 +188,14 @@ def _send(method: str, url: str, settings: NotifySettings, *, headers: dict[str,
                                raise_for_status=False) as resp:
                 status = resp.status
                 try:
-                    head = b"".join(resp.chunks(limit=_GLANCE))
+                    head = b"".join(resp.chunks(limit=SCAN))
                 except http.FetchError as exc:   # the status came; its body did not, in time
                     head = f"({exc.message})".encode()
         except http.FetchError as exc:
             status, text = None, exc.message
             log.debug("%s %s: attempt %d: %s", method, http.display_url(url), attempt + 1, text)
             continue
-        text = " ".join(head[:200].decode("utf-8", "replace").split())
+        text = " ".join(head.decode("utf-8", "replace").split())
         log.debug("%s %s: HTTP %s after %d attempt(s)", method, http.display_url(url), status,
                   attempt + 1)
         if status not in RETRY_STATUS:

@@ -296,7 +296,9 @@ def decide(files: Iterable[LocalFile], remote: Mapping[str, RemoteObject], *, fe
     A differing ETag means an upload, whatever metadata the object carries: metadata is
     what podkit wrote, not what the server received, so it cannot vouch for the bytes.
     Where the listing has no ETag (a folder), `content_sha256` (asked once for all such
-    keys) must hash the target's bytes.
+    keys) must hash the target's bytes. With `delete`, a key the build no longer has is
+    deleted only when `published_by_podkit` (this feed's manifest, minus what any other
+    feed's manifest lists) vouches for it.
     """
     files = list(files)
     entries: dict[str, PlanEntry] = {}
@@ -336,5 +338,6 @@ def decide(files: Iterable[LocalFile], remote: Mapping[str, RemoteObject], *, fe
         elif key in ours:
             ordered.append(PlanEntry(Action.DELETE, key, "published by podkit, no longer built", size))
         else:
-            ordered.append(PlanEntry(Action.KEEP, key, "not published by podkit", size))
+            ordered.append(PlanEntry(Action.KEEP, key, "not in this feed's publish manifest",
+                                     size))
     return ordered

@@ -18,11 +18,9 @@ BadDigest) instead of storing it. `requests` counts the HTTP requests sent, by o
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import functools
-import hashlib
 import logging
 import threading
 from collections import Counter
@@ -40,16 +38,19 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
+from toolkit import environ
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget
+from toolkit.publish import hashes, manifest
 from toolkit.publish.plan import LocalFile, RemoteHead, RemoteObject, TransferSettings
-from toolkit.redact import LogRedactor
+from toolkit.redact import LogRedactor, url_secrets
 from toolkit.standards import contenttypes
+from toolkit.standards.objectkeys import prefix_problem
 
 log = logging.getLogger(__name__)
 
 #: Object metadata podkit writes: the content's SHA-256, and which feed published the object
-#: (`--delete` removes only objects carrying this feed's marker).
+#: (informative only: `--delete` trusts the feed's manifest, toolkit.publish.manifest).
 META_SHA256 = "sha256"
 META_MARKER = "podkit"
 
@@ -126,6 +127,8 @@ class S3Target:
     def __init__(self, target: PublishTarget, feed_key: str, settings: TransferSettings) -> None:
         if not target.bucket:
             raise PublishError("no bucket given", field="publish.bucket")
+        if why := prefix_problem(target.prefix):
+            raise PublishError(why, field="publish.prefix")
         self.bucket = target.bucket
         self.prefix = normalize_prefix(target.prefix)
         self.public_read = target.public_read
@@ -140,7 +143,10 @@ class S3Target:
             frozen = creds.get_frozen_credentials()  # may assume a role: can fail too
         except (ProfileNotFound, BotoCoreError, ClientError) as exc:
             raise PublishError(describe_error(exc), path=self.describe()) from None
-        self.redactor = LogRedactor([frozen.secret_key, frozen.token])
+        # The endpoint may name a user:password@ (PODKIT_S3_ENDPOINT_URL): botocore puts the
+        # URL in its errors and debug lines.
+        self.redactor = LogRedactor([frozen.secret_key, frozen.token,
+                                     *url_secrets(target.endpoint_url), *environ.secrets()])
         self.redactor.install()
         try:
             # boto3 >= 1.36 adds CRC32 checksums and aws-chunked bodies to every upload;
@@ -156,9 +162,11 @@ class S3Target:
                     self.client = self._client(session, target, "when_required")
         except (BotoCoreError, ValueError) as exc:
             self.redactor.uninstall()
-            raise PublishError(f"cannot configure the S3 client: {describe_error(exc)}",
+            raise PublishError(self.redactor.scrub(f"cannot configure the S3 client: "
+                                                   f"{describe_error(exc)}"),
                                path=self.describe()) from None
         self.requests: Counter[str] = Counter()
+        self._manifests: set[str] = set()            # feeds with a manifest (the last listing)
         self._count_lock = threading.Lock()
         self._uploading: dict[str, LocalFile] = {}   # full key -> file, for Content-MD5
         events = self.client.meta.events
@@ -198,7 +206,7 @@ class S3Target:
         """
         f = self._uploading.get(params.get("Key", ""))
         md5 = f.content_md5(params.get("PartNumber", 1)) if f else None
-        params["ContentMD5"] = md5 or _body_md5(params.get("Body"))
+        params["ContentMD5"] = md5 or hashes.body_md5(params.get("Body"))
 
     def describe(self, key: str = "") -> str:
         """The s3:// address of a key (or of the prefix), for messages."""
@@ -217,18 +225,53 @@ class S3Target:
                             path=self.describe(key))
 
     def list(self) -> dict[str, RemoteObject]:
-        """Every object under the prefix (paginated list_objects_v2), keyed relative to it."""
+        """Every object under the prefix (paginated list_objects_v2), keyed relative to it,
+        except podkit's bookkeeping (the manifests, remembered for `manifests`)."""
         found = {}
+        self._manifests = set()
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
                 for obj in page.get("Contents", ()):
                     key = obj["Key"][len(self.prefix):]
+                    if manifest.is_bookkeeping(key):
+                        if feed := manifest.feed_of(key):
+                            self._manifests.add(feed)
+                        continue
                     found[key] = RemoteObject(key, obj["Size"], obj.get("ETag", "").strip('"') or None)
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("", "listing the bucket", exc) from None
         return found
+
+    def manifests(self) -> set[str]:
+        """The feeds with a publish manifest under the prefix, as the last listing saw them."""
+        return set(self._manifests)
+
+    def read(self, key: str, limit: int) -> bytes | None:
+        """The bytes of one object (None when missing); PublishError over `limit` bytes."""
+        try:
+            r = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            with r["Body"] as body:
+                data = body.read(limit + 1)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise self._fail(key, "reading", exc) from None
+        except BotoCoreError as exc:
+            raise self._fail(key, "reading", exc) from None
+        if len(data) > limit:
+            raise PublishError(f"larger than {limit} bytes: not a podkit manifest",
+                               path=self.describe(key))
+        return data
+
+    def write(self, key: str, data: bytes) -> None:
+        """Put one small object (podkit's bookkeeping: private, never cached)."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
+                                   ContentType="application/json", CacheControl="no-store")
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(key, "writing", exc) from None
 
     def _head(self, key: str) -> RemoteHead | None:
         try:
@@ -254,10 +297,6 @@ class S3Target:
         """None for every key: S3 computes no SHA-256, and x-amz-meta-sha256 is only what podkit
         wrote, so it cannot vouch for the bytes (only asked where a listing lacks ETags)."""
         return {k: None for k in keys}
-
-    def published_by_podkit(self, keys: list[str]) -> set[str]:
-        """The keys this feed's earlier publishes uploaded (their x-amz-meta-podkit marker)."""
-        return {k for k, h in self.head(keys).items() if h and h.marker == self.marker}
 
     def abort_stale_uploads(self, ours: set[str]) -> int:
         """Abort the unfinished multipart uploads a killed publish left under the prefix.
@@ -335,19 +374,6 @@ class S3Target:
         """Delete objects concurrently."""
         for key, _ in zip(keys, self.pool.map(self._delete, keys)):
             on_done(key)
-
-
-def _body_md5(body: object) -> str:
-    """Content-MD5 (base64) of a request body: bytes, or a seekable file read and rewound."""
-    md5 = hashlib.md5()
-    if isinstance(body, (bytes, bytearray)) or body is None:
-        md5.update(body or b"")
-    else:
-        start = body.tell()  # type: ignore[attr-defined]
-        while chunk := body.read(1 << 20):  # type: ignore[attr-defined]
-            md5.update(chunk)
-        body.seek(start)  # type: ignore[attr-defined]
-    return base64.b64encode(md5.digest()).decode("ascii")
 
 
 def _server_time(page: dict[str, Any]) -> dt.datetime:

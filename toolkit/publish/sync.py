@@ -10,15 +10,17 @@ The steps, in order:
    the last publish come from the hash cache) and read the feed about to go up; stop before
    any network call if the feed points at a file the site lacks or misstates;
 2. list the target and decide per file: upload (new, changed) or skip (same size and the
-   ETag the server computed); with `delete`, objects this feed published before and no
-   longer builds are deleted (the plan; `dry_run` stops here);
+   ETag the server computed); with `delete`, keys this feed's manifest lists (and no other
+   feed's does) that it no longer builds are deleted (the plan; `dry_run` stops here);
+   a site key that another feed's manifest at the target lists stops the publish
+   (toolkit.publish.manifest);
 3. abort unfinished multipart uploads a killed publish left, then upload media, then
    transcripts, chapters, art and pages, each phase finished before the next starts; every
    body carries Content-MD5, so the service refuses one damaged on the way;
 4. HEAD every object this run uploaded: present, its size, and the ETag the server computed
    equal to the one predicted from the file;
 5. upload the feed, then delete what the plan deletes (the old feed may still point at it
-   until the new one is up).
+   until the new one is up), then record the keys in this feed's manifest.
 Any failure before step 5 leaves the published feed as it was: it never references a
 missing, wrong-size or damaged object, and the next publish finishes the job. A publish
 with nothing to do sends only the listing requests (one per 1,000 objects).
@@ -37,6 +39,7 @@ from typing import Protocol
 from toolkit.errors import PublishError
 from toolkit.model import PublishTarget, TargetKind
 from toolkit.publish.hashes import HashCache
+from toolkit.publish.manifest import Ledger, id_for
 from toolkit.publish.notify import Notice
 from toolkit.publish.plan import (
     Action,
@@ -55,8 +58,8 @@ from toolkit.publish.plan import (
 )
 from toolkit.store.layout import FEED_FILE, Layout, url_for
 
-__all__ = ["Action", "Phase", "Plan", "Progress", "PublishError", "Report", "TransferSettings",
-           "make_plan", "publish"]
+__all__ = ["Action", "Phase", "Plan", "Progress", "PublishError", "PublishFailed", "Report",
+           "TransferSettings", "make_plan", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,18 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class PublishFailed(PublishError):
+    """A publish failed after files reached the target: `uploaded` names them, and
+    `feed_published` says whether the new feed is among them (callers must not claim
+    that nothing was published)."""
+
+    def __init__(self, exc: PublishError, message: str, uploaded: list[str],
+                 feed_published: bool) -> None:
+        super().__init__(message, path=exc.path, field=exc.field)
+        self.uploaded = tuple(uploaded)
+        self.feed_published = feed_published
 
 
 @dataclass(frozen=True)
@@ -117,7 +132,9 @@ class Target(Protocol):
     def list(self) -> dict[str, RemoteObject]: ...
     def head(self, keys: list[str]) -> dict[str, RemoteHead | None]: ...
     def content_sha256(self, keys: list[str]) -> dict[str, str | None]: ...
-    def published_by_podkit(self, keys: list[str]) -> set[str]: ...
+    def manifests(self) -> set[str]: ...
+    def read(self, key: str, limit: int) -> bytes | None: ...
+    def write(self, key: str, data: bytes) -> None: ...
     def abort_stale_uploads(self, ours: set[str]) -> int: ...
     def upload(self, files: list[LocalFile], on_bytes: Callable[[str, int], None],
                on_done: Callable[[LocalFile], None]) -> None: ...
@@ -134,10 +151,17 @@ def open_target(target: PublishTarget, feed_key: str, settings: TransferSettings
     return LocalTarget(target, feed_key, settings, site)
 
 
-def _plan(dest: Target, files: list[LocalFile], feed_key: str, delete: bool) -> Plan:
-    entries = decide(files, dest.list(), feed_key=feed_key, content_sha256=dest.content_sha256,
-                     published_by_podkit=dest.published_by_podkit, delete=delete)
-    return Plan(dest.describe(), feed_key, tuple(entries))
+def _plan(dest: Target, files: list[LocalFile], feed_key: str, feed_id: str,
+          delete: bool) -> tuple[Plan, Ledger]:
+    remote = dest.list()
+    ledger = Ledger(dest, feed_id)      # after the listing, which found the manifests
+    entries = decide(files, remote, feed_key=feed_key, content_sha256=dest.content_sha256,
+                     published_by_podkit=ledger.deletable, delete=delete)
+    plan = Plan(dest.describe(), feed_key, tuple(entries))
+    if plan.of(Action.UPLOAD) or plan.of(Action.DELETE):
+        # Before anything is written: another feed's files here are never overwritten.
+        ledger.check_collisions(f.key for f in files)
+    return plan, ledger
 
 
 def default_hash_cache(site: Path) -> Path | None:
@@ -165,10 +189,11 @@ def _prepare(site: Path, target: PublishTarget, base_url: str, feed_key: str,
 
 def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str = FEED_FILE,
               delete: bool = False, settings: TransferSettings | None = None,
-              hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Plan:
+              hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None,
+              feed_id: str | None = None) -> Plan:
     """What `publish` would upload, skip and delete, and why; changes nothing.
 
-    `hash_cache`, `enclosure_prefix`: as for `publish`.
+    `hash_cache`, `enclosure_prefix`, `feed_id`: as for `publish`.
     """
     settings = settings or TransferSettings()
     cache = default_hash_cache(site) if hash_cache is True else hash_cache or None
@@ -176,7 +201,7 @@ def make_plan(site: Path, target: PublishTarget, *, base_url: str, feed_key: str
                            enclosure_prefix)
     dest = open_target(target, feed_key, settings, Path(site))
     try:
-        return _plan(dest, files, feed_key, delete)
+        return _plan(dest, files, feed_key, feed_id or id_for(Path(site).name), delete)[0]
     finally:
         dest.close()
 
@@ -235,11 +260,31 @@ def _verify(dest: Target, uploaded: list[LocalFile]) -> None:
     log.info("verified %d uploaded objects", len(uploaded))
 
 
+def _record_partial(ledger: Ledger, published: list[str], deleted: list[str] | None = None) -> None:
+    """After a failure: record what did reach the target, so a later --delete can remove
+    it; a failure to record is logged, the first error is the one worth reporting."""
+    if not published and not deleted:
+        return
+    try:
+        ledger.save(published, deleted or ())
+    except PublishError as exc:
+        log.warning("%s", exc)
+
+
+def _uploaded_note(uploaded: list[LocalFile]) -> str:
+    """What reached the target before a failure (the release summary says so too)."""
+    if not uploaded:
+        return " (nothing was uploaded)"
+    return (f" ({len(uploaded)} file(s), {human_bytes(sum(f.size for f in uploaded))}, "
+            "were uploaded but are not in the feed yet: the next publish skips them)")
+
+
 def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str | None = None,
             feed_key: str = FEED_FILE, delete: bool = False, dry_run: bool = False,
             settings: TransferSettings | None = None,
             progress: ProgressCallback | None = None,
-            hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None) -> Report:
+            hash_cache: Path | None | bool = True, enclosure_prefix: str | None = None,
+            feed_id: str | None = None) -> Report:
     """Publish the site folder to the target; see the module docstring for the order and checks.
 
     `base_url` is the public URL the site is served under (the show's `base_url`): it maps
@@ -249,6 +294,8 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     default place, `default_hash_cache`; None or False: hash every file).
     `enclosure_prefix`: the show's analytics prefix, stripped from enclosure URLs to find
     their files (toolkit.standards.prefix).
+    `feed_id`: whose manifest at the target records what this publish put there (default:
+    the site folder's name, which is the feed id for `build/site/<feed>`).
     """
     # Long because it is the publish sequence the module docstring numbers (scan, plan,
     # upload by phase, verify, feed, delete), each step depending on the one before.
@@ -261,7 +308,7 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     dest = open_target(target, feed_key, settings, site)
     cancel = True  # until the end is reached: a Ctrl-C or crash cancels transfers in flight
     try:
-        plan = _plan(dest, files, feed_key, delete)
+        plan, ledger = _plan(dest, files, feed_key, feed_id or id_for(site.name), delete)
         if dry_run:
             cancel = False
             return Report(plan, feed_url, dry_run=True, requests=tuple(sorted(dest.requests.items())),
@@ -271,7 +318,8 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
         try:
             # Only when something goes up: a publish with nothing to do lists and stops.
             if uploads and (n := dest.abort_stale_uploads({f.key for f in files})):
-                log.info("aborted %d unfinished multipart uploads of an interrupted publish", n)
+                log.info("cleaned up %d leftover(s) of an interrupted publish (unfinished "
+                         "uploads, temp files)", n)
             for phase in Phase:
                 batch = [f for f in uploads if f.phase is phase]
                 if phase is Phase.FEED:
@@ -281,14 +329,27 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
                     log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
                     dest.upload(batch, tracker.on_bytes, tracker.on_done)
         except PublishError as exc:
-            raise PublishError(f"{exc.message}; the published feed was not changed",
-                               path=exc.path, field=exc.field) from None
+            done = [f.key for f in tracker.uploaded]
+            _record_partial(ledger, done)
+            raise PublishFailed(exc, f"{exc.message}; the published feed was not changed"
+                                + _uploaded_note(tracker.uploaded), done, False) from None
         deleted: list[str] = []
         try:
             dest.delete([e.key for e in plan.of(Action.DELETE)], deleted.append)
         except PublishError as exc:
-            raise PublishError(f"{exc.message}; the new feed is published, run publish --delete "
-                               "again to finish deleting", path=exc.path, field=exc.field) from None
+            _record_partial(ledger, [f.key for f in files], deleted)
+            raise PublishFailed(exc, f"{exc.message}; the new feed is published, run publish "
+                                "--delete again to finish deleting",
+                                [f.key for f in tracker.uploaded],
+                                any(f.phase is Phase.FEED for f in tracker.uploaded)) from None
+        if uploads or deleted or not ledger.exists:
+            try:
+                ledger.save([f.key for f in files], deleted)
+            except PublishError as exc:
+                raise PublishFailed(exc, f"{exc.message}; the new feed is published, but what "
+                                    "it published is not recorded: publish again",
+                                    [f.key for f in tracker.uploaded],
+                                any(f.phase is Phase.FEED for f in tracker.uploaded)) from None
         report = Report(plan, feed_url, uploaded=tuple(f.key for f in tracker.uploaded),
                         deleted=tuple(deleted),
                         bytes_uploaded=sum(f.size for f in tracker.uploaded),

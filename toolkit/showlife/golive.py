@@ -19,8 +19,10 @@ from pathlib import Path
 
 from toolkit import pipeline
 from toolkit import release as rel
+from toolkit.config.catalog import Catalog
 from toolkit.crosscheck import load_catalog
 from toolkit.errors import PodkitError, ProblemsError
+from toolkit.publish import sync
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,15 @@ STEPS = ("check", "build", "feed", "validate", "publish")
 
 
 class ReleaseError(PodkitError):
-    """A step of `podkit release` failed; nothing was published."""
+    """A step of `podkit release` failed; `outcome` says what reached the target (nothing,
+    unless the publish step itself failed midway)."""
 
-    def __init__(self, step: str, lines: list[str]) -> None:
-        super().__init__(f"{step} failed; nothing was published", field="release")
+    def __init__(self, step: str, lines: list[str],
+                 outcome: str = "nothing was published") -> None:
+        super().__init__(f"{step} failed; {outcome}", field="release")
         self.step = step
         self.lines = lines          # the step's own problems, printed before this line
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
         raise ReleaseError("validate", validate.format_findings(errors))
     say(f"validate: no errors, {len(findings)} warning(s)")
     # 5. publish: media first, feed last (toolkit.publish.sync)
-    reports = _step("publish", lambda: rel.publish_show(cat, feed_id))
+    reports = _publish(cat, feed_id)
     for report in reports:
         for line in report.summary_lines():
             say(f"publish: {line}")
@@ -101,3 +106,29 @@ def _step(name: str, run: Callable[[], object]):  # noqa: ANN202 - returns what 
         raise ReleaseError(name, [str(p) for p in exc.problems]) from exc
     except PodkitError as exc:
         raise ReleaseError(name, [str(exc)]) from exc
+
+
+def _publish(cat: Catalog, feed_id: str | None) -> list[sync.Report]:
+    """Publish feed by feed, so a failure can say what did reach the target: the feeds
+    published before it, and the files the failing one uploaded (its feed is unchanged)."""
+    reports: list[sync.Report] = []
+    for sid in [feed_id] if feed_id else sorted(cat.shows):
+        try:
+            reports += _step("publish", lambda sid=sid: rel.publish_show(cat, sid))
+        except ReleaseError as exc:
+            cause = exc.__cause__
+            raise ReleaseError("publish", exc.lines, _outcome(reports, sid, cause)) from cause
+    return reports
+
+
+def _outcome(done: list[sync.Report], failed: str, exc: BaseException | None) -> str:
+    """What a failed publish step did publish, in one clause."""
+    parts = [f"{r.plan.target}: {len(r.uploaded)} file(s) uploaded"
+             + (", the new feed is up" if r.feed_uploaded else "") for r in done if r.uploaded]
+    uploaded = exc.uploaded if isinstance(exc, sync.PublishFailed) else ()
+    if uploaded:
+        shown = ", ".join(uploaded[:3]) + (f" and {len(uploaded) - 3} more" if len(uploaded) > 3 else "")
+        feed = ("the new feed is up" if exc.feed_published  # type: ignore[union-attr]
+                else "its feed was not changed, so no app sees them yet")
+        parts.append(f"feed {failed!r}: {len(uploaded)} file(s) reached the target ({shown}); {feed}")
+    return "; ".join(parts) if parts else "nothing was published"
