@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import pytest
 from PIL import Image
 
 from toolkit import ffmpeg
+
+# Test modules import helpers from their neighbours in other folders (test_corpus_feeds
+# takes test_feedread's feeds). pytest puts a folder on sys.path only when it collects a
+# file from it, so that worked by collection order alone: with a subset of the files, or
+# split across xdist workers, it did not. Every test folder is on the path from the start.
+for _folder in sorted(p for p in Path(__file__).parent.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 FEED_TOML = """\
 title = "Test Radio Hour"
