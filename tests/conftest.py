@@ -120,3 +120,40 @@ def built_show(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> 
     assert all(r.ok for r in results), [r.error for r in results]
     release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     return root
+
+
+#: The slow lane: end-to-end tests that take seconds each (real builds of whole shows,
+#: real servers, synthesis and alignment). `make test` runs everything; `make test-fast`
+#: (-m "not slow") leaves these out for the edit loop. Marked here, in one list, rather
+#: than in each file: a file named here is slow as a whole; `file::test` names one test
+#: (parametrized cases included). `@pytest.mark.slow` on a test does the same.
+SLOW = (
+    "tests/showlife/test_showlife.py",
+    "tests/migrate/test_import.py",
+    "tests/text/test_align.py",
+    "tests/test_corpus_audio.py",
+    "tests/test_corpus_audio_faults.py",
+    "tests/test_corpus_import.py",
+    "tests/test_corpus_showlife.py",
+    "tests/audio/test_master.py",
+    "tests/audio/test_processing.py",
+    "tests/audio/test_normalize.py",
+    "tests/audio/test_calibrate.py",
+    "tests/publish/test_publish_integrity.py",
+    "tests/publish/test_notify.py",
+    "tests/publish/test_publish_cli.py",
+    "tests/publish/test_publish_faults.py",
+    "tests/audio/test_loudness.py::test_tech3341_integrated",
+    "tests/audio/test_loudness.py::test_tech3342_lra",
+    "tests/test_corpus_config.py::test_build_case",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the SLOW tests `slow` (by file, or by file::test with any parameters)."""
+    files = tuple(s for s in SLOW if "::" not in s)
+    tests = tuple(s for s in SLOW if "::" in s)
+    for item in items:
+        node = item.nodeid
+        if node.split("::")[0] in files or node.split("[")[0] in tests:
+            item.add_marker(pytest.mark.slow)
