@@ -71,7 +71,7 @@ release: $(STAMP) ## check, build, feed, validate, publish; publishes nothing if
 	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
 test: $(STAMP) ## Run the whole test suite on every core (what CI runs)
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --durations=30
 
 test-fast: $(STAMP) ## The edit loop: every test but the slow end-to-end ones (under a minute)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m "not slow"

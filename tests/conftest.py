@@ -143,17 +143,34 @@ SLOW = (
     "tests/publish/test_notify.py",
     "tests/publish/test_publish_cli.py",
     "tests/publish/test_publish_faults.py",
+    "tests/test_corpus_fuzz.py",                 # hypothesis: hundreds of examples each
+    "tests/test_corpus_faults.py",               # full disks, S3 faults, killed builds
+    "tests/test_corpus_preview.py",              # preview servers in child processes
+    "tests/test_pipeline.py",                    # the demo sequence end to end
+    "tests/test_truth.py",                       # builds, rebuilds and kills of a show
+    "tests/test_runner.py",                      # forked build workers
     "tests/audio/test_loudness.py::test_tech3341_integrated",
     "tests/audio/test_loudness.py::test_tech3342_lra",
     "tests/test_corpus_config.py::test_build_case",
+    "tests/test_corpus_limits.py::test_limits_case[transcript-json-no-last-end]",
+    "tests/test_corpus_feeds.py::test_fuzz_a_truthful_declaration_reads_any_title_exactly",
+    "tests/test_corpus_feeds.py::test_fuzz_arbitrary_bytes",
+    "tests/test_corpus_feeds.py::test_fuzz_xmlish_documents",
+    "tests/text/test_align_bounds.py::test_far_too_much_text_is_a_mismatch_without_any_search[2MB-on-5s]",
+    "tests/tags/test_tag.py::test_large_cover_is_scaled_and_deterministic",
+    "tests/tags/test_tag.py::test_output_is_identical_across_processes",
+    "tests/test_check.py::test_check_warns_when_built_audio_overruns_the_slot",
+    "tests/test_api.py::test_the_documented_example_runs",
+    "tests/test_cli.py::test_transcript_command_names_a_bad_line_number",
+    "tests/test_cli.py::test_error_is_one_line_without_traceback",
 )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the SLOW tests `slow` (by file, or by file::test with any parameters)."""
-    files = tuple(s for s in SLOW if "::" not in s)
-    tests = tuple(s for s in SLOW if "::" in s)
+    """Mark the SLOW tests `slow`: by file, by file::test (all its parameters) or by the
+    exact id of one parametrized case."""
+    slow = set(SLOW)
     for item in items:
         node = item.nodeid
-        if node.split("::")[0] in files or node.split("[")[0] in tests:
+        if {node, node.split("[")[0], node.split("::")[0]} & slow:
             item.add_marker(pytest.mark.slow)
