@@ -11,9 +11,11 @@ EP     ?=
 FEED   ?=
 FEEDOPT := $(if $(FEED),--feed $(FEED),)
 JOBS   ?= 2
+# Test worker processes (pytest-xdist): one per core.
+TEST_JOBS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo check build feed validate preview publish publish-dry status release cue test bench clean
+.PHONY: help setup demo check build feed validate preview publish publish-dry status release cue test test-fast bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,8 +70,11 @@ status: $(STAMP) ## One line per episode: draft, scheduled, stale, built, publis
 release: $(STAMP) ## check, build, feed, validate, publish; publishes nothing if a step fails (cron, CI)
 	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
-test: $(STAMP) ## Run the test suite
-	$(BIN)/python -m pytest -q
+test: $(STAMP) ## Run the whole test suite on every core (what CI runs)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --durations=30
+
+test-fast: $(STAMP) ## The edit loop: every test but the slow end-to-end ones (under a minute)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m "not slow"
 
 bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
 	@status=0; for b in feed tag publish status catalogue audio align processing; do \

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import pytest
 from PIL import Image
 
 from toolkit import ffmpeg
+
+# Test modules import helpers from their neighbours in other folders (test_corpus_feeds
+# takes test_feedread's feeds). pytest puts a folder on sys.path only when it collects a
+# file from it, so that worked by collection order alone: with a subset of the files, or
+# split across xdist workers, it did not. Every test folder is on the path from the start.
+for _folder in sorted(p for p in Path(__file__).parent.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 FEED_TOML = """\
 title = "Test Radio Hour"
@@ -110,3 +120,57 @@ def built_show(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> 
     assert all(r.ok for r in results), [r.error for r in results]
     release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     return root
+
+
+#: The slow lane: end-to-end tests that take seconds each (real builds of whole shows,
+#: real servers, synthesis and alignment). `make test` runs everything; `make test-fast`
+#: (-m "not slow") leaves these out for the edit loop. Marked here, in one list, rather
+#: than in each file: a file named here is slow as a whole; `file::test` names one test
+#: (parametrized cases included). `@pytest.mark.slow` on a test does the same.
+SLOW = (
+    "tests/showlife/test_showlife.py",
+    "tests/migrate/test_import.py",
+    "tests/text/test_align.py",
+    "tests/test_corpus_audio.py",
+    "tests/test_corpus_audio_faults.py",
+    "tests/test_corpus_import.py",
+    "tests/test_corpus_showlife.py",
+    "tests/audio/test_master.py",
+    "tests/audio/test_processing.py",
+    "tests/audio/test_normalize.py",
+    "tests/audio/test_calibrate.py",
+    "tests/publish/test_publish_integrity.py",
+    "tests/publish/test_notify.py",
+    "tests/publish/test_publish_cli.py",
+    "tests/publish/test_publish_faults.py",
+    "tests/test_corpus_fuzz.py",                 # hypothesis: hundreds of examples each
+    "tests/test_corpus_faults.py",               # full disks, S3 faults, killed builds
+    "tests/test_corpus_preview.py",              # preview servers in child processes
+    "tests/test_pipeline.py",                    # the demo sequence end to end
+    "tests/test_truth.py",                       # builds, rebuilds and kills of a show
+    "tests/test_runner.py",                      # forked build workers
+    "tests/audio/test_loudness.py::test_tech3341_integrated",
+    "tests/audio/test_loudness.py::test_tech3342_lra",
+    "tests/test_corpus_config.py::test_build_case",
+    "tests/test_corpus_limits.py::test_limits_case[transcript-json-no-last-end]",
+    "tests/test_corpus_feeds.py::test_fuzz_a_truthful_declaration_reads_any_title_exactly",
+    "tests/test_corpus_feeds.py::test_fuzz_arbitrary_bytes",
+    "tests/test_corpus_feeds.py::test_fuzz_xmlish_documents",
+    "tests/text/test_align_bounds.py::test_far_too_much_text_is_a_mismatch_without_any_search[2MB-on-5s]",
+    "tests/tags/test_tag.py::test_large_cover_is_scaled_and_deterministic",
+    "tests/tags/test_tag.py::test_output_is_identical_across_processes",
+    "tests/test_check.py::test_check_warns_when_built_audio_overruns_the_slot",
+    "tests/test_api.py::test_the_documented_example_runs",
+    "tests/test_cli.py::test_transcript_command_names_a_bad_line_number",
+    "tests/test_cli.py::test_error_is_one_line_without_traceback",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the SLOW tests `slow`: by file, by file::test (all its parameters) or by the
+    exact id of one parametrized case."""
+    slow = set(SLOW)
+    for item in items:
+        node = item.nodeid
+        if {node, node.split("[")[0], node.split("::")[0]} & slow:
+            item.add_marker(pytest.mark.slow)

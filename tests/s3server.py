@@ -286,7 +286,25 @@ class S3Env:
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:
-    """Start `python -m moto.server` on 127.0.0.1 and a free port; return the process and its URL."""
+    """Start `python -m moto.server` on 127.0.0.1 and a free port; return the process and its URL.
+
+    A port found free may be taken before moto binds it (another xdist worker starting
+    its own server): then moto exits, and another port is tried.
+    """
+    for attempt in range(3):
+        try:
+            return _start_moto_once()
+        except _PortTaken:
+            if attempt == 2:
+                raise RuntimeError("moto server could not bind a free port (3 tries)") from None
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_moto_once() -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -294,7 +312,7 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"moto server exited with {proc.returncode}")
+            raise _PortTaken(f"moto server exited with {proc.returncode}")
         try:
             urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1).close()
             return proc, url

@@ -133,13 +133,99 @@ def test_no_module_over_400_lines():
     assert not long, long
 
 
-def test_only_the_chokepoint_starts_ffmpeg():
+#: What starts a program, by module: every name of `subprocess`; these of the others.
+PROGRAM_STARTERS: dict[str, set[str] | None] = {
+    "subprocess": None,                             # None: the whole module
+    "os": {"system", "popen", "posix_spawn", "posix_spawnp", "fork", "forkpty", "execl",
+           "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe", "spawnl",
+           "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe"},
+    "pty": {"spawn", "fork"},
+    "asyncio": {"create_subprocess_exec", "create_subprocess_shell"},
+    "multiprocessing": None, "concurrent.futures.process": None,
+    "concurrent.futures": {"ProcessPoolExecutor"},
+}
+#: Worker processes of podkit's own Python (the -j build), not programs: the runner only.
+WORKER_MODULES = {"multiprocessing", "concurrent.futures.process", "concurrent.futures"}
+
+
+def process_starters(source: str, *, workers_allowed: bool = False) -> list[str]:
+    """Where `source` starts a process, read from its syntax tree: imports of `subprocess`
+    under any name, `from os import system`, `os.posix_spawn(...)` through any alias of os...
+    (a string search for "subprocess.Popen(" missed `from subprocess import Popen`)."""
+    def forbidden(module: str, name: str | None) -> bool:
+        if workers_allowed and module in WORKER_MODULES:
+            return False
+        names = PROGRAM_STARTERS.get(module, set())
+        return names is None or (name is not None and name in names)
+
+    found, aliases = [], {}                         # local name -> module it is bound to
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if forbidden(a.name, None):
+                    found.append(f"line {node.lineno}: import {a.name}")
+                aliases[a.asname or a.name.split(".")[0]] = a.asname and a.name or \
+                    a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for a in node.names:
+                if forbidden(node.module, a.name) or forbidden(f"{node.module}.{a.name}", None):
+                    found.append(f"line {node.lineno}: from {node.module} import {a.name}")
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            base = _dotted(node.value, aliases)
+            if base and forbidden(base, node.attr):
+                found.append(f"line {node.lineno}: {base}.{node.attr}")
+    return found
+
+
+def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """The module an expression names (`sp` -> "subprocess", `concurrent.futures`), if any."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value, aliases)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+@pytest.mark.parametrize("source", [
+    "import subprocess\nsubprocess.run(['ls'])",
+    "import subprocess as sp\nsp.check_output(['ls'])",
+    "from subprocess import Popen\nPopen(['ls'])",
+    "from subprocess import run as go",
+    "import os\nos.system('ls')",
+    "import os as o\no.posix_spawn('/bin/ls', ['ls'], {})",
+    "from os import execv",
+    "import os\nos.spawnlp(os.P_WAIT, 'ls', 'ls')",
+    "import asyncio\nasyncio.create_subprocess_exec('ls')",
+    "import pty\npty.spawn('ls')",
+    "import multiprocessing as mp\nmp.Process(target=print).start()",
+    "from concurrent.futures import ProcessPoolExecutor",
+    "import concurrent.futures\nconcurrent.futures.ProcessPoolExecutor()",
+])
+def test_the_process_rule_catches_every_spelling(source):
+    assert process_starters(source), source
+
+
+def test_the_process_rule_leaves_other_os_calls_alone():
+    assert process_starters("import os\nos.path.join('a')\nos.replace('a', 'b')\n"
+                            "from concurrent.futures import ThreadPoolExecutor") == []
+    assert process_starters("import multiprocessing as mp\nmp.get_context('fork')",
+                            workers_allowed=True) == []
+
+
+def test_only_the_chokepoint_starts_a_program():
+    """Every program (ffmpeg, ffprobe) starts in toolkit/ffmpeg.py, where its deadline,
+    logging and errors live; the runner alone starts podkit's own worker processes."""
     for module, path in MODULES.items():
         if module == "toolkit.ffmpeg":
             continue
-        text = path.read_text("utf-8")
-        assert "subprocess.Popen(" not in text and "subprocess.run(" not in text, \
-            f"{module} starts a process itself; go through toolkit.ffmpeg"
+        found = process_starters(path.read_text("utf-8"),
+                                 workers_allowed=module == "toolkit.runner")
+        assert not found, f"{module} starts a process itself ({'; '.join(found)}); " \
+                          "go through toolkit.ffmpeg"
 
 
 #: Client libraries that open outbound connections; boto3 lives in publish/s3 (its own factory).

@@ -74,3 +74,19 @@ def test_a_missing_required_field_is_named() -> None:
     del data["episode"]["title"]
     with pytest.raises(codec.CodecError, match=r"^EpisodeRecord\.episode\.title: missing$"):
         codec.load(EpisodeRecord, data, base=ROOT)
+
+
+def test_non_finite_floats_are_tagged_values_and_text_is_never_touched() -> None:
+    # A float field takes a number or one of the three tags dump writes; a text field that
+    # reads "-inf" or "-Infinity" stays that text (no string replacement anywhere).
+    stats = LoudnessStats(-math.inf, math.inf, -1.0, -2.0, 3.0)
+    data = codec.dump(stats)
+    assert data["integrated"] == "-inf" and data["lra"] == "inf"
+    assert codec.load(LoudnessStats, json.loads(json.dumps(data, allow_nan=False))) == stats
+    nan = codec.load(LoudnessStats, {**data, "lra": "nan"})
+    assert math.isnan(nan.lra)
+    for bad in ("1.5", "-Infinity", "infinity", True):
+        with pytest.raises(codec.CodecError, match="lra"):
+            codec.load(LoudnessStats, {**data, "lra": bad})
+    chapter = Chapter(0.0, "Countdown to -Infinity")
+    assert codec.load(Chapter, codec.dump(chapter)) == chapter

@@ -190,6 +190,16 @@ CASES = [
             "the episode fails: below the -70 LUFS absolute gate",
             Line(f"{EP}/quiet.wav", None, ("quieter than the -70 LUFS absolute gate",
                                            "sample peak -75.1 dBFS"), prefix=PREFIX, absolute=True)),
+    failing("build-dc-and-one-click", "an episode whose only audio is 5 s of a DC offset "
+            "with one click (near-silent)",
+            audio_single("click.wav", lambda p: lavfi(
+                p, "-f", "lavfi", "-i", "aevalsrc=0.01+0.9*eq(n\\,44100):s=44100:d=5",
+                "-ac", "2")),
+            "the episode fails: no programme to normalize (it used to build 10 LU off target "
+            "with 128.9 dB of limiting, then validate suggested --force, which cannot help)",
+            Line(f"{EP}/click.wav", None, ("too quiet", "0.7 s of its 5.0 s",
+                                           "no programme to normalize"),
+                 prefix=PREFIX, absolute=True)),
     failing("build-wav-over-4gib", "a plain RIFF WAV of 4 GiB + 1 s (sparse) whose 32-bit sizes "
             "wrapped to 1 s", audio_part("intro.wav", wrapped_riff),
             "refused at load without reading it: only RF64 can describe more than 4 GiB (ffmpeg "

@@ -241,6 +241,12 @@ CASES = [
          lambda r: [shutil.copytree(r / EP, r / "episodes" / name) for name in ("...", "_archive")],
          "valid: dot and underscore folders are skipped, as documented", exit=0,
          verify=lambda r, run: only_one_episode(run), checked="check reports 1 episode"),
+    Case("new-title-control", "`podkit new second --title $'a\\x7fb'` (a DEL in the title)",
+         lambda root: None, "refused before anything is created (it wrote an episode.toml "
+         "that check then refused)",
+         Line("", "--title", ("U+007F", "XML cannot carry"), prefix="podkit: "),
+         command=("new", "second", "--title", "a\x7fb"), verify=nothing_created,
+         checked="no folder created anywhere under or beside the show"),
     new_slug("../evil", process=True),
     new_slug("two words"),
     new_slug("épisode"),
@@ -405,6 +411,10 @@ CASES = [
                         'gap = 0.5\nprocessing = { steps = ["dehum"], hum_hz = 55 }'),
          "error naming the table", Line(EP_TOML, "parts[1].processing.hum_hz", ("must be 50 or 60",)),
          summary=ONE),
+    Case("encoding-wav-bits-8", "`[encoding] wav_bits = 8` in the feed",
+         lambda r: (r / FEED).write_text((r / FEED).read_text() + "\n[encoding]\nwav_bits = 8\n"),
+         "refused at check (it passed, then the encoder failed with `KeyError: 8`)",
+         Line(FEED, "encoding.wav_bits", ("must be 16, 24 or 32",)), summary=ONE),
     Case("processing-typo", "`[processing]` with a typo (`denoise = 12`)",
          lambda r: (r / EP_TOML).write_text((r / EP_TOML).read_text().replace(
              "[[parts]]", "[processing]\npreset = \"speech\"\ndenoise = 12\n\n[[parts]]", 1)),

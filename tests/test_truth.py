@@ -196,6 +196,17 @@ def test_validate_reports_each_rendition_and_refuses_an_off_target_one(show: Pat
     doc = json.loads(run.stdout)
     assert run.rc == 1 and [f["rule"] for f in doc["findings"]] == ["own.loudness"], run
     assert doc["loudness"][0]["integrated"] == -19.5 and doc["loudness"][0]["kind"] == "mp3"
+    # A record that disagrees with its audio is mended by --force (the audio cache holds
+    # the right numbers); the hint says so.
+    assert "run `podkit build first-episode --force`" in doc["findings"][0]["message"], doc
+    # Where the build itself reported heavy limiting, rebuilding gives the same miss:
+    # the hint names the source, never --force.
+    data["limiting"] = {"seconds": 5.0, "share": 1.0, "max_db": 128.9,
+                        "warning": "heavy limiting: up to 128.9 dB"}
+    rec.write_text(json.dumps(data), "utf-8")
+    doc = json.loads(podkit_inprocess(show, "validate", "--json").stdout)
+    message = doc["findings"][0]["message"]
+    assert "--force" not in message and "check the source audio of first-episode" in message
 
 
 # ---- 5. check knows what build knows -----------------------------------------------------------

@@ -179,13 +179,27 @@ def _scalar_decoder(tp: Any) -> Decoder:
                 raise CodecError(f": {d!r} is not a {tp.__name__}")
             return d
         return exact
-    if tp is float:     # also "inf", "-inf", "nan" as dump wrote them
-        return _checked(tp, lambda d: float(d) if not isinstance(d, bool) else float("x"))
+    if tp is float:
+        return _checked(tp, decode_float)
     if tp is dt.datetime:
         return _checked(tp, dt.datetime.fromisoformat)
     if tp is Path:
         return lambda d, b: _path(d, b)
     raise TypeError(f"cannot decode into {tp!r}")
+
+
+#: How `dump` tags the floats JSON has no number for (the loudness of silence is -inf).
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def decode_float(d: Any) -> float:
+    """A float as `dump` wrote it: a JSON number, or one of the NON_FINITE tags (only those:
+    any other string is not a number, and a text field's "-inf" is never touched)."""
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        return float(d)
+    if isinstance(d, str) and d in NON_FINITE:
+        return NON_FINITE[d]
+    raise ValueError(f"{d!r} is not a number")
 
 
 def _checked(tp: Any, convert: Callable[[Any], Any]) -> Decoder:

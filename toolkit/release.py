@@ -231,17 +231,20 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
         if not path.is_file():
             raise NotBuiltError("no feed yet: run `podkit feed`", path=path)
         durations, rows = {}, []
+        heavy: set[str] = set()         # episodes whose build reported heavy limiting
         for ep in cat.episodes_of(show.id):
             rec = cat.record(ep)
             if rec is not None:
                 durations.update({m.url: m.duration for m in (rec.audio, *rec.extra_audio)
                                   if m.duration is not None})
                 rows += _loudness_rows(show, rec)
+                if rec.limiting.get("warning"):
+                    heavy.add(rec.slug)
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
                                    podcast_guid=show.guid, durations=durations,
                                    enclosure_prefix=show.enclosure_prefix)
         findings += validate.validate_source(str(path), own=own)
-        findings += [_loudness_finding(r, path) for r in rows if _off_target(r)]
+        findings += [_loudness_finding(r, path, r.slug in heavy) for r in rows if _off_target(r)]
         if loudness is not None:
             loudness += rows
     return findings
@@ -266,11 +269,17 @@ def _off_target(r: RenditionLoudness) -> bool:
     return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
 
 
-def _loudness_finding(r: RenditionLoudness, feed_xml: Path) -> validate.Finding:
+def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> validate.Finding:
+    # `--force` rebuilds the record from the audio cache, which is keyed by the sources:
+    # it mends a record that disagrees with its audio, never audio the limiter could not
+    # bring to the target (the same sources give the same miss).
+    hint = (f"the build missed it from this audio (it reported heavy limiting): rebuilding "
+            f"gives the same; check the source audio of {r.slug} (near-silence, a click, "
+            "peaks far above the speech)" if heavy else f"run `podkit build {r.slug} --force`")
     return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
                             f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
                             f"{r.target:g} LUFS ±{LOUDNESS_TOLERANCE_LU:g} LU and at most "
-                            f"{r.ceiling:g} dBTP; run `podkit build {r.slug} --force`", str(feed_xml))
+                            f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
 
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,

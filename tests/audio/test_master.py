@@ -225,3 +225,30 @@ def test_a_cache_written_before_the_renditions_registry_is_still_read(tmp_path, 
     manifest.write_text(json.dumps(data))
     again = master.build_audio(ep, p, p.loudness, tmp_path / "cache")
     assert again.cached and again.files == r.files and again.renditions == r.renditions
+
+
+def test_manifest_keeps_text_that_looks_like_a_number_and_tags_non_finite_values(tmp_path):
+    # The manifest once replaced the text "-Infinity" everywhere in its JSON (to turn the
+    # loudness of silence into null): a chapter so titled came back "Countdown to null".
+    import math
+    from dataclasses import replace
+    tone_wav = write_wav(tmp_path / "tone.wav", tone(-20, 3.0, rate=RATE, freq=440), RATE)
+    titles = ["Countdown to -Infinity", "NaN, Infinity and null"]
+    first = _build(tmp_path, [AudioPart(tone_wav, title=t) for t in titles])
+    again = _build(tmp_path, [AudioPart(tone_wav, title=t) for t in titles])
+    assert again.cached and [c.title for c in again.chapters] == titles
+    assert [t for t, _ in again.parts] == titles
+    # A non-finite loudness (silence) is written as a tagged value, strict JSON, and read back.
+    manifest = next((tmp_path / "cache").glob("*.result.json"))
+    silent = replace(first, before=replace(first.before, lra=-math.inf, integrated=-math.inf))
+    master._save_manifest(silent, manifest)
+
+    def no_constants(name):
+        raise AssertionError(f"{name} is not JSON")
+    raw = json.loads(manifest.read_text("utf-8"), parse_constant=no_constants)
+    assert raw["before"]["lra"] == "-inf" and raw["chapters"][0]["title"] == titles[0]
+    back = master.build_audio(_episode(tmp_path, [AudioPart(tone_wav, title=t) for t in titles]),
+                              presets.get("podcast"), presets.get("podcast").loudness,
+                              tmp_path / "cache")
+    assert back.cached and back.before.lra == -math.inf and back.before.integrated == -math.inf
+    assert [c.title for c in back.chapters] == titles

@@ -26,7 +26,7 @@ from audiosignals import (
 from toolkit.audio import assemble, master, processing, speech, speechlevel
 from toolkit.config import presets, speechconf
 from toolkit.config.tomlread import Table
-from toolkit.errors import Problem
+from toolkit.errors import MediaError, Problem
 from toolkit.model import AudioPart, Episode, Processing
 
 RATE = 44100
@@ -252,3 +252,19 @@ def test_mono_programme_is_processed(tmp_path):
     assert ebur128(r.mp3)["I"] == pytest.approx(-19.0, abs=0.5)
     assert section["after"]["noise_floor_re_speech_db"] < section["before"][
         "noise_floor_re_speech_db"] - 6.0
+
+
+@pytest.mark.parametrize("signal", ["digital silence", "DC and one click"])
+def test_speech_processing_of_silence_is_a_clear_media_error(tmp_path, signal):
+    # The hum meter took log10(0) on digital silence: "math domain error", a traceback.
+    x = np.zeros((RATE * 4, 2))
+    if signal != "digital silence":
+        x += 0.01
+        x[RATE] = 0.9
+    part = write_wav(tmp_path / "quiet.wav", x, RATE)
+    ep = _episode(tmp_path, [AudioPart(part, title="Nothing")],
+                  processing=speechconf.SPEECH)
+    with pytest.raises(MediaError) as err:
+        _build(tmp_path, ep)
+    assert "quiet.wav" in str(err.value)
+    assert ("digital silence" if signal == "digital silence" else "no programme") in str(err.value)

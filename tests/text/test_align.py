@@ -162,13 +162,26 @@ def test_accents_and_music_over_several_windows(tmp_path: Path, long_programme) 
     assert result.report.interpolated <= result.report.words // 5
 
 
-def test_wrong_audio_for_a_long_text_is_a_mismatch(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_audio_for_a_long_text_is_a_mismatch(tmp_path: Path, long_programme,  # type: ignore[no-untyped-def]
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.text import align_window
     _, _, paragraphs, other = long_programme
+    searches = []
+    real = align_window._search
+
+    def counted(decoder, pcm, keys, lead=False):  # type: ignore[no-untyped-def]
+        searches.append(len(pcm))
+        return real(decoder, pcm, keys, lead)
+    monkeypatch.setattr(align_window, "_search", counted)
     text = _load(tmp_path, _text(paragraphs))
     result = align.align(text, other, audio_key="m", cache_dir=tmp_path / "cache")
     assert result.report.status is AlignStatus.MISMATCH, result.report
-    assert "could not be placed" in result.report.message
+    assert "does not match" in result.report.message and "gave up" in result.report.message
     assert not result.transcript.timed
+    # It gave up after MAX_FAILED_IN_ROW windows (each every attempt), rather than trying
+    # every attempt on every window of the text (80 s for this clip).
+    limit = align_window.MAX_FAILED_IN_ROW * (len(align_window.ATTEMPTS) + 1)
+    assert len(searches) <= limit, searches
 
 
 def test_language_without_a_model_stays_untimed(tmp_path: Path, spoken) -> None:  # type: ignore[no-untyped-def]

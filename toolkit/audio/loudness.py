@@ -163,6 +163,23 @@ def gated_integrated(segment_energy: np.ndarray) -> float:
     return float(lufs(z.mean()))
 
 
+def gated_seconds(segment_energy: np.ndarray) -> float:
+    """Seconds of the programme inside the 400 ms blocks that pass both BS.1770 gates: how
+    much there is for the integrated loudness to speak for (a click alone: under a second)."""
+    if len(segment_energy) < SEGMENTS_PER_GATE:
+        return 0.0
+    c = np.concatenate([[0.0], np.cumsum(segment_energy, dtype=np.float64)])
+    z = (c[SEGMENTS_PER_GATE:] - c[:-SEGMENTS_PER_GATE]) / SEGMENTS_PER_GATE
+    passed = lufs(z) > ABSOLUTE_GATE
+    if not passed.any():
+        return 0.0
+    passed &= lufs(z) > lufs(z[passed].mean()) + RELATIVE_GATE
+    covered = np.zeros(len(segment_energy), dtype=bool)
+    for k in range(SEGMENTS_PER_GATE):      # each block covers its four 100 ms segments
+        covered[k:k + len(passed)] |= passed
+    return float(covered.sum()) * BLOCKS_PER_SEGMENT / 100
+
+
 def short_term_series(segment_energy: np.ndarray) -> np.ndarray:
     """Short-term loudness (LUFS) of 3 s windows every 100 ms; the first ends at 3 s."""
     if len(segment_energy) < SEGMENTS_PER_SHORT:

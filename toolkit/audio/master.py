@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from toolkit import ffmpeg, fsutil
+from toolkit import codec, ffmpeg, fsutil
 from toolkit.audio import assemble, calibrate, encode, loudness, normalize, processing, qc
 from toolkit.model import ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
 from toolkit.standards import renditions as renditions_
@@ -94,7 +93,8 @@ def _paths(cache_dir: Path, slug: str, key: str) -> dict[str, Path]:
 
 
 def _stats(d: dict) -> LoudnessStats:
-    return LoudnessStats(**{k: (-math.inf if v is None else v) for k, v in d.items()})
+    # Manifests written before the codec's tags stored -inf (the loudness of silence) as null.
+    return codec.load(LoudnessStats, {k: ("-inf" if v is None else v) for k, v in d.items()})
 
 
 def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
@@ -109,8 +109,8 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
         qc_json=paths["qc.json"], key=key, cached=True,
         others={k: paths[renditions_.get(k).ext] for k in _cached_others(data)},
         renditions={_RENAMED.get(k, k): _stats(v) for k, v in data["renditions"].items()},
-        limiting=normalize.Limiting(**{k: v for k, v in data["limiting"].items()
-                                       if k != "threshold"}))
+        limiting=codec.load(normalize.Limiting, {k: v for k, v in data["limiting"].items()
+                                                 if k != "threshold"}))
     needed = [result.mp3, result.qc_png, result.qc_json, *result.others.values()]
     return result if all(p.is_file() for p in needed if p is not None) else None
 
@@ -132,10 +132,11 @@ def _save_manifest(result: AudioResult, path: Path) -> None:
             "parts": [list(p) for p in result.parts], "others": sorted(result.others),
             "renditions": {k: asdict(v) for k, v in result.renditions.items()},
             "limiting": result.limiting.as_dict() if result.limiting else None}
-    text = json.dumps(data, indent=2, sort_keys=True,
-                      default=lambda v: None if v == -math.inf else v)
+    # Non-finite numbers (the loudness of silence) are tagged value by value by the codec
+    # ("-inf"); allow_nan=False makes a float that escaped it an error, not "-Infinity".
+    text = json.dumps(codec.dump(data), indent=2, sort_keys=True, allow_nan=False)
     # The manifest is written last: its presence means every output is complete.
-    fsutil.write_text(path, text.replace("-Infinity", "null") + "\n")
+    fsutil.write_text(path, text + "\n")
 
 
 def _remove_stale(cache_dir: Path, slug: str, keep: dict[str, Path]) -> None:

@@ -43,6 +43,9 @@ MAX_RATIO = 3.0              # gentlest compression of the loudness range that s
 #: the limiter acts on more than this share of the programme, or takes more than this.
 HEAVY_LIMITING_SHARE = 0.10
 HEAVY_LIMITING_DB = 3.0
+#: Less programme than this (seconds inside blocks that pass the BS.1770 gates; or half
+#: the audio, for shorter audio) is not a programme: a click, a bump, a DC offset.
+MIN_PROGRAMME_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,16 @@ def check_measurable(log_: loudness.BlockLog, stats: loudness.LoudnessStats,
         raise MediaError(f"audio is quieter than the {loudness.ABSOLUTE_GATE:.0f} LUFS absolute "
                          f"gate (sample peak {stats.sample_peak:.1f} dBFS): nothing to normalize",
                          path=path)
+    # A DC offset, a click or a few bumps in near-silence pass the gates for a moment; gain
+    # to the target on that would be tens of dB, the limiter flattening the click by a
+    # hundred: a "successful" build far off target. There is no programme to normalize.
+    programme = loudness.gated_seconds(log_.segment_energy())
+    duration = log_.frames / log_.sample_rate
+    if programme < min(MIN_PROGRAMME_S, duration / 2):
+        raise MediaError(f"audio is too quiet: only {programme:.1f} s of its {duration:.1f} s "
+                         f"is above the loudness gates (at {stats.integrated:.1f} LUFS, sample "
+                         f"peak {stats.sample_peak:.1f} dBFS: a click or an offset, no "
+                         "programme to normalize); check the source file", path=path)
 
 
 # Per-block arrays are float32 (a 3-hour programme has a million blocks): dB values

@@ -141,7 +141,9 @@ class _Spectra:
                 a, b, c = np.log(np.maximum(spec[peak - 1:peak + 2], 1e-30))
                 shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
                 freq = (peak + shift) * res
-                prominence = 10 * math.log10(spec[peak] / max(np.median(spec[around]), 1e-30))
+                # Floors on both sides: digital silence has no power at all (log10(0)).
+                prominence = 10 * math.log10(max(float(spec[peak]), 1e-30)
+                                             / max(float(np.median(spec[around])), 1e-30))
                 if prominence >= HUM_PROMINENCE_DB and abs(freq - f) <= tol:
                     score += prominence
                     found.append(round(float(freq), 2))

@@ -181,6 +181,10 @@ def _preset(t: Table) -> Preset:
     return replace(preset, processing=processing) if processing is not None else preset
 
 
+#: Bit depths of the "wav" rendition (toolkit/audio/encode.py has a PCM codec for each).
+WAV_BITS = (16, 24, 32)
+
+
 def read_encoding(enc: Table) -> dict[str, object]:
     """The values of an [encoding] override table (feed or episode), checked.
 
@@ -212,6 +216,10 @@ def read_encoding(enc: Table) -> dict[str, object]:
     if "sample_rate" in evals and evals["sample_rate"] not in (22050, 32000, 44100, 48000):
         enc.error("sample_rate", "must be 22050, 32000, 44100 or 48000")
         evals.pop("sample_rate")
+    if "wav_bits" in evals and evals["wav_bits"] not in WAV_BITS:
+        # The "wav" rendition is signed PCM; 8-bit WAV is unsigned and no broadcast delivery.
+        enc.error("wav_bits", f"must be {', '.join(map(str, WAV_BITS[:-1]))} or {WAV_BITS[-1]}")
+        evals.pop("wav_bits")
     return evals
 
 

@@ -34,6 +34,20 @@ _TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 #: such as "\u0001" or from text decoded with the wrong code page, so they are refused
 #: where they are written rather than dropped on the way into the feed.
 NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be written as text into a TOML file and a feed (None: it can):
+    invalid UTF-8 (from a command line, decoded with surrogate escapes), or a character
+    XML cannot carry (a control character)."""
+    m = NOT_XML_RE.search(value)
+    if m is None:
+        return None
+    ch = m.group()
+    if "\ud800" <= ch <= "\udfff":
+        return f"is not valid UTF-8 (at character {m.start() + 1})"
+    return (f"contains U+{ord(ch):04X}, a character XML cannot carry (a control character), at "
+            f"character {m.start() + 1}: remove or retype it")
+
+
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
                list: "a list", dict: "a table"}
 

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from toolkit.config.episode import EPISODE_FILE, TRANSCRIPT_EXT, episode_folders
+from toolkit.config import tomlread
 from toolkit.config.tomlread import parse_toml
 from toolkit.crosscheck import load_catalog
 from toolkit.errors import ConfigError, Problem, ProblemsError
@@ -29,6 +30,11 @@ def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str
     if not is_slug(slug):
         raise ConfigError(f"{slug!r} is not a valid slug: use lowercase ASCII letters, digits "
                           "and single hyphens, e.g. 2024-05-interview", field="slug")
+    if title is not None:
+        text_problem = tomlread.text_problem(title)
+        if text_problem:
+            # Written into episode.toml, it would make a file `check` then refuses.
+            raise ConfigError(text_problem, field="--title")
     folder = root / "episodes" / slug
     if folder.exists():
         raise ConfigError("already exists; podkit never overwrites an episode", path=folder)

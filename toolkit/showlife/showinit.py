@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from toolkit import fsutil
 from toolkit.config.show import read_show
+from toolkit.config.tomlread import text_problem
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,16 @@ def write_support_files(folder: Path) -> list[Path]:
     return written
 
 
+def _check_folders(folder: Path, files: dict[str, bytes]) -> None:
+    """ConfigError, before anything is written, when the show folder or a folder `init`
+    writes into (feeds/, templates/) exists as something other than a folder."""
+    wanted = {folder} | {folder / Path(name).parent for name in files}
+    for path in sorted(wanted):
+        if os.path.lexists(path) and not path.is_dir():
+            raise ConfigError("exists and is not a folder; podkit init writes a show folder "
+                              "there (start in another folder or move it)", path=path)
+
+
 def init_show(folder: Path, settings: ShowSettings) -> list[Path]:
     """Write a new show into `folder` (created if missing); return the files written.
 
@@ -191,6 +202,11 @@ def init_show(folder: Path, settings: ShowSettings) -> list[Path]:
     refuses (ProblemsError) settings the feed reader rejects, naming the field.
     """
     folder = Path(folder)
+    for name, value in vars(settings).items():
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            option = name.replace("_", "-").replace("feed-id", "id")
+            raise ConfigError(problem, field=f"--{option}")
     feed_id = settings.feed_id or slugify(settings.title)
     if not feed_id:
         raise ConfigError(f"cannot make a feed id from the title {settings.title!r}: "
@@ -201,7 +217,11 @@ def init_show(folder: Path, settings: ShowSettings) -> list[Path]:
         raise ConfigError(f"already exist{'s' if len(taken) == 1 else ''}: {', '.join(taken)}; "
                           "podkit init never overwrites (start in another folder or move them)",
                           path=folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    _check_folders(folder, files)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the show folder: {exc.strerror}", path=folder) from None
     staging = Path(tempfile.mkdtemp(prefix=".podkit-init-", dir=folder))
     try:
         for name, data in files.items():

@@ -53,6 +53,13 @@ MIN_FRAMES_PER_PHONE = 3        # the model's HMMs have three emitting states
 ACCENTS = ("en-gb-x-rp", "en-gb-scotland")
 #: More than this share of the words left unplaced by every window: not the text's audio.
 MAX_UNPLACED = 0.2
+#: Words per second of detected speech (align_vad) outside which the text cannot be the
+#: audio's: people speak about 2-4 words a second, an auctioneer 6; a script read with
+#: pauses, a voice the detector half-misses, still well inside these. Checked before any
+#: pronunciation or search, so 10,000 words on a second of audio cost no more than the
+#: decoding of that second (the search's cost grows with the text, this check's does not).
+MAX_WORDS_PER_S = 6.0
+MIN_WORDS_PER_S = 0.5
 _ABBR = ".abbr"                 # suffix of an abbreviation's own dictionary entry
 _CLOSERS = "\"'”’)]"
 
@@ -237,32 +244,60 @@ def _search_key(tok: align_text.Token) -> str:
     return tok.key
 
 
+def plausibility(words: int, speech_s: float) -> str | None:
+    """Why `words` cannot be what `speech_s` seconds of detected speech say (None: they
+    may be): far more or far fewer words a second than anyone speaks."""
+    if not words:
+        return None             # said below: no word of the text can be pronounced
+    if speech_s <= 0:
+        return "the audio does not match the text: no speech was detected in the audio"
+    rate = words / max(speech_s, 1e-9)
+    if rate > MAX_WORDS_PER_S:
+        return (f"the audio does not match the text: {words} words for {speech_s:.1f} s of "
+                f"speech is {rate:.1f} words a second (people speak at most about "
+                f"{MAX_WORDS_PER_S:g}): a wrong or cut audio file, or a longer text")
+    if rate < MIN_WORDS_PER_S:
+        return (f"the audio does not match the text: {words} words for {speech_s:.1f} s of "
+                f"speech is {rate:.2f} words a second (speech is at least about "
+                f"{MIN_WORDS_PER_S:g}): a wrong audio file, or much of the speech missing "
+                "from the transcript")
+    return None
+
+
 def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
     """Run the aligner (no cache); a mismatch report when the audio is not the text."""
     import numpy as np
 
     model = model_for(transcript.language) or "en-us"
     toks = align_text.tokens(transcript)
-    skeys = [_search_key(t) for t in toks]
-    decoders = _Decoders(model, {k for k in skeys if k})
-    phones, missing = decoders.phones, decoders.missing
-    spoken = [i for i, k in enumerate(skeys) if k and k not in missing]
     words = sum(1 for t in toks if t.key)
-    guessed = sum(1 for k in skeys if phones.get(k, 0) < 0)
+    guessed = 0
 
     def report(status: AlignStatus, message: str = "", placed: int = 0,
                sentences: int = 0) -> AlignReport:
         return AlignReport(transcript.source, status, message, words=words, guessed=guessed,
                            interpolated=words - placed, sentences=sentences, key=key)
 
-    if not spoken:
-        return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
     audio = np.frombuffer(pcm16(master), dtype="<i2")
     duration = len(audio) / SAMPLE_RATE
     speech = align_vad.speech_frames(audio)
-    found = align_window.place(audio, [skeys[i] for i in spoken],
-                               [abs(phones[skeys[i]]) for i in spoken], decoders,
-                               align_vad.breaks(speech, align_window.BREAK_FRAMES))
+    implausible = plausibility(words, float(speech.sum()) * FRAME_S)
+    if implausible:
+        return _Cached(report(AlignStatus.MISMATCH, implausible), ())
+    skeys = [_search_key(t) for t in toks]
+    decoders = _Decoders(model, {k for k in skeys if k})
+    phones, missing = decoders.phones, decoders.missing
+    spoken = [i for i, k in enumerate(skeys) if k and k not in missing]
+    guessed = sum(1 for k in skeys if phones.get(k, 0) < 0)
+    if not spoken:
+        return _Cached(report(AlignStatus.MISMATCH, "no word of the text can be pronounced"), ())
+    try:
+        found = align_window.place(audio, [skeys[i] for i in spoken],
+                                   [abs(phones[skeys[i]]) for i in spoken], decoders,
+                                   align_vad.breaks(speech, align_window.BREAK_FRAMES))
+    except align_window.GaveUp as exc:
+        return _Cached(report(AlignStatus.MISMATCH, f"the audio does not match the text: {exc}"),
+                       ())
     times: list[tuple[float, float] | None] = [None] * len(toks)
     squeezed = placed = 0
     for i, where in zip(spoken, found):

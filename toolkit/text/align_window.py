@@ -170,6 +170,34 @@ ATTEMPTS = ((1.0, 1.0, 0), (1.0, 0.5, 1), (2.0, 0.5, 1))
 #: After words no window could place, the next window's first words may have absorbed
 #: their speech: so many are left to interpolation.
 RESYNC_DROP = 2
+#: Windows failing one after the other (every attempt, at the same anchor): the text is
+#: not what is said there, and the rest of it will not be either; place gives up.
+MAX_FAILED_IN_ROW = 3
+#: The audio all searches together may cover, as a multiple of the programme (plus a few
+#: windows for a short one): the cost of a placement is bounded by the audio's length,
+#: whatever the text. A programme that fits the text searches about 1.5 times its length.
+SEARCH_BUDGET = 6.0
+BUDGET_WINDOWS = 4
+
+
+class GaveUp(Exception):
+    """The windows stopped finding the text (the message says how): not the audio's text."""
+
+
+class _Budget:
+    """The audio searched so far (frames), against SEARCH_BUDGET: GaveUp past it."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.limit = SEARCH_BUDGET * total + BUDGET_WINDOWS * WINDOW_FRAMES
+        self.spent = 0
+
+    def spend(self, frames: int) -> None:
+        self.spent += frames
+        if self.spent > self.limit:
+            raise GaveUp(f"the search went over {self.spent / 100:.0f} s of audio for a "
+                         f"{self.total / 100:.0f} s programme without placing the text; "
+                         "gave up")
 
 
 #: A stretch without speech at least this long (frames) is a break (a sting, music between
@@ -205,6 +233,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     slowest = total * 0.01 / max(1, sum(phones))
     at, word, rate, resync = 0, 0, max(START_RATE, slowest), False
     lead = False
+    budget, failed = _Budget(total), 0        # failed: windows in a row that placed nothing
     # After a window failed across a break: windows end where it starts (the music
     # would skew the search's normalisation of the voice before it), until the anchor
     # reaches it and jumps to where speech resumes.
@@ -229,11 +258,13 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
                 window = min(window, limit[0] - at)
             decoder = decoders[min(beam, len(decoders) - 1)]
             clip = pcm[at * FRAME:(at + window) * FRAME]
+            budget.spend(window)
             found = _search(decoder, clip, keys[word:stop], resync or lead)
             if found is not None and beam == 0 and _suspect(found):
                 # A narrow beam that lost the path and found it again later leaves a long
                 # "silence" over speech and the words after it late; the wide beam's search
                 # is the better one (and costs a third more, so only when in doubt).
+                budget.spend(window)
                 wide = _search(decoders[min(1, len(decoders) - 1)], clip, keys[word:stop],
                                resync or lead)
                 log.debug("window at %.2f s: long gap inside, wide beam %s", at / 100,
@@ -249,6 +280,11 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
                 # Searched again on the voice before the break (or from after it).
                 limit = hit
                 continue
+            failed += 1
+            if failed >= MAX_FAILED_IN_ROW:
+                raise GaveUp(f"{failed} windows in a row (from {at / 100:.1f} s) found no "
+                             f"place for their words; gave up with {len(keys) - word} of "
+                             f"{len(keys)} words left")
             # Leave these words to interpolation; the next window starts at the same time
             # (the words after them are likely within it).
             word = stop
@@ -264,6 +300,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
         for k in range(RESYNC_DROP if resync else 0, keep):
             out[word + k] = Placement(at + found[k].start, at + found[k].end)
         resync = lead = False
+        failed = 0
         spoken = found[keep - 1].end + 1 - found[0].start
         if keep >= 10 and spoken > 0:
             local = spoken * 0.01 / sum(phones[word:word + keep])
@@ -274,4 +311,6 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
         nxt = found[keep].start if keep < len(found) else end_kept
         at += end_kept + max(0, min(nxt - end_kept, PAUSE_FRAMES) // 2)
         word += keep
+    log.debug("searched %.0f s of audio for a %.0f s programme (%.1fx)", budget.spent / 100,
+              total / 100, budget.spent / max(1, total))
     return out
