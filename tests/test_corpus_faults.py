@@ -128,7 +128,9 @@ def test_s3_403_is_one_line_and_the_feed_stays(s3, s3_show):
     assert run.rc == 1 and line.startswith(
         f"podkit: s3://{s3.bucket}/show/index.html: upload failed: access denied (AccessDenied, "
         "HTTP 403)"), run
-    assert line.endswith("the published feed was not changed")
+    # ...then what did go up before the refusal (media first: the feed is not among them).
+    assert "; the published feed was not changed (" in line
+    assert line.endswith("were uploaded but are not in the feed yet: the next publish skips them)")
     assert len(s3.proxy.requests("PUT", outcome="status 403")) == 1  # a 403 is not retried
     assert s3.get("show/feed.xml")[2] == v1 and sources_hash(root) == sources
 

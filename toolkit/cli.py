@@ -34,7 +34,10 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     # Every line this handler writes, tracebacks and botocore's header dumps included, is
     # scrubbed of the secrets known now (the environment's) and registered later.
-    redact.register(*environ.secrets())
+    # (Every command's output passes it, so the environment's 1-3 character "secrets", a
+    # test value like AWS_SECRET_ACCESS_KEY=x, would garble ordinary lines; a publish still
+    # registers the credentials it uses, whatever their length.)
+    redact.register(*environ.secrets(), min_length=4)
     handler.setFormatter(redact.RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     if verbose < 2:
         # A filter on our handler, not levels on their loggers: nothing global is changed

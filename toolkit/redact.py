@@ -97,9 +97,10 @@ def url_secrets(url: str | None) -> list[str]:
     return [s for s in {userinfo, password, unquote(password)} if s]
 
 
-def register(*secrets: str | None) -> None:
-    """Add secrets to those `scrub` and `RedactingFormatter` replace, for this process."""
-    new = {s for s in secrets if s} - _registered
+def register(*secrets: str | None, min_length: int = 1) -> None:
+    """Add secrets to those `scrub` and `RedactingFormatter` replace, for this process
+    (those shorter than `min_length` are left out)."""
+    new = {s for s in secrets if s and len(s) >= min_length} - _registered
     if not new:
         return
     global _pattern

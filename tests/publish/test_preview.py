@@ -27,6 +27,8 @@ def served(tmp_path):
     os.symlink(tmp_path, site / "leakdir")
     os.symlink(site / "episodes/ep-a/transcript.vtt", site / "inside.vtt")
     (site / ".podkit-manifest.json").write_text("{}")
+    (site / ".podkit").mkdir()
+    (site / ".podkit" / "site.json").write_text("{}")      # a feed's publish manifest
     server = preview.make_server(site, "127.0.0.1", 0, base_url=BASE_URL)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -169,6 +171,7 @@ def test_content_types_from_the_table(served):
     "/leakdir/secret.txt",            # symlink to a folder outside
     "/leakdir/",
     "/.podkit-manifest.json",         # hidden files are not served
+    "/.podkit/site.json",             # nor podkit's publish manifests
     "/%2fetc%2fpasswd",
     "//etc/passwd",
     "/feed.xml%00.txt",

@@ -199,3 +199,24 @@ def test_a_prefix_with_dot_dot_fails_check(built_show, tmp_path):
     assert check.returncode == 1 and "Traceback" not in check.stderr
     assert "feeds/test-radio.toml: publish.prefix: must not contain '.' or '..' segments" \
         in check.stderr
+
+
+def test_which_targets_collide():
+    from toolkit import model
+    from toolkit.publish import shared
+
+    def show(feed: str, **target) -> model.Show:
+        class _Show:   # what shared.problems reads of a Show: id, path, publish
+            id, path, publish = feed, Path(f"/show/feeds/{feed}.toml"), PublishTarget(**target)
+        return _Show()  # type: ignore[return-value]
+    s3 = dict(kind=TargetKind.S3, bucket="b")
+    shows = [show("a", **s3, prefix="x/"), show("b", **s3, prefix="x/"),
+             show("c", **s3, prefix="x/episodes/z/"), show("d", **s3, prefix="x/extra/"),
+             show("e", **s3, prefix="x/", endpoint_url="https://elsewhere.example"),
+             show("f", kind=TargetKind.LOCAL, directory=Path("/pub")),
+             show("g", kind=TargetKind.LOCAL, directory=Path("/pub/two"))]
+    found = {(p.path, p.message.split(" (")[0]) for p in shared.problems(shows, Path("/show"))}
+    assert found == {("feeds/b.toml", "the same publish target as feeds/a.toml"),
+                     ("feeds/c.toml", "a publish target overlapping that of feeds/a.toml"),
+                     ("feeds/c.toml", "a publish target overlapping that of feeds/b.toml")}
+    assert shared.problems(shows, Path("/show"), {"d", "e", "f", "g"}) == []

@@ -52,10 +52,15 @@ def problems(shows: Iterable[Show], root: Path, among: set[str] | None = None) -
             if among is not None and not {show.id, other.id} & among:
                 continue
             field = "publish.prefix" if show.publish.kind is TargetKind.S3 else "publish.directory"
-            same = "the same publish target" if parts == o_parts else "an overlapping publish target"
+            theirs = display(other.path, root)
+            if parts == o_parts:
+                what = f"the same publish target as {theirs} ({shown})"
+            else:
+                inner, outer = (shown, o_shown) if len(parts) > len(o_parts) else (o_shown, shown)
+                what = (f"a publish target overlapping that of {theirs} ({inner} lies in the "
+                        f"episodes/ folder of {outer})")
             out.append(Problem(display(show.path, root), field,
-                               f"{same} as {display(other.path, root)} ({shown} and {o_shown}): "
-                               "their feed.xml, pages and episodes would overwrite each other and "
-                               "--delete could remove the other feed's files; give each feed its "
-                               "own prefix or folder"))
+                               f"{what}: their feed.xml, pages and episodes would overwrite each "
+                               "other and --delete could remove the other feed's files; give "
+                               "each feed its own prefix or folder"))
     return out

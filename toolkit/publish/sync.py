@@ -158,8 +158,9 @@ def _plan(dest: Target, files: list[LocalFile], feed_key: str, feed_id: str,
     entries = decide(files, remote, feed_key=feed_key, content_sha256=dest.content_sha256,
                      published_by_podkit=ledger.deletable, delete=delete)
     plan = Plan(dest.describe(), feed_key, tuple(entries))
-    if plan.of(Action.UPLOAD) or plan.of(Action.DELETE):
-        # Before anything is written: another feed's files here are never overwritten.
+    if plan.of(Action.UPLOAD) or plan.of(Action.DELETE) or not ledger.exists:
+        # Before anything is written (the first manifest included): another feed's files
+        # here are never overwritten or claimed.
         ledger.check_collisions(f.key for f in files)
     return plan, ledger
 
