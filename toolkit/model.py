@@ -276,6 +276,8 @@ class Soundbite:
     start: float
     duration: float
     title: str | None = None
+    clip: bool = True                   # render a video clip of it (toolkit.clips)
+    shape: str = "square"               # the clip's frame: square, vertical or landscape
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from toolkit import ffmpeg
 from toolkit.clips.captions import Style, ass_script, clip_words, layout
 from toolkit.errors import PodkitError
 from toolkit.fsutil import atomic_path
+from toolkit.standards.clipspec import CLIP_MAX_S as MAX_S
+from toolkit.standards.clipspec import CLIP_MIN_S as MIN_S
 from toolkit.textmodel import Cue
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,6 @@ log = logging.getLogger(__name__)
 FPS = 25
 #: Fades at the clip's ends (seconds): no click where the cut falls mid-sound.
 FADE_IN_S, FADE_OUT_S = 0.15, 0.4
-#: Shortest and longest clip. 5 s is the shortest useful promo; 90 s keeps within what the
-#: common social platforms take for a feed video without a long-upload path (Instagram's
-#: reels 90 s, X's 140 s, TikTok's and YouTube Shorts' 60 s to 3 min): the tightest of
-#: the widely used limits, so a clip made here posts everywhere.
-MIN_S, MAX_S = 5.0, 90.0
 #: x264 settings: `veryfast` renders a 60 s square clip in well under its own length on a
 #: 2-core machine; CRF 23 is x264's default quality; `stillimage` suits a mostly static frame.
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "23",
