@@ -329,6 +329,16 @@ class LoudnessStats:
 
 
 @dataclass(frozen=True)
+class Limiting:
+    """How hard the limiter worked on a programme, and the warning when that was heavy."""
+
+    seconds: float          # time during which the limiter takes more than 0.01 dB
+    share: float            # of the programme's duration, 0..1
+    max_db: float           # its deepest gain reduction
+    warning: str | None     # set above normalize.HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB
+
+
+@dataclass(frozen=True)
 class MediaFile:
     """A built, published file (MP3, M4A, transcript...), as the feed needs it."""
 
