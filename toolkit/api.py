@@ -125,6 +125,13 @@ class Project:
         from toolkit import pipeline
         return pipeline.align(self.catalog, tuple(slugs), feed, jobs=jobs, progress=progress)
 
+    def clip(self, slug: str, start: float, duration: float, *,
+             shape: str = "square") -> tuple[Path, bool]:
+        """A one-off video clip of built episode `slug` (`podkit clip`): the MP4 written
+        (into its reports folder) and whether it has captions."""
+        from toolkit.clipping import one_clip
+        return one_clip(self.catalog, slug, start, duration, shape)
+
     def feed(self, *, feed: str | None = None, now: dt.datetime | None = None) -> list[FeedResult]:
         """Write each show's feed and pages from the build records (`podkit feed`)."""
         from toolkit import pipeline, release

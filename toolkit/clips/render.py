@@ -163,3 +163,12 @@ def render(req: ClipRequest, out: Path, work: Path) -> bool:
     log.info("rendered %s (%s, %.1f s, %d caption cues)", out.name, shape.name, d,
              len(captions))
     return bool(captions)
+
+
+def poster(clip: Path, at: float, out: Path) -> None:
+    """A JPEG of the clip's frame at `at` seconds (the `<video>` poster and link preview)."""
+    with atomic_path(out) as tmp:
+        ffmpeg.run(["-y", "-ss", f"{at:.3f}", "-i", str(clip), "-frames:v", "1", "-q:v", "3",
+                    "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+                    "-f", "image2", "-c:v", "mjpeg", str(tmp)],
+                   what="take the clip's poster frame", path=clip)

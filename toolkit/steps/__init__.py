@@ -1,6 +1,6 @@
 """The episode build as a list of steps, in the order the data flows.
 
-    STEPS = (Audio(), Transcripts(), Chapters(), Tags(), Notes(), Page(), Cue())
+    STEPS = (Audio(), Transcripts(), Chapters(), Tags(), Clips(), Notes(), Page(), Cue())
 
 `toolkit.episode_build.build_episode` makes a `Context` (the job, the work folders,
 what earlier steps produced) and runs each step that `applies` to it; each step returns
@@ -14,6 +14,7 @@ from __future__ import annotations
 from toolkit.steps.audio import Audio
 from toolkit.steps.base import BuildSettings, Context, EpisodeJob, Step
 from toolkit.steps.chapters import Chapters
+from toolkit.steps.clips import Clips
 from toolkit.steps.cuesheet import Cue
 from toolkit.steps.notes import Notes, Page
 from toolkit.steps.tags import Tags
@@ -22,7 +23,8 @@ from toolkit.steps.transcripts import Transcripts
 __all__ = ["STEPS", "BuildSettings", "Context", "EpisodeJob", "Step", "warnings"]
 
 #: The build, in order. Each entry's part is kept in the record under its name.
-STEPS: tuple[Step, ...] = (Audio(), Transcripts(), Chapters(), Tags(), Notes(), Page(), Cue())
+STEPS: tuple[Step, ...] = (Audio(), Transcripts(), Chapters(), Tags(), Clips(), Notes(), Page(),
+                           Cue())
 
 
 def warnings(parts: dict[str, object]) -> tuple[tuple[str, str], ...]:

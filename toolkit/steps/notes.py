@@ -4,7 +4,7 @@ from __future__ import annotations
 from toolkit.site import notes
 from toolkit.site.pages import page_data, page_notes
 from toolkit.steps.base import Context, Step, copy_addressed
-from toolkit.store.parts import NotesPart, PagePart
+from toolkit.store.parts import ClipsPart, NotesPart, PagePart
 
 
 class Notes(Step):
@@ -39,7 +39,8 @@ class Page(Step):
         notes_html = page_notes(episode, ctx.page_url)
         page = page_data(show, episode, tagged.audio, chapters.chapters,
                          ctx.part("transcripts").files, chapters.file, tagged.extra,
-                         notes_html, ctx.transcript_html, art_url or ctx.job.cover)
+                         notes_html, ctx.transcript_html, art_url or ctx.job.cover,
+                         ctx.part("clips", ClipsPart()).clips)
         notes.write_page(ctx.work / "index.html", notes.render_episode_page(show, page, show.templates))
         notes.write_page(ctx.work / "embed.html", notes.render_embed(show, page, show.templates))
         return PagePart(url=ctx.page_url, image_url=art_url, cover=art_url or ctx.job.cover,

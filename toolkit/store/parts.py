@@ -5,6 +5,7 @@
     record.steps["chapters"]     -> ChaptersPart     (toolkit.steps.chapters)
     record.steps["tags"]         -> TaggedPart       (toolkit.steps.tags)
     record.steps["notes"]        -> NotesPart        (toolkit.steps.notes)
+    record.steps["clips"]        -> ClipsPart        (toolkit.steps.clips)
     record.steps["page"]         -> PagePart         (toolkit.steps.page)
     record.steps["cue"]          -> CueSheet         (toolkit.steps.cue)
 
@@ -106,10 +107,33 @@ class PagePart:
     notes_html: str = ""                      # the notes as the page shows them
 
 
+@dataclass(frozen=True)
+class ClipFile:
+    """One soundbite's video clip as published: where it is, what it shows."""
+
+    index: int                                # 1-based, in the episode's [[soundbites]] order
+    start: float                              # seconds into the programme
+    duration: float
+    title: str | None
+    shape: str                                # square, vertical, landscape
+    width: int
+    height: int
+    video: MediaFile                          # the MP4
+    poster: MediaFile                         # a JPEG frame shown before it plays
+    captions: bool                            # word-timed captions drawn (a timed transcript)
+
+
+@dataclass(frozen=True)
+class ClipsPart:
+    """The clips step: one video clip per soundbite that asks for one."""
+
+    clips: tuple[ClipFile, ...] = ()
+
+
 #: Step name -> the type of its part. A step registers its own (see `register`).
 TYPES: dict[str, type] = {"audio": MasterPart, "transcripts": TranscriptsPart,
                           "chapters": ChaptersPart, "tags": TaggedPart, "notes": NotesPart,
-                          "page": PagePart, "cue": CueSheet}
+                          "page": PagePart, "cue": CueSheet, "clips": ClipsPart}
 
 
 def register(name: str, part_type: type) -> None:
