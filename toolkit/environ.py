@@ -31,3 +31,13 @@ def publish_overrides() -> dict[str, str]:
 def now_override() -> str | None:
     """PODKIT_NOW: an ISO date-time to use as 'now' when scheduling episodes (tests, previews)."""
     return os.environ.get("PODKIT_NOW") or None
+
+
+def dask_scheduler() -> str | None:
+    """PODKIT_DASK_SCHEDULER: build on this Dask scheduler (CI, cron) unless options say so."""
+    return os.environ.get("PODKIT_DASK_SCHEDULER") or None
+
+
+def dask_worker_root() -> str | None:
+    """PODKIT_DASK_WORKER_ROOT: where the workers see the show folder, if not at its path."""
+    return os.environ.get("PODKIT_DASK_WORKER_ROOT") or None

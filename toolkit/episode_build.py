@@ -11,6 +11,7 @@ its job and the files the job names, and never loads the catalogue.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from toolkit import steps
@@ -103,7 +104,11 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
     show, slug = job.show, job.episode.slug
     layout = Layout(job.root)
     final, reports_final = layout.episode_stage(show.id, slug), layout.reports(show.id, slug)
-    work, reports = promote.begin(final), promote.begin(reports_final)
+    # On a cluster an episode may be attempted twice at once (a worker presumed dead that
+    # was only slow): each attempt builds in its own folders and only the claim's winner
+    # promotes (toolkit.store.promote.claim).
+    attempt = uuid.uuid4().hex[:12] if job.settings.claim else None
+    work, reports = promote.begin(final, attempt), promote.begin(reports_final, attempt)
     try:
         ctx = Context(job, Folder(work, final, layout.stage(show.id), show.base_url), reports,
                       progress)
@@ -125,6 +130,12 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
         promote.abandon(work)
         promote.abandon(reports)
         raise
+    if job.settings.claim and not promote.claim(final, job.settings.claim):
+        promote.abandon(work)
+        promote.abandon(reports)
+        log.warning("%s: another attempt at this episode promoted first; this one is discarded",
+                    slug)
+        return BuildSummary.of(rec, cached=ctx.audio.cached)
     promote.commit(work, final)          # the record moves in with its files
     promote.commit(reports, reports_final)
     progress("done", 1.0)

@@ -42,6 +42,7 @@ class BuildSettings:
 
     id3_version: int = 3
     force: bool = False             # rebuild even when the record says nothing changed
+    claim: str | None = None        # a cluster build's id: attempts race for one promotion
 
 
 @dataclass(frozen=True)
