@@ -72,7 +72,7 @@ test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
-	@status=0; for b in feed tag publish status catalogue audio align processing clip; do \
+	@status=0; for b in feed tag publish status catalogue audio align processing clip cluster; do \
 		echo "== benchmarks/bench_$$b.py"; $(BIN)/python benchmarks/bench_$$b.py || status=1; \
 	done; exit $$status
 
