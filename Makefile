@@ -77,7 +77,7 @@ test-fast: $(STAMP) ## The edit loop: every test but the slow end-to-end ones (u
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m "not slow"
 
 bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
-	@status=0; for b in feed tag publish status catalogue audio align processing; do \
+	@status=0; for b in feed tag publish status catalogue audio align processing clip cluster; do \
 		echo "== benchmarks/bench_$$b.py"; $(BIN)/python benchmarks/bench_$$b.py || status=1; \
 	done; exit $$status
 

@@ -24,14 +24,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("store", {"toolkit.store"}),
     ("config", {"toolkit.config"}),
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-                "toolkit.publish"}),
+                "toolkit.publish", "toolkit.clips"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner"}),
+               "toolkit.release", "toolkit.runner", "toolkit.steps", "toolkit.clipping",
+               "toolkit.cluster"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]
 STAGES = {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-          "toolkit.publish"}
+          "toolkit.publish", "toolkit.clips"}
 
 
 def _modules() -> dict[str, Path]:

@@ -26,6 +26,7 @@ from toolkit.episode_build import BuildSettings, BuildSummary
 from toolkit.errors import Problem, Severity
 
 if TYPE_CHECKING:       # types only: importing them would load every stage at `import toolkit`
+    from toolkit.cluster import ClusterTarget
     from toolkit.config.catalog import Catalog
     from toolkit.feed.findings import Finding
     from toolkit.model import AlignReport, Episode, Show
@@ -111,12 +112,15 @@ class Project:
         return pipeline.select(self.catalog, tuple(slugs), feed)[1]
 
     def build(self, *slugs: str, feed: str | None = None, jobs: int = 1, force: bool = False,
-              id3_version: int = 3, progress: BuildProgress | None = None) -> list[BuildResult]:
+              id3_version: int = 3, progress: BuildProgress | None = None,
+              cluster: ClusterTarget | None = None) -> list[BuildResult]:
         """Build the episodes (all by default), like `podkit build`; failures are results.
-        `progress(slug, stage, fraction)` is called as each one goes."""
+        `progress(slug, stage, fraction)` is called as each one goes. With `cluster`
+        (toolkit.cluster.ClusterTarget) the episodes are built on a Dask cluster."""
         from toolkit import pipeline
         results = pipeline.build(self.catalog, tuple(slugs), feed, jobs=jobs, progress=progress,
-                                 settings=BuildSettings(force=force, id3_version=id3_version))
+                                 settings=BuildSettings(force=force, id3_version=id3_version),
+                                 cluster=cluster)
         return [BuildResult(r.key, r.value, r.error) for r in results]
 
     def align(self, *slugs: str, feed: str | None = None, jobs: int = 1,
@@ -124,6 +128,13 @@ class Project:
         """Each episode's alignment reports (`podkit align`), building what is not current."""
         from toolkit import pipeline
         return pipeline.align(self.catalog, tuple(slugs), feed, jobs=jobs, progress=progress)
+
+    def clip(self, slug: str, start: float, duration: float, *,
+             shape: str = "square") -> tuple[Path, bool]:
+        """A one-off video clip of built episode `slug` (`podkit clip`): the MP4 written
+        (into its reports folder) and whether it has captions."""
+        from toolkit.clipping import one_clip
+        return one_clip(self.catalog, slug, start, duration, shape)
 
     def feed(self, *, feed: str | None = None, now: dt.datetime | None = None) -> list[FeedResult]:
         """Write each show's feed and pages from the build records (`podkit feed`)."""
@@ -171,11 +182,13 @@ class Project:
         return report
 
     def release(self, *, feed: str | None = None, now: dt.datetime | None = None, jobs: int = 1,
-                on_step: Callable[[str], None] | None = None) -> ReleaseResult:
-        """Check, build, feed, validate and publish; nothing published when a step fails."""
+                on_step: Callable[[str], None] | None = None,
+                cluster: ClusterTarget | None = None) -> ReleaseResult:
+        """Check, build, feed, validate and publish; nothing published when a step fails.
+        With `cluster` the build step runs on a Dask cluster."""
         from toolkit import pipeline
         from toolkit.showlife import golive
         result = golive.release(self.root, feed, now=now or pipeline.now(), jobs=jobs,
-                                on_step=on_step)
+                                on_step=on_step, cluster=cluster)
         self.reload()
         return result

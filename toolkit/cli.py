@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from toolkit import __version__, environ, redact
-from toolkit.commands.context import Context, clock, pass_ctx
+from toolkit.commands.context import Context, clock, cluster_target, pass_ctx
 from toolkit.errors import PodkitError
 
 log = logging.getLogger("toolkit")
@@ -145,9 +145,17 @@ def _parse_date(text: str):  # noqa: ANN202 - returns datetime
               help="ID3 version: 2.3 plays everywhere (car stereos, Windows); 2.4 is newer.")
 @click.option("--force", is_flag=True,
               help="Rebuild even episodes whose record says nothing changed (a new ffmpeg).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Where episodes are built: local processes (default, -j) or a Dask "
+                   "cluster (needs --scheduler or PODKIT_DASK_SCHEDULER; docs/scale.md).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask).")
+@click.option("--worker-root", metavar="PATH",
+              help="Where the Dask workers see this show folder, if not at the same path.")
 @pass_ctx
 def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
-          id3_version: str, force: bool) -> None:
+          id3_version: str, force: bool, executor: str | None, scheduler: str | None,
+          worker_root: str | None) -> None:
     """Build episodes: audio, tags, transcripts, chapters, notes and pages.
 
     An episode whose inputs (content hashes, not dates) match its last build is left as
@@ -158,18 +166,20 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     from toolkit.commands.display import EpisodeProgress
     display = EpisodeProgress([e.slug for e in c.project.select(*slugs, feed=feed_id)],
                               enabled=not c.quiet)
-    results = c.project.build(*slugs, feed=feed_id, jobs=jobs, force=force,
-                              id3_version=int(id3_version), progress=display)
-    display.close()
+    target = cluster_target(executor, scheduler, worker_root)
+    try:
+        results = c.project.build(*slugs, feed=feed_id, jobs=jobs, force=force,
+                                  id3_version=int(id3_version), progress=display,
+                                  cluster=target)
+    finally:
+        display.close()
     failed = [r for r in results if not r.ok]
     built = [r.summary for r in results if r.summary is not None and not r.summary.unchanged]
     for s in built:
         c.say(_build_line(s))
     for s in built:
-        if s.limiting_warning:
-            click.echo(f"episodes/{s.slug}: audio: warning: {s.limiting_warning}", err=True)
-        for warning in s.align_warnings:
-            click.echo(f"episodes/{s.slug}: transcript: warning: {warning}", err=True)
+        for topic, warning in s.warnings:     # each build step's, in step order
+            click.echo(f"episodes/{s.slug}: {topic}: warning: {warning}", err=True)
     for r in results:
         if r.summary is not None and r.summary.overrun:
             click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "
@@ -250,10 +260,11 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
 
 # Release, inspection and import commands, and init, status and release, live in their own
 # modules (cli_tools, cli_show), registered here.
+from toolkit.commands.clip import COMMANDS as _CLIP_COMMANDS  # noqa: E402
 from toolkit.commands.show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
 from toolkit.commands.tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402
 
-for _command in (*_TOOL_COMMANDS, *_SHOW_COMMANDS):
+for _command in (*_TOOL_COMMANDS, *_SHOW_COMMANDS, *_CLIP_COMMANDS):
     cli.add_command(_command)
 
 

@@ -47,3 +47,13 @@ def secrets() -> list[str]:
     found = [os.environ.get(v, "") for v in SECRET_ENV]
     found += [s for v in URL_ENV for s in url_secrets(os.environ.get(v))]
     return [s for s in found if s]
+
+
+def dask_scheduler() -> str | None:
+    """PODKIT_DASK_SCHEDULER: build on this Dask scheduler (CI, cron) unless options say so."""
+    return os.environ.get("PODKIT_DASK_SCHEDULER") or None
+
+
+def dask_worker_root() -> str | None:
+    """PODKIT_DASK_WORKER_ROOT: where the workers see the show folder, if not at its path."""
+    return os.environ.get("PODKIT_DASK_WORKER_ROOT") or None

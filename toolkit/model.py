@@ -287,6 +287,8 @@ class Soundbite:
     start: float
     duration: float
     title: str | None = None
+    clip: bool = True                   # render a video clip of it (toolkit.clips)
+    shape: str = "square"               # the clip's frame: square, vertical or landscape
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,16 @@ class LoudnessStats:
     true_peak: float                    # dBTP
     sample_peak: float                  # dBFS
     duration: float                     # seconds
+
+
+@dataclass(frozen=True)
+class Limiting:
+    """How hard the limiter worked on a programme, and the warning when that was heavy."""
+
+    seconds: float          # time during which the limiter takes more than 0.01 dB
+    share: float            # of the programme's duration, 0..1
+    max_db: float           # its deepest gain reduction
+    warning: str | None     # set above normalize.HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB
 
 
 @dataclass(frozen=True)

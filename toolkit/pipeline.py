@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit import environ, runner
 from toolkit.config import catalog
@@ -36,6 +38,9 @@ from toolkit.site.pages import page_data, page_notes, record_page
 from toolkit.standards import artwork
 from toolkit.store import promote
 from toolkit.store.layout import Layout, site_key
+
+if TYPE_CHECKING:  # the dask extra is optional: imported only for a cluster build
+    from toolkit.cluster import ClusterTarget
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +153,9 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
     for feed in {e.feed for e in episodes}:
         for parent in (layout.stage(feed) / "episodes", layout.build / "reports" / feed):
             names = os.listdir(parent) if parent.is_dir() else []
-            found |= {n.split("-", 1)[1] for n in names if n.startswith((".work-", ".old-"))}
+            # .work-<slug>[.<attempt>], .old-<slug>, .claim-<slug>.<build> (cluster builds)
+            found |= {n.split("-", 1)[1].split(".", 1)[0] for n in names
+                      if n.startswith((".work-", ".old-", ".claim-"))}
     for ep in episodes:
         try:
             if any(n.startswith(".") and n.endswith(".part")
@@ -159,10 +166,11 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
     return found
 
 
-def _files_present(stage: Path, raw: dict) -> bool:
-    """True when the audio files a raw record names are in the stage folder."""
-    media = [raw.get("audio") or {}, *(raw.get("extra_audio") or [])]
-    return all(isinstance(m, dict) and os.path.isfile(f"{stage}/{m.get('path')}") for m in media)
+def _files_present(root: Path, raw: dict) -> bool:
+    """True when the audio files a raw record names are there (paths relative to `root`)."""
+    tagged = (raw.get("steps") or {}).get("tags") or {}
+    media = [tagged.get("audio") or {}, *(tagged.get("extra") or [])]
+    return all(isinstance(m, dict) and os.path.isfile(f"{root}/{m.get('path')}") for m in media)
 
 
 def _tidy(layout: Layout, ep: Episode) -> None:
@@ -175,13 +183,46 @@ def _tidy(layout: Layout, ep: Episode) -> None:
             leftover.unlink(missing_ok=True)
 
 
+def _local(todo: list[tuple[str, tuple[EpisodeJob]]], jobs: int,
+           progress: runner.Progress | None) -> list[runner.JobResult]:
+    """Build the jobs in local worker processes (`-j`)."""
+    if len(todo) > 1 and jobs > 1:
+        # Workers are forked: loading the audio engine and the taggers once here spares
+        # each of them the imports.
+        from toolkit.audio import master
+        from toolkit.tags import id3  # noqa: F401
+        from toolkit.text import chapters, transcript  # noqa: F401
+        master.warm_up()
+    return runner.run_jobs(build_episode, todo, workers=jobs, progress=progress)
+
+
+def _on_cluster(cat: Catalog, todo: list[tuple[str, tuple[EpisodeJob]]], target: ClusterTarget,
+                progress: runner.Progress | None) -> list[runner.JobResult]:
+    """Build the jobs on a Dask cluster, longest sources first; one claim per build."""
+    import uuid
+
+    from toolkit import cluster
+    build_id = uuid.uuid4().hex[:12]
+    claimed = [(key, (replace(job, settings=replace(job.settings, claim=build_id)),))
+               for key, (job,) in todo]
+    # The sources' bytes stand for their duration: a stat each, where probing 10,000
+    # episodes' audio would cost the client minutes before the first job starts.
+    sizes = {key: float(sum(p.path.stat().st_size for p in job.episode.parts
+                            if p.path.is_file()))
+             for key, (job,) in todo}
+    return cluster.run_jobs(build_episode, claimed, target=target, root=cat.root, sizes=sizes,
+                            progress=progress)
+
+
 def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
           jobs: int = 1, settings: BuildSettings = BuildSettings(),
-          progress: runner.Progress | None = None) -> list[runner.JobResult]:
+          progress: runner.Progress | None = None,
+          cluster: ClusterTarget | None = None) -> list[runner.JobResult]:
     """Build the selected episodes (all by default), `jobs` at a time; failures are listed.
 
     An episode whose record matches every input (and whose files are there) is not
-    rebuilt at all; the others are built by workers from picklable jobs.
+    rebuilt at all; the others are built by workers from picklable jobs: local processes,
+    or a Dask cluster's workers with `cluster` (toolkit.cluster).
     """
     cat, episodes = select(root, slugs, feed_id)
     layout = cat.layout
@@ -196,7 +237,7 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
         inputs = cat.inputs(ep)
         raw = cat.raw_record(ep)    # decoding 2,000 whole records would cost a second
         if raw is not None and not settings.force and raw.get("inputs") == inputs \
-                and _files_present(layout.stage(ep.feed), raw):
+                and _files_present(cat.root, raw):
             done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.unchanged_from(raw, ep))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)
@@ -204,14 +245,11 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
         todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, inputs,
                                           covers[ep.feed], settings),)))
     cat.save()
-    if len(todo) > 1 and jobs > 1:
-        # Workers are forked: loading the audio engine and the taggers once here spares
-        # each of them the imports.
-        from toolkit.audio import master
-        from toolkit.tags import id3  # noqa: F401
-        from toolkit.text import chapters, transcript  # noqa: F401
-        master.warm_up()
-    for result in runner.run_jobs(build_episode, todo, workers=jobs, progress=progress):
+    if cluster is not None:
+        results_run = _on_cluster(cat, todo, cluster, progress)
+    else:
+        results_run = _local(todo, jobs, progress)
+    for result in results_run:
         done[result.key] = result
     results = [done[e.slug] for e in episodes]
     # Episodes that failed to load are failures of this build too (listed, never skipped).

@@ -10,6 +10,7 @@ from toolkit import redact
 
 if TYPE_CHECKING:
     from toolkit.api import Project
+    from toolkit.cluster import ClusterTarget
 
 
 class Context:
@@ -42,3 +43,23 @@ def clock(seconds: float) -> str:
     """A duration for a terminal line: 'm:ss', or 'h:mm:ss' from an hour on."""
     m, s = divmod(int(round(seconds)), 60)
     return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+
+def cluster_target(executor: str | None, scheduler: str | None,
+                   worker_root: str | None) -> ClusterTarget | None:
+    """Where `build`/`release` run their episodes: None (local processes) or a Dask cluster.
+
+    The options win; PODKIT_DASK_SCHEDULER (and PODKIT_DASK_WORKER_ROOT) set the cluster
+    for CI and cron, and `--executor local` overrides them.
+    """
+    from toolkit import environ
+    if executor == "local":
+        return None
+    address = scheduler or environ.dask_scheduler()
+    if executor == "dask" and not address:
+        raise click.UsageError("--executor dask needs --scheduler ADDRESS "
+                               "(or PODKIT_DASK_SCHEDULER)")
+    if not address:
+        return None
+    from toolkit.cluster import ClusterTarget
+    return ClusterTarget(address, worker_root or environ.dask_worker_root())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.commands.context import Context, clock, pass_ctx
+from toolkit.commands.context import Context, clock, cluster_target, pass_ctx
 
 
 def _parse_time(text: str):  # noqa: ANN202 - a datetime
@@ -112,8 +112,14 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
                    "dated up to then go live.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Episodes built in parallel processes.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Build on local processes (default) or a Dask cluster (docs/scale.md).")
+@click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler (implies dask).")
+@click.option("--worker-root", metavar="PATH",
+              help="Where the Dask workers see this show folder, if not at the same path.")
 @pass_ctx
-def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int) -> None:
+def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int,
+                executor: str | None, scheduler: str | None, worker_root: str | None) -> None:
     """Check, build, feed, validate and publish in one go (for cron and CI).
 
     Each step runs only if the one before passed: when any fails, nothing is published,
@@ -123,7 +129,8 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     from toolkit.showlife import golive
     when = _parse_time(now_text) if now_text else None
     try:
-        c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say)
+        c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say,
+                          cluster=cluster_target(executor, scheduler, worker_root))
     except golive.ReleaseError as exc:
         for line in exc.lines:      # the step's problems, then main() prints the one summary
             click.echo(line, err=True)

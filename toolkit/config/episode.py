@@ -30,6 +30,7 @@ from toolkit.model import (
     is_slug,
 )
 from toolkit.standards import artwork, stdcheck, wavheader
+from toolkit.standards.clipspec import CLIP_MAX_S, CLIP_MIN_S, CLIP_SHAPES
 
 EPISODE_FILE = "episode.toml"
 #: Transcript formats by file extension, when `format` is not given.
@@ -264,11 +265,22 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     for st in t.tables("soundbites"):
         start, dur = st.time("start", required=True), st.time("duration", required=True)
         title_sb = st.text("title")
+        clip = bool(st.flag("clip", default=True))
+        shape = st.text("shape", default="square") or "square"
+        if shape not in CLIP_SHAPES:
+            st.error("shape", f"{shape!r}: one of {', '.join(CLIP_SHAPES)}")
         st.finish()
         if start is not None and dur is not None:
             if not 15 <= dur <= 120:
                 st.warn("duration", f"{dur:g} s; Podcasting 2.0 suggests 15 to 120 s")
-            soundbites.append(Soundbite(start, dur, title_sb))
+            if clip and not CLIP_MIN_S <= dur <= CLIP_MAX_S:
+                # A warning, not an error: a soundbite is valid in the feed at any length
+                # (shows imported with long ones must still build); only its clip is left.
+                st.warn("duration", f"{dur:g} s: no video clip (a clip is {CLIP_MIN_S:g} to "
+                        f"{CLIP_MAX_S:g} s, social platforms' limits); shorten it, or set "
+                        "clip = false to keep it as a soundbite without a clip")
+                clip = False
+            soundbites.append(Soundbite(start, dur, title_sb, clip, shape))
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
     enc = t.table("encoding")

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit import pipeline
 from toolkit import release as rel
@@ -23,6 +24,9 @@ from toolkit.config.catalog import Catalog
 from toolkit.crosscheck import load_catalog
 from toolkit.errors import PodkitError, ProblemsError
 from toolkit.publish import sync
+
+if TYPE_CHECKING:  # the dask extra is optional
+    from toolkit.cluster import ClusterTarget
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,8 @@ class ReleaseResult:
 
 
 def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: int = 1,
-            on_step: Callable[[str], None] | None = None) -> ReleaseResult:
+            on_step: Callable[[str], None] | None = None,
+            cluster: ClusterTarget | None = None) -> ReleaseResult:
     """Check, build, write the feed, validate and publish; stop at the first failing step."""
     lines: list[str] = []
 
@@ -70,7 +75,8 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
         raise ReleaseError("check", [str(p) for p in cat.problems])
     say(f"check: {len(cat.shows)} feed(s), {len(cat.episodes)} episode(s)")
     # 2. build: only what changed; every failure listed
-    results = _step("build", lambda: pipeline.build(cat, (), feed_id, jobs=jobs))
+    results = _step("build", lambda: pipeline.build(cat, (), feed_id, jobs=jobs,
+                                                    cluster=cluster))
     failed = [r for r in results if not r.ok]
     if failed:
         raise ReleaseError("build", [f"failed {r.key}: {r.error}" for r in failed])

@@ -114,6 +114,19 @@ class PageData:
     cover: str | None = None                # episode art, else the show's; site key or URL
     chapters_file: str | None = None        # chapters.json: site key or URL
     downloads: tuple[Link, ...] = ()        # other renditions (.m4a...)
+    clips: tuple[ClipLink, ...] = ()        # soundbite video clips (toolkit.clips)
+
+
+@dataclass(frozen=True)
+class ClipLink:
+    """A video clip the page shows: its MP4 and poster (site keys or URLs) and frame size."""
+
+    title: str
+    href: str
+    poster: str
+    width: int
+    height: int
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +245,9 @@ def _episode_view(show: Show, page: PageData, href: Any) -> dict[str, Any]:
         "transcript_html": Markup(markup.clean_transcript(page.transcript_html)),
         "transcripts": [{"label": t.label, "href": href(t.href), "type": t.type} for t in page.transcripts],
         "downloads": [{"label": d.label, "href": href(d.href), "type": d.type} for d in page.downloads],
+        "clips": [{"title": c.title, "href": href(c.href), "poster_href": href(c.poster),
+                   "url": _absolute(show, c.href), "poster_url": _absolute(show, c.poster),
+                   "width": c.width, "height": c.height, "size": c.size} for c in page.clips],
     }
 
 

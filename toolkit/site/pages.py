@@ -5,6 +5,7 @@ from toolkit.model import Episode, MediaFile, Show
 from toolkit.site import markup, notes
 from toolkit.standards import renditions
 from toolkit.store import record
+from toolkit.store.parts import ClipFile, ClipsPart
 
 
 def page_notes(episode: Episode, page_url: str) -> str:
@@ -14,7 +15,8 @@ def page_notes(episode: Episode, page_url: str) -> str:
 
 def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transcripts: tuple,
               chapters_file: MediaFile | None, extra: list[MediaFile] | tuple, notes_html: str,
-              transcript_html: str, cover: str | None) -> notes.PageData:
+              transcript_html: str, cover: str | None,
+              clips: tuple[ClipFile, ...] = ()) -> notes.PageData:
     """What the episode page and the index show for one built episode."""
     labels = {"text/vtt": "WebVTT captions", "application/x-subrip": "SRT subtitles",
               "application/json": "Podcast Index JSON", "text/plain": "Plain text",
@@ -25,7 +27,9 @@ def page_data(show: Show, episode: Episode, audio: MediaFile, chs: tuple, transc
         transcript_html=transcript_html,
         transcripts=tuple(notes.Link(labels.get(t.mime, t.mime), t.url, t.mime) for t in transcripts),
         cover=cover, chapters_file=chapters_file.url if chapters_file else None,
-        downloads=tuple(notes.Link(_label(m), m.url, m.mime) for m in extra))
+        downloads=tuple(notes.Link(_label(m), m.url, m.mime) for m in extra),
+        clips=tuple(notes.ClipLink(c.title or f"Clip {c.index}", c.video.url, c.poster.url,
+                                   c.width, c.height, c.video.size) for c in clips))
 
 
 def _label(m: MediaFile) -> str:
@@ -38,4 +42,4 @@ def record_page(show: Show, rec: record.EpisodeRecord, transcript_html: str = ""
     """The page data of a built episode, from its record alone."""
     return page_data(show, rec.episode, rec.audio, rec.chapters, rec.transcripts,
                      rec.chapters_file, rec.extra_audio, rec.page_notes_html, transcript_html,
-                     rec.cover)
+                     rec.cover, rec.part("clips", ClipsPart()).clips)

@@ -10,6 +10,7 @@ between them leaves the old build under `.old-<name>`, which `recover` puts back
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -33,19 +34,47 @@ def recover(final: Path) -> None:
 
 
 def tidy(final: Path) -> None:
-    """Put back a build whose promotion was cut short; remove abandoned work folders."""
+    """Put back a build whose promotion was cut short; remove abandoned work folders
+    (a cluster build's attempt folders and claims too: no attempt of an earlier build may
+    still promote once a new build of the episode starts)."""
     recover(final)
-    for leftover in (work_folder(final), old_folder(final)):
+    leftovers = [work_folder(final), old_folder(final)]
+    if final.parent.is_dir():
+        leftovers += final.parent.glob(f".work-{glob.escape(final.name)}.*")
+        leftovers += final.parent.glob(f".claim-{glob.escape(final.name)}.*")
+    for leftover in leftovers:
         if leftover.exists():
             shutil.rmtree(leftover)
 
 
-def begin(final: Path) -> Path:
-    """Clear what earlier attempts left beside `final` and return an empty work folder."""
-    tidy(final)
-    work = work_folder(final)
+def begin(final: Path, attempt: str | None = None) -> Path:
+    """Clear what earlier attempts left beside `final` and return an empty work folder.
+
+    With `attempt` (a cluster build: toolkit.cluster), the folder is the attempt's own and
+    nothing else is cleared: another attempt at the same episode may be running beside it.
+    """
+    if attempt is None:
+        tidy(final)
+        work = work_folder(final)
+    else:
+        recover(final)
+        work = final.parent / f".work-{final.name}.{attempt}"
     work.mkdir(parents=True)
     return work
+
+
+def claim(final: Path, build_id: str) -> bool:
+    """Take build `build_id`'s one right to promote `final`; False if another attempt has it.
+
+    An atomic mkdir (atomic on NFS too, unlike O_EXCL on old clients): of two attempts at
+    one episode in one cluster build, exactly one promotes. The claim stays until the
+    episode's next build starts (`tidy`), so a late attempt cannot promote after the first.
+    """
+    try:
+        (final.parent / f".claim-{final.name}.{build_id}").mkdir(parents=True)
+    except FileExistsError:
+        return False
+    return True
 
 
 def abandon(work: Path) -> None:

@@ -1,0 +1,1 @@
+"""Video clips of soundbites: word-timed captions (captions) and the render (render)."""
