@@ -201,7 +201,7 @@ def test_validate_reports_each_rendition_and_refuses_an_off_target_one(show: Pat
     assert "run `podkit build first-episode --force`" in doc["findings"][0]["message"], doc
     # Where the build itself reported heavy limiting, rebuilding gives the same miss:
     # the hint names the source, never --force.
-    data["limiting"] = {"seconds": 5.0, "share": 1.0, "max_db": 128.9,
+    data["steps"]["audio"]["limiting"] = {"seconds": 5.0, "share": 1.0, "max_db": 128.9,
                         "warning": "heavy limiting: up to 128.9 dB"}
     rec.write_text(json.dumps(data), "utf-8")
     doc = json.loads(podkit_inprocess(show, "validate", "--json").stdout)

@@ -238,7 +238,7 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
                 durations.update({m.url: m.duration for m in (rec.audio, *rec.extra_audio)
                                   if m.duration is not None})
                 rows += _loudness_rows(show, rec)
-                if rec.limiting.get("warning"):
+                if rec.limiting and rec.limiting.warning:
                     heavy.add(rec.slug)
         own = validate.own_context(layout.site(show.id), show.base_url, show.feed_url,
                                    podcast_guid=show.guid, durations=durations,

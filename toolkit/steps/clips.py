@@ -60,12 +60,18 @@ class Clips(Step):
         cues = timed_cues(ctx.texts)
         titles = (show.title, episode.title)
         bites = [(i, sb) for i, sb in enumerate(episode.soundbites, 1) if sb.clip]
-        out = []
+        out, skipped = [], []
         for n, (index, sb) in enumerate(bites):
             ctx.progress("clips", n / len(bites))
             start = max(0.0, min(sb.start, ctx.audio.duration))
             duration = min(sb.duration, ctx.audio.duration - start)
-            render.check_length(duration, f"{episode.path}: soundbites[{index - 1}]")
+            if duration < render.MIN_S:
+                # The soundbite runs past the end of the programme (an imported feed's, or
+                # audio edited shorter): the feed keeps it, the clip is left, and said so.
+                skipped.append(f"soundbite {index} ({sb.start:g} s + {sb.duration:g} s) runs "
+                               f"past the end of the programme ({ctx.audio.duration:.1f} s): "
+                               "no clip")
+                continue
             words = clip_words(cues, start, duration)
             key = _clip_key(ctx, index, art, words, titles, start, duration, sb.shape)
             video = cache / f"clip-{key}.mp4"
@@ -89,9 +95,10 @@ class Clips(Step):
                                 poster=ctx.folder.media(still_pub, "image/jpeg"),
                                 captions=bool(words)))
         ctx.progress("clips", 1.0)
-        return ClipsPart(clips=tuple(out))
+        return ClipsPart(clips=tuple(out), skipped=tuple(skipped))
 
     def warnings(self, part: ClipsPart) -> tuple[str, ...]:
         """A clip drawn without captions says why."""
-        return tuple(f"soundbite {c.index} ({c.start:g} s): no timed transcript covers it, "
-                     "the clip has no captions" for c in part.clips if not c.captions)
+        return part.skipped + tuple(
+            f"soundbite {c.index} ({c.start:g} s): no timed transcript covers it, the clip has "
+            "no captions" for c in part.clips if not c.captions)

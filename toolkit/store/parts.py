@@ -128,6 +128,7 @@ class ClipsPart:
     """The clips step: one video clip per soundbite that asks for one."""
 
     clips: tuple[ClipFile, ...] = ()
+    skipped: tuple[str, ...] = ()             # soundbites left without a clip, and why
 
 
 #: Step name -> the type of its part. A step registers its own (see `register`).
