@@ -97,8 +97,11 @@ def check(c: Context, no_media: bool) -> None:
 @click.argument("slug")
 @click.option("--feed", "feed_id", help="The feed the episode belongs to (default: the only one).")
 @click.option("--title", default=None, help="The episode's title.")
-@click.option("--audio", type=click.Path(path_type=Path),
-              help="The episode's audio: copied into episodes/SLUG/ (the original is only read).")
+@click.option("--audio", "audio", multiple=True, type=click.Path(path_type=Path),
+              help="The episode's audio: copied into episodes/SLUG/ (the original is only read); "
+                   "repeat it for ordered parts (intro, interview...), each a chapter.")
+@click.option("--bed", type=click.Path(path_type=Path),
+              help="A music bed, copied in and played (ducked) under the first part.")
 @click.option("--transcript", "transcripts", multiple=True,
               type=click.Path(path_type=Path),
               help="A transcript (.txt, .srt, .vtt, .json) copied beside the audio; repeatable.")
@@ -107,12 +110,17 @@ def check(c: Context, no_media: bool) -> None:
 @click.option("--draft/--no-draft", default=True, show_default=True,
               help="--no-draft: the episode goes in the feed on its date without editing.")
 @pass_ctx
-def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: Path | None,
-        transcripts: tuple[Path, ...], date_text: str | None, draft: bool) -> None:
-    """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio)."""
+def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: tuple[Path, ...],
+        bed: Path | None, transcripts: tuple[Path, ...], date_text: str | None,
+        draft: bool) -> None:
+    """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio).
+
+    Several --audio make ordered parts; in a show with seasons the episode is numbered
+    within the current season.
+    """
     date = _parse_date(date_text) if date_text else None
     path = c.project.new_episode(slug, feed_id=feed_id, title=title, audio=audio,
-                                 transcripts=transcripts, date=date, draft=draft)
+                                 transcripts=transcripts, date=date, draft=draft, bed=bed)
     c.say(f"created {path}: " + ("run `podkit check`" if audio else
                                  "add the audio, then run `podkit check`"))
 

@@ -308,11 +308,14 @@ def write_page(path: Path, html: str) -> bool:
 def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: datetime,
                     number: int | None = None, title: str | None = None,
                     audio: str | None = None, transcripts: list[dict[str, str]] | None = None,
-                    draft: bool = True) -> str:
+                    draft: bool = True, parts: list[dict[str, str]] | None = None,
+                    season: int | None = None) -> str:
     """Render `episode.toml.j2` for `podkit new <slug>`: a commented episode.toml to fill in.
 
-    `audio` and `transcripts` (each `file`, `language`) name files copied into the
-    episode folder; `draft` is the scaffold's `draft` value.
+    `audio` (one file) or `parts` (each `file`, `title`, optional `bed`) and
+    `transcripts` (each `file`, `language`) name files copied into the episode folder;
+    `season` is the show's current season (None: no season); `draft` is the scaffold's
+    `draft` value.
     """
     for name, value in (("slug", slug), ("feed", feed)):
         if not is_slug(value):
@@ -323,4 +326,5 @@ def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: d
     return _render(templates_dir, SCAFFOLD_TEMPLATE, {
         "slug": slug, "feed": feed, "date": date.isoformat(), "number": number,
         "title": title or slug.replace("-", " ").capitalize(), "audio": audio,
-        "transcripts": transcripts or [], "draft": draft})
+        "transcripts": transcripts or [], "draft": draft, "parts": parts or [],
+        "season": season})

