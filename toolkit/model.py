@@ -266,6 +266,8 @@ class TranscriptSource:
     format: TranscriptFormat
     language: str | None = None
     drop_lines: tuple[int, ...] = ()    # 1-based line numbers to drop (negative: from the end)
+    drop_until: str | None = None       # a pattern: drop up to and including its first line
+    drop_matching: tuple[str, ...] = ()  # patterns: drop every line one of them matches
     align: bool = True                  # plain text: time it against the audio (toolkit.text.align)
 
 

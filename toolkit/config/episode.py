@@ -121,12 +121,34 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
             else:
                 tt.error(f"drop_lines[{i}]", "must be a line number (1-based; negative counts "
                                              "from the end)")
+        until = tt.get("drop_until", str)       # not stripped: a space in a pattern counts
+        if until is not None and _pattern_problem(until):
+            tt.error("drop_until", _pattern_problem(until))
+        matching = []
+        for i, v in enumerate(tt.get("drop_matching", list, default=[])):
+            problem = _pattern_problem(v) if isinstance(v, str) else "must be a pattern (a string)"
+            if problem:
+                tt.error(f"drop_matching[{i}]", problem)
+            else:
+                matching.append(v)
         # Timing a plain-text transcript against the audio (toolkit.text.align) is on by default.
         align = tt.get("align", bool, default=True)
         tt.finish()
         if path is not None and fmt is not None:
-            out.append(TranscriptSource(path, fmt, language, tuple(drops), align=align))
+            out.append(TranscriptSource(path, fmt, language, tuple(drops), until or None,
+                                        tuple(matching), align=align))
     return tuple(out)
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` is no usable drop rule (a regular expression), or None."""
+    if not pattern.strip():
+        return "must not be empty (it would match every line)"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"not a regular expression: {exc}"
+    return None
 
 
 def _chapter_img(ct: Table, base: Path) -> str | None:

@@ -106,15 +106,34 @@ def _capital(ch: str) -> bool:
 
 # ---- plain text --------------------------------------------------------------------------------
 
-def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[int]:
-    """The indices into `lines` that `drop_lines` names, in file order.
+def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path,
+                  until: str | None = None, matching: tuple[str, ...] = ()) -> list[int]:
+    """The indices into `lines` that the drop rules name, in file order (see `drop_rules`)."""
+    return sorted(drop_rules(lines, drop, path, until, matching))
 
-    Only lines that hold text are counted (blank lines between a page's headings are
-    not lines a producer sees as such): 1 is the first line with text, -1 the last.
-    ConfigError (field drop_lines) for 0 or a number past the lines of text.
+
+def drop_rules(lines: list[str], drop: tuple[int, ...], path: Path,
+               until: str | None = None, matching: tuple[str, ...] = ()) -> dict[int, str]:
+    """{index into `lines`: the rule that drops it} for the three drop rules of a transcript.
+
+    `drop` (drop_lines) counts only lines that hold text (blank lines between a page's
+    headings are not lines a producer sees as such): 1 is the first line with text, -1
+    the last. `until` (drop_until) drops every line up to and including the first one
+    the pattern matches; `matching` (drop_matching) drops each line one of its patterns
+    matches. Patterns are regular expressions searched in the line (`re.search`): they
+    suit a weekly page scrape whose header and footer move. All rules see the file as it
+    is, and a line any of them names goes. ConfigError for 0, a number past the lines of
+    text, or a drop_until that matches no line (the page changed: better to stop than to
+    publish its header).
     """
     text_lines = [i for i, ln in enumerate(lines) if ln.strip()]
-    gone: set[int] = set()
+    gone: dict[int, str] = {}
+    if until is not None:
+        rx = re.compile(until)
+        first = next((i for i in text_lines if rx.search(lines[i])), None)
+        if first is None:
+            raise ConfigError(f"no line matches {until!r}", path=path, field="drop_until")
+        gone.update((i, "drop_until") for i in text_lines if i <= first)
     for n in drop:
         if n == 0:
             raise ConfigError("line numbers start at 1 (0 names no line)", path=path,
@@ -122,27 +141,34 @@ def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[i
         if not -len(text_lines) <= n <= len(text_lines):
             raise ConfigError(f"line {n} does not exist: the file has {len(text_lines)} lines of "
                               "text", path=path, field="drop_lines")
-        gone.add(text_lines[n - 1 if n > 0 else n])
-    return sorted(gone)
+        gone.setdefault(text_lines[n - 1 if n > 0 else n], "drop_lines")
+    patterns = [re.compile(p) for p in matching]
+    for i in text_lines:
+        if i not in gone and any(rx.search(lines[i]) for rx in patterns):
+            gone[i] = "drop_matching"
+    return gone
 
 
-def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
-    """`lines` without the lines of text `drop` names (see `lines_to_drop`)."""
-    gone = lines_to_drop(lines, drop, path)
-    for idx in gone:
-        # Logged so a producer can see at a glance that the right lines went.
-        log.info("%s: dropping line %d: %r", path, idx + 1, lines[idx][:80])
-    gone_set = set(gone)
-    return [ln for i, ln in enumerate(lines) if i not in gone_set]
+def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path,
+               until: str | None = None, matching: tuple[str, ...] = ()) -> list[str]:
+    """`lines` without the lines the drop rules name (see `drop_rules`)."""
+    gone = drop_rules(lines, drop, path, until, matching)
+    number = {i: n for n, i in enumerate((i for i, ln in enumerate(lines) if ln.strip()), 1)}
+    for idx in sorted(gone):
+        # Logged so a producer can see at a glance that the right lines went; numbered as
+        # drop_lines counts (lines of text), like `podkit transcript`.
+        log.info("%s: dropping line %d: %r (%s)", path, number[idx], lines[idx][:80], gone[idx])
+    return [ln for i, ln in enumerate(lines) if i not in gone]
 
 
-def parse_text(text: str, path: Path, drop: tuple[int, ...] = ()) -> list[Cue]:
+def parse_text(text: str, path: Path, drop: tuple[int, ...] = (), until: str | None = None,
+               matching: tuple[str, ...] = ()) -> list[Cue]:
     """Paragraphs (separated by blank lines) as untimed cues.
 
     Lines inside a paragraph are joined with a space; a line that starts with
     `Speaker:` starts a new cue for that speaker. The words are kept as written.
     """
-    lines = drop_lines(text.split("\n"), drop, path)
+    lines = drop_lines(text.split("\n"), drop, path, until, matching)
     cues: list[Cue] = []
     speaker: str | None = None
     buf: list[str] = []
