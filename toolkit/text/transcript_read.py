@@ -13,19 +13,17 @@ import logging
 import math
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from toolkit.errors import ConfigError
 from toolkit.model import Cue
+from toolkit.text.speakers import recognised, split_speaker, text_turns
 
 log = logging.getLogger(__name__)
 
-#: Words that may appear in lowercase inside a speaker's name ("Ludwig van Beethoven:").
-_NAME_PARTICLES = frozenset({"al", "bin", "da", "de", "del", "der", "di", "du", "la", "le",
-                             "van", "von", "y"})
 #: (path, codec) already warned about in this process.
 _warned: set[tuple[str, str]] = set()
-_SPEAKER_RE = re.compile(r"^([^\W\d_][\w.'’\- ]{0,39}?):[ \t]+(?=\S)")
 
 
 # ---- bytes to text -------------------------------------------------------------------------
@@ -73,35 +71,6 @@ def decode(data: bytes, path: Path) -> str:
 
 def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-# ---- speakers ----------------------------------------------------------------------------------
-
-def split_speaker(line: str) -> tuple[str | None, str]:
-    """(speaker, rest) when `line` starts with `Name:`; (None, line) otherwise.
-
-    A name is one to four words, at most 40 characters, before a colon and a space. Its
-    first word starts with a capital (or a letter of a script without case, such as
-    Hangul); later words start with a capital, a digit ("Speaker 2") or are a name
-    particle ("van"). So "Jane Host: Hello" and "SPEAKER_01: Hi" name a speaker, while
-    "Editor's note: ..." or "at 10:30 we" do not.
-    """
-    m = _SPEAKER_RE.match(line)
-    if not m:
-        return None, line
-    name = " ".join(m.group(1).split())
-    words = name.split(" ")
-    if len(words) > 4 or not _capital(words[0][0]):
-        return None, line
-    for w in words[1:]:
-        if not (_capital(w[0]) or w[0].isdigit() or w in _NAME_PARTICLES):
-            return None, line
-    return name, line[m.end():]
-
-
-def _capital(ch: str) -> bool:
-    # An uncased letter (Hangul, CJK, Arabic...) counts: those scripts have no capitals.
-    return ch.isupper() or (ch.isalpha() and not ch.islower())
 
 
 # ---- plain text --------------------------------------------------------------------------------
@@ -169,6 +138,7 @@ def parse_text(text: str, path: Path, drop: tuple[int, ...] = (), until: str | N
     `Speaker:` starts a new cue for that speaker. The words are kept as written.
     """
     lines = drop_lines(text.split("\n"), drop, path, until, matching)
+    speakers = recognised(text_turns(lines))
     cues: list[Cue] = []
     speaker: str | None = None
     buf: list[str] = []
@@ -185,7 +155,7 @@ def parse_text(text: str, path: Path, drop: tuple[int, ...] = (), until: str | N
             flush()
             continue
         who, rest = split_speaker(line)
-        if who is not None:
+        if who is not None and who in speakers:
             flush()
             speaker = who
             line = rest
@@ -238,6 +208,7 @@ def parse_srt(text: str, path: Path) -> list[Cue]:
     A leading `Name:` names the speaker (the Podcast Index SRT convention).
     """
     cues: list[Cue] = []
+    found: list[tuple[str | None, str]] = []
     for n, (line_no, lines) in enumerate(_blocks(text), start=1):
         idx = 1 if lines[0].strip().isdigit() and len(lines) > 1 else 0
         m = _SRT_TIMING_RE.match(lines[idx])
@@ -248,10 +219,27 @@ def parse_srt(text: str, path: Path) -> list[Cue]:
         body = _clean(lines[idx + 1:])
         if not body:
             continue  # an empty caption carries nothing to transcribe
-        speaker, body = split_speaker(body)
+        speaker, rest = split_speaker(body)
         cues.append(Cue(text=body, speaker=speaker, start=_seconds(*m.group(1, 2, 3, 4)),
                         end=_seconds(*m.group(5, 6, 7, 8))))
-    return cues
+        found.append((speaker, rest))
+    return _keep_speakers(cues, found, [c.speaker for c in cues])
+
+
+def _keep_speakers(cues: list[Cue], found: list[tuple[str | None, str]],
+                   turns: list[str | None]) -> list[Cue]:
+    """Cues whose `Name:` prefix `recognised` accepts lose it and name their speaker; the
+    others keep the prefix as text. `found` is (name or None, text after it) per cue."""
+    speakers = recognised(turns)
+    out = []
+    for cue, (name, rest) in zip(cues, found):
+        if name is None:
+            out.append(cue)
+        elif name in speakers:
+            out.append(replace(cue, text=rest, speaker=name))
+        else:
+            out.append(replace(cue, speaker=None))
+    return out
 
 
 def parse_vtt(text: str, path: Path) -> list[Cue]:
@@ -265,6 +253,7 @@ def parse_vtt(text: str, path: Path) -> list[Cue]:
         raise ConfigError(f"line 1: a WebVTT file starts with 'WEBVTT', found {first[:40]!r}",
                           path=path, field="header")
     cues: list[Cue] = []
+    found: list[tuple[str | None, str]] = []
     blocks = _blocks(text)[1:]  # the first block is the header
     n = 0
     for line_no, lines in blocks:
@@ -285,10 +274,10 @@ def parse_vtt(text: str, path: Path) -> list[Cue]:
             body = _clean(chunk.split("\n"))
             if not body:
                 continue
-            if speaker is None:
-                speaker, body = split_speaker(body)
-            cues.append(Cue(text=body, speaker=speaker, start=start, end=end))
-    return cues
+            name, rest = split_speaker(body) if speaker is None else (None, body)
+            cues.append(Cue(text=body, speaker=speaker or name, start=start, end=end))
+            found.append((name, rest))
+    return _keep_speakers(cues, found, [c.speaker for c in cues])
 
 
 def _voices(payload: str) -> list[tuple[str | None, str]]:
