@@ -84,13 +84,18 @@ def check(c: Context, no_media: bool) -> None:
 
     Each problem is one line, `path: field: message`. Exit status 1 if any is an error.
     """
+    from toolkit.commands.display import echo_warnings
     checked = c.project.check(probe_media=not no_media)
-    for problem in checked.problems:
-        click.echo(str(problem), err=problem.severity.value == "error")
+    errors = list(dict.fromkeys(str(p) for p in checked.problems if p.severity.value == "error"))
+    for line in errors:
+        click.echo(line, err=True)
+    # Each warning once (two checks of one file may find the same thing), and counted.
+    warned = echo_warnings([str(p) for p in checked.problems if p.severity.value != "error"])
     if checked.errors:
-        raise PodkitError(f"{len(checked.errors)} problem(s) in {c.root}")
+        raise PodkitError(f"{len(errors)} problem(s) in {c.root}"
+                          + (f", {warned} warning(s)" if warned else ""))
     c.say(f"ok: {checked.feeds} feed(s), {checked.episodes} episode(s)"
-          + (f", {len(checked.problems)} warning(s)" if checked.problems else ""), fg="green")
+          + (f", {warned} warning(s)" if warned else ""), fg="green")
 
 
 @cli.command()
@@ -166,15 +171,12 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     built = [r.summary for r in results if r.summary is not None and not r.summary.unchanged]
     for s in built:
         c.say(_build_line(s))
-    for s in built:
-        if s.limiting_warning:
-            click.echo(f"episodes/{s.slug}: audio: warning: {s.limiting_warning}", err=True)
-        for warning in s.align_warnings:
-            click.echo(f"episodes/{s.slug}: transcript: warning: {warning}", err=True)
-    for r in results:
-        if r.summary is not None and r.summary.overrun:
-            click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "
-                       f"{r.summary.overrun}", err=True)
+    # Each warning once: the built episodes' all, an unchanged one's overrun (its slot).
+    warned = [line for s in built for line in s.warning_lines()]
+    warned += [line for r in results if r.summary is not None and r.summary.unchanged
+               for line in r.summary.warning_lines() if ": max_duration: " in line]
+    from toolkit.commands.display import echo_warnings
+    echo_warnings(warned)
     unchanged = len(results) - len(failed) - len(built)
     if unchanged:
         c.say(f"unchanged: {unchanged} episode(s) already built from the same inputs")

@@ -94,6 +94,17 @@ class BuildSummary:
                                                         AlignStatus.MISMATCH)))
 
 
+    def warning_lines(self) -> tuple[str, ...]:
+        """The build's warnings as `path: field: warning: message` lines, each once."""
+        lines = []
+        if self.limiting_warning:
+            lines.append(f"episodes/{self.slug}: audio: warning: {self.limiting_warning}")
+        lines += [f"episodes/{self.slug}: transcript: warning: {w}" for w in self.align_warnings]
+        if self.overrun:
+            lines.append(f"episodes/{self.slug}/episode.toml: max_duration: warning: "
+                         f"{self.overrun}")
+        return tuple(dict.fromkeys(lines))
+
     @classmethod
     def unchanged_from(cls, raw: dict, ep: Episode) -> BuildSummary:
         """The summary of an episode left as it was, from its record's plain data."""

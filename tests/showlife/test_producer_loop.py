@@ -99,3 +99,24 @@ def test_new_without_seasons_numbers_across_the_show(show: Path, takes: Path) ->
     ok(podkit_inprocess(show, "new", "three", "--audio", str(takes / "intro.wav")))
     data = tomllib.loads((show / "episodes" / "three" / "episode.toml").read_text("utf-8"))
     assert data["number"] == 3 and "season" not in data
+
+
+def test_release_shows_each_warning_once_and_counts_it(show: Path, takes: Path) -> None:
+    """Issue 23, item 7: a warning is shown once per command, counted in the summary line."""
+    ok(podkit_inprocess(show, "new", "long-one", "--audio", str(takes / "interview.wav"),
+                        "--date", "2024-03-01T09:00:00+01:00", "--no-draft"))
+    toml = show / "episodes" / "long-one" / "episode.toml"
+    toml.write_text(toml.read_text("utf-8") + 'max_duration = "0:01"\n', "utf-8")
+    line = "episodes/long-one/episode.toml: max_duration: warning:"
+    # The first release builds the episode: its overrun is the build's warning, once.
+    run = ok(podkit_inprocess(show, "release"))
+    assert run.stderr.count(line) == 1, run.stderr
+    assert "build: 1 built, 0 unchanged, 1 warning(s)" in run.stdout
+    # The next: check names it (from the record), the build has nothing new to say.
+    run = ok(podkit_inprocess(show, "release"))
+    assert run.stderr.count(line) == 1, run.stderr
+    assert "check: 1 feed(s), 1 episode(s), 1 warning(s)" in run.stdout
+    run = ok(podkit_inprocess(show, "check"))
+    assert run.stderr.count(line) == 1 and "1 warning(s)" in run.stdout, run
+    run = ok(podkit_inprocess(show, "build"))
+    assert run.stderr.count(line) == 1, run.stderr

@@ -100,9 +100,9 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
     c.say(f"{len(report.rows)} episode(s): {totals or 'none'}; {clock(report.duration)} built")
     for feed in report.unknown_remote:
         c.say(f"{feed}: S3 target not asked; `podkit status --remote` compares it")
-    for r in report.rows:
-        if r.limiting:
-            click.echo(f"episodes/{r.slug}: audio: warning: {r.limiting}", err=True)
+    from toolkit.commands.display import echo_warnings
+    echo_warnings([f"episodes/{r.slug}: audio: warning: {r.limiting}"
+                   for r in report.rows if r.limiting])
 
 
 @click.command("release")
@@ -123,11 +123,13 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     from toolkit.showlife import golive
     when = _parse_time(now_text) if now_text else None
     try:
-        c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say)
+        result = c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say)
     except golive.ReleaseError as exc:
         for line in exc.lines:      # the step's problems, then main() prints the one summary
             click.echo(line, err=True)
         raise
+    from toolkit.commands.display import echo_warnings
+    echo_warnings(result.warnings)
 
 
 COMMANDS = (init, status, release_cmd)
