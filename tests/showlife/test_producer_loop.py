@@ -103,6 +103,10 @@ def test_new_without_seasons_numbers_across_the_show(show: Path, takes: Path) ->
 
 def test_release_shows_each_warning_once_and_counts_it(show: Path, takes: Path) -> None:
     """Issue 23, item 7: a warning is shown once per command, counted in the summary line."""
+    from PIL import Image
+    cover = show / "feeds" / f"{FEED_ID}.jpg"
+    with Image.open(cover) as img:          # the producer's own cover: no placeholder warning
+        img.convert("RGB").save(cover, "JPEG", quality=90)
     ok(podkit_inprocess(show, "new", "long-one", "--audio", str(takes / "interview.wav"),
                         "--date", "2024-03-01T09:00:00+01:00", "--no-draft"))
     toml = show / "episodes" / "long-one" / "episode.toml"
@@ -120,3 +124,39 @@ def test_release_shows_each_warning_once_and_counts_it(show: Path, takes: Path) 
     assert run.stderr.count(line) == 1 and "1 warning(s)" in run.stdout, run
     run = ok(podkit_inprocess(show, "build"))
     assert run.stderr.count(line) == 1, run.stderr
+
+
+def test_check_warns_while_the_cover_is_the_placeholder(show: Path) -> None:
+    cover = show / "feeds" / f"{FEED_ID}.jpg"
+    run = ok(podkit_inprocess(show, "check"))
+    assert f"feeds/{FEED_ID}.toml: artwork: warning: {FEED_ID}.jpg is still the placeholder" \
+        in run.stderr and "2 warning(s)" in run.stdout, run   # and "no episode folders"
+    # The placeholder edited and saved again (its comment kept) is the producer's own now.
+    from PIL import Image
+    with Image.open(cover) as img:
+        img.convert("RGB").save(cover, "JPEG", quality=90)
+    run = ok(podkit_inprocess(show, "check"))
+    assert "placeholder" not in run.stderr and "1 warning(s)" in run.stdout, run
+
+
+def test_status_has_a_feed_column_with_two_feeds(show: Path, takes: Path) -> None:
+    feeds = show / "feeds"
+    other = (feeds / f"{FEED_ID}.toml").read_text("utf-8").replace(
+        "Weekly Segment", "Weekly Extra").replace("/weekly/", "/extra/")
+    (feeds / "weekly-extra.toml").write_text(other, "utf-8")
+    (feeds / "weekly-extra.jpg").write_bytes((feeds / f"{FEED_ID}.jpg").read_bytes())
+    for feed, slug in ((FEED_ID, "one"), ("weekly-extra", "two")):
+        ok(podkit_inprocess(show, "new", slug, "--feed", feed, "--audio", str(takes / "intro.wav")))
+    out = ok(podkit_inprocess(show, "status")).stdout.splitlines()
+    assert out[0].split()[:3] == ["episode", "feed", "no."], out
+    assert sorted(ln.split()[:2] for ln in out[2:4]) == [["one", FEED_ID], ["two", "weekly-extra"]]
+
+
+def test_the_init_makefile_has_a_cue_target(show: Path) -> None:
+    import subprocess
+    make = subprocess.run(["make", "-n", "cue", "EP=x"], cwd=show, capture_output=True, text=True,
+                          timeout=60)
+    assert make.returncode == 0, make.stderr
+    assert make.stdout.strip() == "podkit cue  x"
+    assert "make cue" in subprocess.run(["make"], cwd=show, capture_output=True, text=True,
+                                        timeout=60).stdout
