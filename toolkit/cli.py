@@ -199,9 +199,15 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
     from it): episodes whose build is not current are built first. Exit 1 when a
     transcript's audio does not match its text.
     """
+    from toolkit.commands.display import EpisodeProgress
     from toolkit.model import AlignStatus
     mismatched = 0
-    for slug, reports in c.project.align(*slugs, feed=feed_id, jobs=jobs):
+    # On a terminal the search's progress is drawn: a long programme takes a while.
+    display = EpisodeProgress([e.slug for e in c.project.select(*slugs, feed=feed_id)],
+                              enabled=not c.quiet)
+    aligned = c.project.align(*slugs, feed=feed_id, jobs=jobs, progress=display)
+    display.close()
+    for slug, reports in aligned:
         if not reports:
             c.say(f"{slug}: no plain-text transcript to align")
         for a in reports:

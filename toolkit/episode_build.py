@@ -235,7 +235,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
     # 2. transcripts, validated against the built duration, in every format apps read
     progress("transcripts", 0.0)
     texts = [transcript.load(src, duration=audio.duration) for src in episode.transcripts]
-    texts, alignments = align_transcripts(texts, job, audio)
+    texts, alignments = align_transcripts(texts, job, audio, progress)
     transcript_files = tuple(folder.moved(m) for m in transcript.write_all(
         texts, work, url_of=folder.url, title=episode.title))
     # 3. chapters: the episode's own, else one per titled part
@@ -306,7 +306,8 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         parts=tuple(audio.parts), cue=sheet, alignments=alignments)
 
 
-def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio  # type: ignore[no-untyped-def]
+def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio,  # type: ignore[no-untyped-def]
+                      progress: Progress = _noop
                       ) -> tuple[list[Transcript], tuple[AlignReport, ...]]:
     """Time the plain-text transcripts against the built master (toolkit.text.align), where
     `align` is on; the others pass through. One report per plain-text transcript."""
@@ -324,7 +325,8 @@ def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio  # type: i
                 [w for c in text.cues for w in c.text.split()])))
             continue
         result = align.align(text, audio.mp3, audio_key=audio.key, cache_dir=cache,
-                             language=job.show.language)
+                             language=job.show.language,
+                             progress=lambda share: progress("aligning", share))
         if result.report.status is not AlignStatus.ALIGNED:
             log.info("%s: %s", src.path, result.report.message)  # the CLI reports it
         out.append(result.transcript)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import tomllib
@@ -14,6 +15,8 @@ from toolkit.errors import ConfigError, Problem, ProblemsError
 from toolkit.fsutil import kind_problem, os_problem, write_text
 from toolkit.model import is_slug
 from toolkit.site import notes
+
+log = logging.getLogger(__name__)
 
 
 def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str | None = None,
@@ -52,11 +55,19 @@ def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str
         if len(audios) > 1 or bed is not None else []
     if parts and bed is not None:
         parts[0]["bed"] = bed.name
-    text = notes.render_scaffold(
-        templates if templates.is_dir() else None, slug=slug, feed=feed_id, title=title,
-        date=when, number=number, audio=audios[0].name if len(audios) == 1 else None,
-        transcripts=[{"file": t.name, "language": language} for t in transcripts], draft=draft,
-        parts=parts, season=season)
+    def render(number: int, season: int | None) -> str:
+        return notes.render_scaffold(
+            templates if templates.is_dir() else None, slug=slug, feed=feed_id, title=title,
+            date=when, number=number, audio=audios[0].name if len(audios) == 1 else None,
+            transcripts=[{"file": t.name, "language": language} for t in transcripts],
+            draft=draft, parts=parts, season=season)
+    text = render(number, season)
+    if season is not None and tomllib.loads(text).get("season") != season:
+        # A show's own older template that does not write the season: a number within
+        # the season would then collide with another season's, so count across the show.
+        log.warning("%s does not use the `season` variable: numbering across seasons",
+                    templates / "episode.toml.j2")
+        text = render(_highest_number(root, feed_id) + 1, None)
     if audios:
         _check_points_at(text, [a.name for a in audios], bed.name if bed else None, templates)
     episodes = root / "episodes"
@@ -152,6 +163,16 @@ def _check_points_at(text: str, audio: list[str], bed: str | None, templates: Pa
 
 def _positive(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _highest_number(root: Path, feed_id: str) -> int:
+    """The highest `number` any episode folder of `feed_id` holds, whatever its season."""
+    highest = 0
+    for folder in episode_folders(root):
+        data = parse_toml(folder / EPISODE_FILE, [], "") if (folder / EPISODE_FILE).exists() else None
+        if (data or {}).get("feed") == feed_id:
+            highest = max(highest, _positive(data.get("number")) or 0)
+    return highest
 
 
 def _current_season(root: Path, feed_id: str) -> tuple[int | None, int]:

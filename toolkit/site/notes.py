@@ -60,13 +60,17 @@ from toolkit.store import layout
 __all__ = ["Link", "NotesHTML", "PageData", "EpisodeNotes", "render_notes", "episode_notes",
            "write_notes", "render_episode_page", "render_embed", "render_index", "render_scaffold",
            "episode_page_key", "embed_page_key", "write_page", "safe_url", "INDEX_PAGE", "ARCHIVE_PAGE",
-           "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
+           "ROBOTS_FILE", "ROBOTS_TXT", "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
 
 log = logging.getLogger(__name__)
 
 #: Site keys of the pages (paths inside the published folder).
 INDEX_PAGE = "index.html"
 ARCHIVE_PAGE = "archive.html"
+#: The site's robots.txt: a show's pages are public and meant to be found (Lighthouse's
+#: SEO audit, and search engines, ask for one at the site's root).
+ROBOTS_FILE = "robots.txt"
+ROBOTS_TXT = b"# Written by podkit: every page and file of this show may be crawled.\nUser-agent: *\nAllow: /\n"
 #: Episodes the index page shows in full (player, chapters); the archive lists them all.
 INDEX_EPISODES = 50
 EPISODE_PAGE = "episodes/{slug}/index.html"
