@@ -76,6 +76,7 @@ class BuildSummary:
     renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
     limiting_warning: str | None = None   # the limiter worked hard (normalize.limiting)
     align_warnings: tuple[str, ...] = ()  # transcripts published untimed, and why
+    mix_warnings: tuple[str, ...] = ()    # parts standing far above the speech (audio.mix)
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -91,7 +92,8 @@ class BuildSummary:
                    limiting_warning=rec.limiting.get("warning"),
                    align_warnings=tuple(f"{a.source.name}: {a.message}" for a in rec.alignments
                                         if a.status in (AlignStatus.NO_MODEL,
-                                                        AlignStatus.MISMATCH)))
+                                                        AlignStatus.MISMATCH)),
+                   mix_warnings=rec.mix_warnings)
 
 
     def warning_lines(self) -> tuple[str, ...]:
@@ -99,6 +101,7 @@ class BuildSummary:
         lines = []
         if self.limiting_warning:
             lines.append(f"episodes/{self.slug}: audio: warning: {self.limiting_warning}")
+        lines += [f"episodes/{self.slug}: audio: warning: {w}" for w in self.mix_warnings]
         lines += [f"episodes/{self.slug}: transcript: warning: {w}" for w in self.align_warnings]
         if self.overrun:
             lines.append(f"episodes/{self.slug}/episode.toml: max_duration: warning: "
@@ -303,7 +306,8 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         page_notes_html=page_notes_html, has_transcript_html=bool(transcript_html),
         loudness_before=audio.before, loudness_after=audio.after,
         renditions=dict(audio.renditions) or {"mp3": audio.after}, limiting=limiting,
-        parts=tuple(audio.parts), cue=sheet, alignments=alignments)
+        parts=tuple(audio.parts), cue=sheet, alignments=alignments,
+        mix_warnings=tuple(getattr(audio, "mix_warnings", ())))   # a passthrough has none
 
 
 def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio,  # type: ignore[no-untyped-def]

@@ -244,6 +244,7 @@ class AudioPart:
     bed_gain_db: float = -18.0          # bed level under speech
     chapter: bool = True                # a chapter mark starts at this part
     processing: Processing | None = None  # speech processing; None: the episode's
+    level_re_speech: float | None = None  # LU from the speech's loudness (a music part); None: as is
 
 
 @dataclass(frozen=True)

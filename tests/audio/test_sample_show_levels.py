@@ -40,6 +40,7 @@ def test_the_sample_episodes_master_without_a_limiting_warning(sample, tmp_path:
     assert result.limiting is not None and result.limiting.warning is None, result.limiting
     assert result.limiting.max_db < 1.5 and result.limiting.share < 0.02
     assert result.after.integrated == pytest.approx(-16.0, abs=0.5)
+    assert result.mix_warnings == ()        # no sting far above the speech either
 
 
 def test_the_sample_speech_has_a_delivered_voice_tracks_peaks(sample) -> None:

@@ -84,7 +84,7 @@ def _parts(t: Table, base: Path) -> tuple[AudioPart, ...]:
                          bed_gain_db=p.number("bed_gain", default=-18.0, minimum=-60.0,
                                               maximum=0.0) or -18.0,
                          chapter=bool(p.flag("chapter", default=True)),
-                         processing=speechconf.read(p))
+                         processing=speechconf.read(p), level_re_speech=_level(p))
         p.finish()
         if path is not None:
             parts.append(part)
@@ -138,6 +138,23 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
             out.append(TranscriptSource(path, fmt, language, tuple(drops), until or None,
                                         tuple(matching), align=align))
     return tuple(out)
+
+
+_LEVEL_RE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*LU\s*$")
+
+
+def _level(p: Table) -> float | None:
+    """A part's `level = "-6 LU"`: its loudness relative to the speech (a music part)."""
+    value = p.get("level", object)
+    if value is None:
+        return None
+    m = _LEVEL_RE.match(value) if isinstance(value, str) else None
+    number = float(m.group(1)) if m else None
+    if number is None or not -40.0 <= number <= 10.0:
+        p.error("level", f"must be a level relative to the speech from \"-40 LU\" to \"+10 LU\", "
+                         f"e.g. \"-6 LU\", not {value!r}")
+        return None
+    return number
 
 
 def _pattern_problem(pattern: str) -> str | None:

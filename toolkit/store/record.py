@@ -92,6 +92,7 @@ class EpisodeRecord:
     cue: CueSheet | None = None
     limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()
     alignments: tuple[AlignReport, ...] = ()  # one per plain-text transcript (toolkit.text.align)
+    mix_warnings: tuple[str, ...] = ()        # parts far above the speech (toolkit.audio.mix)
 
     @property
     def slug(self) -> str:
