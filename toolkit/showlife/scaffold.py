@@ -55,6 +55,7 @@ def new_episode(root: Path, slug: str, *, feed_id: str | None = None, title: str
         if len(audios) > 1 or bed is not None else []
     if parts and bed is not None:
         parts[0]["bed"] = bed.name
+
     def render(number: int, season: int | None) -> str:
         return notes.render_scaffold(
             templates if templates.is_dir() else None, slug=slug, feed=feed_id, title=title,
