@@ -89,8 +89,10 @@ def check(c: Context, no_media: bool) -> None:
     errors = list(dict.fromkeys(str(p) for p in checked.problems if p.severity.value == "error"))
     for line in errors:
         click.echo(line, err=True)
-    # Each warning once (two checks of one file may find the same thing), and counted.
-    warned = echo_warnings([str(p) for p in checked.problems if p.severity.value != "error"])
+    # Each warning once (two checks of one file may find the same thing), and counted;
+    # on stdout, as check has always listed them (errors go to stderr).
+    warned = echo_warnings([str(p) for p in checked.problems if p.severity.value != "error"],
+                           err=False)
     if checked.errors:
         raise PodkitError(f"{len(errors)} problem(s) in {c.root}"
                           + (f", {warned} warning(s)" if warned else ""))

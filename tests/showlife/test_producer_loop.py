@@ -121,7 +121,7 @@ def test_release_shows_each_warning_once_and_counts_it(show: Path, takes: Path) 
     assert run.stderr.count(line) == 1, run.stderr
     assert "check: 1 feed(s), 1 episode(s), 1 warning(s)" in run.stdout
     run = ok(podkit_inprocess(show, "check"))
-    assert run.stderr.count(line) == 1 and "1 warning(s)" in run.stdout, run
+    assert run.stdout.count(line) == 1 and "1 warning(s)" in run.stdout, run
     run = ok(podkit_inprocess(show, "build"))
     assert run.stderr.count(line) == 1, run.stderr
 
@@ -130,13 +130,13 @@ def test_check_warns_while_the_cover_is_the_placeholder(show: Path) -> None:
     cover = show / "feeds" / f"{FEED_ID}.jpg"
     run = ok(podkit_inprocess(show, "check"))
     assert f"feeds/{FEED_ID}.toml: artwork: warning: {FEED_ID}.jpg is still the placeholder" \
-        in run.stderr and "2 warning(s)" in run.stdout, run   # and "no episode folders"
+        in run.stdout and "2 warning(s)" in run.stdout, run   # and "no episode folders"
     # The placeholder edited and saved again (its comment kept) is the producer's own now.
     from PIL import Image
     with Image.open(cover) as img:
         img.convert("RGB").save(cover, "JPEG", quality=90)
     run = ok(podkit_inprocess(show, "check"))
-    assert "placeholder" not in run.stderr and "1 warning(s)" in run.stdout, run
+    assert "placeholder" not in run.stdout and "1 warning(s)" in run.stdout, run
 
 
 def test_status_has_a_feed_column_with_two_feeds(show: Path, takes: Path) -> None:
