@@ -40,7 +40,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_cover import write as write_cover  # noqa: E402
-from sample_audio import SR, at_loudness, bed, encode, silence, sting, to_mono  # noqa: E402
+from sample_audio import (  # noqa: E402
+    SR,
+    at_loudness,
+    bed,
+    encode,
+    silence,
+    sting,
+    to_mono,
+    voice_chain,
+)
 
 from toolkit.text.transcript_read import drop_lines  # noqa: E402
 
@@ -160,7 +169,9 @@ def speech(paras: list[tuple[str, str]], workdir: Path, pad: float = PART_PAD) -
             pos += audio.size
     chunks.append(silence(pad))
     # Per part, so the two voices match in loudness (espeak's male voice reads ~3 LU quieter).
-    return at_loudness(np.concatenate(chunks), SPEECH_LUFS, workdir), cues
+    # Through a station's voice processing (sample_audio.voice_chain), as delivered speech is.
+    voiced = voice_chain(np.concatenate(chunks), SPEECH_LUFS)
+    return at_loudness(voiced, SPEECH_LUFS, workdir), cues
 
 
 def transcript_body(episode_dir: Path) -> list[str]:

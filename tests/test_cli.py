@@ -73,17 +73,70 @@ def test_transcript_command_shows_dropped_and_kept_lines(show_root: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "episodes/first-episode/t.txt: drop_lines = [1, 2, 3, -1]",
-        "dropped (4):",
+        "dropped (4; numbers count lines of text, as drop_lines does):",
         "      1  Programme",
-        "      3  Segment",
-        "      5  Title of the piece",
-        "     13  Share this article",
+        "      2  Segment",
+        "      3  Title of the piece",
+        "      7  Share this article",
         "kept (first 2 of 3 lines of text):",
-        "      7  Host: Good evening.",
-        "      9  Guest: Thank you.",
+        "      4  Host: Good evening.",
+        "      5  Guest: Thank you.",
     ]
     assert (show_root / "episodes/first-episode/t.txt").read_bytes() == before
     assert not (show_root / "build").exists()  # nothing built, nothing written
+
+
+def _with_rules(root: Path, text: str, rules: str) -> None:
+    ep = root / "episodes" / "first-episode"
+    (ep / "t.txt").write_text(text, "utf-8")
+    with open(ep / "episode.toml", "a", encoding="utf-8") as f:
+        f.write(f'\n[[transcripts]]\nfile = "t.txt"\nlanguage = "en"\n{rules}\nalign = false\n')
+
+
+SCRAPE = ("Home | News | Programmes\n\nWeekly Garden Hour\n\nPublished 3 May\n\n"
+          "Host: Good evening.\n\nGuest: Thank you.\n\nAdvertisement\n\n"
+          "Host: And goodbye.\n\nShare this article\n\nAdvertisement\n")
+
+
+def test_transcript_command_shows_pattern_rules_before_any_build(show_root: Path) -> None:
+    """A weekly page scrape: the header ends at a line that moves; ads recur anywhere."""
+    _with_rules(show_root, SCRAPE, 'drop_until = "^Published "\n'
+                'drop_matching = ["^Advertisement$", "^Share this"]')
+    result = CliRunner().invoke(cli, ["--root", str(show_root), "transcript", "first-episode",
+                                      "--lines", "9"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[2:9] == [
+        "      1  Home | News | Programmes  (drop_until)",
+        "      2  Weekly Garden Hour  (drop_until)",
+        "      3  Published 3 May  (drop_until)",
+        "      6  Advertisement  (drop_matching)",
+        "      8  Share this article  (drop_matching)",
+        "      9  Advertisement  (drop_matching)",
+        "kept (first 3 of 3 lines of text):",
+    ]
+    assert [ln.split(None, 1)[1] for ln in lines[9:]] == \
+        ["Host: Good evening.", "Guest: Thank you.", "Host: And goodbye."]
+    assert not (show_root / "build").exists()
+    # The build publishes what the preview shows: the same three paragraphs.
+    from toolkit.config.episode import load_episode
+    from toolkit.text import transcript
+    episode = load_episode(show_root, "first-episode", None)  # type: ignore[arg-type]
+    cues = transcript.load(episode.transcripts[0], duration=None).cues
+    assert [c.text for c in cues] == ["Good evening.", "Thank you.", "And goodbye."]
+
+
+def test_pattern_rules_refuse_a_bad_pattern_and_a_page_that_changed(show_root: Path) -> None:
+    _with_rules(show_root, SCRAPE, 'drop_until = "^(Published"')
+    result = CliRunner().invoke(cli, ["--root", str(show_root), "check", "--no-media"])
+    assert result.exit_code == 1
+    assert "drop_until: not a regular expression" in result.output
+    ep = show_root / "episodes" / "first-episode" / "episode.toml"
+    ep.write_text(ep.read_text("utf-8").replace('"^(Published"', '"^Updated "'), "utf-8")
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(show_root),
+                           "transcript", "first-episode"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().endswith("t.txt: drop_until: no line matches '^Updated '"), proc.stderr
 
 
 def test_transcript_command_names_a_bad_line_number(show_root: Path) -> None:

@@ -91,21 +91,31 @@ def check(c: Context, no_media: bool) -> None:
 
     Each problem is one line, `path: field: message`. Exit status 1 if any is an error.
     """
+    from toolkit.commands.display import echo_warnings
     checked = c.project.check(probe_media=not no_media)
-    for problem in checked.problems:
-        click.echo(str(problem), err=problem.severity.value == "error")
+    errors = list(dict.fromkeys(str(p) for p in checked.problems if p.severity.value == "error"))
+    for line in errors:
+        click.echo(line, err=True)
+    # Each warning once (two checks of one file may find the same thing), and counted;
+    # on stdout, as check has always listed them (errors go to stderr).
+    warned = echo_warnings([str(p) for p in checked.problems if p.severity.value != "error"],
+                           err=False)
     if checked.errors:
-        raise PodkitError(f"{len(checked.errors)} problem(s) in {c.root}")
+        raise PodkitError(f"{len(errors)} problem(s) in {c.root}"
+                          + (f", {warned} warning(s)" if warned else ""))
     c.say(f"ok: {checked.feeds} feed(s), {checked.episodes} episode(s)"
-          + (f", {len(checked.problems)} warning(s)" if checked.problems else ""), fg="green")
+          + (f", {warned} warning(s)" if warned else ""), fg="green")
 
 
 @cli.command()
 @click.argument("slug")
 @click.option("--feed", "feed_id", help="The feed the episode belongs to (default: the only one).")
 @click.option("--title", default=None, help="The episode's title.")
-@click.option("--audio", type=click.Path(path_type=Path),
-              help="The episode's audio: copied into episodes/SLUG/ (the original is only read).")
+@click.option("--audio", "audio", multiple=True, type=click.Path(path_type=Path),
+              help="The episode's audio: copied into episodes/SLUG/ (the original is only read); "
+                   "repeat it for ordered parts (intro, interview...), each a chapter.")
+@click.option("--bed", type=click.Path(path_type=Path),
+              help="A music bed, copied in and played (ducked) under the first part.")
 @click.option("--transcript", "transcripts", multiple=True,
               type=click.Path(path_type=Path),
               help="A transcript (.txt, .srt, .vtt, .json) copied beside the audio; repeatable.")
@@ -114,12 +124,17 @@ def check(c: Context, no_media: bool) -> None:
 @click.option("--draft/--no-draft", default=True, show_default=True,
               help="--no-draft: the episode goes in the feed on its date without editing.")
 @pass_ctx
-def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: Path | None,
-        transcripts: tuple[Path, ...], date_text: str | None, draft: bool) -> None:
-    """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio)."""
+def new(c: Context, slug: str, feed_id: str | None, title: str | None, audio: tuple[Path, ...],
+        bed: Path | None, transcripts: tuple[Path, ...], date_text: str | None,
+        draft: bool) -> None:
+    """Create episodes/SLUG/ with an episode.toml to fill in (and its audio, with --audio).
+
+    Several --audio make ordered parts; in a show with seasons the episode is numbered
+    within the current season.
+    """
     date = _parse_date(date_text) if date_text else None
     path = c.project.new_episode(slug, feed_id=feed_id, title=title, audio=audio,
-                                 transcripts=transcripts, date=date, draft=draft)
+                                 transcripts=transcripts, date=date, draft=draft, bed=bed)
     c.say(f"created {path}: " + ("run `podkit check`" if audio else
                                  "add the audio, then run `podkit check`"))
 
@@ -177,13 +192,12 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     built = [r.summary for r in results if r.summary is not None and not r.summary.unchanged]
     for s in built:
         c.say(_build_line(s))
-    for s in built:
-        for topic, warning in s.warnings:     # each build step's, in step order
-            click.echo(f"episodes/{s.slug}: {topic}: warning: {warning}", err=True)
-    for r in results:
-        if r.summary is not None and r.summary.overrun:
-            click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "
-                       f"{r.summary.overrun}", err=True)
+    # Each warning once: the built episodes' all, an unchanged one's overrun (its slot).
+    warned = [line for s in built for line in s.warning_lines()]
+    warned += [line for r in results if r.summary is not None and r.summary.unchanged
+               for line in r.summary.warning_lines() if ": max_duration: " in line]
+    from toolkit.commands.display import echo_warnings
+    echo_warnings(warned)
     unchanged = len(results) - len(failed) - len(built)
     if unchanged:
         c.say(f"unchanged: {unchanged} episode(s) already built from the same inputs")
@@ -206,9 +220,15 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
     from it): episodes whose build is not current are built first. Exit 1 when a
     transcript's audio does not match its text.
     """
+    from toolkit.commands.display import EpisodeProgress
     from toolkit.model import AlignStatus
     mismatched = 0
-    for slug, reports in c.project.align(*slugs, feed=feed_id, jobs=jobs):
+    # On a terminal the search's progress is drawn: a long programme takes a while.
+    display = EpisodeProgress([e.slug for e in c.project.select(*slugs, feed=feed_id)],
+                              enabled=not c.quiet)
+    aligned = c.project.align(*slugs, feed=feed_id, jobs=jobs, progress=display)
+    display.close()
+    for slug, reports in aligned:
         if not reports:
             c.say(f"{slug}: no plain-text transcript to align")
         for a in reports:

@@ -44,6 +44,11 @@ def load_catalog(root: Path, *, probe_media: bool = True) -> Catalog:
         for show in cat.shows.values():
             for msg in artwork.problems(show.artwork):
                 cat.problems.append(Problem(display(show.path, root), "artwork", msg))
+            if artwork.is_placeholder(show.artwork):
+                cat.problems.append(Problem(
+                    display(show.path, root), "artwork",
+                    f"{show.artwork.name} is still the placeholder cover `podkit init` drew: "
+                    "replace it with your own artwork (1400-3000 px, square)", Severity.WARNING))
         for ep in cat.episodes:
             _probe_episode(cat, ep)
     _check_built(cat)

@@ -72,6 +72,21 @@ class BuildSummary:
         """Transcripts published untimed, and why."""
         return tuple(m for topic, m in self.warnings if topic == "transcript")
 
+    def warning_lines(self) -> tuple[str, ...]:
+        """The build's warnings as `path: topic: warning: message` lines, each once: every
+        step's (in step order), then the slot's."""
+        lines = [f"episodes/{self.slug}: {topic}: warning: {m}" for topic, m in self.warnings]
+        if self.overrun:
+            lines.append(f"episodes/{self.slug}/episode.toml: max_duration: warning: "
+                         f"{self.overrun}")
+        return tuple(dict.fromkeys(lines))
+
+    @property
+    def mix_warnings(self) -> tuple[str, ...]:
+        """Parts standing far above the speech (toolkit.audio.mix), from the audio step."""
+        return tuple(m for topic, m in self.warnings if topic == "audio"
+                     and m != self.limiting_warning)
+
     @classmethod
     def unchanged_from(cls, raw: dict, ep: object) -> BuildSummary:
         """The summary of an episode left as it was, from its record's plain data."""

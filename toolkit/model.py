@@ -255,6 +255,7 @@ class AudioPart:
     bed_gain_db: float = -18.0          # bed level under speech
     chapter: bool = True                # a chapter mark starts at this part
     processing: Processing | None = None  # speech processing; None: the episode's
+    level_re_speech: float | None = None  # LU from the speech's loudness (a music part); None: as is
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,8 @@ class TranscriptSource:
     format: TranscriptFormat
     language: str | None = None
     drop_lines: tuple[int, ...] = ()    # 1-based line numbers to drop (negative: from the end)
+    drop_until: str | None = None       # a pattern: drop up to and including its first line
+    drop_matching: tuple[str, ...] = ()  # patterns: drop every line one of them matches
     align: bool = True                  # plain text: time it against the audio (toolkit.text.align)
 
 

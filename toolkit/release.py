@@ -149,7 +149,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         archive = notes.render_archive(show, [r.episode for r in records],
                                        show.templates).encode("utf-8")
         changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index,
-                                                    notes.ARCHIVE_PAGE: archive})
+                                                    notes.ARCHIVE_PAGE: archive,
+                                                    notes.ROBOTS_FILE: notes.ROBOTS_TXT})
         ordered = [i.episode.slug for i in rss.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),

@@ -298,3 +298,24 @@ def test_handler_threads_are_bounded(tmp_path):
         for s in stalled:
             s.close()
         _stop(server, thread)
+
+
+def test_a_dropped_keep_alive_connection_prints_no_traceback(served, capfd):
+    """Issue 23, item 8: a browser resets an idle keep-alive connection (or one mid-request):
+    the preview says nothing about it, and goes on serving."""
+    import struct
+    import time
+    server, _site, _keys = served
+    host, port = server.server_address[:2]
+    for payload in (b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /ind"):
+        sock = socket.create_connection((host, port), timeout=5)
+        sock.sendall(payload)
+        time.sleep(0.2)      # the server answers (keep-alive) and waits for the next request
+        # SO_LINGER 0: close() sends a TCP reset, as a browser dropping a connection does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    time.sleep(0.3)
+    status, _headers, _body = request(server, "GET", "/index.html")
+    assert status == 200
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err, err

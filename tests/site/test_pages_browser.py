@@ -381,6 +381,23 @@ def test_sample_show_pages_play_in_chromium(browser, sample_site):
         assert browser.errors() == []
 
 
+def test_the_site_has_a_robots_txt_its_pages_may_read(browser, sample_site):
+    """Issue 23, item 8: crawlers' tools (Lighthouse's SEO audit) fetch /robots.txt from the
+    page: the site has one, and the pages' CSP lets the page read its own site (connect-src
+    'self') while it still refuses any other host."""
+    _root, site, url = sample_site
+    assert b"User-agent: *" in (site / "robots.txt").read_bytes()
+    for page in (url, url.rstrip("/") + "/episodes/pyeongchang-hockey/embed.html"):
+        browser.goto(page)
+        got = browser.js("fetch('/robots.txt').then(r => r.status + ' ' + r.headers.get("
+                         "'content-type')).then(t => t, e => 'blocked: ' + e)")
+        assert str(got).startswith("200 text/plain"), got
+        assert browser.errors() == []
+        other = browser.js("fetch('https://example.org/').then(() => 'fetched', () => 'blocked')")
+        assert other == "blocked"
+        browser.errors()        # the CSP's report of the refused fetch: expected here
+
+
 # ---- the embeddable player, as the build wrote it, in a 600x200 frame ---------------------------
 
 def _wait(browser: Browser, event: str, action: str) -> float:
@@ -412,6 +429,10 @@ def test_embed_player_plays_pauses_seeks_and_loads_only_its_own_files(browser, s
         # Everything fits the frame: nothing scrolls or is cut off.
         assert browser.js("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]") \
             == [600, 200]
+        # Chapter buttons are touch targets of at least 24 px (WCAG 2.2 target size, Lighthouse).
+        heights = browser.js("[...document.querySelectorAll('button[data-start]')]"
+                             ".map(b => b.getBoundingClientRect().height)")
+        assert heights and min(heights) >= 24, heights  # type: ignore[operator]
         _wait(browser, "playing", "#play")
         assert browser.js("document.getElementById('audio').paused") is False
         assert browser.js("document.getElementById('play').getAttribute('aria-label')") == "Pause"

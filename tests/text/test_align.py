@@ -234,3 +234,28 @@ def test_build_publishes_timed_transcripts_and_align_reports(show_root: Path, sp
     assert run.exit_code == 0, run.output
     assert "t.txt: off" in run.output
     assert not (stage / "transcript.vtt").exists()
+
+
+def test_alignment_reports_its_progress(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23, item 8: the library says how far the search is (the CLI draws it on a TTY)."""
+    import io
+
+    from toolkit.commands.display import EpisodeProgress
+    wav, _truth, paragraphs, _ = long_programme
+    shares: list[float] = []
+    result = align.align(_load(tmp_path, _text(paragraphs)), wav, audio_key="p",
+                         cache_dir=tmp_path / "cache", progress=shares.append)
+    assert result.report.status is AlignStatus.ALIGNED
+    assert len(shares) >= 2 and shares[0] == 0.0 and shares == sorted(shares)
+    assert 0.5 < shares[-1] < 1.0, shares        # the last window starts past half-way
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    screen = Terminal()
+    display = EpisodeProgress(["ep"], stream=screen)
+    for share in shares:
+        display("ep", "aligning", share)
+    display("ep", "done", 1.0)
+    assert "aligning" in screen.getvalue() and "0%" in screen.getvalue()
+    assert "1 built" in screen.getvalue()

@@ -424,3 +424,46 @@ def test_missing_json_ends_match_the_definition_on_many_segments(tmp_path):
     want = [e if e is not None else next((t for t in starts[i + 1:] if t > s), 600.0)
             for i, (s, e) in enumerate(zip(starts, ends))]
     assert got == want
+
+
+# ---- speakers: a word before a colon is not a speaker --------------------------------------------
+
+CAPTIONS = """1
+00:00:00,000 --> 00:00:02,000
+Interview: the allotment keeper.
+
+2
+00:00:02,000 --> 00:00:04,000
+She has kept the plot for thirty years.
+
+3
+00:00:04,000 --> 00:00:06,000
+Every spring starts the same way.
+"""
+
+
+def test_a_caption_label_is_not_a_speaker(tmp_path):
+    """Issue 23, item 5: one `Interview:` caption among plain captions is text, not a voice."""
+    t = load(write(tmp_path, "c.srt", CAPTIONS))
+    assert [(c.speaker, c.text) for c in t.cues][0] == (None, "Interview: the allotment keeper.")
+    assert all(c.speaker is None for c in t.cues)
+    # The same caption in WebVTT and in plain text.
+    vtt = "WEBVTT\n\n" + CAPTIONS.replace(",", ".").replace("1\n00", "00", 1)
+    assert load(write(tmp_path, "c.vtt", vtt)).cues[0].text == "Interview: the allotment keeper."
+    text = "Interview: the allotment keeper.\n\nShe has kept the plot.\n\nEvery spring.\n"
+    assert [c.speaker for c in load(write(tmp_path, "c.txt", text)).cues] == [None, None, None]
+
+
+def test_a_prefix_the_transcript_uses_as_a_speaker_is_one(tmp_path):
+    """A name that starts two turns is a speaker, even among captions without one."""
+    srt = CAPTIONS + ("\n4\n00:00:06,000 --> 00:00:08,000\nMaria Keeper: First the beans.\n"
+                      "\n5\n00:00:08,000 --> 00:00:09,000\nNo names here.\n"
+                      "\n6\n00:00:09,000 --> 00:00:10,000\nMaria Keeper: Then the rest.\n")
+    cues = load(write(tmp_path, "c.srt", srt)).cues
+    assert [(c.speaker, c.text) for c in cues if c.speaker] == [
+        ("Maria Keeper", "First the beans."), ("Maria Keeper", "Then the rest.")]
+    assert cues[0].text == "Interview: the allotment keeper."
+    # Written as speaker turns (most turns named), a guest who speaks once is a speaker.
+    turns = "Host: Hello.\n\nGuest: Hi.\n\nHost: Bye.\n\nCaller: One thing.\n"
+    assert [c.speaker for c in load(write(tmp_path, "t.txt", turns)).cues] == \
+        ["Host", "Guest", "Host", "Caller"]

@@ -21,14 +21,24 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolkit import codec, ffmpeg, fsutil
-from toolkit.audio import assemble, calibrate, encode, loudness, normalize, processing, qc
+from toolkit.audio import (
+    assemble,
+    calibrate,
+    encode,
+    loudness,
+    mix,
+    normalize,
+    processing,
+    qc,
+    qcreport,
+)
 from toolkit.model import ENGINE_VERSION, Chapter, Episode, Limiting, LoudnessStats
 from toolkit.model import LoudnessTarget, Preset
 from toolkit.standards import renditions as renditions_
@@ -60,6 +70,7 @@ class AudioResult:
     # Each rendition ("mp3", "aac", "opus", "wav") as measured on its own output.
     renditions: Mapping[str, LoudnessStats] = field(default_factory=dict)
     limiting: Limiting | None = None    # the MP3's plan
+    mix_warnings: tuple[str, ...] = ()            # parts far above the speech (audio.mix)
 
     @property
     def files(self) -> dict[str, Path]:
@@ -74,6 +85,8 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
     for part in episode.parts:
         d = asdict(part)
         d.pop("processing")     # resolved below, and only when on: old keys stay valid
+        if d["level_re_speech"] is None:
+            d.pop("level_re_speech")    # unset: the keys of earlier builds stay valid
         d["path"] = fsutil.sha256_file(part.path)
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)
@@ -111,7 +124,8 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
         others={k: paths[renditions_.get(k).ext] for k in _cached_others(data)},
         renditions={_RENAMED.get(k, k): _stats(v) for k, v in data["renditions"].items()},
         limiting=codec.load(Limiting, {k: v for k, v in data["limiting"].items()
-                                        if k != "threshold"}))
+                                        if k != "threshold"}),
+        mix_warnings=tuple(data.get("mix_warnings", ())))
     needed = [result.mp3, result.qc_png, result.qc_json, *result.others.values()]
     return result if all(p.is_file() for p in needed if p is not None) else None
 
@@ -132,7 +146,8 @@ def _save_manifest(result: AudioResult, path: Path) -> None:
             "after": asdict(result.after), "chapters": [asdict(c) for c in result.chapters],
             "parts": [list(p) for p in result.parts], "others": sorted(result.others),
             "renditions": {k: asdict(v) for k, v in result.renditions.items()},
-            "limiting": normalize.limiting_report(result.limiting) if result.limiting else None}
+            "limiting": normalize.limiting_report(result.limiting) if result.limiting else None,
+            "mix_warnings": list(result.mix_warnings)}
     # Non-finite numbers (the loudness of silence) are tagged value by value by the codec
     # ("-inf"); allow_nan=False makes a float that escaped it an error, not "-Infinity".
     text = json.dumps(codec.dump(data), indent=2, sort_keys=True, allow_nan=False)
@@ -245,10 +260,13 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     leveller = prep.leveller(block_log, spans)       # the speech leveller, if any part has it
 
     def make_plan(loss: float, margin: float) -> normalize.Plan:
-        return normalize.plan(block_log, before, aim, target.true_peak,
-                              levelling=preset.levelling, max_lra=target.max_lra,
-                              encoder_loss_db=loss, ceiling_margin_db=margin, path=where,
-                              pre_gain_db=leveller)
+        def plan_with(pre: np.ndarray | None) -> normalize.Plan:
+            return normalize.plan(block_log, before, aim, target.true_peak,
+                                  levelling=preset.levelling, max_lra=target.max_lra,
+                                  encoder_loss_db=loss, ceiling_margin_db=margin, path=where,
+                                  pre_gain_db=pre)
+        # Music parts set relative to the speech (`level = "-6 LU"`), on top of the leveller.
+        return mix.settle(block_log, spans, episode.parts, leveller, plan_with)
 
     log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
     first = make_plan(0.0, normalize.CEILING_MARGIN_DB)
@@ -309,11 +327,15 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     if result.limiting and result.limiting.warning:
         # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
         log.info("%s: %s", episode.slug, result.limiting.warning)
-    speech_qc = (processing.report(prep, block_log, main.short_term, main.after.lra,
-                                   after_fig.figures() if after_fig else None, leveller)
+    mix_qc = mix.report(block_log, spans, episode.parts, plan.gains_db)
+    result = replace(result, mix_warnings=tuple(mix_qc["warnings"]))
+    speech_qc = (processing.report(prep, block_log, main.after.lra,
+                                   after_fig.figures() if after_fig else None, leveller,
+                                   spread=mix.spreads(block_log, spans, episode.parts,
+                                                      plan.gains_db))
                  if prep.active else None)
-    _write_qc(result, episode, plan, aim, target.true_peak, block_log, main.short_term,
-              main.peaks, speech_qc)
+    qcreport.write_qc(result, episode, plan, aim, target.true_peak, block_log,
+                      main.short_term, main.peaks, speech_qc, mix_qc)
     return result
 
 
@@ -368,28 +390,3 @@ def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # 
              "; ".join(f"{k.upper()} {m.after.integrated:.2f} LUFS, LRA {m.after.lra:.1f} LU, "
                        f"{m.after.true_peak:.2f} dBTP" for k, m in out.items()))
     return out
-
-
-def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: float,
-              ceiling: float, block_log: loudness.BlockLog, after_st: np.ndarray,
-              peaks: np.ndarray, speech_qc: dict | None = None) -> None:
-    before_st = loudness.short_term_series(block_log.segment_energy())
-    qc.write_picture(result.qc_png, title=f"{episode.slug}: {episode.title}",
-                     short_term_before=before_st, short_term_after=after_st,
-                     peaks_after=peaks, peak_rate=plan.sample_rate / plan.block,
-                     target_lufs=aim, ceiling_dbtp=ceiling,
-                     note=processing.picture_note(speech_qc) if speech_qc else None)
-    extra = {"processing": speech_qc} if speech_qc else {}
-    qc.write_report(result.qc_json, {**extra,
-        "episode": episode.slug, "target_lufs": aim, "true_peak_ceiling_dbtp": ceiling,
-        "before": qc.stats_dict(result.before), "after": qc.stats_dict(result.after),
-        "gain_db": round(plan.gain_db, 2), "limiter_max_db": round(plan.limiter_max_db, 2),
-        "limited_s": round(plan.limited_s, 2), "levelled": plan.levelled,
-        "limiting": normalize.limiting_report(result.limiting) if result.limiting else None,
-        "renditions": {k: qc.stats_dict(v) for k, v in result.renditions.items()},
-        "lra_before_lu": qc.stats_dict(result.before)["lra_lu"],
-        "lra_after_lu": qc.stats_dict(result.after)["lra_lu"],
-        "chapters": [{"start": c.start, "title": c.title} for c in result.chapters],
-        "parts": [{"title": t, "seconds": round(s, 3)} for t, s in result.parts],
-    })
-

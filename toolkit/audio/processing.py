@@ -119,24 +119,24 @@ def _relative(fig: dict[str, Any]) -> dict[str, Any]:
     return fig
 
 
-def report(prep: Prepared, before_log: loudness.BlockLog, after_st: np.ndarray,
-           after_lra: float, after_fig: dict[str, Any] | None,
-           leveller: np.ndarray | None) -> dict[str, Any]:
+def report(prep: Prepared, before_log: loudness.BlockLog, after_lra: float,
+           after_fig: dict[str, Any] | None, leveller: np.ndarray | None, *,
+           spread: tuple[float, float]) -> dict[str, Any]:
     """The `processing` section of qc.json.
 
-    before: noise floor and hum of the raw processed parts (pass 0), LRA and speaker
-    spread of the programme before levelling and loudness normalization;
-    after: the same measured on the finished MP3's samples.
+    before: noise floor and hum of the raw processed parts (pass 0), LRA of the
+    programme before levelling and loudness normalization; after: the same measured on
+    the finished MP3's samples. `spread` is the speakers' spread before and after, on
+    speech alone (toolkit.audio.mix.spreads): music and stings are no speaker.
     """
     from toolkit.audio import speechlevel
     seg = before_log.segment_energy()
     before = dict(prep.before)
     before.update(lra_lu=round(loudness.loudness_range(seg), 2),
-                  speaker_spread_lu=round(speechlevel.spread(seg), 2))
+                  speaker_spread_lu=round(spread[0], 2))
     after = dict(after_fig or {})
-    # The finished programme is only known by its short-term series (the encoder's meter).
     after.update(lra_lu=round(after_lra, 2) if math.isfinite(after_lra) else None,
-                 speaker_spread_lu=round(_spread_st(after_st), 2))
+                 speaker_spread_lu=round(spread[1], 2))
     parts = []
     for i, proc in enumerate(prep.procs):
         if not proc.active:
@@ -152,16 +152,6 @@ def report(prep: Prepared, before_log: loudness.BlockLog, after_st: np.ndarray,
             "leveller": None if leveller is None else {
                 "max_gain_db": round(float(np.abs(leveller).max()), 2),
                 "max_rate_db_per_s": rate, "rate_limit_db_per_s": speechlevel.MAX_RATE_DB_S}}
-
-
-def _spread_st(st: np.ndarray) -> float:
-    """speechlevel.spread from a short-term series (3 s windows every 100 ms)."""
-    from toolkit.audio import speechlevel
-    if not len(st):
-        return 0.0
-    # Every 30th value is a non-overlapping 3 s window: their energies rebuild the input.
-    windows = 10.0 ** ((np.asarray(st[::loudness.SEGMENTS_PER_SHORT]) + 0.691) / 10.0)
-    return speechlevel.spread(np.repeat(windows, loudness.SEGMENTS_PER_SHORT))
 
 
 def picture_note(section: dict[str, Any]) -> str:

@@ -130,6 +130,19 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def echo_warnings(lines: Sequence[str], err: bool = True) -> int:
+    """Print each distinct warning line once (on stderr, or stdout with `err=False`), in
+    first-seen order; return how many.
+
+    One command may meet the same warning more than once (an episode's record read by two
+    steps, one file checked twice): shown once, it stays worth reading.
+    """
+    unique = list(dict.fromkeys(lines))
+    for line in unique:
+        click.echo(line, err=err)
+    return len(unique)
+
+
 def secho_lines(lines: Sequence[str], err: bool = False) -> None:
     """Print lines (helper so commands stay one-liners)."""
     for line in lines:

@@ -94,15 +94,21 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
              f"{r.integrated:.1f}" if r.integrated is not None else "",
              f"{r.true_peak:.1f}" if r.true_peak is not None else "",
              "heavy" if r.limiting else ""] for r in report.rows]
+    headers = ["episode", "no.", "date", "state", "duration", "LUFS", "dBTP", "limiting"]
+    if len({r.feed for r in report.rows}) > 1:
+        # Two feeds: the same slug or number may be in both, so say whose each row is.
+        headers.insert(1, "feed")
+        for row, r in zip(rows, report.rows):
+            row.insert(1, r.feed or "?")
     if rows:
-        c.say(table(rows, ["episode", "no.", "date", "state", "duration", "LUFS", "dBTP", "limiting"]))
+        c.say(table(rows, headers))
     totals = ", ".join(f"{n} {state}" for state, n in report.totals.items())
     c.say(f"{len(report.rows)} episode(s): {totals or 'none'}; {clock(report.duration)} built")
     for feed in report.unknown_remote:
         c.say(f"{feed}: S3 target not asked; `podkit status --remote` compares it")
-    for r in report.rows:
-        if r.limiting:
-            click.echo(f"episodes/{r.slug}: audio: warning: {r.limiting}", err=True)
+    from toolkit.commands.display import echo_warnings
+    echo_warnings([f"episodes/{r.slug}: audio: warning: {r.limiting}"
+                   for r in report.rows if r.limiting])
 
 
 @click.command("release")
@@ -129,12 +135,14 @@ def release_cmd(c: Context, feed_id: str | None, now_text: str | None, jobs: int
     from toolkit.showlife import golive
     when = _parse_time(now_text) if now_text else None
     try:
-        c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say,
-                          cluster=cluster_target(executor, scheduler, worker_root))
+        result = c.project.release(feed=feed_id, now=when, jobs=jobs, on_step=c.say,
+                                   cluster=cluster_target(executor, scheduler, worker_root))
     except golive.ReleaseError as exc:
         for line in exc.lines:      # the step's problems, then main() prints the one summary
             click.echo(line, err=True)
         raise
+    from toolkit.commands.display import echo_warnings
+    echo_warnings(result.warnings)
 
 
 COMMANDS = (init, status, release_cmd)

@@ -201,11 +201,11 @@ def cue(c: Context, slugs: tuple[str, ...], feed_id: str | None) -> None:
               help="How many kept lines to print.")
 @pass_ctx
 def transcript_cmd(c: Context, slug: str, shown: int) -> None:
-    """Show what drop_lines removes from an episode's plain-text transcripts, without building.
+    """Show what the drop rules remove from an episode's plain-text transcripts, without building.
 
-    Prints every dropped line and the first kept lines, each with its line number in the
-    file. drop_lines counts lines that hold text (blank lines are skipped); negative
-    numbers count back from the last one.
+    Prints every dropped line (and the rule that drops it: drop_lines, drop_until,
+    drop_matching) and the first kept lines, each numbered as drop_lines counts: lines
+    that hold text, blank lines skipped. Copy those numbers into drop_lines.
     """
     from toolkit.config.episode import load_episode
     from toolkit.config.show import display
@@ -218,13 +218,18 @@ def transcript_cmd(c: Context, slug: str, shown: int) -> None:
     for src in episode.transcripts:
         shown_path = display(src.path, c.root)
         if src.format is not TranscriptFormat.TEXT:
-            c.say(f"{shown_path}: {src.format.value}: drop_lines does not apply; nothing dropped")
+            c.say(f"{shown_path}: {src.format.value}: drop rules do not apply; nothing dropped")
             continue
         p = transcript.preview_drops(src)
-        c.say(f"{shown_path}: drop_lines = {list(src.drop_lines)}")
-        c.say(f"dropped ({len(p.dropped)}):")
-        for n, text in p.dropped:
-            c.say(f"  {n:>5}  {_short(text)}")
+        rules = [f"drop_lines = {list(src.drop_lines)}"]
+        if src.drop_until is not None:
+            rules.append(f"drop_until = {src.drop_until!r}")
+        if src.drop_matching:
+            rules.append(f"drop_matching = {list(src.drop_matching)}")
+        c.say(f"{shown_path}: {', '.join(rules)}")
+        c.say(f"dropped ({len(p.dropped)}; numbers count lines of text, as drop_lines does):")
+        for n, rule, text in p.dropped:
+            c.say(f"  {n:>5}  {_short(text)}" + (f"  ({rule})" if rule != "drop_lines" else ""))
         c.say(f"kept (first {min(shown, len(p.kept))} of {len(p.kept)} lines of text):")
         for n, text in p.kept[:shown]:
             c.say(f"  {n:>5}  {_short(text)}")

@@ -86,7 +86,7 @@ def _parts(t: Table, base: Path) -> tuple[AudioPart, ...]:
                          bed_gain_db=p.number("bed_gain", default=-18.0, minimum=-60.0,
                                               maximum=0.0) or -18.0,
                          chapter=bool(p.flag("chapter", default=True)),
-                         processing=speechconf.read(p))
+                         processing=speechconf.read(p), level_re_speech=_level(p))
         p.finish()
         if path is not None:
             parts.append(part)
@@ -123,12 +123,51 @@ def _transcripts(t: Table, base: Path) -> tuple[TranscriptSource, ...]:
             else:
                 tt.error(f"drop_lines[{i}]", "must be a line number (1-based; negative counts "
                                              "from the end)")
+        until = tt.get("drop_until", str)       # not stripped: a space in a pattern counts
+        if until is not None and _pattern_problem(until):
+            tt.error("drop_until", _pattern_problem(until))
+        matching = []
+        for i, v in enumerate(tt.get("drop_matching", list, default=[])):
+            problem = _pattern_problem(v) if isinstance(v, str) else "must be a pattern (a string)"
+            if problem:
+                tt.error(f"drop_matching[{i}]", problem)
+            else:
+                matching.append(v)
         # Timing a plain-text transcript against the audio (toolkit.text.align) is on by default.
         align = tt.get("align", bool, default=True)
         tt.finish()
         if path is not None and fmt is not None:
-            out.append(TranscriptSource(path, fmt, language, tuple(drops), align=align))
+            out.append(TranscriptSource(path, fmt, language, tuple(drops), until or None,
+                                        tuple(matching), align=align))
     return tuple(out)
+
+
+_LEVEL_RE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*LU\s*$")
+
+
+def _level(p: Table) -> float | None:
+    """A part's `level = "-6 LU"`: its loudness relative to the speech (a music part)."""
+    value = p.get("level", object)
+    if value is None:
+        return None
+    m = _LEVEL_RE.match(value) if isinstance(value, str) else None
+    number = float(m.group(1)) if m else None
+    if number is None or not -40.0 <= number <= 10.0:
+        p.error("level", f"must be a level relative to the speech from \"-40 LU\" to \"+10 LU\", "
+                         f"e.g. \"-6 LU\", not {value!r}")
+        return None
+    return number
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` is no usable drop rule (a regular expression), or None."""
+    if not pattern.strip():
+        return "must not be empty (it would match every line)"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"not a regular expression: {exc}"
+    return None
 
 
 def _chapter_img(ct: Table, base: Path) -> str | None:

@@ -27,6 +27,7 @@ import hashlib
 import logging
 import re
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +91,21 @@ class PreviewServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        """A client that drops its connection is routine, not an error worth a traceback.
+
+        Browsers reset idle keep-alive connections and abandon requests (page audits, a
+        closed tab): socketserver's default prints a ConnectionResetError traceback for
+        each. Anything else is still reported (logged, with its traceback at -v).
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            log.debug("%s: client dropped the connection (%s)", client_address[0],
+                      type(exc).__name__)
+            return
+        log.error("preview: error serving %s: %s", client_address[0], exc,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
 
     @property
     def url(self) -> str:

@@ -52,6 +52,8 @@ class ReleaseResult:
     lines: tuple[str, ...]
     feeds: tuple[rel.FeedResult, ...]
     published: tuple[object, ...]     # publish.Report per feed
+    #: Check's and the build's warnings, each once (`path: field: warning: message`).
+    warnings: tuple[str, ...] = ()
 
 
 def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: int = 1,
@@ -73,7 +75,9 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
         raise ReleaseError("check", [str(exc)]) from exc
     if cat.errors:
         raise ReleaseError("check", [str(p) for p in cat.problems])
-    say(f"check: {len(cat.shows)} feed(s), {len(cat.episodes)} episode(s)")
+    warnings = [str(p) for p in cat.problems]      # no errors here: warnings only
+    say(f"check: {len(cat.shows)} feed(s), {len(cat.episodes)} episode(s)"
+        + (f", {len(dict.fromkeys(warnings))} warning(s)" if warnings else ""))
     # 2. build: only what changed; every failure listed
     results = _step("build", lambda: pipeline.build(cat, (), feed_id, jobs=jobs,
                                                     cluster=cluster))
@@ -81,7 +85,13 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
     if failed:
         raise ReleaseError("build", [f"failed {r.key}: {r.error}" for r in failed])
     built = [r for r in results if not r.value.unchanged]
-    say(f"build: {len(built)} built, {len(results) - len(built)} unchanged")
+    # An overrun check already named (from the last build's record) is not said twice.
+    overrun = {w.split(": max_duration: ")[0] for w in warnings if ": max_duration: " in w}
+    build_warnings = [line for r in built for line in r.value.warning_lines()
+                      if line not in warnings and line.split(": max_duration: ")[0] not in overrun]
+    warnings += build_warnings
+    say(f"build: {len(built)} built, {len(results) - len(built)} unchanged"
+        + (f", {len(dict.fromkeys(build_warnings))} warning(s)" if build_warnings else ""))
     # 3. feed: what is public at `now` (a scheduled episode whose date has come goes in)
     feeds = _step("feed", lambda: rel.write_feed(cat, feed_id, now=now))
     for f in feeds:
@@ -101,7 +111,8 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
     for report in reports:
         for line in report.summary_lines():
             say(f"publish: {line}")
-    return ReleaseResult(tuple(lines), tuple(feeds), tuple(reports))
+    return ReleaseResult(tuple(lines), tuple(feeds), tuple(reports),
+                         tuple(dict.fromkeys(warnings)))
 
 
 def _step(name: str, run: Callable[[], object]):  # noqa: ANN202 - returns what `run` returns

@@ -38,6 +38,7 @@ from toolkit import fsutil
 from toolkit.config.show import read_show
 from toolkit.config.tomlread import text_problem
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
+from toolkit.standards import artwork
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,10 @@ def cover_image(title: str, author: str = "") -> Image.Image:
 def cover_jpeg(title: str, author: str = "") -> bytes:
     """The placeholder cover as JPEG bytes (no EXIF, no timestamp: the same title, the same bytes)."""
     buf = io.BytesIO()
-    cover_image(title, author).save(buf, "JPEG", quality=85, optimize=True)
-    return buf.getvalue()
+    # The comment marks it as the placeholder: `podkit check` warns until it is replaced.
+    cover_image(title, author).save(buf, "JPEG", quality=85, optimize=True,
+                                    comment=artwork.PLACEHOLDER_MARK + b"0" * 64)
+    return artwork.mark_placeholder(buf.getvalue())
 
 
 # ---- the show folder ----------------------------------------------------------------------

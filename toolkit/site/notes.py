@@ -60,13 +60,17 @@ from toolkit.store import layout
 __all__ = ["Link", "NotesHTML", "PageData", "EpisodeNotes", "render_notes", "episode_notes",
            "write_notes", "render_episode_page", "render_embed", "render_index", "render_scaffold",
            "episode_page_key", "embed_page_key", "write_page", "safe_url", "INDEX_PAGE", "ARCHIVE_PAGE",
-           "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
+           "ROBOTS_FILE", "ROBOTS_TXT", "render_archive", "DEFAULTS_DIR", "timestamp", "environment"]
 
 log = logging.getLogger(__name__)
 
 #: Site keys of the pages (paths inside the published folder).
 INDEX_PAGE = "index.html"
 ARCHIVE_PAGE = "archive.html"
+#: The site's robots.txt: a show's pages are public and meant to be found (Lighthouse's
+#: SEO audit, and search engines, ask for one at the site's root).
+ROBOTS_FILE = "robots.txt"
+ROBOTS_TXT = b"# Written by podkit: every page and file of this show may be crawled.\nUser-agent: *\nAllow: /\n"
 #: Episodes the index page shows in full (player, chapters); the archive lists them all.
 INDEX_EPISODES = 50
 EPISODE_PAGE = "episodes/{slug}/index.html"
@@ -324,11 +328,14 @@ def write_page(path: Path, html: str) -> bool:
 def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: datetime,
                     number: int | None = None, title: str | None = None,
                     audio: str | None = None, transcripts: list[dict[str, str]] | None = None,
-                    draft: bool = True) -> str:
+                    draft: bool = True, parts: list[dict[str, str]] | None = None,
+                    season: int | None = None) -> str:
     """Render `episode.toml.j2` for `podkit new <slug>`: a commented episode.toml to fill in.
 
-    `audio` and `transcripts` (each `file`, `language`) name files copied into the
-    episode folder; `draft` is the scaffold's `draft` value.
+    `audio` (one file) or `parts` (each `file`, `title`, optional `bed`) and
+    `transcripts` (each `file`, `language`) name files copied into the episode folder;
+    `season` is the show's current season (None: no season); `draft` is the scaffold's
+    `draft` value.
     """
     for name, value in (("slug", slug), ("feed", feed)):
         if not is_slug(value):
@@ -339,4 +346,5 @@ def render_scaffold(templates_dir: Path | None, *, slug: str, feed: str, date: d
     return _render(templates_dir, SCAFFOLD_TEMPLATE, {
         "slug": slug, "feed": feed, "date": date.isoformat(), "number": number,
         "title": title or slug.replace("-", " ").capitalize(), "audio": audio,
-        "transcripts": transcripts or [], "draft": draft})
+        "transcripts": transcripts or [], "draft": draft, "parts": parts or [],
+        "season": season})

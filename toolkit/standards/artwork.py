@@ -1,6 +1,7 @@
 """Cover-art inspection with Pillow: what Apple Podcasts accepts for show and episode art."""
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ WARN_BYTES = 512 * 1024
 #: 88-megapixel photo is refused before a build decodes it (that build used 1.09 GB).
 MAX_BYTES = 16 << 20
 MAX_PIXELS = 25_000_000
+#: The JPEG comment `podkit init` writes into the placeholder cover it draws (followed by
+#: the file's hash): while a feed's artwork is still that file, `podkit check` warns.
+PLACEHOLDER_MARK = b"podkit placeholder cover: replace with your own artwork; sha256 "
 _EXT_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
@@ -132,3 +136,32 @@ def check(path: Path) -> list[ArtProblem]:
 def problems(path: Path) -> list[str]:
     """The errors in `path` as podcast artwork (empty when Apple would accept it)."""
     return [p.message for p in check(path) if not p.warning]
+
+
+def mark_placeholder(jpeg: bytes) -> bytes:
+    """`jpeg` (saved with PLACEHOLDER_MARK + 64 zeros as its comment) with the zeros
+    replaced by the SHA-256 of those bytes: the file vouches for itself (`is_placeholder`)."""
+    blank = PLACEHOLDER_MARK + b"0" * 64
+    digest = hashlib.sha256(jpeg).hexdigest().encode("ascii")
+    return jpeg.replace(blank, PLACEHOLDER_MARK + digest, 1)
+
+
+def is_placeholder(path: Path) -> bool:
+    """True when `path` is still, byte for byte, the placeholder cover `podkit init` drew.
+
+    Its JPEG comment holds a marker and the hash of the file as drawn: any change (the
+    producer's own artwork, or the placeholder edited and saved again, which keeps the
+    comment) no longer matches, while the title drawn on it needs no record anywhere.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES)
+    except OSError:
+        return False
+    at = data.find(PLACEHOLDER_MARK)
+    if at < 0:
+        return False
+    start = at + len(PLACEHOLDER_MARK)
+    digest = data[start:start + 64]
+    blank = data[:start] + b"0" * 64 + data[start + 64:]
+    return hashlib.sha256(blank).hexdigest().encode("ascii") == digest

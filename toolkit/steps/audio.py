@@ -56,8 +56,11 @@ class Audio(Step):
                 link_or_copy(Path(src), ctx.reports / name)
         return MasterPart(before=audio.before, after=audio.after,
                           renditions=dict(audio.renditions) or {"mp3": audio.after},
-                          assembled=tuple(audio.parts), limiting=audio.limiting)
+                          assembled=tuple(audio.parts), limiting=audio.limiting,
+                          # a passthrough result has no mix to report on
+                          mix_warnings=tuple(getattr(audio, "mix_warnings", ())))
 
     def warnings(self, part: MasterPart) -> tuple[str, ...]:
         """The limiter worked hard."""
-        return (part.limiting.warning,) if part.limiting and part.limiting.warning else ()
+        heavy = (part.limiting.warning,) if part.limiting and part.limiting.warning else ()
+        return heavy + part.mix_warnings

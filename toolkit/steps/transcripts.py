@@ -60,7 +60,8 @@ def align_transcripts(texts: list[Transcript], ctx: Context
                 [w for c in text.cues for w in c.text.split()])))
             continue
         result = align.align(text, audio.mp3, audio_key=audio.key, cache_dir=cache,
-                             language=job.show.language)
+                             language=job.show.language,
+                             progress=lambda share: ctx.progress("aligning", share))
         if result.report.status is not AlignStatus.ALIGNED:
             log.info("%s: %s", src.path, result.report.message)  # the CLI reports it
         out.append(result.transcript)

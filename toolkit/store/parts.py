@@ -62,6 +62,7 @@ class MasterPart:
     renditions: dict[str, LoudnessStats]      # by toolkit.standards.renditions key
     assembled: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
     limiting: Limiting | None = None          # None: not measured (passthrough)
+    mix_warnings: tuple[str, ...] = ()        # parts far above the speech (toolkit.audio.mix)
 
 
 @dataclass(frozen=True)

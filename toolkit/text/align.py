@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,8 +98,12 @@ class _Cached:
 
 
 def align(transcript: Transcript, master: Path, *, audio_key: str, cache_dir: Path,
-          language: str | None = None) -> Aligned:
+          language: str | None = None,
+          progress: Callable[[float], None] | None = None) -> Aligned:
     """Time an untimed transcript against `master` (the built audio); cached.
+
+    `progress` (a share of the audio, 0 to 1) is called as the search goes: the CLI
+    draws it, an 8-minute programme taking about half a minute.
 
     Returns the timed transcript, or the transcript as given with a report saying why
     not (no model for the language, audio that does not match the text). Raises
@@ -115,7 +120,7 @@ def align(transcript: Transcript, master: Path, *, audio_key: str, cache_dir: Pa
     path = Path(cache_dir) / f"align-{key[:16]}.json"
     cached = _load(path, transcript.source)
     if cached is None:
-        cached = _align(transcript, master, key)
+        cached = _align(transcript, master, key, progress)
         _store(path, cached, transcript.source)
     else:
         log.info("%s: alignment cached (%s)", transcript.source.name, path.name)
@@ -264,7 +269,8 @@ def plausibility(words: int, speech_s: float) -> str | None:
     return None
 
 
-def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
+def _align(transcript: Transcript, master: Path, key: str,
+           progress: Callable[[float], None] | None = None) -> _Cached:
     """Run the aligner (no cache); a mismatch report when the audio is not the text."""
     import numpy as np
 
@@ -294,7 +300,7 @@ def _align(transcript: Transcript, master: Path, key: str) -> _Cached:
     try:
         found = align_window.place(audio, [skeys[i] for i in spoken],
                                    [abs(phones[skeys[i]]) for i in spoken], decoders,
-                                   align_vad.breaks(speech, align_window.BREAK_FRAMES))
+                                   align_vad.breaks(speech, align_window.BREAK_FRAMES), progress)
     except align_window.GaveUp as exc:
         return _Cached(report(AlignStatus.MISMATCH, f"the audio does not match the text: {exc}"),
                        ())

@@ -22,6 +22,7 @@ the audio is the text at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -219,10 +220,12 @@ def _break_in(breaks: list[tuple[int, int]], at: int, window: int) -> tuple[int,
 
 
 def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoders,
-          breaks: list[tuple[int, int]] | None = None) -> list[Placement | None]:
+          breaks: list[tuple[int, int]] | None = None,
+          progress: Callable[[float], None] | None = None) -> list[Placement | None]:
     """Where each of `keys` is spoken in `pcm` (16 kHz int16), None for words no window
     placed. `phones[i]` is the length of `keys[i]` in phones (for sizing spans); `breaks`
-    are the stretches without speech (align_vad.breaks, frames), if known.
+    are the stretches without speech (align_vad.breaks, frames), if known. `progress`
+    is told the share of the audio behind the anchor before each window.
 
     Long because it is the anchoring loop itself: size, search, retry, accept, advance.
     """
@@ -239,6 +242,8 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     # reaches it and jumps to where speech resumes.
     limit: tuple[int, int] | None = None
     while word < len(keys) and at < total:
+        if progress is not None:
+            progress(at / total)      # an 8-minute programme takes half a minute
         if limit is not None and limit[0] - at < NEAR_BREAK:
             log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
                       limit[1] / 100, at / 100)

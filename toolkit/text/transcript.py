@@ -23,6 +23,7 @@ from toolkit.model import Cue, Transcript, TranscriptFormat, TranscriptSource
 from toolkit.text.chapters import format_timestamp
 from toolkit.text.transcript_read import (
     decode,
+    drop_rules,
     lines_to_drop,
     parse_json,
     parse_srt,
@@ -87,11 +88,11 @@ def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
         raise ConfigError("is empty (0 bytes)", path=path, field="file")
     text = decode(data, path)
     fmt = source.format
-    if source.drop_lines and fmt is not TranscriptFormat.TEXT:
-        raise ConfigError("drop_lines applies to plain text transcripts only", path=path,
-                          field="drop_lines")
+    rule = _drop_rule(source)
+    if rule and fmt is not TranscriptFormat.TEXT:
+        raise ConfigError(f"{rule} applies to plain text transcripts only", path=path, field=rule)
     if fmt is TranscriptFormat.TEXT:
-        cues = parse_text(text, path, source.drop_lines)
+        cues = parse_text(text, path, source.drop_lines, source.drop_until, source.drop_matching)
     elif fmt is TranscriptFormat.SRT:
         cues = parse_srt(text, path)
     elif fmt is TranscriptFormat.VTT:
@@ -108,18 +109,31 @@ def load(source: TranscriptSource, *, duration: float | None) -> Transcript:
     return Transcript(source=path, cues=tuple(cues), language=source.language)
 
 
+def _drop_rule(source: TranscriptSource) -> str | None:
+    """The first drop rule the source sets (drop_lines, drop_until, drop_matching), or None."""
+    for rule in ("drop_lines", "drop_until", "drop_matching"):
+        if getattr(source, rule):
+            return rule
+    return None
+
+
 @dataclass(frozen=True)
 class DropPreview:
-    """What `drop_lines` does to one plain-text transcript: lines as (file line number, text)."""
+    """What the drop rules do to one plain-text transcript.
+
+    Lines are numbered as `drop_lines` counts them: lines that hold text, from 1 (blank
+    lines are not counted). `dropped` holds (number, rule, text), `kept` (number, text).
+    """
 
     source: TranscriptSource
-    dropped: tuple[tuple[int, str], ...]
+    dropped: tuple[tuple[int, str, str], ...]
     kept: tuple[tuple[int, str], ...]     # every kept line that holds text
 
 
 def preview_drops(source: TranscriptSource) -> DropPreview:
-    """Read a plain-text transcript and say which lines `drop_lines` removes and which stay,
-    so a producer can check the numbers without building. ConfigError as `load` raises."""
+    """Read a plain-text transcript and say which lines the drop rules remove and which stay,
+    numbered as drop_lines counts, so a producer can copy the numbers without building.
+    ConfigError as `load` raises."""
     if source.format is not TranscriptFormat.TEXT:
         raise ConfigError(f"drop_lines applies to plain text transcripts only, not "
                           f"{source.format.value}", path=source.path, field="drop_lines")
@@ -128,10 +142,12 @@ def preview_drops(source: TranscriptSource) -> DropPreview:
     except fsutil.SourceError as exc:
         raise ConfigError(exc.message, path=source.path, field="file") from exc
     lines = decode(data, source.path).split("\n")
-    gone = set(lines_to_drop(lines, source.drop_lines, source.path))
-    return DropPreview(source, tuple((i + 1, lines[i]) for i in sorted(gone)),
-                       tuple((i + 1, ln) for i, ln in enumerate(lines)
-                             if i not in gone and ln.strip()))
+    gone = drop_rules(lines, source.drop_lines, source.path, source.drop_until,
+                      source.drop_matching)
+    numbered = [(n, i) for n, i in enumerate((i for i, ln in enumerate(lines) if ln.strip()),
+                                              start=1)]
+    return DropPreview(source, tuple((n, gone[i], lines[i]) for n, i in numbered if i in gone),
+                       tuple((n, lines[i]) for n, i in numbered if i not in gone))
 
 
 def _at(n: int, cue: Cue) -> str:

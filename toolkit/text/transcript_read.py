@@ -13,19 +13,17 @@ import logging
 import math
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from toolkit.errors import ConfigError
 from toolkit.model import Cue
+from toolkit.text.speakers import recognised, split_speaker, text_turns
 
 log = logging.getLogger(__name__)
 
-#: Words that may appear in lowercase inside a speaker's name ("Ludwig van Beethoven:").
-_NAME_PARTICLES = frozenset({"al", "bin", "da", "de", "del", "der", "di", "du", "la", "le",
-                             "van", "von", "y"})
 #: (path, codec) already warned about in this process.
 _warned: set[tuple[str, str]] = set()
-_SPEAKER_RE = re.compile(r"^([^\W\d_][\w.'’\- ]{0,39}?):[ \t]+(?=\S)")
 
 
 # ---- bytes to text -------------------------------------------------------------------------
@@ -75,46 +73,36 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-# ---- speakers ----------------------------------------------------------------------------------
-
-def split_speaker(line: str) -> tuple[str | None, str]:
-    """(speaker, rest) when `line` starts with `Name:`; (None, line) otherwise.
-
-    A name is one to four words, at most 40 characters, before a colon and a space. Its
-    first word starts with a capital (or a letter of a script without case, such as
-    Hangul); later words start with a capital, a digit ("Speaker 2") or are a name
-    particle ("van"). So "Jane Host: Hello" and "SPEAKER_01: Hi" name a speaker, while
-    "Editor's note: ..." or "at 10:30 we" do not.
-    """
-    m = _SPEAKER_RE.match(line)
-    if not m:
-        return None, line
-    name = " ".join(m.group(1).split())
-    words = name.split(" ")
-    if len(words) > 4 or not _capital(words[0][0]):
-        return None, line
-    for w in words[1:]:
-        if not (_capital(w[0]) or w[0].isdigit() or w in _NAME_PARTICLES):
-            return None, line
-    return name, line[m.end():]
-
-
-def _capital(ch: str) -> bool:
-    # An uncased letter (Hangul, CJK, Arabic...) counts: those scripts have no capitals.
-    return ch.isupper() or (ch.isalpha() and not ch.islower())
-
-
 # ---- plain text --------------------------------------------------------------------------------
 
-def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[int]:
-    """The indices into `lines` that `drop_lines` names, in file order.
+def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path,
+                  until: str | None = None, matching: tuple[str, ...] = ()) -> list[int]:
+    """The indices into `lines` that the drop rules name, in file order (see `drop_rules`)."""
+    return sorted(drop_rules(lines, drop, path, until, matching))
 
-    Only lines that hold text are counted (blank lines between a page's headings are
-    not lines a producer sees as such): 1 is the first line with text, -1 the last.
-    ConfigError (field drop_lines) for 0 or a number past the lines of text.
+
+def drop_rules(lines: list[str], drop: tuple[int, ...], path: Path,
+               until: str | None = None, matching: tuple[str, ...] = ()) -> dict[int, str]:
+    """{index into `lines`: the rule that drops it} for the three drop rules of a transcript.
+
+    `drop` (drop_lines) counts only lines that hold text (blank lines between a page's
+    headings are not lines a producer sees as such): 1 is the first line with text, -1
+    the last. `until` (drop_until) drops every line up to and including the first one
+    the pattern matches; `matching` (drop_matching) drops each line one of its patterns
+    matches. Patterns are regular expressions searched in the line (`re.search`): they
+    suit a weekly page scrape whose header and footer move. All rules see the file as it
+    is, and a line any of them names goes. ConfigError for 0, a number past the lines of
+    text, or a drop_until that matches no line (the page changed: better to stop than to
+    publish its header).
     """
     text_lines = [i for i, ln in enumerate(lines) if ln.strip()]
-    gone: set[int] = set()
+    gone: dict[int, str] = {}
+    if until is not None:
+        rx = re.compile(until)
+        first = next((i for i in text_lines if rx.search(lines[i])), None)
+        if first is None:
+            raise ConfigError(f"no line matches {until!r}", path=path, field="drop_until")
+        gone.update((i, "drop_until") for i in text_lines if i <= first)
     for n in drop:
         if n == 0:
             raise ConfigError("line numbers start at 1 (0 names no line)", path=path,
@@ -122,27 +110,35 @@ def lines_to_drop(lines: list[str], drop: tuple[int, ...], path: Path) -> list[i
         if not -len(text_lines) <= n <= len(text_lines):
             raise ConfigError(f"line {n} does not exist: the file has {len(text_lines)} lines of "
                               "text", path=path, field="drop_lines")
-        gone.add(text_lines[n - 1 if n > 0 else n])
-    return sorted(gone)
+        gone.setdefault(text_lines[n - 1 if n > 0 else n], "drop_lines")
+    patterns = [re.compile(p) for p in matching]
+    for i in text_lines:
+        if i not in gone and any(rx.search(lines[i]) for rx in patterns):
+            gone[i] = "drop_matching"
+    return gone
 
 
-def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path) -> list[str]:
-    """`lines` without the lines of text `drop` names (see `lines_to_drop`)."""
-    gone = lines_to_drop(lines, drop, path)
-    for idx in gone:
-        # Logged so a producer can see at a glance that the right lines went.
-        log.info("%s: dropping line %d: %r", path, idx + 1, lines[idx][:80])
-    gone_set = set(gone)
-    return [ln for i, ln in enumerate(lines) if i not in gone_set]
+def drop_lines(lines: list[str], drop: tuple[int, ...], path: Path,
+               until: str | None = None, matching: tuple[str, ...] = ()) -> list[str]:
+    """`lines` without the lines the drop rules name (see `drop_rules`)."""
+    gone = drop_rules(lines, drop, path, until, matching)
+    number = {i: n for n, i in enumerate((i for i, ln in enumerate(lines) if ln.strip()), 1)}
+    for idx in sorted(gone):
+        # Logged so a producer can see at a glance that the right lines went; numbered as
+        # drop_lines counts (lines of text), like `podkit transcript`.
+        log.info("%s: dropping line %d: %r (%s)", path, number[idx], lines[idx][:80], gone[idx])
+    return [ln for i, ln in enumerate(lines) if i not in gone]
 
 
-def parse_text(text: str, path: Path, drop: tuple[int, ...] = ()) -> list[Cue]:
+def parse_text(text: str, path: Path, drop: tuple[int, ...] = (), until: str | None = None,
+               matching: tuple[str, ...] = ()) -> list[Cue]:
     """Paragraphs (separated by blank lines) as untimed cues.
 
     Lines inside a paragraph are joined with a space; a line that starts with
     `Speaker:` starts a new cue for that speaker. The words are kept as written.
     """
-    lines = drop_lines(text.split("\n"), drop, path)
+    lines = drop_lines(text.split("\n"), drop, path, until, matching)
+    speakers = recognised(text_turns(lines))
     cues: list[Cue] = []
     speaker: str | None = None
     buf: list[str] = []
@@ -159,7 +155,7 @@ def parse_text(text: str, path: Path, drop: tuple[int, ...] = ()) -> list[Cue]:
             flush()
             continue
         who, rest = split_speaker(line)
-        if who is not None:
+        if who is not None and who in speakers:
             flush()
             speaker = who
             line = rest
@@ -212,6 +208,7 @@ def parse_srt(text: str, path: Path) -> list[Cue]:
     A leading `Name:` names the speaker (the Podcast Index SRT convention).
     """
     cues: list[Cue] = []
+    found: list[tuple[str | None, str]] = []
     for n, (line_no, lines) in enumerate(_blocks(text), start=1):
         idx = 1 if lines[0].strip().isdigit() and len(lines) > 1 else 0
         m = _SRT_TIMING_RE.match(lines[idx])
@@ -222,10 +219,27 @@ def parse_srt(text: str, path: Path) -> list[Cue]:
         body = _clean(lines[idx + 1:])
         if not body:
             continue  # an empty caption carries nothing to transcribe
-        speaker, body = split_speaker(body)
+        speaker, rest = split_speaker(body)
         cues.append(Cue(text=body, speaker=speaker, start=_seconds(*m.group(1, 2, 3, 4)),
                         end=_seconds(*m.group(5, 6, 7, 8))))
-    return cues
+        found.append((speaker, rest))
+    return _keep_speakers(cues, found, [c.speaker for c in cues])
+
+
+def _keep_speakers(cues: list[Cue], found: list[tuple[str | None, str]],
+                   turns: list[str | None]) -> list[Cue]:
+    """Cues whose `Name:` prefix `recognised` accepts lose it and name their speaker; the
+    others keep the prefix as text. `found` is (name or None, text after it) per cue."""
+    speakers = recognised(turns)
+    out = []
+    for cue, (name, rest) in zip(cues, found):
+        if name is None:
+            out.append(cue)
+        elif name in speakers:
+            out.append(replace(cue, text=rest, speaker=name))
+        else:
+            out.append(replace(cue, speaker=None))
+    return out
 
 
 def parse_vtt(text: str, path: Path) -> list[Cue]:
@@ -239,6 +253,7 @@ def parse_vtt(text: str, path: Path) -> list[Cue]:
         raise ConfigError(f"line 1: a WebVTT file starts with 'WEBVTT', found {first[:40]!r}",
                           path=path, field="header")
     cues: list[Cue] = []
+    found: list[tuple[str | None, str]] = []
     blocks = _blocks(text)[1:]  # the first block is the header
     n = 0
     for line_no, lines in blocks:
@@ -259,10 +274,10 @@ def parse_vtt(text: str, path: Path) -> list[Cue]:
             body = _clean(chunk.split("\n"))
             if not body:
                 continue
-            if speaker is None:
-                speaker, body = split_speaker(body)
-            cues.append(Cue(text=body, speaker=speaker, start=start, end=end))
-    return cues
+            name, rest = split_speaker(body) if speaker is None else (None, body)
+            cues.append(Cue(text=body, speaker=speaker or name, start=start, end=end))
+            found.append((name, rest))
+    return _keep_speakers(cues, found, [c.speaker for c in cues])
 
 
 def _voices(payload: str) -> list[tuple[str | None, str]]:
