@@ -318,6 +318,11 @@ class Episode:
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
     processing: Processing | None = None    # speech processing; None: the feed's
     cuts: tuple[Cut, ...] = ()          # named deliverables besides the podcast (cutmodel)
+    all_parts: tuple[AudioPart, ...] = ()   # with cuts: every part, in order (`parts`: the podcast's)
+
+    def cut_parts(self, cut: str) -> tuple[AudioPart, ...]:
+        """The parts cut `cut` takes, in order: those without `cuts` and those naming it."""
+        return tuple(p for p in (self.all_parts or self.parts) if not p.cuts or cut in p.cuts)
 
 
 @dataclass(frozen=True)

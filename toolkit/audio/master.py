@@ -74,6 +74,7 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
     for part in episode.parts:
         d = asdict(part)
         d.pop("processing")     # resolved below, and only when on: old keys stay valid
+        d.pop("cuts")           # which cuts a part is in: the podcast's parts are given
         d["path"] = fsutil.sha256_file(part.path)
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)
