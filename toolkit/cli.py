@@ -215,6 +215,7 @@ def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
+    loud += "".join(f"; {line}" for line in v.cuts)       # each named cut on its own target
     return (f"built {v.slug}: {clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 

@@ -21,6 +21,7 @@ from toolkit.errors import MediaError, PodkitError
 from toolkit.fsutil import atomic_path, sha256_file, write_text
 from toolkit.model import (
     AlignReport,
+    CutOutput,
     AlignStatus,
     Episode,
     MediaFile,
@@ -76,6 +77,7 @@ class BuildSummary:
     renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
     limiting_warning: str | None = None   # the limiter worked hard (normalize.limiting)
     align_warnings: tuple[str, ...] = ()  # transcripts published untimed, and why
+    cuts: tuple[str, ...] = ()      # each named cut as the build line shows it (aircuts.line)
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -89,6 +91,7 @@ class BuildSummary:
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
                    limiting_warning=rec.limiting.get("warning"),
+                   cuts=tuple(cut_line(c) for c in rec.cuts),
                    align_warnings=tuple(f"{a.source.name}: {a.message}" for a in rec.alignments
                                         if a.status in (AlignStatus.NO_MODEL,
                                                         AlignStatus.MISMATCH)))
@@ -105,6 +108,20 @@ class BuildSummary:
                    true_peak=_number(after.get("true_peak")), size=int(audio.get("size") or 0),
                    cached=True, unchanged=True,
                    overrun=cue.check_slot(duration, ep.max_duration))
+
+
+def cut_line(c: CutOutput) -> str:
+    """A built cut as the build line shows it: 'AIR -23.0 LUFS -4.1 dBTP 9:30 (slot 9:30)'."""
+    text = f"{c.name.upper()} {c.integrated:.1f} LUFS {c.true_peak:.1f} dBTP {cue.clock(c.duration)}"
+    if c.slot is not None:
+        text += f" (slot {cue.clock(c.slot)}{_slot_words(c.slot_error)})"
+    return text if c.on_target else text + f" OFF TARGET {c.target:g} LUFS / {c.ceiling:g} dBTP"
+
+
+def _slot_words(error: float | None) -> str:
+    if error is None or abs(error) < 0.5:
+        return ""
+    return f", {abs(error):.1f} s {'over' if error > 0 else 'under'}"
 
 
 def _number(value: object) -> float:
@@ -284,6 +301,16 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
                            transcript_text=tag_args["transcript_text"], loudness=audio.after,
                            limiting=limiting)
     cue.write_sheet(reports, sheet)
+    # 7. the named cuts (air...): station deliverables beside the reports, each at its own loudness
+    cuts = ()
+    if episode.cuts and not episode.passthrough:
+        from toolkit import aircuts
+        layout = Layout(job.root)
+        preset = replace(show.preset, encoding=episode.encoding or show.preset.encoding)
+        cuts = aircuts.build_cuts(show, episode, preset, reports=reports,
+                                  reports_final=layout.reports(show.id, slug),
+                                  build_root=layout.build, cache=layout.cache(show.id, slug),
+                                  out_cue=sheet.out_cue)
     return record.EpisodeRecord(
         version=record.VERSION, episode=episode, inputs=job.inputs, audio=built[0],
         extra_audio=tuple(built[1:]), transcripts=transcript_files, chapters_file=chapters_file,
@@ -292,7 +319,7 @@ def _finish(job: EpisodeJob, folder: _Folder, reports: Path, audio, progress: Pr
         page_notes_html=page_notes_html, has_transcript_html=bool(transcript_html),
         loudness_before=audio.before, loudness_after=audio.after,
         renditions=dict(audio.renditions) or {"mp3": audio.after}, limiting=limiting,
-        parts=tuple(audio.parts), cue=sheet, alignments=alignments)
+        parts=tuple(audio.parts), cue=sheet, alignments=alignments, cuts=cuts)
 
 
 def align_transcripts(texts: list[Transcript], job: EpisodeJob, audio  # type: ignore[no-untyped-def]

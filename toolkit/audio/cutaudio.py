@@ -23,14 +23,15 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from toolkit import ffmpeg, fsutil
+from toolkit import codec, ffmpeg, fsutil
 from toolkit.audio import assemble, loudness, normalize
 from toolkit.cutmodel import Cut
 from toolkit.model import ENGINE_VERSION, AudioPart, LoudnessStats
@@ -288,3 +289,30 @@ def copy_cached(src: Path, dst: Path) -> None:
     """Copy a cached cut into place (atomically)."""
     with fsutil.atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def _manifest(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def save_manifest(path: Path, key: str, made: CutAudio) -> None:
+    """Record a built cut beside its cached file (written last: it marks the file complete),
+    and drop the same cut's files of earlier keys."""
+    data = {"key": key, "cut": codec.dump(made, base=path.parent)}
+    fsutil.write_text(_manifest(path), json.dumps(data, sort_keys=True) + "\n")
+    stem = path.name[:-len(path.suffix) - 16]
+    pattern = re.compile(re.escape(stem) + r"[0-9a-f]{16}\.[a-z0-9]+(\.json)?")
+    for old in path.parent.glob(f"{stem}*"):
+        if pattern.fullmatch(old.name) and not old.name.startswith(path.name):
+            old.unlink(missing_ok=True)
+
+
+def load_manifest(path: Path, key: str) -> CutAudio | None:
+    """The cached cut at `path` if its manifest says it was made with `key`, else None."""
+    try:
+        data = json.loads(_manifest(path).read_text("utf-8"))
+        if data.get("key") != key or not path.is_file():
+            return None
+        return replace(codec.load(CutAudio, data["cut"], base=path.parent), cached=True)
+    except (OSError, ValueError, KeyError, codec.CodecError):
+        return None
