@@ -24,8 +24,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("config", {"toolkit.config"}),
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
                 "toolkit.publish"}),
-    ("build", {"toolkit.episode_build", "toolkit.aircuts", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner"}),
+    ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
+               "toolkit.release", "toolkit.runner", "toolkit.steps"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]

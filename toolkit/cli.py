@@ -159,10 +159,8 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     for s in built:
         c.say(_build_line(s))
     for s in built:
-        if s.limiting_warning:
-            click.echo(f"episodes/{s.slug}: audio: warning: {s.limiting_warning}", err=True)
-        for warning in s.align_warnings:
-            click.echo(f"episodes/{s.slug}: transcript: warning: {warning}", err=True)
+        for topic, warning in s.warnings:     # each build step's, in step order
+            click.echo(f"episodes/{s.slug}: {topic}: warning: {warning}", err=True)
     for r in results:
         if r.summary is not None and r.summary.overrun:
             click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "

@@ -186,10 +186,12 @@ def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
     try:
         if data.get("version") != record.VERSION:
             return None
-        loud = (data.get("renditions") or {}).get("mp3") or data.get("loudness_after") or {}
-        return _Brief(dict(data["inputs"]), data["audio"]["url"], data["audio"].get("duration"),
+        parts = data["steps"]
+        master, audio = parts.get("audio") or {}, parts["tags"]["audio"]
+        loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
+        return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
                       loud.get("integrated"), loud.get("true_peak"),
-                      (data.get("limiting") or {}).get("warning"))
+                      (master.get("limiting") or {}).get("warning"))
     except (AttributeError, KeyError, TypeError):
         return None
 

@@ -1,4 +1,4 @@
-"""The build's cut step: every named cut of an episode (`[cuts.air]`...) as a finished file.
+"""The cuts step: every named cut of an episode (`[cuts.air]`...) as a finished file.
 
     for cut in episode.cuts:  parts it takes -> audio/cutaudio (own plan, own meter)
         -> reports/<feed>/<slug>/<name>.<ext> (BWF WAV with bext + cart, FLAC or MP2)
@@ -21,11 +21,12 @@ from pathlib import Path
 from toolkit import __version__
 from toolkit.audio import cutaudio, processing
 from toolkit.config import cutconf
-from toolkit.cutmodel import Cut, CutOutput
+from toolkit.cutmodel import Cut, CutOutput, CutsPart
 from toolkit.fsutil import sha256_file
 from toolkit.model import Episode, Preset, Show
 from toolkit.site import cue
 from toolkit.standards import bwf
+from toolkit.steps.base import Context, Step
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,61 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
             tolerance=cut.tolerance, cart=cart_id(cut, episode) if cut.format == "wav" else None,
             slot=cut.slot, slot_error=made.slot_error, slot_note=made.slot_note))
     return tuple(out)
+
+
+class Cuts(Step):
+    """The named cuts (`[cuts.air]`...): each rendered at its own loudness into the reports."""
+
+    name = "cuts"
+    part_type = CutsPart
+    topic = "cut"
+
+    def applies(self, ctx: Context) -> bool:
+        """Only episodes that declare cuts (a passthrough MP3 has no mix to render from)."""
+        return bool(ctx.episode.cuts) and not ctx.episode.passthrough
+
+    def run(self, ctx: Context) -> CutsPart:
+        """Build every cut; the out-cue comes from the first transcript."""
+        from toolkit.text import transcript
+        show, episode, layout = ctx.show, ctx.episode, ctx.layout
+        ctx.progress("cuts", 0.0)
+        out_cue = cue.cue_words(transcript.plain_text(ctx.texts[0]))[1] if ctx.texts else ""
+        preset = replace(show.preset, encoding=episode.encoding or show.preset.encoding)
+        return CutsPart(build_cuts(show, episode, preset, reports=ctx.reports,
+                                   reports_final=layout.reports(show.id, episode.slug),
+                                   build_root=layout.build,
+                                   cache=layout.cache(show.id, episode.slug), out_cue=out_cue))
+
+    def warnings(self, part: CutsPart) -> tuple[str, ...]:
+        """A cut off its target, and a cut that does not fill its slot."""
+        out = []
+        for c in part.cuts:
+            if not c.on_target:
+                out.append(f"{c.name}: {c.integrated:.1f} LUFS / {c.true_peak:.1f} dBTP, target "
+                           f"{c.target:g} LUFS ±{c.tolerance:g} LU under {c.ceiling:g} dBTP")
+            slot = slot_problem(c)
+            if slot:
+                out.append(f"{c.name}: {slot}")
+        return tuple(out)
+
+
+def slot_problem(c: CutOutput, tolerance: float = 1.0) -> str | None:
+    """Why a built cut does not fill its slot (over: cut off; under: dead air), or None."""
+    if c.slot is None or c.slot_error is None or abs(c.slot_error) <= tolerance:
+        return None
+    how = "over: the end is cut off by the next event" if c.slot_error > 0 else \
+        "under: dead air before the next event"
+    extra = f" ({c.slot_note})" if c.slot_note else ""
+    return (f"runs {cue.clock(c.duration)} in a {cue.clock(c.slot)} slot, "
+            f"{abs(c.slot_error):.1f} s {how}{extra}")
+
+
+def cut_line(c: CutOutput) -> str:
+    """A built cut as the build line shows it: 'AIR -23.0 LUFS -4.1 dBTP 9:30 (slot 9:30)'."""
+    text = f"{c.name.upper()} {c.integrated:.1f} LUFS {c.true_peak:.1f} dBTP {cue.clock(c.duration)}"
+    if c.slot is not None:
+        text += f" (slot {cue.clock(c.slot)})"
+    return text if c.on_target else text + f" OFF TARGET {c.target:g} LUFS"
 
 
 def _cached(path: Path, key: str) -> cutaudio.CutAudio | None:
