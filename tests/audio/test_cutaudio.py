@@ -129,6 +129,9 @@ def test_the_slot_is_met_to_the_frame_by_shortening_or_extending_the_closing_bed
         x = decode_all(out.path, 48000, 2)
         assert np.abs(x[-480:]).max() < 0.01          # faded out, not cut off
         assert abs(ebur128(out.path)["I"] + 23.0) <= 0.5
+        # The segue marker is where the closing bed starts, fitted or not.
+        assert abs(out.timing.segue - 23.8 * 48000) <= 48, out.timing
+        assert out.timing.parts[-1][2] == pytest.approx(slot - 23.8, abs=0.01)
     assert "extended" in out.slot_note
 
 

@@ -193,6 +193,21 @@ def _timing(parts: Sequence[AudioPart], spans: Sequence[assemble.PartSpan], fram
                   rows)
 
 
+def _closed(spans: list[assemble.PartSpan], parts: Sequence[AudioPart], frames: int,
+            rate: int) -> list[assemble.PartSpan]:
+    """The spans with the closing bed's as fitted: a render stopped at the slot never
+    recorded it, an extended one ends later than the bed's own length."""
+    if not spans or len(parts) < 2:
+        return spans
+    last = parts[-1]
+    if len(spans) == len(parts):
+        spans[-1] = replace(spans[-1], end=frames)
+    else:
+        start = spans[-1].end + round(last.gap_s * rate) - round(last.crossfade_s * rate)
+        spans.append(assemble.PartSpan(len(parts) - 1, last.title, last.chapter, start, frames))
+    return spans
+
+
 def _maxima(log_: loudness.BlockLog) -> tuple[float, float]:
     """Max momentary (400 ms) and max short-term (3 s) loudness, LUFS (EBU Tech 3341)."""
     seg = log_.segment_energy()
@@ -235,7 +250,6 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
         note = (f"closing bed extended by {fitted.extended / rate:.2f} s" if fitted.extended
                 else "closing bed shortened to the slot")
     before, block_log = meter.stats(), meter.block_log()
-    spans = list(render.spans)
     margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
     plan = normalize.plan(block_log, before, cut.integrated, cut.true_peak,
                           ceiling_margin_db=margin, path=out)
@@ -255,6 +269,7 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
                 written.feed((q / scale).astype(np.float32))    # the file's own samples
                 frames += len(q)
         stats = written.stats()
+        spans = _closed(list(render.spans), parts, frames, rate)
         mm, ms = _maxima(written.block_log())
         timing = _timing(parts, spans, frames, rate, written.sample_peaks(), written.block)
         with fsutil.atomic_path(out) as tmp:

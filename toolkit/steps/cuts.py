@@ -97,7 +97,7 @@ def _describer(show: Show, episode: Episode, cut: Cut, channels: int, out_cue: s
 
 def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
                reports_final: Path, build_root: Path, cache: Path,
-               out_cue: str) -> tuple[CutOutput, ...]:
+               cues: dict[str, tuple[str, str]]) -> tuple[CutOutput, ...]:
     """Make every cut of `episode` into `reports` (a work folder promoted to
     `reports_final`); the outputs' paths are where they will be, relative to `build_root`."""
     out = []
@@ -105,6 +105,7 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
         parts = episode.cut_parts(cut.name)
         channels = cut.channels or preset.encoding.channels
         name = file_name(cut, episode)
+        in_cue, out_cue = cues.get(cut.name, ("", ""))
         describe = _describer(show, episode, cut, channels, out_cue)
         meta = {"show": [show.title, show.author], "episode": [episode.title, episode.guid,
                 episode.date.isoformat(), episode.segment], "out_cue": out_cue,
@@ -132,7 +133,8 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
             duration=made.duration, integrated=made.stats.integrated,
             true_peak=made.stats.true_peak, target=cut.integrated, ceiling=cut.true_peak,
             tolerance=cut.tolerance, cart=cart_id(cut, episode) if cut.format == "wav" else None,
-            slot=cut.slot, slot_error=made.slot_error, slot_note=made.slot_note))
+            slot=cut.slot, slot_error=made.slot_error, slot_note=made.slot_note,
+            in_cue=in_cue, out_cue=out_cue, segue=made.timing.segue / cut.sample_rate))
     return tuple(out)
 
 
@@ -148,16 +150,15 @@ class Cuts(Step):
         return bool(ctx.episode.cuts) and not ctx.episode.passthrough
 
     def run(self, ctx: Context) -> CutsPart:
-        """Build every cut; the out-cue comes from the first transcript."""
-        from toolkit.text import transcript
+        """Build every cut; its out-cue comes from the transcript's words in its parts."""
         show, episode, layout = ctx.show, ctx.episode, ctx.layout
         ctx.progress("cuts", 0.0)
-        out_cue = cue.cue_words(transcript.plain_text(ctx.texts[0]))[1] if ctx.texts else ""
         preset = replace(show.preset, encoding=episode.encoding or show.preset.encoding)
+        cues = {c.name: cut_cues(ctx, c.name) for c in episode.cuts}
         return CutsPart(build_cuts(show, episode, preset, reports=ctx.reports,
                                    reports_final=layout.reports(show.id, episode.slug),
                                    build_root=layout.build,
-                                   cache=layout.cache(show.id, episode.slug), out_cue=out_cue))
+                                   cache=layout.cache(show.id, episode.slug), cues=cues))
 
     def warnings(self, part: CutsPart) -> tuple[str, ...]:
         """A cut off its target, and a cut that does not fill its slot."""
@@ -170,6 +171,30 @@ class Cuts(Step):
             if slot:
                 out.append(f"{c.name}: {slot}")
         return tuple(out)
+
+
+def cut_cues(ctx: Context, name: str) -> tuple[str, str]:
+    """The in-cue and out-cue of cut `name`: the first and last words spoken in its parts.
+
+    A timed (or aligned) transcript is on the podcast's timeline: a cue counts when its
+    middle falls in a podcast part the cut also takes. Untimed, the whole text counts.
+    """
+    from toolkit.text import transcript
+    if not ctx.texts:
+        return "", ""
+    text = ctx.texts[0]
+    episode = ctx.episode
+    if not text.timed:
+        return cue.cue_words(transcript.plain_text(text))
+    rows = cue.parts_from(episode.parts, [s for _, s in ctx.audio.parts])
+    taken = [not p.cuts or name in p.cuts for p in episode.parts]
+    kept = []
+    for c in text.cues:
+        mid = ((c.start or 0.0) + (c.end or 0.0)) / 2
+        at = max((i for i, r in enumerate(rows) if (r.start or 0.0) <= mid), default=0)
+        if taken[at]:
+            kept.append(c.text)
+    return cue.cue_words("\n\n".join(kept))
 
 
 def slot_problem(c: CutOutput, tolerance: float = 1.0) -> str | None:
