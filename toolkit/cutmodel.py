@@ -71,6 +71,7 @@ class CutOutput:
     slot: float | None = None           # seconds of the slot (None: no slot)
     slot_error: float | None = None     # duration - slot after fitting (+ over, - under)
     slot_note: str = ""                 # one line: fitted how, or why not
+    slot_tolerance: float = 1.0         # seconds either way that still fill the slot
     in_cue: str = ""                    # first words spoken in the cut
     out_cue: str = ""                   # last words spoken (the cart chunk's OutCue)
     segue: float | None = None          # seconds: where the closing bed starts (cart SEGs)

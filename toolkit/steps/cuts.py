@@ -134,6 +134,7 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
             true_peak=made.stats.true_peak, target=cut.integrated, ceiling=cut.true_peak,
             tolerance=cut.tolerance, cart=cart_id(cut, episode) if cut.format == "wav" else None,
             slot=cut.slot, slot_error=made.slot_error, slot_note=made.slot_note,
+            slot_tolerance=cut.slot_tolerance,
             in_cue=in_cue, out_cue=out_cue, segue=made.timing.segue / cut.sample_rate))
     return tuple(out)
 
@@ -197,9 +198,9 @@ def cut_cues(ctx: Context, name: str) -> tuple[str, str]:
     return cue.cue_words("\n\n".join(kept))
 
 
-def slot_problem(c: CutOutput, tolerance: float = 1.0) -> str | None:
+def slot_problem(c: CutOutput) -> str | None:
     """Why a built cut does not fill its slot (over: cut off; under: dead air), or None."""
-    if c.slot is None or c.slot_error is None or abs(c.slot_error) <= tolerance:
+    if c.slot is None or c.slot_error is None or abs(c.slot_error) <= c.slot_tolerance:
         return None
     how = "over: the end is cut off by the next event" if c.slot_error > 0 else \
         "under: dead air before the next event"
