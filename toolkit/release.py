@@ -206,6 +206,7 @@ class RenditionLoudness:
     true_peak: float        # dBTP
     target: float           # LUFS the build aimed at
     ceiling: float          # dBTP
+    tolerance: float = 1.0  # LU either side of the target (a cut's own, e.g. 0.5 for EBU R 128)
 
 
 #: How far a rendition may land from its target before `validate` calls it an error
@@ -249,19 +250,23 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
 def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
     target = rec.episode.loudness or show.preset.loudness
     aim = target.for_channels((rec.episode.encoding or show.preset.encoding).channels)
-    return [RenditionLoudness(rec.slug, kind, s.integrated, s.true_peak, aim, target.true_peak)
+    rows = [RenditionLoudness(rec.slug, kind, s.integrated, s.true_peak, aim, target.true_peak,
+                              LOUDNESS_TOLERANCE_LU)
             for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
+    # Each named cut (air...) against its own target, measured on its own file.
+    return rows + [RenditionLoudness(rec.slug, c.name, c.integrated, c.true_peak, c.target,
+                                     c.ceiling, c.tolerance) for c in rec.cuts]
 
 
 def _off_target(r: RenditionLoudness) -> bool:
     # The build's meter rounds to 0.01: a hair over the ceiling is rounding, not a miss.
-    return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
+    return abs(r.integrated - r.target) > r.tolerance or r.true_peak > r.ceiling + 0.05
 
 
 def _loudness_finding(r: RenditionLoudness, feed_xml: Path) -> validate.Finding:
     return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
                             f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
-                            f"{r.target:g} LUFS ±{LOUDNESS_TOLERANCE_LU:g} LU and at most "
+                            f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
                             f"{r.ceiling:g} dBTP; run `podkit build {r.slug} --force`", str(feed_xml))
 
 

@@ -53,15 +53,17 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
 
 
 def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
-    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS...)."""
+    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS, and
+    each named cut such as AIR), each group against its own target."""
     parts = []
     for kind in dict.fromkeys(r.kind for r in rows):
         mine = [r for r in rows if r.kind == kind]
         lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
+        targets = sorted({(r.target, r.ceiling) for r in mine})
+        aim = ", ".join(f"{t:g} LUFS, <= {c:g} dBTP" for t, c in targets)
         parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
-                     f"<= {max(r.true_peak for r in mine):.1f} dBTP")
-    return f"loudness as built: {'; '.join(parts)} (target {rows[0].target:g} LUFS, " \
-           f"<= {rows[0].ceiling:g} dBTP)"
+                     f"<= {max(r.true_peak for r in mine):.1f} dBTP (target {aim})")
+    return f"loudness as built: {'; '.join(parts)}"
 
 
 @click.command()

@@ -17,9 +17,9 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit import __version__
-from toolkit.audio import cutaudio, processing
 from toolkit.config import cutconf
 from toolkit.cutmodel import Cut, CutOutput, CutsPart
 from toolkit.fsutil import sha256_file
@@ -27,6 +27,9 @@ from toolkit.model import Episode, Preset, Show
 from toolkit.site import cue
 from toolkit.standards import bwf
 from toolkit.steps.base import Context, Step
+
+if TYPE_CHECKING:   # the audio engine (numpy, scipy) is imported only by a build that uses it
+    from toolkit.audio import cutaudio
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
                cues: dict[str, tuple[str, str]]) -> tuple[CutOutput, ...]:
     """Make every cut of `episode` into `reports` (a work folder promoted to
     `reports_final`); the outputs' paths are where they will be, relative to `build_root`."""
+    from toolkit.audio import cutaudio, processing
     out = []
     for cut in episode.cuts:
         parts = episode.cut_parts(cut.name)
@@ -218,8 +222,10 @@ def cut_line(c: CutOutput) -> str:
 
 
 def _cached(path: Path, key: str) -> cutaudio.CutAudio | None:
+    from toolkit.audio import cutaudio
     return cutaudio.load_manifest(path, key)
 
 
 def _save(path: Path, key: str, made: cutaudio.CutAudio) -> None:
+    from toolkit.audio import cutaudio
     cutaudio.save_manifest(path, key, made)
