@@ -151,3 +151,16 @@ def test_flac_and_layer_ii_cuts_land_on_target(parts, tmp_path, fmt, ext):
     assert abs(out.stats.integrated - ref["I"]) <= 0.1
     head = out.path.read_bytes()[:4]
     assert head == b"fLaC" if fmt == "flac" else head[:2] in (b"\xff\xfd", b"\xff\xfc")
+
+
+def test_gaps_between_parts_take_the_difference_within_their_bound(parts, tmp_path):
+    natural = 3.0 + 0.5 + 20.0 + 0.3 + 30.0
+    cut = Cut(name="air", slot=natural + 1.5, fit="gaps", max_gap_change=1.0)
+    out = cutaudio.build_cut(cut, parts, tmp_path / "air.wav", channels=2, work=tmp_path)
+    assert WavInfoReader(str(out.path)).data.frame_count == round((natural + 1.5) * 48000)
+    assert out.slot_error == pytest.approx(0.0, abs=1 / 48000) and "gaps" in out.slot_note
+    # Two joins, 1 s each at most: 3 s more cannot be absorbed, and the build says by how much.
+    cut = Cut(name="air", slot=natural + 3.0, fit="gaps", max_gap_change=1.0)
+    out = cutaudio.build_cut(cut, parts, tmp_path / "air2.wav", channels=2, work=tmp_path)
+    assert out.slot_note.startswith("could not fit") and "+1.00 s remain" in out.slot_note
+    assert out.slot_error == pytest.approx(-1.0, abs=1 / 48000)

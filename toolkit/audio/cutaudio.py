@@ -157,6 +157,32 @@ class _Fitted:
         yield held * ramp
 
 
+def _spread(parts: Sequence[AudioPart], cut: Cut, channels: int,
+            stages: dict[int, assemble.Stage] | None) -> tuple[list[AudioPart], str]:
+    """`fit = "gaps"`: the slot's difference shared over the joins between parts (those
+    without a crossfade), each gap changed by at most `max_gap_change` s and never below 0.
+    One render to count the frames; the note says what could not be absorbed."""
+    rate = cut.sample_rate
+    render = assemble.Render(parts, rate, channels, stages)
+    frames = sum(len(chunk) for chunk in render)
+    joins = [i for i, p in enumerate(parts) if i and not p.crossfade_s]
+    want = round(cut.slot * rate) - frames          # + longer, - shorter
+    if not joins:
+        return list(parts), "could not fit: no gaps between parts to change"
+    bound = round(cut.max_gap_change * rate)
+    out, left = list(parts), want
+    for n, i in enumerate(joins):
+        share = left // (len(joins) - n) if left >= 0 else -((-left) // (len(joins) - n))
+        gap = round(parts[i].gap_s * rate)
+        change = max(-gap, min(bound, max(-bound, share)))
+        out[i] = replace(parts[i], gap_s=(gap + change) / rate)
+        left -= change
+    if left:
+        return out, (f"could not fit: the gaps take {(want - left) / rate:+.2f} s, "
+                     f"{left / rate:+.2f} s remain (at most {cut.max_gap_change:g} s a gap)")
+    return out, f"gaps between parts changed by {want / rate:+.2f} s in all"
+
+
 def _quantize(x: np.ndarray, bits: int, rng: np.random.Generator | None) -> np.ndarray:
     """Float samples to little-endian integer PCM bytes (as an int32 array first)."""
     scale = float(2 ** (bits - 1))
@@ -231,17 +257,19 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
     """
     rate = cut.sample_rate
     slot_frames = round(cut.slot * rate) if cut.slot is not None and cut.fit == "bed" else None
+    note = ""
+    if cut.slot is not None and cut.fit == "gaps":
+        parts, note = _spread(parts, cut, channels, stages)
     render = assemble.Render(parts, rate, channels, stages)
     fitted = _Fitted(render, slot_frames)
     meter = loudness.Meter(rate, channels, exact_peaks=True)
     for chunk in fitted:
         meter.feed(chunk)
-    note = ""
     if slot_frames is not None and fitted.into_speech:
         # Fitting would fade out the speech: leave the cut whole and say so.
         over = (render.frames - slot_frames) / rate
-        note = (f"could not fit: without its closing bed it still runs {over:+.2f} s against "
-                "the slot")
+        note = (f"could not fit: runs {over:+.2f} s against the slot, and fading the closing "
+                "bed to it would cut into the part before")
         fitted = _Fitted(render, None)
         meter = loudness.Meter(rate, channels, exact_peaks=True)
         for chunk in fitted:
