@@ -24,8 +24,7 @@ import json
 import logging
 import math
 import re
-import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -157,6 +156,46 @@ class _Fitted:
         yield held * ramp
 
 
+class _Spool:
+    """Pass 1's render kept as raw float32 beside the cache, read back by the later passes
+    (reading it costs a fraction of decoding and resampling the parts again)."""
+
+    def __init__(self, path: Path, channels: int) -> None:
+        self.path, self.channels = path, channels
+
+    def record(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Pass the chunks on, writing each to the spool (replacing what it held)."""
+        with open(self.path, "wb") as f:
+            for chunk in chunks:
+                f.write(np.ascontiguousarray(chunk, dtype="<f4").tobytes())
+                yield chunk
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        size = ffmpeg.CHUNK_FRAMES * self.channels * 4
+        with open(self.path, "rb") as f:
+            while data := f.read(size):
+                yield np.frombuffer(data, dtype="<f4").reshape(-1, self.channels)
+
+    def remove(self) -> None:
+        """Delete the spool file."""
+        self.path.unlink(missing_ok=True)
+
+
+def _measure(render: Iterable[np.ndarray], rate: int, channels: int, exact: bool
+             ) -> tuple[LoudnessStats, loudness.BlockLog]:
+    """Pass 1: the programme's loudness and block log. Without `exact`, every block's peak
+    is the programme's true peak (a bound: the gain plan then limits nowhere, which is right
+    when the gain alone keeps the peaks under the ceiling, the usual case for an air master)."""
+    meter = loudness.Meter(rate, channels, exact_peaks=exact)
+    for chunk in render:
+        meter.feed(chunk)
+    stats, log_ = meter.stats(), meter.block_log()
+    if not exact:
+        bound = np.float32(10 ** (stats.true_peak / 20) if math.isfinite(stats.true_peak) else 0.0)
+        log_ = replace(log_, peak=np.full(len(log_.energy), bound, dtype=np.float32))
+    return stats, log_
+
+
 def _spread(parts: Sequence[AudioPart], cut: Cut, channels: int,
             stages: dict[int, assemble.Stage] | None) -> tuple[list[AudioPart], str]:
     """`fit = "gaps"`: the slot's difference shared over the joins between parts (those
@@ -184,18 +223,20 @@ def _spread(parts: Sequence[AudioPart], cut: Cut, channels: int,
 
 
 def _quantize(x: np.ndarray, bits: int, rng: np.random.Generator | None) -> np.ndarray:
-    """Float samples to little-endian integer PCM bytes (as an int32 array first)."""
+    """Float samples rounded to the integer PCM values (still as floats), clipped to range."""
     scale = float(2 ** (bits - 1))
-    y = x.astype(np.float64) * scale
+    # float32 is exact here: a power-of-two scale of float32 samples (24-bit fits its mantissa).
+    y = x * np.float32(scale) if rng is None else x.astype(np.float64) * scale
     if rng is not None:     # TPDF dither of one LSB for 16-bit
         y += rng.random(y.shape) - rng.random(y.shape)
-    return np.clip(np.round(y), -scale, scale - 1).astype(np.int32)
+    np.rint(y, out=y)
+    return np.clip(y, -scale, scale - 1, out=y)
 
 
 def _pcm_bytes(q: np.ndarray, bits: int) -> bytes:
     if bits == 16:
         return q.astype("<i2").tobytes()
-    return np.ascontiguousarray(q.astype("<i4")).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    return q.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
 def _timing(parts: Sequence[AudioPart], spans: Sequence[assemble.PartSpan], frames: int,
@@ -249,11 +290,16 @@ def _maxima(log_: loudness.BlockLog) -> tuple[float, float]:
 
 def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
               work: Path, describe: Describe | None = None,
-              stages: dict[int, assemble.Stage] | None = None) -> CutAudio:
+              stages: dict[int, assemble.Stage] | None = None,
+              shared: LoudnessStats | None = None) -> CutAudio:
     """Render cut `cut` from `parts` into `out` (written atomically), measured on its file.
 
     `work` is a folder for the raw PCM (removed after). `describe` makes the bext and
-    cart chunks of a WAV from the measured file.
+    cart chunks of a WAV from the measured file. `shared` is the podcast's measurement of
+    the same parts (same edit, no processing): when the cut is not fitted and its gain
+    alone keeps the peaks under the ceiling, the cut skips its own measuring pass and is
+    rendered once with that static gain (loudness does not depend on the sample rate);
+    its file is measured all the same.
     """
     rate = cut.sample_rate
     slot_frames = round(cut.slot * rate) if cut.slot is not None and cut.fit == "bed" else None
@@ -261,40 +307,65 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
     if cut.slot is not None and cut.fit == "gaps":
         parts, note = _spread(parts, cut, channels, stages)
     render = assemble.Render(parts, rate, channels, stages)
+    work.mkdir(parents=True, exist_ok=True)
+    margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
+    if shared is not None and cut.fit == "none" and \
+            shared.true_peak + cut.integrated - shared.integrated <= cut.true_peak - margin:
+        gain = np.float32(10 ** ((cut.integrated - shared.integrated) / 20))
+        return _write(cut, parts, out, render, (c * gain for c in render), note, work,
+                      describe, 0.0)
+    spool = _Spool(work / f".{out.name}.f32", channels)
+    try:
+        return _build(cut, parts, out, render, spool, slot_frames, note, work, describe)
+    finally:
+        spool.remove()
+
+
+def _build(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Render,
+           spool: _Spool, slot_frames: int | None, note: str, work: Path,
+           describe: Describe | None) -> CutAudio:
+    # Long because it is the cut's passes in order (render, fit and measure; plan; apply,
+    # write and measure the file), sharing the spooled render and the plan.
+    rate, channels = cut.sample_rate, render.channels
     fitted = _Fitted(render, slot_frames)
-    meter = loudness.Meter(rate, channels, exact_peaks=True)
-    for chunk in fitted:
-        meter.feed(chunk)
+    before, block_log = _measure(spool.record(fitted), rate, channels, False)
     if slot_frames is not None and fitted.into_speech:
         # Fitting would fade out the speech: leave the cut whole and say so.
         over = (render.frames - slot_frames) / rate
         note = (f"could not fit: runs {over:+.2f} s against the slot, and fading the closing "
                 "bed to it would cut into the part before")
-        fitted = _Fitted(render, None)
-        meter = loudness.Meter(rate, channels, exact_peaks=True)
-        for chunk in fitted:
-            meter.feed(chunk)
+        before, block_log = _measure(spool.record(_Fitted(render, None)), rate, channels, False)
     elif slot_frames is not None:
         note = (f"closing bed extended by {fitted.extended / rate:.2f} s" if fitted.extended
                 else "closing bed shortened to the slot")
-    before, block_log = meter.stats(), meter.block_log()
     margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
+    if before.true_peak + cut.integrated - before.integrated > cut.true_peak - margin:
+        # The gain alone would pass the ceiling: the limiter needs every block's true peak.
+        before, block_log = _measure(iter(spool), rate, channels, True)
     plan = normalize.plan(block_log, before, cut.integrated, cut.true_peak,
                           ceiling_margin_db=margin, path=out)
+    applier = normalize.GainApplier(plan)
+    return _write(cut, parts, out, render, (applier.apply(c) for c in spool), note, work,
+                  describe, plan.limiter_max_db)
+
+
+def _write(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Render,
+           samples: Iterable[np.ndarray], note: str, work: Path, describe: Describe | None,
+           limiter_max_db: float) -> CutAudio:
+    """The last pass: the planned samples quantized, written and measured; then the file."""
+    rate, channels = cut.sample_rate, render.channels
     bits = 16 if cut.format == "mp2" else cut.bits
     raw = work / f".{out.name}.pcm"
-    work.mkdir(parents=True, exist_ok=True)
-    applier = normalize.GainApplier(plan)
     rng = np.random.default_rng(_DITHER_SEED) if bits == 16 else None
     scale = float(2 ** (bits - 1))
     written = loudness.Meter(rate, channels)
     frames = 0
     try:
         with open(raw, "wb") as f:
-            for chunk in fitted:
-                q = _quantize(applier.apply(chunk), bits, rng)
+            for chunk in samples:
+                q = _quantize(chunk, bits, rng)
                 f.write(_pcm_bytes(q, bits))
-                written.feed((q / scale).astype(np.float32))    # the file's own samples
+                written.feed((q * (1 / scale)).astype(np.float32, copy=False))  # the file's samples
                 frames += len(q)
         stats = written.stats()
         spans = _closed(list(render.spans), parts, frames, rate)
@@ -310,7 +381,7 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
     error = stats.duration - cut.slot if cut.slot is not None else None
     if cut.slot is not None and not note:
         note = "not fitted (fit = \"none\")"
-    return CutAudio(cut, out, stats, mm, ms, timing, error, note, plan.limiter_max_db)
+    return CutAudio(cut, out, stats, mm, ms, timing, error, note, limiter_max_db)
 
 
 def _write_file(cut: Cut, raw: Path, tmp: Path, rate: int, channels: int, bits: int,
@@ -326,12 +397,6 @@ def _write_file(cut: Cut, raw: Path, tmp: Path, rate: int, channels: int, bits: 
     ffmpeg.run(["-v", "error", "-f", pcm, "-ar", str(rate), "-ac", str(channels), "-i", str(raw),
                 "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
                 *codec, "-y", str(tmp)], what=f"encoding the {cut.name} cut", path=tmp)
-
-
-def copy_cached(src: Path, dst: Path) -> None:
-    """Copy a cached cut into place (atomically)."""
-    with fsutil.atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def _manifest(path: Path) -> Path:

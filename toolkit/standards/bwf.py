@@ -15,7 +15,6 @@ playout systems read from it). Stdlib only; the only I/O is writing the file giv
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,8 +167,16 @@ def write(out: Path, *, pcm: Path, rate: int, channels: int, bits: int,
             f.write(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE")
         f.write(chunks)
         f.write(b"data" + struct.pack("<I", _RIFF_MAX if big else size))
+        f.flush()
         with open(pcm, "rb") as src:
-            shutil.copyfileobj(src, f, 1 << 20)
+            # A kernel copy (sendfile): the samples never pass through Python.
+            done = 0
+            while done < size:
+                sent = os.sendfile(f.fileno(), src.fileno(), done, size - done)
+                if sent == 0:
+                    raise OSError(f"{pcm} ended after {done} of {size} bytes")
+                done += sent
+            f.seek(0, os.SEEK_END)
         if pad:
             f.write(b"\0")
         f.flush()

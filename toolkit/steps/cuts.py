@@ -23,10 +23,10 @@ from toolkit import __version__
 from toolkit.config import cutconf
 from toolkit.cutmodel import Cut, CutOutput, CutsPart
 from toolkit.fsutil import sha256_file
-from toolkit.model import Episode, Preset, Show
+from toolkit.model import Episode, LoudnessStats, Preset, Show
 from toolkit.site import cue
 from toolkit.standards import bwf
-from toolkit.steps.base import Context, Step
+from toolkit.steps.base import Context, Step, link_or_copy
 
 if TYPE_CHECKING:   # the audio engine (numpy, scipy) is imported only by a build that uses it
     from toolkit.audio import cutaudio
@@ -100,9 +100,13 @@ def _describer(show: Show, episode: Episode, cut: Cut, channels: int, out_cue: s
 
 def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
                reports_final: Path, build_root: Path, cache: Path,
-               cues: dict[str, tuple[str, str]]) -> tuple[CutOutput, ...]:
+               cues: dict[str, tuple[str, str]],
+               podcast: LoudnessStats | None = None) -> tuple[CutOutput, ...]:
     """Make every cut of `episode` into `reports` (a work folder promoted to
-    `reports_final`); the outputs' paths are where they will be, relative to `build_root`."""
+    `reports_final`); the outputs' paths are where they will be, relative to `build_root`.
+
+    `podcast` is the podcast's measurement of its assembled parts: a cut of the same
+    parts and channels, unprocessed, shares it instead of measuring again."""
     from toolkit.audio import cutaudio, processing
     out = []
     for cut in episode.cuts:
@@ -114,6 +118,11 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
         meta = {"show": [show.title, show.author], "episode": [episode.title, episode.guid,
                 episode.date.isoformat(), episode.segment], "out_cue": out_cue,
                 "version": __version__}
+        same = (podcast is not None and parts == episode.parts
+                and channels == preset.encoding.channels
+                and not processing.Prepared(processing.resolved(episode, preset)).active)
+        shared = podcast if same else None
+        meta["shared"] = [shared.integrated, shared.true_peak] if shared else None
         key = cutaudio.cache_key(cut, parts, channels, meta)
         cached = cache / f"{episode.slug}-cut-{cut.name}-{key[:16]}.{_EXT[cut.format]}"
         made = _cached(cached, key)
@@ -124,11 +133,11 @@ def build_cuts(show: Show, episode: Episode, preset: Preset, *, reports: Path,
                     prep = processing.prepare(replace(episode, parts=parts), preset,
                                               cut.sample_rate, channels, cached)
                 made = cutaudio.build_cut(cut, parts, cached, channels=channels, work=cache,
-                                          describe=describe, stages=prep.stages)
+                                          describe=describe, stages=prep.stages, shared=shared)
             finally:
                 prep.remove()
             _save(cached, key, made)
-        cutaudio.copy_cached(cached, reports / name)
+        link_or_copy(cached, reports / name)     # cache files are replaced, never rewritten
         log.info("%s: %s cut %s: %.2f LUFS, %.2f dBTP, %s", episode.slug, cut.name, name,
                  made.stats.integrated, made.stats.true_peak, cue.clock(made.duration))
         out.append(CutOutput(
@@ -163,7 +172,8 @@ class Cuts(Step):
         return CutsPart(build_cuts(show, episode, preset, reports=ctx.reports,
                                    reports_final=layout.reports(show.id, episode.slug),
                                    build_root=layout.build,
-                                   cache=layout.cache(show.id, episode.slug), cues=cues))
+                                   cache=layout.cache(show.id, episode.slug), cues=cues,
+                                   podcast=ctx.audio.before))
 
     def warnings(self, part: CutsPart) -> tuple[str, ...]:
         """A cut off its target, and a cut that does not fill its slot."""
