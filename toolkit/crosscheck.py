@@ -95,7 +95,7 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
 def _cut_slots(cat: Catalog, ep: Episode, known: dict[Path, float | None]) -> None:
     """Warn when a cut will not fill its slot: over (cut off) or under (dead air), or,
     with `fit = "bed"`, when even the whole closing bed cannot make it fit."""
-    from toolkit.audio.cutaudio import FADE_S, MAX_EXTEND_S
+    from toolkit.audio.cutfit import FADE_S, MAX_EXTEND_S
     for cut in ep.cuts:
         if cut.slot is None:
             continue

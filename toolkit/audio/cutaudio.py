@@ -1,21 +1,16 @@
 """A named cut's audio (an air master): the episode's mix at the cut's own loudness.
 
-    render the cut's parts at its rate (fitted to the slot) -> measure -> its own plan
-    -> render again, apply the plan -> PCM written and measured sample for sample
-    -> the file: BWF WAV (bext + cart), FLAC, or MPEG-1 Layer II (decoded and measured)
+    render the cut's parts at its rate, fitted to the slot (cutfit) and spooled
+    -> measure (exact block peaks only when the gain alone would pass the ceiling)
+    -> its own plan -> apply it to the spooled render -> PCM written and measured
+       sample for sample -> the file: BWF WAV (bext + cart), FLAC, or MPEG-1 Layer II
+       (decoded and measured)
 
 Nothing is derived from the podcast's files: a -23 LUFS master gets a plan for -23
 from the mix, which usually needs no limiting at all (a -16 plan limited for -16 would
 leave its limiting in the quieter master). The render is the same edit the podcast
-uses (toolkit.audio.assemble), with the parts the cut takes.
-
-Fitting to the slot (`fit = "bed"`): the cut's last part is its closing bed. The render
-stops at the slot length with a fade over the last FADE_S (the bed is shortened), or
-the bed is played again from its start until the slot is full (extended, at most
-MAX_EXTEND_S), then faded. The result is exactly the slot's length in frames; when the
-fade would reach into the part before the bed the cut is left unfitted and the note
-says by how much it runs over. The render is deterministic, so the second pass gets
-the same fitted samples.
+uses (toolkit.audio.assemble), with the parts the cut takes. A cut of exactly the
+podcast's parts shares the podcast's measurement (`shared`) and is rendered once.
 """
 from __future__ import annotations
 
@@ -31,15 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import codec, ffmpeg, fsutil
-from toolkit.audio import assemble, loudness, normalize
+from toolkit.audio import assemble, cutfit, loudness, normalize
 from toolkit.cutmodel import Cut
 from toolkit.model import ENGINE_VERSION, AudioPart, LoudnessStats
 from toolkit.standards import bwf
 
 log = logging.getLogger(__name__)
 
-FADE_S = 3.0            # the closing bed's fade when fitted to the slot
-MAX_EXTEND_S = 60.0     # at most this much closing bed is added by playing it again
 PCM_MARGIN_DB = 0.1     # PCM adds no overshoot: plan just under the ceiling
 MP2_MARGIN_DB = 0.5     # Layer II moves peaks a little, like the other lossy codecs
 SILENCE_DB = -60.0      # the post timers' audio start/end: first/last block above this
@@ -99,63 +92,6 @@ def cache_key(cut: Cut, parts: Sequence[AudioPart], channels: int, meta: object)
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class _Fitted:
-    """The render, cut or extended to the slot with the closing bed faded (see module doc)."""
-
-    def __init__(self, render: assemble.Render, slot_frames: int | None) -> None:
-        self.render = render
-        self.slot = slot_frames
-        self.extended = 0           # frames of closing bed added by playing it again
-        self.into_speech = 0        # frames the fade would reach into the part before the bed
-
-    def _source(self) -> Iterator[np.ndarray]:
-        yield from self.render
-        if self.slot is None:
-            return
-        bed = self.render.parts[-1]
-        loop = assemble.Render([AudioPart(path=bed.path, gain_db=bed.gain_db)],
-                               self.render.sample_rate, self.render.channels)
-        budget = round(MAX_EXTEND_S * self.render.sample_rate)
-        while budget > 0 and self.render.frames + self.extended < self.slot:
-            for chunk in loop:
-                chunk = chunk[:min(budget, self.slot - self.render.frames - self.extended)]
-                budget -= len(chunk)
-                self.extended += len(chunk)
-                yield chunk
-                if budget <= 0 or self.render.frames + self.extended >= self.slot:
-                    break
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        if self.slot is None:
-            yield from self.render
-            return
-        rate, ch = self.render.sample_rate, self.render.channels
-        self.extended = self.into_speech = 0    # each pass starts afresh
-        fade = min(round(FADE_S * rate), self.slot)
-        held = np.zeros((0, ch), dtype=np.float32)
-        out = 0
-        source = self._source()
-        try:
-            for chunk in source:
-                take = min(len(chunk), self.slot - out - len(held))
-                held = np.concatenate([held, chunk[:take]])
-                if len(held) > fade:
-                    emit, held = held[:len(held) - fade], held[len(held) - fade:]
-                    out += len(emit)
-                    yield emit
-                if out + len(held) >= self.slot:
-                    break
-        finally:
-            source.close()
-        # The part before the closing bed must have ended before the fade starts.
-        spans, n = self.render.spans, len(self.render.parts)
-        if n > 1:
-            self.into_speech = (max(0, spans[n - 2].end - out) if len(spans) >= n - 1
-                                else self.slot)
-        ramp = np.linspace(1.0, 0.0, len(held), dtype=np.float32)[:, None]
-        yield held * ramp
-
-
 class _Spool:
     """Pass 1's render kept as raw float32 beside the cache, read back by the later passes
     (reading it costs a fraction of decoding and resampling the parts again)."""
@@ -194,32 +130,6 @@ def _measure(render: Iterable[np.ndarray], rate: int, channels: int, exact: bool
         bound = np.float32(10 ** (stats.true_peak / 20) if math.isfinite(stats.true_peak) else 0.0)
         log_ = replace(log_, peak=np.full(len(log_.energy), bound, dtype=np.float32))
     return stats, log_
-
-
-def _spread(parts: Sequence[AudioPart], cut: Cut, channels: int,
-            stages: dict[int, assemble.Stage] | None) -> tuple[list[AudioPart], str]:
-    """`fit = "gaps"`: the slot's difference shared over the joins between parts (those
-    without a crossfade), each gap changed by at most `max_gap_change` s and never below 0.
-    One render to count the frames; the note says what could not be absorbed."""
-    rate = cut.sample_rate
-    render = assemble.Render(parts, rate, channels, stages)
-    frames = sum(len(chunk) for chunk in render)
-    joins = [i for i, p in enumerate(parts) if i and not p.crossfade_s]
-    want = round(cut.slot * rate) - frames          # + longer, - shorter
-    if not joins:
-        return list(parts), "could not fit: no gaps between parts to change"
-    bound = round(cut.max_gap_change * rate)
-    out, left = list(parts), want
-    for n, i in enumerate(joins):
-        share = left // (len(joins) - n) if left >= 0 else -((-left) // (len(joins) - n))
-        gap = round(parts[i].gap_s * rate)
-        change = max(-gap, min(bound, max(-bound, share)))
-        out[i] = replace(parts[i], gap_s=(gap + change) / rate)
-        left -= change
-    if left:
-        return out, (f"could not fit: the gaps take {(want - left) / rate:+.2f} s, "
-                     f"{left / rate:+.2f} s remain (at most {cut.max_gap_change:g} s a gap)")
-    return out, f"gaps between parts changed by {want / rate:+.2f} s in all"
 
 
 def _quantize(x: np.ndarray, bits: int, rng: np.random.Generator | None) -> np.ndarray:
@@ -305,7 +215,7 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
     slot_frames = round(cut.slot * rate) if cut.slot is not None and cut.fit == "bed" else None
     note = ""
     if cut.slot is not None and cut.fit == "gaps":
-        parts, note = _spread(parts, cut, channels, stages)
+        parts, note = cutfit.spread(parts, cut, channels, stages)
     render = assemble.Render(parts, rate, channels, stages)
     work.mkdir(parents=True, exist_ok=True)
     margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
@@ -327,14 +237,14 @@ def _build(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Ren
     # Long because it is the cut's passes in order (render, fit and measure; plan; apply,
     # write and measure the file), sharing the spooled render and the plan.
     rate, channels = cut.sample_rate, render.channels
-    fitted = _Fitted(render, slot_frames)
+    fitted = cutfit.Fitted(render, slot_frames)
     before, block_log = _measure(spool.record(fitted), rate, channels, False)
     if slot_frames is not None and fitted.into_speech:
         # Fitting would fade out the speech: leave the cut whole and say so.
         over = (render.frames - slot_frames) / rate
         note = (f"could not fit: runs {over:+.2f} s against the slot, and fading the closing "
                 "bed to it would cut into the part before")
-        before, block_log = _measure(spool.record(_Fitted(render, None)), rate, channels, False)
+        before, block_log = _measure(spool.record(cutfit.Fitted(render, None)), rate, channels, False)
     elif slot_frames is not None:
         note = (f"closing bed extended by {fitted.extended / rate:.2f} s" if fitted.extended
                 else "closing bed shortened to the slot")
