@@ -25,7 +25,8 @@ BEXT_FIXED = 602
 CART_FIXED = 2048
 #: Post timers in a cart chunk: eight (usage FOURCC, uint32 sample count) pairs.
 CART_TIMERS = 8
-_RIFF_MAX = 0xFFFFFFFF
+_RIFF_MAX = 0xFFFFFFFF          # the largest RIFF size: beyond it the file is RF64
+_UNKNOWN = 0xFFFFFFFF           # RF64's 32-bit size fields: "see ds64"
 #: Channel masks for WAVE_FORMAT_EXTENSIBLE (more than two channels), by channel count.
 _MASKS = {3: 0x7, 4: 0x33, 5: 0x37, 6: 0x3F, 8: 0x63F}
 _PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
@@ -161,12 +162,12 @@ def write(out: Path, *, pcm: Path, rate: int, channels: int, bits: int,
             # RF64 (EBU Tech 3306): the 64-bit sizes live in ds64, the 32-bit ones say -1.
             riff_size += 36
             frames = size // (channels * bits // 8)
-            f.write(b"RF64" + struct.pack("<I", _RIFF_MAX) + b"WAVE")
+            f.write(b"RF64" + struct.pack("<I", _UNKNOWN) + b"WAVE")
             f.write(_chunk(b"ds64", struct.pack("<QQQI", riff_size, size, frames, 0)))
         else:
             f.write(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE")
         f.write(chunks)
-        f.write(b"data" + struct.pack("<I", _RIFF_MAX if big else size))
+        f.write(b"data" + struct.pack("<I", _UNKNOWN if big else size))
         f.flush()
         with open(pcm, "rb") as src:
             # A kernel copy (sendfile): the samples never pass through Python.
