@@ -60,15 +60,17 @@ def test_a_part_in_one_cut_only_leaves_the_podcast_and_the_air_cut_as_declared(s
     ('\n[cuts.air]\nslot = "nine"\n', None, "cuts.air.slot: must be seconds"),
     ('\n[cuts.air]\npresset = "prss"\n', None, "cuts.air.presset: unknown key (did you mean 'preset'?)"),
     ("", '["air"]', "parts[1].cuts: no cut 'air'"),
+    ('\n[cuts.air]\npreset = "prss"\n[cuts.web]\n', '["air"]', "cuts.web: no part is in the web cut"),
     ("", '["air"]', "parts: no part is in the podcast cut"),
 ])
 def test_bad_cut_declarations_are_one_line_naming_the_field(show_root, tail, part_cuts, expected):
-    if part_cuts == '["air"]' and "podcast cut" in expected:
+    if "no part is in" in expected:      # the intro restricted too: nothing left for one cut
+        intro = '["air"]' if "podcast cut" in expected else '["podcast"]'
         root_ep = show_root.joinpath(*EP_DIR)
-        root_ep.write_text(root_ep.read_text("utf-8").replace('title = "Intro"\n',
-                                                               'title = "Intro"\ncuts = ["air"]\n'),
-                           "utf-8")
-        tail = '\n[cuts.air]\npreset = "prss"\n'
+        root_ep.write_text(root_ep.read_text("utf-8").replace(
+            'title = "Intro"\n', f'title = "Intro"\ncuts = {intro}\n'), "utf-8")
+        if "podcast cut" in expected:
+            tail = '\n[cuts.air]\npreset = "prss"\n'
     _edit(show_root, tail=tail, part_cuts=part_cuts)
     _, problems = _load(show_root)
     assert any(line.startswith(expected) for line in problems), problems

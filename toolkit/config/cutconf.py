@@ -185,6 +185,9 @@ def episode_cuts(t: Table, feed: tuple[Cut, ...], top: dict[str, Any],
         fill = {k: v for k, v in top.items() if k not in own.get(name, {})}
         cuts[name] = replace(cut, **fill)
     known = {PODCAST, *cuts}
+    for name in cuts:
+        if parts and not any(not p.cuts or name in p.cuts for p in parts):
+            t.error(f"cuts.{name}", f"no part is in the {name} cut (every part names other cuts)")
     for i, part in enumerate(parts):
         for name in part.cuts:
             if name not in known:
