@@ -60,6 +60,7 @@ def test_a_part_in_one_cut_only_leaves_the_podcast_and_the_air_cut_as_declared(s
     ('\n[cuts.air]\nslot = "nine"\n', None, "cuts.air.slot: must be seconds"),
     ('\n[cuts.air]\npresset = "prss"\n', None, "cuts.air.presset: unknown key (did you mean 'preset'?)"),
     ("", '["air"]', "parts[1].cuts: no cut 'air'"),
+    ('\nslot = "9:30"\n', None, "slot: applies to the episode's cuts, and it has none"),
     ('\n[cuts.air]\npreset = "prss"\n[cuts.web]\n', '["air"]', "cuts.web: no part is in the web cut"),
     ("", '["air"]', "parts: no part is in the podcast cut"),
 ])
@@ -71,6 +72,9 @@ def test_bad_cut_declarations_are_one_line_naming_the_field(show_root, tail, par
             'title = "Intro"\n', f'title = "Intro"\ncuts = {intro}\n'), "utf-8")
         if "podcast cut" in expected:
             tail = '\n[cuts.air]\npreset = "prss"\n'
-    _edit(show_root, tail=tail, part_cuts=part_cuts)
+    if expected.startswith("slot:"):     # a top-level key: before the first [[parts]]
+        _edit(show_root, top=tail)
+    else:
+        _edit(show_root, tail=tail, part_cuts=part_cuts)
     _, problems = _load(show_root)
     assert any(line.startswith(expected) for line in problems), problems

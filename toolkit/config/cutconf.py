@@ -184,6 +184,10 @@ def episode_cuts(t: Table, feed: tuple[Cut, ...], top: dict[str, Any],
         # Top-level keys fill what the episode's own table for the cut does not set.
         fill = {k: v for k, v in top.items() if k not in own.get(name, {})}
         cuts[name] = replace(cut, **fill)
+    if not cuts:
+        for key in top:     # cart, slot, kill_date fill cuts: with none they would do nothing
+            t.error(key, "applies to the episode's cuts, and it has none: declare one "
+                         "([cuts.air], docs/radio.md); the podcast's own slot is max_duration")
     known = {PODCAST, *cuts}
     for name in cuts:
         if parts and not any(not p.cuts or name in p.cuts for p in parts):
