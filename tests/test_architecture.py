@@ -16,7 +16,8 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 
 #: Lowest first. A module may import its own layer and the ones below, never above.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.errors"}),
+    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
+               "toolkit.errors"}),
     ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
                 "toolkit.http", "toolkit.urls",
                 "toolkit.ffmpeg"}),
@@ -117,7 +118,8 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_model_imports_only_the_standard_library():
-    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.errors"):
+    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
+                   "toolkit.errors"):
         tree = ast.parse(MODULES[module].read_text("utf-8"))
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -125,8 +127,8 @@ def test_the_model_imports_only_the_standard_library():
             for name in names:
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or name in (
-                    "toolkit.textmodel", "toolkit.p20model", "toolkit.model"), \
-                    f"{module} imports {name}"
+                    "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
+                    "toolkit.model"), f"{module} imports {name}"
 
 
 def test_no_module_over_400_lines():

@@ -58,7 +58,7 @@ class Never(Step):
 
 def test_the_steps_run_in_data_order() -> None:
     assert [s.name for s in steps.STEPS] == ["audio", "transcripts", "chapters", "tags",
-                                             "clips", "notes", "page", "cue"]
+                                             "clips", "notes", "page", "cuts", "cue"]
 
 
 def test_a_step_added_to_the_list_lands_in_the_record_summary_and_output(

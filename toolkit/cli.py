@@ -254,6 +254,7 @@ def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
     if v.as_delivered:  # passthrough: the old host's master, measured, not a target missed
         loud += " as delivered"
+    loud += "".join(f"; {line}" for line in v.cuts)       # each named cut on its own target
     return (f"built {v.slug}: {clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 

@@ -17,6 +17,7 @@ from toolkit.model import Episode
 from toolkit.publish import shared
 from toolkit.site import cue
 from toolkit.standards import artwork
+from toolkit.steps.cuts import slot_problem
 from toolkit.text import chapters, transcript
 
 __all__ = ["Catalog", "load_catalog"]
@@ -74,6 +75,7 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
             if fld == key:
                 durations.append(info.duration if info else None)
     duration = _programme_duration(ep, durations)
+    _cut_slots(cat, ep, {p.path: d for p, d in zip(ep.parts, durations)})
     for src in ep.transcripts:
         # Timed cues against the duration the parts add up to, as the build checks them.
         try:
@@ -96,6 +98,47 @@ def _probe_episode(cat: Catalog, ep: Episode) -> None:
         if ch.img and "://" not in ch.img:  # a local picture (the loader checked the path)
             for msg in artwork.format_problems(ep.dir / ch.img):
                 cat.problems.append(Problem(shown, f"chapters[{i}].img", msg))
+
+
+def _cut_slots(cat: Catalog, ep: Episode, known: dict[Path, float | None]) -> None:
+    """Warn when a cut will not fill its slot: over (cut off) or under (dead air), or,
+    with `fit = "bed"`, when even the whole closing bed cannot make it fit."""
+    from toolkit.audio.cutfit import FADE_S, MAX_EXTEND_S
+    for cut in ep.cuts:
+        if cut.slot is None:
+            continue
+        parts = ep.cut_parts(cut.name)
+        for part in parts:
+            if part.path not in known:
+                try:
+                    known[part.path] = ffmpeg.probe(part.path).duration
+                except MediaError as exc:
+                    cat.problems.append(Problem(display(ep.path, cat.root), "parts",
+                                                f"{part.path.name}: {exc.message}"))
+                    known[part.path] = None
+        lengths = [known[p.path] for p in parts]
+        if any(d is None for d in lengths):
+            continue
+        total = sum((d or 0.0) + p.gap_s - p.crossfade_s for p, d in zip(parts, lengths))
+        field, diff = f"cuts.{cut.name}.slot", total - cut.slot
+        if cut.fit == "bed" and len(parts) > 1:
+            rest = total - (lengths[-1] or 0.0)
+            if rest > cut.slot - FADE_S:
+                message = (f"cannot be fitted: without its closing bed the {cut.name} cut runs "
+                           f"{cue.clock(rest)}, over its {cue.clock(cut.slot)} slot")
+            elif -diff > MAX_EXTEND_S:
+                message = (f"the closing bed would have to grow by {cue.clock(-diff)} (at most "
+                           f"{MAX_EXTEND_S:g} s): {cue.clock(-diff - MAX_EXTEND_S)} of dead air")
+            else:
+                continue
+        elif abs(diff) > cut.slot_tolerance:
+            how = "over (the end is cut off)" if diff > 0 else "under (dead air)"
+            message = (f"the {cut.name} cut will run about {cue.clock(total)} in its "
+                       f"{cue.clock(cut.slot)} slot: {abs(diff):.1f} s {how}; set fit = \"bed\" "
+                       "or change the parts")
+        else:
+            continue
+        cat.problems.append(Problem(display(ep.path, cat.root), field, message, Severity.WARNING))
 
 
 def _programme_duration(ep: Episode, durations: list[float | None]) -> float | None:
@@ -129,3 +172,8 @@ def _check_built(cat: Catalog) -> None:
         if overrun:
             cat.problems.append(Problem(display(ep.path, cat.root), "max_duration",
                                         f"built audio {overrun}", Severity.WARNING))
+        for c in rec.cuts:
+            problem = slot_problem(c)
+            if problem:
+                cat.problems.append(Problem(display(ep.path, cat.root), f"cuts.{c.name}.slot",
+                                            f"built {c.name} cut {problem}", Severity.WARNING))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from toolkit import steps
 from toolkit.errors import PodkitError
 from toolkit.site import cue
+from toolkit.steps.cuts import cut_line
 from toolkit.steps.base import (  # noqa: F401 - the build's public names live here too
     BuildSettings,
     Context,
@@ -47,6 +48,7 @@ class BuildSummary:
     renditions: tuple[tuple[str, float, float], ...] = ()  # (kind, LUFS, dBTP), MP3 first
     warnings: tuple[tuple[str, str], ...] = ()  # (topic, message) from each step's part
     as_delivered: bool = False      # passthrough: the loudness is the file's own, not a target
+    cuts: tuple[str, ...] = ()      # each named cut as the build line shows it (steps.cuts)
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
@@ -60,7 +62,8 @@ class BuildSummary:
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
                    warnings=steps.warnings(rec.steps),
-                   as_delivered=rec.episode.passthrough)
+                   as_delivered=rec.episode.passthrough,
+                   cuts=tuple(cut_line(c) for c in rec.cuts))
 
     @property
     def limiting_warning(self) -> str | None:

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from toolkit.p20model import Location, RemoteItem, Trailer, Txt, Value, ValueRecipient  # noqa: F401
+from toolkit.cutmodel import Cut, CutOutput, CutsPart  # noqa: F401  (cuts as data live there)
 
 #: The Podcast Index namespace UUID for `podcast:guid` (podcast-namespace docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -239,6 +240,7 @@ class Show:
     location: Location | None = None
     podroll: tuple[RemoteItem, ...] = ()
     txts: tuple[Txt, ...] = ()
+    cuts: tuple[Cut, ...] = ()          # [cuts.<name>] tables of the feed (episodes add theirs)
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ class AudioPart:
     chapter: bool = True                # a chapter mark starts at this part
     processing: Processing | None = None  # speech processing; None: the episode's
     level_re_speech: float | None = None  # LU from the speech's loudness (a music part); None: as is
+    cuts: tuple[str, ...] = ()          # only in these cuts ("podcast", "air"); (): in every cut
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,12 @@ class Episode:
     value: tuple[Value, ...] = ()           # replaces the show's for this episode
     location: Location | None = None
     txts: tuple[Txt, ...] = ()
+    cuts: tuple[Cut, ...] = ()          # named deliverables besides the podcast (cutmodel)
+    all_parts: tuple[AudioPart, ...] = ()   # with cuts: every part, in order (`parts`: the podcast's)
+
+    def cut_parts(self, cut: str) -> tuple[AudioPart, ...]:
+        """The parts cut `cut` takes, in order: those without `cuts` and those naming it."""
+        return tuple(p for p in (self.all_parts or self.parts) if not p.cuts or cut in p.cuts)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from toolkit.episode_build import (
     build_episode,
     copy_addressed,
 )
-from toolkit.errors import ConfigError, MediaError, PodkitError, ProblemsError
+from toolkit.errors import ConfigError, MediaError, PodkitError, Problem, ProblemsError
 from toolkit.fsutil import write_text
 from toolkit.model import AlignReport, Episode, Show
 from toolkit.site import cue
@@ -113,13 +113,30 @@ def show_cover(show: Show, layout: Layout) -> str:
 
 def write_cues(root: Path | Catalog, slugs: tuple[str, ...] = (),
                feed_id: str | None = None) -> list[Path]:
-    """Write cue.txt/cue.csv per built episode and one cue.csv per feed, from the records."""
+    """Write cue.txt/cue.csv per built episode and one cue.csv per feed, from the records.
+
+    Like `podkit feed`, it refuses (ProblemsError, nothing written) when an episode's
+    sources changed since its build: a sheet must describe the audio that airs (a new
+    slot or max_duration is a change too).
+    """
     cat, episodes = select(root, slugs, feed_id)
     layout = cat.layout
     written: list[Path] = []
     by_feed: dict[str, list[cue.CueSheet]] = {}
-    for ep in sorted(episodes, key=lambda e: (e.feed, e.date, e.slug)):
-        rec = cat.load_record(ep)
+    ordered = sorted(episodes, key=lambda e: (e.feed, e.date, e.slug))
+    records, problems = {}, []
+    for ep in ordered:
+        records[ep.slug] = rec = cat.load_record(ep)
+        changed = cat.stale(ep, rec)
+        if changed:
+            problems.append(Problem(f"episodes/{ep.slug}", "build",
+                                    f"stale: changed since its build: {', '.join(changed)}; "
+                                    f"run `podkit build {ep.slug}`"))
+    cat.save()
+    if problems:
+        raise ProblemsError(problems)
+    for ep in ordered:
+        rec = records[ep.slug]
         if rec.cue is None:
             continue
         cue.write_sheet(layout.reports(ep.feed, ep.slug), rec.cue)

@@ -208,6 +208,7 @@ class RenditionLoudness:
     target: float           # LUFS the build aimed at
     ceiling: float          # dBTP
     as_delivered: bool = False  # passthrough: published as delivered, no target to meet
+    tolerance: float = 1.0  # LU either side of the target (a cut's own, e.g. 0.5 for EBU R 128)
 
 
 #: How far a rendition may land from its target before `validate` calls it an error
@@ -258,16 +259,20 @@ def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
     # (a rebuild cannot change it; `[encoding] remaster = true` does). The record's episode
     # of a re-mastered one has passthrough off.
     delivered = rec.episode.passthrough
-    return [RenditionLoudness(rec.slug, rec.audio.path.suffix.lstrip(".") if delivered else kind,
-                              s.integrated, s.true_peak, aim, target.true_peak, delivered)
+    rows = [RenditionLoudness(rec.slug, rec.audio.path.suffix.lstrip(".") if delivered else kind,
+                              s.integrated, s.true_peak, aim, target.true_peak, delivered,
+                              LOUDNESS_TOLERANCE_LU)
             for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
+    # Each named cut (air...) against its own target, measured on its own file.
+    return rows + [RenditionLoudness(rec.slug, c.name, c.integrated, c.true_peak, c.target,
+                                     c.ceiling, c.tolerance) for c in rec.cuts]
 
 
 def _off_target(r: RenditionLoudness) -> bool:
     if r.as_delivered:
         return False
     # The build's meter rounds to 0.01: a hair over the ceiling is rounding, not a miss.
-    return abs(r.integrated - r.target) > LOUDNESS_TOLERANCE_LU or r.true_peak > r.ceiling + 0.05
+    return abs(r.integrated - r.target) > r.tolerance or r.true_peak > r.ceiling + 0.05
 
 
 def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> validate.Finding:
@@ -279,7 +284,7 @@ def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> vali
             "peaks far above the speech)" if heavy else f"run `podkit build {r.slug} --force`")
     return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
                             f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
-                            f"{r.target:g} LUFS ±{LOUDNESS_TOLERANCE_LU:g} LU and at most "
+                            f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
                             f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
 
 

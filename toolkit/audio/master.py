@@ -87,6 +87,7 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
         d.pop("processing")     # resolved below, and only when on: old keys stay valid
         if d["level_re_speech"] is None:
             d.pop("level_re_speech")    # unset: the keys of earlier builds stay valid
+        d.pop("cuts")           # which cuts a part is in: the podcast's parts are given
         d["path"] = fsutil.sha256_file(part.path)
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)

@@ -87,14 +87,17 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
         return
+    with_cuts = any(r.cuts for r in report.rows)     # the column only where a show has cuts
     rows = [[r.slug, "" if r.number is None else str(r.number),
              r.date.strftime("%Y-%m-%d %H:%M") if r.date else "",
              r.state.value + (f" ({r.detail})" if r.detail else ""),
              clock(r.duration) if r.duration is not None else "",
              f"{r.integrated:.1f}" if r.integrated is not None else "",
              f"{r.true_peak:.1f}" if r.true_peak is not None else "",
-             "heavy" if r.limiting else ""] for r in report.rows]
+             "heavy" if r.limiting else ""] + ([r.cuts_text] if with_cuts else [])
+            for r in report.rows]
     headers = ["episode", "no.", "date", "state", "duration", "LUFS", "dBTP", "limiting"]
+    headers += ["cuts"] if with_cuts else []
     if len({r.feed for r in report.rows}) > 1:
         # Two feeds: the same slug or number may be in both, so say whose each row is.
         headers.insert(1, "feed")

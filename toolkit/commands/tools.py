@@ -54,8 +54,9 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
 
 
 def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
-    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS...);
-    passthrough files apart, "as delivered", with what would master them."""
+    """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS, and
+    each named cut such as AIR), each group against its own target; passthrough files apart,
+    "as delivered", with what would master them."""
     lines = []
     for delivered in (False, True):
         group = [r for r in rows if r.as_delivered is delivered]
@@ -63,18 +64,20 @@ def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudne
         for kind in dict.fromkeys(r.kind for r in group):
             mine = [r for r in group if r.kind == kind]
             lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
+            targets = sorted({(r.target, r.ceiling) for r in mine})
+            aim = ", ".join(f"{t:g} LUFS, <= {c:g} dBTP" for t, c in targets)
             parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
-                         f"<= {max(r.true_peak for r in mine):.1f} dBTP")
-        targets = "/".join(f"{t:g}" for t in sorted({r.target for r in group}, reverse=True))
+                         f"<= {max(r.true_peak for r in mine):.1f} dBTP"
+                         + ("" if delivered else f" (target {aim})"))
         if parts and delivered:
             # Only an MP3 can be re-mastered; a video bonus stays as its subscribers have it.
+            aims = "/".join(f"{t:g}" for t in sorted({r.target for r in group}, reverse=True))
             advice = (f"; set [encoding] remaster = true in the feed to master the MP3s to "
-                      f"{targets} LUFS (docs/migrate.md)" if any(r.kind == "mp3" for r in group)
+                      f"{aims} LUFS (docs/migrate.md)" if any(r.kind == "mp3" for r in group)
                       else " (published as delivered: remaster applies to MP3s only)")
             lines.append(f"loudness as delivered (passthrough): {'; '.join(parts)}{advice}")
         elif parts:
-            lines.append(f"loudness as built: {'; '.join(parts)} (target {targets} LUFS, "
-                         f"<= {group[0].ceiling:g} dBTP)")
+            lines.append(f"loudness as built: {'; '.join(parts)}")
     return "\n".join(lines)
 
 

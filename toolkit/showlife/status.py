@@ -75,6 +75,7 @@ class EpisodeStatus:
     integrated: float | None = None       # LUFS of the MP3 as built
     true_peak: float | None = None        # dBTP of the MP3 as built
     limiting: str | None = None           # the limiter's warning, if it worked hard
+    cuts: tuple[dict, ...] = ()           # each named cut as built: name, file, loudness, slot
 
     def as_dict(self) -> dict[str, object]:
         """The row as JSON-ready values."""
@@ -82,7 +83,22 @@ class EpisodeStatus:
                 "date": self.date.isoformat() if self.date else None, "state": self.state.value,
                 "detail": self.detail, "duration_s": _round(self.duration, 3),
                 "integrated_lufs": _round(self.integrated, 2),
-                "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting}
+                "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting,
+                "cuts": list(self.cuts)}
+
+    @property
+    def cuts_text(self) -> str:
+        """The cuts in one cell: 'air -23.0 LUFS 6:00 (slot 6:00)'."""
+        out = []
+        for c in self.cuts:
+            text = f"{c['name']} {c['integrated']:.1f} LUFS {_clock(c['duration'])}"
+            if c.get("slot") is not None:
+                err = c.get("slot_error") or 0.0
+                miss = "" if abs(err) <= c.get("slot_tolerance", 1.0) else \
+                    f" {abs(err):.1f} s {'OVER' if err > 0 else 'UNDER'}"
+                text += f" (slot {_clock(c['slot'])}{miss})"
+            out.append(text)
+        return "; ".join(out)
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -169,6 +185,7 @@ class _Brief:
     integrated: float | None
     true_peak: float | None
     limiting: str | None
+    cuts: tuple[dict, ...] = ()
 
 
 def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
@@ -191,7 +208,8 @@ def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
         loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
         return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
                       loud.get("integrated"), loud.get("true_peak"),
-                      (master.get("limiting") or {}).get("warning"))
+                      (master.get("limiting") or {}).get("warning"),
+                      tuple(_cut_brief(c) for c in (parts.get("cuts") or {}).get("cuts", [])))
     except (AttributeError, KeyError, TypeError):
         return None
 
@@ -201,7 +219,7 @@ def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStat
     base = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
     if rec is not None:
         base.update(duration=rec.duration, integrated=rec.integrated, true_peak=rec.true_peak,
-                    limiting=rec.limiting)
+                    limiting=rec.limiting, cuts=rec.cuts)
     changed: list[str] = []
     if rec is not None and rec.inputs != cat.inputs(ep):
         full = cat.record(ep)       # only now the whole record: which fields changed
@@ -223,6 +241,20 @@ def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStat
                              **base)  # type: ignore[arg-type]
     state, detail = compare.state(ep, rec)
     return EpisodeStatus(state=state, detail=detail, **base)  # type: ignore[arg-type]
+
+
+_CUT_KEYS = ("name", "path", "format", "integrated", "true_peak", "target", "ceiling",
+             "duration", "slot", "slot_error", "slot_tolerance", "cart")
+
+
+def _cut_brief(c: dict) -> dict:
+    """A cut's record entry as status shows it (path relative to build/)."""
+    return {k: c.get(k) for k in _CUT_KEYS}
+
+
+def _clock(seconds: float) -> str:
+    total = int(max(0.0, seconds) + 0.5)
+    return f"{total // 60}:{total % 60:02d}"
 
 
 def _day(when: dt.datetime) -> str:

@@ -35,7 +35,7 @@ SLOT_TOLERANCE = 0.05
 CSV_FIELDS = ("programme", "segment", "episode", "number", "title", "date", "duration",
               "duration_s", "slot", "slot_status", "parts", "in_cue", "out_cue",
               "integrated_lufs", "true_peak_dbtp", "limited_s", "limiter_max_db",
-              "limiting_warning")
+              "limiting_warning", "cuts")
 
 
 def clock(seconds: float) -> str:
@@ -79,7 +79,7 @@ def make_sheet(episode: Episode, *, show_title: str, duration: float,
                parts: Sequence[CuePart] = (), transcript_text: str | None = None,
                in_cue: str | None = None, out_cue: str | None = None,
                loudness: LoudnessStats | None = None,
-               limiting: Limiting | None = None) -> CueSheet:
+               limiting: Limiting | None = None, cuts: Sequence[CutOutput] = ()) -> CueSheet:
     """Assemble an episode's cue sheet. The cues come from `in_cue`/`out_cue` when given,
     else from the transcript's plain text; the programme defaults to the show's title.
     `limiting` is how hard the build's limiter worked."""
@@ -96,7 +96,7 @@ def make_sheet(episode: Episode, *, show_title: str, duration: float,
         limited_s=limiting.seconds if limiting else None,
         limited_share=limiting.share if limiting else None,
         limiter_max_db=limiting.max_db if limiting else None,
-        limiting_warning=limiting.warning if limiting else None)
+        limiting_warning=limiting.warning if limiting else None, cuts=tuple(cuts))
 
 
 def _line(text: str) -> str:
@@ -162,7 +162,39 @@ def render_text(sheet: CueSheet) -> str:
         for i, p in enumerate(sheet.parts, 1):
             start = clock(p.start) if p.start is not None else "-"
             lines.append(f"  {i:>2}  {start:>8}  {p.title:<{width}}  {clock(p.duration):>8}")
+    for c in sheet.cuts:
+        lines += ["", f"Cut {c.name.upper()}: {c.path}"] + [f"  {k + ':':<11}{v}" for k, v in cut_rows(c)]
     return "\n".join(lines) + "\n"
+
+
+def slot_status(c: CutOutput) -> str:
+    """A cut against its slot: 'on the slot', 'OVER by 3.2 s (cut off)', 'UNDER by 1:04 (dead air)'."""
+    if c.slot is None or c.slot_error is None:
+        return ""
+    if abs(c.slot_error) <= c.slot_tolerance:
+        return "on the slot" + (f" ({c.slot_note})" if c.slot_note else "")
+    if c.slot_error > 0:
+        return f"OVER by {_amount(c.slot_error)} (the end is cut off)"
+    return f"UNDER by {_amount(-c.slot_error)} (dead air)"
+
+
+def cut_rows(c: CutOutput) -> list[tuple[str, str]]:
+    """A cut's lines on the cue sheet: slot, duration, back-time, cues, loudness."""
+    rows = []
+    if c.slot is not None:
+        rows.append(("Slot", f"{clock(c.slot)}  {slot_status(c)}"))
+    rows.append(("Duration", f"{clock(c.duration)} ({c.duration:.2f} s)"))
+    # Back-time: how long before the hard out the cut starts, and its segue.
+    back = f"start {clock(c.duration)} before the end of the slot"
+    if c.segue is not None:
+        back += f"; segue (closing bed) at {clock(c.segue)}, {clock(c.duration - c.segue)} before the end"
+    rows += [("Back-time", back),
+             ("In-cue", f"\"{c.in_cue} ...\"" if c.in_cue else "-"),
+             ("Out-cue", f"\"... {c.out_cue}\"" if c.out_cue else "-"),
+             ("Loudness", f"{c.integrated:.1f} LUFS, {c.true_peak:.1f} dBTP (target "
+                          f"{c.target:g} LUFS, ceiling {c.ceiling:g} dBTP)"),
+             ("Cart", c.cart or "-")]
+    return rows
 
 
 def _parts_cell(parts: Sequence[CuePart]) -> str:
@@ -203,7 +235,11 @@ def render_csv(sheets: Sequence[CueSheet]) -> str:
             "true_peak_dbtp": f"{s.true_peak:.1f}" if s.true_peak is not None else "",
             "limited_s": f"{s.limited_s:.1f}" if s.limited_s is not None else "",
             "limiter_max_db": f"{s.limiter_max_db:.1f}" if s.limiter_max_db is not None else "",
-            "limiting_warning": s.limiting_warning or ""})
+            "limiting_warning": s.limiting_warning or "",
+            "cuts": text_cell(" | ".join(
+                f"{c.name} {c.path.rsplit('/', 1)[-1]} {clock(c.duration)}"
+                + (f" slot {clock(c.slot)} {slot_status(c)}" if c.slot is not None else "")
+                for c in s.cuts))})
     return buf.getvalue()
 
 

@@ -1,6 +1,7 @@
 """The episode build as a list of steps, in the order the data flows.
 
-    STEPS = (Audio(), Transcripts(), Chapters(), Tags(), Clips(), Notes(), Page(), Cue())
+    STEPS = (Audio(), Transcripts(), Chapters(), Tags(), Clips(), Notes(), Page(), Cuts(),
+             Cue())
 
 `toolkit.episode_build.build_episode` makes a `Context` (the job, the work folders,
 what earlier steps produced) and runs each step that `applies` to it; each step returns
@@ -16,6 +17,7 @@ from toolkit.steps.base import BuildSettings, Context, EpisodeJob, Step
 from toolkit.steps.chapters import Chapters
 from toolkit.steps.clips import Clips
 from toolkit.steps.cuesheet import Cue
+from toolkit.steps.cuts import Cuts
 from toolkit.steps.notes import Notes, Page
 from toolkit.steps.tags import Tags
 from toolkit.steps.transcripts import Transcripts
@@ -24,6 +26,7 @@ __all__ = ["STEPS", "BuildSettings", "Context", "EpisodeJob", "Step", "warnings"
 
 #: The build, in order. Each entry's part is kept in the record under its name.
 STEPS: tuple[Step, ...] = (Audio(), Transcripts(), Chapters(), Tags(), Clips(), Notes(), Page(),
+                           Cuts(),
                            Cue())
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from toolkit.site import cue
 from toolkit.steps.base import Context, Step
+from toolkit.model import CutsPart
 from toolkit.store.parts import CueSheet
 
 
@@ -20,6 +21,7 @@ class Cue(Step):
         sheet = cue.make_sheet(episode, show_title=ctx.show.title, duration=audio.duration,
                                parts=cue.parts_from(episode.parts, [s for _, s in audio.parts]),
                                transcript_text=transcript.plain_text(texts[0]) if texts else None,
-                               loudness=audio.after, limiting=audio.limiting)
+                               loudness=audio.after, limiting=audio.limiting,
+                               cuts=ctx.part("cuts", CutsPart()).cuts)
         cue.write_sheet(ctx.reports, sheet)
         return sheet

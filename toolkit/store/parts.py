@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.model import AlignReport, Chapter, Limiting, LoudnessStats, MediaFile
+from toolkit.model import AlignReport, Chapter, CutOutput, Limiting, LoudnessStats, MediaFile
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class CueSheet:
     limited_share: float | None = None  # of the programme, 0..1
     limiter_max_db: float | None = None
     limiting_warning: str | None = None  # the build's heavy-limiting warning
+    cuts: tuple[CutOutput, ...] = ()    # the named cuts (air...): their slots, cues, timing
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,16 @@ from typing import Any
 from toolkit import codec
 from toolkit.errors import NotBuiltError
 from toolkit.fsutil import write_text
-from toolkit.model import AlignReport, Chapter, Episode, Limiting, LoudnessStats, MediaFile
+from toolkit.model import (
+    AlignReport,
+    Chapter,
+    CutOutput,
+    CutsPart,
+    Episode,
+    Limiting,
+    LoudnessStats,
+    MediaFile,
+)
 from toolkit.store import parts
 from toolkit.store.parts import (  # noqa: F401 - CuePart: the sheet's rows, read from here too
     ChaptersPart,
@@ -154,11 +163,19 @@ class EpisodeRecord:
         return master.limiting if master else None
 
     @property
+    def cuts(self) -> tuple[CutOutput, ...]:
+        """The named cuts built (air...), each as measured on its own file; path under build/."""
+        part = self.part("cuts")
+        return part.cuts if isinstance(part, CutsPart) else ()
+
+    @property
     def cue(self) -> CueSheet | None:
         """The cue sheet."""
         return self.part("cue")
 
 
+# Read by feed, validate, status and delivery, which do not import the build steps.
+parts.register("cuts", CutsPart)
 _NO_TRANSCRIPTS, _NO_CHAPTERS = TranscriptsPart(), ChaptersPart()
 _NO_PAGE, _NO_NOTES = PagePart(), NotesPart()
 
