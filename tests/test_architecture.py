@@ -16,21 +16,21 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 
 #: Lowest first. A module may import its own layer and the ones below, never above.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.errors"}),
+    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.delivermodel", "toolkit.errors"}),
     ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
                 "toolkit.ffmpeg"}),
     ("standards", {"toolkit.standards"}),
     ("store", {"toolkit.store"}),
     ("config", {"toolkit.config"}),
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-                "toolkit.publish"}),
+                "toolkit.publish", "toolkit.deliver"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner"}),
+               "toolkit.release", "toolkit.runner", "toolkit.delivery"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]
 STAGES = {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-          "toolkit.publish"}
+          "toolkit.publish", "toolkit.deliver"}
 
 
 def _modules() -> dict[str, Path]:
@@ -115,7 +115,7 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_model_imports_only_the_standard_library():
-    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.errors"):
+    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.delivermodel", "toolkit.errors"):
         tree = ast.parse(MODULES[module].read_text("utf-8"))
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -123,7 +123,7 @@ def test_the_model_imports_only_the_standard_library():
             for name in names:
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or name in (
-                    "toolkit.textmodel", "toolkit.model"), f"{module} imports {name}"
+                    "toolkit.textmodel", "toolkit.model", "toolkit.delivermodel"), f"{module} imports {name}"
 
 
 def test_no_module_over_400_lines():

@@ -228,6 +228,7 @@ class Show:
     keywords: tuple[str, ...] = ()
     templates: Path | None = None       # a folder of template overrides, if the show has one
     enclosure_prefix: str | None = None  # analytics prefix of <enclosure url> (OP3, Podtrac)
+    delivery: tuple[DeliveryTarget, ...] = ()  # where cuts go (toolkit.delivermodel)
 
 
 @dataclass(frozen=True)
@@ -376,3 +377,4 @@ def is_slug(text: str) -> bool:
 # Transcripts as data live in toolkit.textmodel (this module grew past 400 lines); they
 # are re-exported here, so `from toolkit.model import Transcript` keeps working.
 from toolkit.textmodel import AlignReport, AlignStatus, Cue, Transcript, Word  # noqa: E402,F401
+from toolkit.delivermodel import DeliveryTarget  # noqa: E402,F401

@@ -1,0 +1,190 @@
+"""`podkit deliver`: every built cut sent to the targets its feed declares (`[[delivery]]`).
+
+    reports = delivery.deliver(cat, slugs, feed_id, force=False, dry_run=False, on_line=print)
+
+The wiring of the delivery stage (toolkit.deliver: the engine, watch folders, SFTP) and
+the publish stage's S3 client (toolkit.publish.deliver_s3), which stay apart. Reads build
+records only: the cuts an episode's build made (`cut_files`, the one reader of the
+record's cuts), and refuses an episode whose sources changed since its build (stale), as
+`podkit feed` does: an old cut must not go to air. Drafts are not delivered; episodes
+dated in the future are (a station needs the file before it airs).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from toolkit.config.catalog import Catalog
+from toolkit.deliver import Action, Endpoint, Item, Outcome, send
+from toolkit.deliver import sidecar as sidecars
+from toolkit.deliver.record import DeliveryLog
+from toolkit.delivermodel import CutFile, DeliveryKind, DeliveryTarget, Sidecar
+from toolkit.errors import DeliveryError, NotBuiltError, Problem, ProblemsError
+from toolkit.fsutil import write_bytes
+from toolkit.model import Show
+from toolkit.pipeline import select
+from toolkit.store import record as store_record
+from toolkit.store.layout import Layout
+from toolkit.store.record import EpisodeRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TargetReport:
+    """What one target received in one run."""
+
+    feed: str
+    target: DeliveryTarget
+    outcomes: tuple[Outcome, ...]
+
+    def count(self, action: Action) -> int:
+        """How many files ended with `action`."""
+        return sum(1 for o in self.outcomes if o.action is action)
+
+    def lines(self) -> list[str]:
+        """One line per file sent (or that would be), then the target's summary."""
+        out = [f"{o.action.value} {o.item.name} ({o.item.slug}, {o.item.cut}) to "
+               f"{self.target.name}" + (f": verified by {o.verified}" if o.verified else "")
+               for o in self.outcomes if o.action in (Action.SENT, Action.WOULD_SEND)]
+        out.append(f"delivered to {self.target.describe()}: {self.count(Action.SENT)} sent, "
+                   f"{self.count(Action.UNCHANGED)} unchanged, {self.count(Action.IMPORTED)} "
+                   "already imported by the station"
+                   + (f", {self.count(Action.WOULD_SEND)} to send (dry run)"
+                      if self.count(Action.WOULD_SEND) else ""))
+        return out
+
+
+def cut_files(rec: EpisodeRecord, raw: dict, layout: Layout, show: Show) -> list[CutFile]:
+    """The cuts an episode's build made, from its record (the only place this is read).
+
+    The record lists them under `cuts`, each with its name, path (relative to build/),
+    format, sha256, size, duration, loudness and cart id.
+    """
+    out = []
+    for c in raw.get("cuts") or ():
+        if not isinstance(c, dict) or not c.get("path") or not c.get("sha256"):
+            continue
+        loud = c.get("loudness") if isinstance(c.get("loudness"), dict) else {}
+        cue = rec.cue
+        out.append(CutFile(
+            slug=rec.slug, cut=str(c.get("name") or c.get("cut") or ""),
+            path=layout.build / str(c["path"]), size=int(c.get("size") or 0),
+            sha256=str(c["sha256"]), format=str(c.get("format") or ""),
+            duration=c.get("duration"), integrated=loud.get("integrated"),
+            true_peak=loud.get("true_peak"), cart=str(c.get("cart") or c.get("cart_id") or ""),
+            title=rec.episode.title, artist=show.author,
+            date=rec.episode.date.date().isoformat(), out_cue=cue.out_cue if cue else ""))
+    return out
+
+
+def open_endpoint(target: DeliveryTarget, layout: Layout) -> Endpoint:
+    """The endpoint for one target (asyncssh and boto3 are imported only when needed)."""
+    if target.kind is DeliveryKind.FOLDER:
+        from toolkit.deliver.folder import FolderEndpoint
+        assert target.directory is not None
+        inside_build = layout.build.resolve() in target.directory.resolve().parents
+        return FolderEndpoint(target.name, target.directory, create=inside_build)
+    if target.kind is DeliveryKind.SFTP:
+        from toolkit.deliver.sftp import SftpEndpoint
+        return SftpEndpoint(target)
+    from toolkit.publish.deliver_s3 import S3Endpoint
+    return S3Endpoint(target)
+
+
+def _items(cuts: list[CutFile], target: DeliveryTarget, layout: Layout, feed: str) -> list[Item]:
+    """What goes to one target: per cut its sidecar (first: importers that trigger on the
+    audio find it there), then the audio."""
+    items = []
+    for cut in cuts:
+        if target.sidecar is not Sidecar.NONE:
+            data = sidecars.render(cut, target.sidecar)
+            path = layout.sidecars(feed, target.name) / sidecars.name_for(cut, target.sidecar)
+            write_bytes(path, data)
+            items.append(Item(cut.slug, cut.cut, path.name, path, len(data),
+                              hashlib.sha256(data).hexdigest(), sidecar=True))
+        items.append(Item(cut.slug, cut.cut, cut.name, cut.path, cut.size, cut.sha256))
+    return items
+
+
+def _check_files(cuts: list[CutFile]) -> None:
+    for c in cuts:
+        try:
+            size = c.path.stat().st_size
+        except OSError:
+            raise NotBuiltError(f"the {c.cut} cut's file is missing: run `podkit build "
+                                f"{c.slug}`", path=c.path) from None
+        if size != c.size:
+            raise NotBuiltError(f"the {c.cut} cut's file is not the one built ({size} bytes, "
+                                f"the record says {c.size}): run `podkit build {c.slug}`",
+                                path=c.path)
+
+
+def deliver(cat: Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
+            force: bool = False, dry_run: bool = False,
+            on_line: Callable[[str], None] | None = None) -> list[TargetReport]:
+    """Send every built cut to its targets; one DeliveryError (naming the target) on failure."""
+    cat, episodes = select(cat, slugs, feed_id)
+    layout = cat.layout
+    reports: list[TargetReport] = []
+    for show_id in sorted({e.feed for e in episodes}):
+        show = cat.shows[show_id]
+        if not show.delivery:
+            continue
+        cuts = _cuts_of_show(cat, show, [e for e in episodes if e.feed == show_id], layout,
+                             explicit=bool(slugs))
+        _check_files(cuts)
+        log_ = DeliveryLog(layout.delivery_record(show.id))
+        for target in show.delivery:
+            mine = [c for c in cuts if c.cut == target.cut]
+            if not mine:
+                log.info("%s: no built %s cut to deliver", target.name, target.cut)
+            items = _items(mine, target, layout, show.id)
+            endpoint = open_endpoint(target, layout) if items else None
+            try:
+                outcomes = send(items, endpoint, delivered=log_.sent(target.name), force=force,
+                                dry_run=dry_run,
+                                on_outcome=lambda o, t=target: log_.note(t.name, o)) \
+                    if endpoint else []
+            finally:
+                if endpoint is not None:
+                    endpoint.close()
+            report = TargetReport(show.id, target, tuple(outcomes))
+            reports.append(report)
+            for line in report.lines():
+                log.info("%s", line)
+                if on_line:
+                    on_line(line)
+    return reports
+
+
+def _cuts_of_show(cat: Catalog, show: Show, episodes: list, layout: Layout, *,
+                  explicit: bool) -> list[CutFile]:
+    """The cuts of the show's built, current, non-draft episodes (stale ones are errors)."""
+    cuts, problems = [], []
+    for ep in sorted(episodes, key=lambda e: (e.date, e.slug)):
+        if ep.draft and not explicit:
+            continue
+        try:
+            rec = cat.load_record(ep)
+        except NotBuiltError as exc:
+            if explicit:
+                problems.append(Problem(f"episodes/{ep.slug}", "build", exc.message))
+            continue
+        changed = cat.stale(ep, rec)
+        if changed:
+            problems.append(Problem(f"episodes/{ep.slug}", "build",
+                                    f"stale: changed since its build: {', '.join(changed)}; "
+                                    f"run `podkit build {ep.slug}` before delivering"))
+            continue
+        raw = store_record.peek(layout.episode_stage(show.id, ep.slug)) or {}
+        cuts.extend(cut_files(rec, raw, layout, show))
+    cat.save()
+    if problems:
+        raise ProblemsError(problems)
+    return cuts
+
+
+__all__ = ["DeliveryError", "TargetReport", "cut_files", "deliver", "open_endpoint"]
