@@ -106,7 +106,7 @@ class SftpEndpoint:
         except asyncssh.PermissionDenied:
             raise self._error("", "logging in", "no key was accepted (check `identity`, "
                               "`user` and the station's authorized_keys)") from None
-        except asyncssh.KeyImportError as exc:
+        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
             raise DeliveryError(self.redactor.scrub(f"cannot load the key: {exc}"),
                                 path=self.target.identity, field=f"delivery {self.target.name}") from None
         except (asyncio.TimeoutError, TimeoutError):
@@ -116,7 +116,10 @@ class SftpEndpoint:
         except (asyncssh.Error, OSError) as exc:
             why = getattr(exc, "reason", "") or getattr(exc, "strerror", "") or str(exc) \
                 or type(exc).__name__
-            raise self._error(name, doing, f"{why} (connection lost?)") from None
+            if isinstance(exc, (asyncssh.DisconnectError, asyncssh.SFTPConnectionLost,
+                                ConnectionError)):
+                why = f"the connection was lost ({why})"
+            raise self._error(name, doing, why) from None
 
     def _known_hosts(self) -> Path:
         return self.target.known_hosts or Path("~/.ssh/known_hosts").expanduser()
