@@ -94,8 +94,12 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
              f"{r.integrated:.1f}" if r.integrated is not None else "",
              f"{r.true_peak:.1f}" if r.true_peak is not None else "",
              "heavy" if r.limiting else ""] for r in report.rows]
+    headers = ["episode", "no.", "date", "state", "duration", "LUFS", "dBTP", "limiting"]
+    if any(r.delivery for r in report.rows):    # only shows that deliver to a station
+        headers.append("delivery")
+        rows = [row + [r.delivery] for row, r in zip(rows, report.rows)]
     if rows:
-        c.say(table(rows, ["episode", "no.", "date", "state", "duration", "LUFS", "dBTP", "limiting"]))
+        c.say(table(rows, headers))
     totals = ", ".join(f"{n} {state}" for state, n in report.totals.items())
     c.say(f"{len(report.rows)} episode(s): {totals or 'none'}; {clock(report.duration)} built")
     for feed in report.unknown_remote:
