@@ -16,7 +16,8 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 
 #: Lowest first. A module may import its own layer and the ones below, never above.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.delivermodel", "toolkit.errors"}),
+    ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.cutmodel", "toolkit.delivermodel",
+               "toolkit.errors"}),
     ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
                 "toolkit.ffmpeg"}),
     ("standards", {"toolkit.standards"}),
@@ -115,7 +116,8 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_model_imports_only_the_standard_library():
-    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.delivermodel", "toolkit.errors"):
+    for module in ("toolkit.model", "toolkit.textmodel", "toolkit.cutmodel", "toolkit.delivermodel",
+                   "toolkit.errors"):
         tree = ast.parse(MODULES[module].read_text("utf-8"))
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
@@ -123,7 +125,8 @@ def test_the_model_imports_only_the_standard_library():
             for name in names:
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or name in (
-                    "toolkit.textmodel", "toolkit.model", "toolkit.delivermodel"), f"{module} imports {name}"
+                    "toolkit.textmodel", "toolkit.cutmodel", "toolkit.model",
+                    "toolkit.delivermodel"), f"{module} imports {name}"
 
 
 def test_no_module_over_400_lines():

@@ -83,6 +83,7 @@ class CutFile:
     title: str = ""
     artist: str = ""
     date: str = ""                      # ISO date of first air
+    end_date: str = ""                  # ISO date-time of the kill date ("" = open-ended)
     out_cue: str = ""
 
     @property

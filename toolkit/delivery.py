@@ -25,7 +25,6 @@ from toolkit.errors import DeliveryError, NotBuiltError, Problem, ProblemsError
 from toolkit.fsutil import write_bytes
 from toolkit.model import Show
 from toolkit.pipeline import select
-from toolkit.store import record as store_record
 from toolkit.store.layout import Layout
 from toolkit.store.record import EpisodeRecord
 
@@ -57,26 +56,25 @@ class TargetReport:
         return out
 
 
-def cut_files(rec: EpisodeRecord, raw: dict, layout: Layout, show: Show) -> list[CutFile]:
-    """The cuts an episode's build made, from its record (the only place this is read).
+def cut_files(rec: EpisodeRecord, layout: Layout, show: Show) -> list[CutFile]:
+    """The cuts an episode's build made, from its record (the only place delivery reads them).
 
-    The record lists them under `cuts`, each with its name, path (relative to build/),
-    format, sha256, size, duration, loudness and cart id.
+    `rec.cuts` holds one `CutOutput` per cut (path relative to build/); the sidecar's
+    title, date, out-cue and kill date come from the episode as built and its cut table.
     """
+    declared = {c.name: c for c in (*show.cuts, *rec.episode.cuts)}  # the episode's win
     out = []
-    for c in raw.get("cuts") or ():
-        if not isinstance(c, dict) or not c.get("path") or not c.get("sha256"):
-            continue
-        loud = c.get("loudness") if isinstance(c.get("loudness"), dict) else {}
-        cue = rec.cue
+    for c in rec.cuts:
+        cut = declared.get(c.name)
+        kill = cut.kill_date if cut is not None else None
         out.append(CutFile(
-            slug=rec.slug, cut=str(c.get("name") or c.get("cut") or ""),
-            path=layout.build / str(c["path"]), size=int(c.get("size") or 0),
-            sha256=str(c["sha256"]), format=str(c.get("format") or ""),
-            duration=c.get("duration"), integrated=loud.get("integrated"),
-            true_peak=loud.get("true_peak"), cart=str(c.get("cart") or c.get("cart_id") or ""),
-            title=rec.episode.title, artist=show.author,
-            date=rec.episode.date.date().isoformat(), out_cue=cue.out_cue if cue else ""))
+            slug=rec.slug, cut=c.name, path=layout.build / c.path, size=c.size,
+            sha256=c.sha256, format=c.format, duration=c.duration, integrated=c.integrated,
+            true_peak=c.true_peak, cart=c.cart or "", title=rec.episode.title,
+            artist=(cut.artist if cut and cut.artist else show.author),
+            date=rec.episode.date.date().isoformat(),
+            end_date=kill.isoformat() if kill else "",
+            out_cue=rec.cue.out_cue if rec.cue else ""))
     return out
 
 
@@ -179,8 +177,7 @@ def _cuts_of_show(cat: Catalog, show: Show, episodes: list, layout: Layout, *,
                                     f"stale: changed since its build: {', '.join(changed)}; "
                                     f"run `podkit build {ep.slug}` before delivering"))
             continue
-        raw = store_record.peek(layout.episode_stage(show.id, ep.slug)) or {}
-        cuts.extend(cut_files(rec, raw, layout, show))
+        cuts.extend(cut_files(rec, layout, show))
     cat.save()
     if problems:
         raise ProblemsError(problems)

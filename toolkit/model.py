@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+from toolkit.cutmodel import Cut, CutOutput  # noqa: F401  (cuts as data live there)
+
 #: The Podcast Index namespace UUID for `podcast:guid` (podcast-namespace docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
@@ -228,6 +230,7 @@ class Show:
     keywords: tuple[str, ...] = ()
     templates: Path | None = None       # a folder of template overrides, if the show has one
     enclosure_prefix: str | None = None  # analytics prefix of <enclosure url> (OP3, Podtrac)
+    cuts: tuple[Cut, ...] = ()          # [cuts.<name>] tables of the feed (episodes add theirs)
     delivery: tuple[DeliveryTarget, ...] = ()  # where cuts go (toolkit.delivermodel)
 
 
@@ -245,6 +248,7 @@ class AudioPart:
     bed_gain_db: float = -18.0          # bed level under speech
     chapter: bool = True                # a chapter mark starts at this part
     processing: Processing | None = None  # speech processing; None: the episode's
+    cuts: tuple[str, ...] = ()          # only in these cuts ("podcast", "air"); (): in every cut
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,7 @@ class Episode:
     passthrough: bool = False           # the MP3 is the finished master: never re-encoded
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
     processing: Processing | None = None    # speech processing; None: the feed's
+    cuts: tuple[Cut, ...] = ()          # named deliverables besides the podcast (cutmodel)
 
 
 @dataclass(frozen=True)

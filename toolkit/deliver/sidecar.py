@@ -18,6 +18,7 @@ def fields(cut: CutFile) -> dict[str, object]:
     data: dict[str, object | None] = {
         "file": cut.name, "cut": cut.cut, "cart": cut.cart or None, "title": cut.title or None,
         "artist": cut.artist or None, "start_date": cut.date or None,
+        "end_date": cut.end_date or None,
         "out_cue": cut.out_cue or None, "format": cut.format or None,
         "duration_s": round(cut.duration, 3) if cut.duration is not None else None,
         "loudness_lufs": round(cut.integrated, 1) if cut.integrated is not None else None,

@@ -213,7 +213,7 @@ def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
         if data.get("version") != record.VERSION:
             return None
         loud = (data.get("renditions") or {}).get("mp3") or data.get("loudness_after") or {}
-        cuts = tuple((str(c.get("name") or c.get("cut") or ""), Path(str(c["path"])).name, str(c.get("sha256")))
+        cuts = tuple((str(c.get("name") or ""), Path(str(c["path"])).name, str(c.get("sha256")))
                      for c in data.get("cuts") or () if isinstance(c, dict) and c.get("path"))
         return _Brief(dict(data["inputs"]), data["audio"]["url"], data["audio"].get("duration"),
                       loud.get("integrated"), loud.get("true_peak"),

@@ -23,7 +23,7 @@ from typing import Any
 from toolkit import codec
 from toolkit.errors import NotBuiltError
 from toolkit.fsutil import write_text
-from toolkit.model import AlignReport, Chapter, Episode, LoudnessStats, MediaFile
+from toolkit.model import AlignReport, Chapter, CutOutput, Episode, LoudnessStats, MediaFile
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ class EpisodeRecord:
     cue: CueSheet | None = None
     limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()
     alignments: tuple[AlignReport, ...] = ()  # one per plain-text transcript (toolkit.text.align)
+    cuts: tuple[CutOutput, ...] = ()          # the named deliverables (air...), path under build/
 
     @property
     def slug(self) -> str:
