@@ -1,0 +1,176 @@
+"""`podkit deliver` end to end: a built show whose record lists an air cut (a real WAV), sent to a
+watch folder and a real SFTP server; the record, `podkit status`, errors in one line."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_tone
+from sftpserver import SftpServer
+
+from toolkit.config.catalog import load as load_catalog
+from toolkit.fsutil import sha256_file
+from toolkit.model import CutOutput
+from toolkit.store import record
+from toolkit.store.layout import Layout
+
+DELIVERY = """
+[[delivery]]
+name = "watch"
+cut = "air"
+kind = "folder"
+directory = "build/station-in"
+sidecar = "json"
+
+[[delivery]]
+name = "station"
+cut = "air"
+kind = "sftp"
+host = "127.0.0.1"
+port = {port}
+user = "podkit"
+path = "/incoming"
+identity = "{identity}"
+known_hosts = "{known_hosts}"
+agent = false
+timeout = 10
+"""
+
+
+def podkit(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), *args],
+                          capture_output=True, text=True, timeout=300, env={**base, **(env or {})})
+
+
+def add_air_cut(root: Path, seconds: float = 3.0, freq: int = 330) -> Path:
+    """Give the built episode an air cut: a real 48 kHz WAV and its CutOutput in the record
+    (what the build's air-cut step writes), through the record's own reader and writer."""
+    layout = Layout(root)
+    stage = layout.episode_stage("test-radio", "first-episode")
+    wav = layout.build / "cuts" / "test-radio" / "KA0312.wav"
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    make_tone(wav, seconds, freq, rate=48000)
+    rec = record.load(stage, root=root, site=layout.stage("test-radio"), slug="first-episode")
+    cut = CutOutput(name="air", path=wav.relative_to(layout.build).as_posix(), format="wav",
+                    sha256=sha256_file(wav), size=wav.stat().st_size, duration=seconds,
+                    integrated=-23.0, true_peak=-3.0, target=-23.0, ceiling=-1.0, cart="KA0312")
+    record.save(stage, dataclasses.replace(rec, cuts=(cut,)), root=root,
+                site=layout.stage("test-radio"))
+    return wav
+
+
+@pytest.fixture
+def station(tmp_path):
+    with SftpServer(tmp_path / "sftp") as s:
+        (s.root / "incoming").mkdir()
+        yield s
+
+
+@pytest.fixture
+def show(built_show, tmp_path, station):
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    feed = root / "feeds" / "test-radio.toml"
+    feed.write_text(feed.read_text() + DELIVERY.format(
+        port=station.port, identity=station.identity, known_hosts=station.known_hosts))
+    return root
+
+
+def test_deliver_sends_each_cut_once_logs_it_and_status_shows_it(show, station):
+    wav = add_air_cut(show)
+    first = podkit(show, "deliver")
+    assert first.returncode == 0, first.stderr
+    assert "sent KA0312.wav (first-episode, air) to station: verified by sha256 read back" \
+        in first.stdout
+    assert "sent KA0312.wav.json" in first.stdout
+    watch = show / "build" / "station-in"
+    assert (watch / "KA0312.wav").read_bytes() == wav.read_bytes()
+    assert (station.root / "incoming" / "KA0312.wav").read_bytes() == wav.read_bytes()
+    assert not [p for p in watch.iterdir() if p.name.endswith(".part")]
+    side = json.loads((watch / "KA0312.wav.json").read_text())
+    assert side["cart"] == "KA0312" and side["title"] == "First episode"
+    assert side["start_date"] == "2024-05-01" and side["sha256"] == sha256_file(wav)
+    assert side["artist"] == "Example Radio" and side["loudness_lufs"] == -23.0
+    # The delivery record under build/.
+    log = json.loads((show / "build" / "deliver" / "test-radio.json").read_text())
+    assert log["targets"]["station"]["KA0312.wav"]["sha256"] == sha256_file(wav)
+    assert log["targets"]["watch"]["KA0312.wav"]["verified"] == "sha256 read back"
+    # Second run: nothing sent to either target.
+    sent = station.bytes_written
+    again = podkit(show, "deliver")
+    assert again.returncode == 0, again.stderr
+    assert "sent" not in again.stdout.replace(" 0 sent", "")
+    assert "station (sftp://podkit@127.0.0.1" in again.stdout and "0 sent, 1 unchanged" in again.stdout
+    assert station.bytes_written == sent
+    # Status: delivered to both, the episode not stale (a station added to the feed
+    # changes no built file).
+    status = podkit(show, "status", "--json", "--now", "2030-01-01T00:00:00Z")
+    row = json.loads(status.stdout)["episodes"][0]
+    assert row["state"] != "stale", row
+    assert "watch: delivered" in row["delivery"] and "station: delivered" in row["delivery"]
+
+
+def test_a_rebuilt_cut_shows_outdated_then_goes_again(show, station):
+    add_air_cut(show)
+    assert podkit(show, "deliver").returncode == 0
+    wav = add_air_cut(show, seconds=2.0, freq=550)
+    status = podkit(show, "status", "--json", "--now", "2030-01-01T00:00:00Z")
+    assert "outdated" in json.loads(status.stdout)["episodes"][0]["delivery"]
+    again = podkit(show, "deliver")
+    assert again.returncode == 0 and "sent KA0312.wav " in again.stdout
+    assert (station.root / "incoming" / "KA0312.wav").read_bytes() == wav.read_bytes()
+
+
+def test_wrong_host_key_fails_in_one_line_naming_the_target(show, station):
+    import asyncssh
+    add_air_cut(show)
+    station.known_hosts.write_text(station.known_hosts_line(asyncssh.generate_private_key("ssh-ed25519")))
+    result = podkit(show, "deliver")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "delivery station" in lines[0] and "host key" in lines[0]
+    assert not (station.root / "incoming" / "KA0312.wav").exists()
+
+
+def test_a_stale_build_is_not_delivered(show, station):
+    add_air_cut(show)
+    toml = show / "episodes" / "first-episode" / "episode.toml"
+    toml.write_text(toml.read_text().replace("First episode", "First episode, re-edited"))
+    result = podkit(show, "deliver")
+    assert result.returncode == 1 and "stale" in result.stderr
+    assert not (show / "build" / "station-in" / "KA0312.wav").exists()
+
+
+def test_delivery_targets_are_checked(show):
+    feed = show / "feeds" / "test-radio.toml"
+    feed.write_text(feed.read_text() + """
+[[delivery]]
+name = "bad"
+kind = "sftp"
+host = "user:hunter2@example.net"
+password = "hunter2"
+""")
+    cat = load_catalog(show)
+    found = [str(p) for p in cat.errors]
+    assert any("delivery[2].host" in p and "no password" in p for p in found), found
+    assert any("delivery[2].password" in p for p in found), found
+    assert not any("hunter2" in p for p in found)
+
+
+def test_release_delivers_after_publishing(show, station):
+    add_air_cut(show)
+    result = podkit(show, "release", "--now", "2030-01-01T00:00:00Z")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("publish:") < out.index("deliver: sent KA0312.wav")
+    assert (station.root / "incoming" / "KA0312.wav").exists()
+    assert dt  # noqa: B018
