@@ -123,10 +123,15 @@ def _check_files(cuts: list[CutFile]) -> None:
 def deliver(cat: Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
             force: bool = False, dry_run: bool = False,
             on_line: Callable[[str], None] | None = None) -> list[TargetReport]:
-    """Send every built cut to its targets; one DeliveryError (naming the target) on failure."""
+    """Send every built cut to its targets.
+
+    A target that fails does not stop the others; then the one DeliveryError (naming the
+    target and what failed) is raised, or a ProblemsError with one line per failed target.
+    """
     cat, episodes = select(cat, slugs, feed_id)
     layout = cat.layout
     reports: list[TargetReport] = []
+    failures: list[DeliveryError] = []
     for show_id in sorted({e.feed for e in episodes}):
         show = cat.shows[show_id]
         if not show.delivery:
@@ -136,26 +141,42 @@ def deliver(cat: Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = Non
         _check_files(cuts)
         log_ = DeliveryLog(layout.delivery_record(show.id))
         for target in show.delivery:
-            mine = [c for c in cuts if c.cut == target.cut]
-            if not mine:
-                log.info("%s: no built %s cut to deliver", target.name, target.cut)
-            items = _items(mine, target, layout, show.id)
-            endpoint = open_endpoint(target, layout) if items else None
             try:
-                outcomes = send(items, endpoint, delivered=log_.sent(target.name), force=force,
-                                dry_run=dry_run,
-                                on_outcome=lambda o, t=target: log_.note(t.name, o)) \
-                    if endpoint else []
-            finally:
-                if endpoint is not None:
-                    endpoint.close()
-            report = TargetReport(show.id, target, tuple(outcomes))
+                report = _deliver_one(target, cuts, layout, show.id, log_, force=force,
+                                      dry_run=dry_run)
+            except DeliveryError as exc:
+                # Like a batch of builds: the other targets still get their files; every
+                # failure is listed at the end, one line each, and the run exits 1.
+                failures.append(exc)
+                log.debug("%s", exc)
+                continue
             reports.append(report)
             for line in report.lines():
                 log.info("%s", line)
                 if on_line:
                     on_line(line)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise ProblemsError([Problem(f.path or "", f.field or "", f.message) for f in failures])
     return reports
+
+
+def _deliver_one(target: DeliveryTarget, cuts: list[CutFile], layout: Layout, feed: str,
+                 log_: DeliveryLog, *, force: bool, dry_run: bool) -> TargetReport:
+    """Send one target its cut's files (connecting only when there is something to check)."""
+    mine = [c for c in cuts if c.cut == target.cut]
+    if not mine:
+        log.info("%s: no built %s cut to deliver", target.name, target.cut)
+        return TargetReport(feed, target, ())
+    items = _items(mine, target, layout, feed)
+    endpoint = open_endpoint(target, layout)
+    try:
+        outcomes = send(items, endpoint, delivered=log_.sent(target.name), force=force,
+                        dry_run=dry_run, on_outcome=lambda o: log_.note(target.name, o))
+    finally:
+        endpoint.close()
+    return TargetReport(feed, target, tuple(outcomes))
 
 
 def _cuts_of_show(cat: Catalog, show: Show, episodes: list, layout: Layout, *,

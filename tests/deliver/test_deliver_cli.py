@@ -132,6 +132,9 @@ def test_a_rebuilt_cut_shows_outdated_then_goes_again(show, station):
 def test_wrong_host_key_fails_in_one_line_naming_the_target(show, station):
     import asyncssh
     add_air_cut(show)
+    feed = show / "feeds" / "test-radio.toml"   # a target after the failing one still gets its file
+    feed.write_text(feed.read_text() + '\n[[delivery]]\nname = "backup"\nkind = "folder"\n'
+                                       'directory = "build/backup-in"\n')
     station.known_hosts.write_text(station.known_hosts_line(asyncssh.generate_private_key("ssh-ed25519")))
     result = podkit(show, "deliver")
     assert result.returncode == 1
@@ -139,6 +142,25 @@ def test_wrong_host_key_fails_in_one_line_naming_the_target(show, station):
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "delivery station" in lines[0] and "host key" in lines[0]
     assert not (station.root / "incoming" / "KA0312.wav").exists()
+    assert (show / "build" / "backup-in" / "KA0312.wav").is_file()
+
+
+def test_dry_run_sends_nothing_and_names_what_would_go(show, station):
+    add_air_cut(show)
+    result = podkit(show, "deliver", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would send KA0312.wav (first-episode, air) to station" in result.stdout
+    assert not (show / "build" / "station-in" / "KA0312.wav").exists()
+    assert station.bytes_written == 0
+    assert not (show / "build" / "deliver" / "test-radio.json").exists()
+
+
+def test_a_missing_remote_folder_is_one_line(show, station):
+    add_air_cut(show)
+    (station.root / "incoming").rmdir()
+    result = podkit(show, "deliver")
+    assert result.returncode == 1
+    assert "remote folder does not exist" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_a_stale_build_is_not_delivered(show, station):

@@ -150,6 +150,10 @@ class SftpEndpoint:
             options["agent_path"] = None
         self.conn = await asyncssh.connect(t.host, t.port, **options)
         self.sftp = await self.conn.start_sftp_client()
+        if not await self.sftp.isdir(self.folder):
+            # Created by the station, never by podkit: a missing folder is a wrong `path`.
+            raise DeliveryError("the remote folder does not exist (check `path`)",
+                                path=self.describe(), field=f"delivery {t.name}")
 
     async def _read_manifest(self) -> dict[str, dict[str, Any]]:
         path = self._path(MANIFEST)
