@@ -3,7 +3,6 @@ watch folder and a real SFTP server; the record, `podkit status`, errors in one 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import os
 import shutil
@@ -195,4 +194,14 @@ def test_release_delivers_after_publishing(show, station):
     out = result.stdout
     assert out.index("publish:") < out.index("deliver: sent KA0312.wav")
     assert (station.root / "incoming" / "KA0312.wav").exists()
-    assert dt  # noqa: B018
+
+
+def test_release_fails_on_delivery_after_publishing_and_says_so(show, station):
+    import asyncssh
+    add_air_cut(show)
+    station.known_hosts.write_text(station.known_hosts_line(asyncssh.generate_private_key("ssh-ed25519")))
+    result = podkit(show, "release", "--now", "2030-01-01T00:00:00Z")
+    assert result.returncode == 1
+    assert "publish: published to" in result.stdout
+    assert "deliver failed; the show was published" in result.stderr
+    assert "host key" in result.stderr and "Traceback" not in result.stderr

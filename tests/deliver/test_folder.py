@@ -100,3 +100,17 @@ def test_a_built_file_changed_underway_is_not_renamed_into_place(tmp_path):
     with pytest.raises(DeliveryError, match="changed"):
         send([item], FolderEndpoint("station", watch), delivered={})
     assert list(watch.iterdir()) == []
+
+
+def test_a_symlink_planted_as_the_temporary_name_is_not_followed(tmp_path):
+    item = make_item(tmp_path / "built")
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (watch / temp_name(item.name)).symlink_to(victim)
+    [out] = send([item], FolderEndpoint("station", watch), delivered={})
+    assert out.action is Action.SENT
+    assert victim.read_text() == "keep me"
+    assert (watch / item.name).read_bytes() == item.path.read_bytes()
+    assert not (watch / item.name).is_symlink()

@@ -75,7 +75,12 @@ class FolderEndpoint:
         digest = hashlib.sha256()
         written = 0
         try:
-            with open(item.path, "rb") as src, open(tmp, "wb") as out:
+            # A fresh file, never through whatever holds the name: in a shared watch folder a
+            # symlink planted as `.<name>.part` would otherwise redirect the write elsewhere.
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o666)
+            with open(item.path, "rb") as src, os.fdopen(fd, "wb") as out:
                 while block := src.read(CHUNK):
                     out.write(block)
                     digest.update(block)
