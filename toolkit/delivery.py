@@ -45,6 +45,8 @@ class TargetReport:
 
     def lines(self) -> list[str]:
         """One line per file sent (or that would be), then the target's summary."""
+        if not self.outcomes:
+            return [f"{self.target.name}: no built {self.target.cut} cut to deliver"]
         out = [f"{o.action.value} {o.item.name} ({o.item.slug}, {o.item.cut}) to "
                f"{self.target.name}" + (f": verified by {o.verified}" if o.verified else "")
                for o in self.outcomes if o.action in (Action.SENT, Action.WOULD_SEND)]
