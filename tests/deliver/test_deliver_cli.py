@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_tone
+from s3server import fake_credentials, moto_endpoint, s3  # noqa: F401  (fixtures)
 from sftpserver import SftpServer
 
 from toolkit.config.catalog import load as load_catalog
@@ -205,3 +206,29 @@ def test_release_fails_on_delivery_after_publishing_and_says_so(show, station):
     assert "publish: published to" in result.stdout
     assert "deliver failed; the show was published" in result.stderr
     assert "host key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_deliver_to_a_bucket_never_prints_the_secret(built_show, tmp_path, s3):
+    from s3server import SECRET_KEY
+    root = tmp_path / "show3"
+    shutil.copytree(built_show, root, symlinks=True)
+    feed = root / "feeds" / "test-radio.toml"
+    feed.write_text(feed.read_text() + f"""
+[[delivery]]
+name = "network"
+kind = "s3"
+bucket = "{s3.bucket}"
+prefix = "air"
+endpoint_url = "{s3.proxy.url}"
+region = "us-east-1"
+addressing_style = "path"
+""")
+    wav = add_air_cut(root)
+    first = podkit(root, "-vv", "deliver")
+    assert first.returncode == 0, first.stderr
+    assert "sent KA0312.wav (first-episode, air) to network: verified by size, sha256 " \
+           "metadata and MD5 ETag" in first.stdout
+    assert s3.get("air/KA0312.wav")[2] == wav.read_bytes()
+    assert SECRET_KEY not in first.stdout + first.stderr
+    again = podkit(root, "deliver")
+    assert "0 sent, 1 unchanged" in again.stdout
