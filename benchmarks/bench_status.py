@@ -32,7 +32,6 @@ def fake_records(root: Path) -> None:
     from toolkit.store import record
     cat = catalog.load(root)
     first, *others = sorted(cat.episodes, key=lambda e: e.slug)
-    stage = cat.layout.stage(first.feed)
     src_folder = cat.episode_folder(first)
     template = cat.load_record(first)
     for ep in others:
@@ -48,12 +47,20 @@ def fake_records(root: Path) -> None:
         def moved(m):  # noqa: ANN001, ANN202
             path = renamed.get(Path(m.path), Path(m.path))
             return dataclasses.replace(m, path=path, url=m.url.replace(first.slug, ep.slug))
-        rec = dataclasses.replace(
-            template, episode=ep, inputs=cat.inputs(ep), audio=moved(template.audio),
-            transcripts=tuple(moved(t) for t in template.transcripts),
-            chapters_file=moved(template.chapters_file) if template.chapters_file else None,
-            page_url=template.page_url.replace(first.slug, ep.slug))
-        record.save(folder, rec, root=root, site=stage)
+        parts = dict(template.steps)
+        parts["tags"] = dataclasses.replace(parts["tags"], audio=moved(template.audio),
+                                            extra=tuple(moved(m) for m in template.extra_audio))
+        if "transcripts" in parts:
+            parts["transcripts"] = dataclasses.replace(
+                parts["transcripts"], files=tuple(moved(t) for t in template.transcripts))
+        if template.chapters_file:
+            parts["chapters"] = dataclasses.replace(parts["chapters"],
+                                                    file=moved(template.chapters_file))
+        if "page" in parts:
+            parts["page"] = dataclasses.replace(
+                parts["page"], url=template.page_url.replace(first.slug, ep.slug))
+        rec = dataclasses.replace(template, episode=ep, inputs=cat.inputs(ep), steps=parts)
+        record.save(folder, rec, root=root)
     cat.save()
 
 

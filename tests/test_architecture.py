@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
                 "toolkit.publish", "toolkit.deliver"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner", "toolkit.delivery"}),
+               "toolkit.release", "toolkit.runner", "toolkit.steps", "toolkit.delivery"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]

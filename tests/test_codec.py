@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,27 @@ from toolkit.model import (
     TranscriptFormat,
     TranscriptSource,
 )
-from toolkit.store.record import VERSION, CueSheet, EpisodeRecord
+from toolkit.model import Limiting
+from toolkit.store.parts import CueSheet
 
 ROOT = Path("/shows/daily")
 
 
-def record() -> EpisodeRecord:
+@dataclass(frozen=True)
+class Saved:
+    """A record-like dataclass with every kind of field podkit saves."""
+
+    version: int
+    episode: Episode
+    inputs: dict[str, str]
+    audio: MediaFile
+    renditions: dict[str, LoudnessStats] = field(default_factory=dict)
+    parts: tuple[tuple[str, float], ...] = ()
+    limiting: Limiting | None = None
+    cue: CueSheet | None = None
+
+
+def record() -> Saved:
     folder = ROOT / "episodes" / "day-1"
     ep = Episode(slug="day-1", dir=folder, path=folder / "episode.toml", feed="daily",
                  title="Día 1 — 첫날", date=dt.datetime(2024, 5, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))),
@@ -35,28 +51,28 @@ def record() -> EpisodeRecord:
                  chapters=(Chapter(0.0, "Start"),), art=None, max_duration=None)
     mp3 = MediaFile(Path("/elsewhere/day-1.mp3"), "https://x/day-1.mp3", "audio/mpeg", 10, "ab", 1.5)
     silence = LoudnessStats(-math.inf, 0.0, -math.inf, -math.inf, 1.0)
-    return EpisodeRecord(version=VERSION, episode=ep, inputs={"file:a.wav": "00"}, audio=mp3,
-                         renditions={"mp3": silence}, parts=(("Intro", 1.5),),
-                         limiting={"seconds": 0.0, "warning": None},
-                         cue=CueSheet("day-1", "P", "", "T", "2024-05-01", 1.5))
+    return Saved(version=1, episode=ep, inputs={"file:a.wav": "00"}, audio=mp3,
+                 renditions={"mp3": silence}, parts=(("Intro", 1.5),),
+                 limiting=Limiting(seconds=0.0, share=0.0, max_db=0.0, warning=None),
+                 cue=CueSheet("day-1", "P", "", "T", "2024-05-01", 1.5))
 
 
 def test_round_trip_through_json_text() -> None:
     rec = record()
     text = json.dumps(codec.dump(rec, base=ROOT))          # strict JSON: no Infinity
     assert "Infinity" not in text and '"episodes/day-1/a.wav"' in text
-    back = codec.load(EpisodeRecord, json.loads(text), base=ROOT)
+    back = codec.load(Saved, json.loads(text), base=ROOT)
     assert back == rec                                     # -inf == -inf: silence survives
     assert back.episode.date.utcoffset() == dt.timedelta(hours=9)
     assert back.audio.path == Path("/elsewhere/day-1.mp3")  # outside base: kept absolute
 
 
 @pytest.mark.parametrize("path, value, message", [
-    (("audio", "size"), "ten", "EpisodeRecord.audio.size: 'ten' is not a int"),
-    (("audio", "size"), True, "EpisodeRecord.audio.size: True is not a int"),
-    (("episode", "chapters", 0, "start"), None, "EpisodeRecord.episode.chapters[0].start: None"),
-    (("episode", "type"), "movie", "EpisodeRecord.episode.type: 'movie' is not a EpisodeType"),
-    (("parts",), "x", "EpisodeRecord.parts: expected a list"),
+    (("audio", "size"), "ten", "Saved.audio.size: 'ten' is not a int"),
+    (("audio", "size"), True, "Saved.audio.size: True is not a int"),
+    (("episode", "chapters", 0, "start"), None, "Saved.episode.chapters[0].start: None"),
+    (("episode", "type"), "movie", "Saved.episode.type: 'movie' is not a EpisodeType"),
+    (("parts",), "x", "Saved.parts: expected a list"),
 ])
 def test_damaged_data_names_the_value(path: tuple, value: object, message: str) -> None:
     data = codec.dump(record(), base=ROOT)
@@ -65,12 +81,12 @@ def test_damaged_data_names_the_value(path: tuple, value: object, message: str) 
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(codec.CodecError) as exc:
-        codec.load(EpisodeRecord, data, base=ROOT)
+        codec.load(Saved, data, base=ROOT)
     assert str(exc.value).startswith(message)
 
 
 def test_a_missing_required_field_is_named() -> None:
     data = codec.dump(record(), base=ROOT)
     del data["episode"]["title"]
-    with pytest.raises(codec.CodecError, match=r"^EpisodeRecord\.episode\.title: missing$"):
-        codec.load(EpisodeRecord, data, base=ROOT)
+    with pytest.raises(codec.CodecError, match=r"^Saved\.episode\.title: missing$"):
+        codec.load(Saved, data, base=ROOT)

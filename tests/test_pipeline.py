@@ -194,12 +194,12 @@ def test_build_reports_each_rendition_and_heavy_limiting(show_root: Path) -> Non
         assert abs(stats.integrated - integrated) <= 0.1 and abs(stats.true_peak - peak) <= 0.2
         assert abs(integrated - -16.0) <= 0.35 and peak <= -1.0
     limiting = built.limiting
-    assert limiting is not None and limiting["warning"].startswith("heavy limiting")
-    warning = f"episodes/first-episode: audio: warning: {limiting['warning']}"
+    assert limiting is not None and limiting.warning.startswith("heavy limiting")
+    warning = f"episodes/first-episode: audio: warning: {limiting.warning}"
     assert warning in result.stderr.splitlines()
     reports = Layout(show_root).reports("test-radio", "first-episode")
-    assert f"WARNING: {limiting['warning']}" in (reports / "cue.txt").read_text()
-    assert json.loads((reports / "qc.json").read_text())["limiting"]["warning"] == limiting["warning"]
+    assert f"WARNING: {limiting.warning}" in (reports / "cue.txt").read_text()
+    assert json.loads((reports / "qc.json").read_text())["limiting"]["warning"] == limiting.warning
     # The feed lists each rendition as an alternate enclosure, the page offers each for
     # download under the registry's label, and validate (records only) passes.
     assert CliRunner().invoke(cli, ["--root", str(show_root), "feed"]).exit_code == 0

@@ -190,7 +190,7 @@ def test_validate_reports_each_rendition_and_refuses_an_off_target_one(show: Pat
     assert "loudness as built: 1 MP3 -16.0 to -16.0 LUFS" in out, out
     rec = next((show / STAGE / "episodes/first-episode").glob(".podkit-build.json"))
     data = json.loads(rec.read_text("utf-8"))
-    data["renditions"]["mp3"]["integrated"] = -19.5     # as if the build had missed
+    data["steps"]["audio"]["renditions"]["mp3"]["integrated"] = -19.5     # as if the build had missed
     rec.write_text(json.dumps(data), "utf-8")
     run = podkit_inprocess(show, "validate", "--json")
     doc = json.loads(run.stdout)

@@ -159,10 +159,8 @@ def build(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int,
     for s in built:
         c.say(_build_line(s))
     for s in built:
-        if s.limiting_warning:
-            click.echo(f"episodes/{s.slug}: audio: warning: {s.limiting_warning}", err=True)
-        for warning in s.align_warnings:
-            click.echo(f"episodes/{s.slug}: transcript: warning: {warning}", err=True)
+        for topic, warning in s.warnings:     # each build step's, in step order
+            click.echo(f"episodes/{s.slug}: {topic}: warning: {warning}", err=True)
     for r in results:
         if r.summary is not None and r.summary.overrun:
             click.echo(f"episodes/{r.slug}/episode.toml: max_duration: warning: "
@@ -215,6 +213,7 @@ def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \
         f"{v.integrated:.1f} LUFS, {v.true_peak:.1f} dBTP"
+    loud += "".join(f"; {line}" for line in v.cuts)       # each named cut on its own target
     return (f"built {v.slug}: {clock(v.duration)}, {loud}, {v.size / 1e6:.1f} MB"
             + (" (audio unchanged)" if v.cached else ""))
 

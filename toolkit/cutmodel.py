@@ -77,3 +77,10 @@ class CutOutput:
         """True when the file's loudness is within tolerance and its peak under the ceiling."""
         return abs(self.integrated - self.target) <= self.tolerance + 1e-9 \
             and self.true_peak <= self.ceiling + 1e-9
+
+
+@dataclass(frozen=True)
+class CutsPart:
+    """The cuts step's part of the build record: every named cut built, in name order."""
+
+    cuts: tuple[CutOutput, ...] = ()

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
-from toolkit.cutmodel import Cut, CutOutput  # noqa: F401  (cuts as data live there)
+from toolkit.cutmodel import Cut, CutOutput, CutsPart  # noqa: F401  (cuts as data live there)
 
 #: The Podcast Index namespace UUID for `podcast:guid` (podcast-namespace docs/tags/guid.md).
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -319,6 +319,11 @@ class Episode:
     keep_tags: bool = False             # passthrough: published byte for byte (no podkit tags)
     processing: Processing | None = None    # speech processing; None: the feed's
     cuts: tuple[Cut, ...] = ()          # named deliverables besides the podcast (cutmodel)
+    all_parts: tuple[AudioPart, ...] = ()   # with cuts: every part, in order (`parts`: the podcast's)
+
+    def cut_parts(self, cut: str) -> tuple[AudioPart, ...]:
+        """The parts cut `cut` takes, in order: those without `cuts` and those naming it."""
+        return tuple(p for p in (self.all_parts or self.parts) if not p.cuts or cut in p.cuts)
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,16 @@ class LoudnessStats:
     true_peak: float                    # dBTP
     sample_peak: float                  # dBFS
     duration: float                     # seconds
+
+
+@dataclass(frozen=True)
+class Limiting:
+    """How hard the limiter worked on a programme, and the warning when that was heavy."""
+
+    seconds: float          # time during which the limiter takes more than 0.01 dB
+    share: float            # of the programme's duration, 0..1
+    max_db: float           # its deepest gain reduction
+    warning: str | None     # set above normalize.HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB
 
 
 @dataclass(frozen=True)

@@ -159,10 +159,11 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
     return found
 
 
-def _files_present(stage: Path, raw: dict) -> bool:
-    """True when the audio files a raw record names are in the stage folder."""
-    media = [raw.get("audio") or {}, *(raw.get("extra_audio") or [])]
-    return all(isinstance(m, dict) and os.path.isfile(f"{stage}/{m.get('path')}") for m in media)
+def _files_present(root: Path, raw: dict) -> bool:
+    """True when the audio files a raw record names are there (paths relative to `root`)."""
+    tagged = (raw.get("steps") or {}).get("tags") or {}
+    media = [tagged.get("audio") or {}, *(tagged.get("extra") or [])]
+    return all(isinstance(m, dict) and os.path.isfile(f"{root}/{m.get('path')}") for m in media)
 
 
 def _tidy(layout: Layout, ep: Episode) -> None:
@@ -196,7 +197,7 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
         inputs = cat.inputs(ep)
         raw = cat.raw_record(ep)    # decoding 2,000 whole records would cost a second
         if raw is not None and not settings.force and raw.get("inputs") == inputs \
-                and _files_present(layout.stage(ep.feed), raw):
+                and _files_present(cat.root, raw):
             done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.unchanged_from(raw, ep))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)

@@ -121,24 +121,23 @@ def test_write_sheet_is_atomic_and_idempotent(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cue.csv", "cue.txt"]
 
 
-HEAVY = {"seconds": 85.0, "share": 0.5667, "max_db": 5.4,
-         "warning": "heavy limiting: the limiter works on 85.0 of 150.0 s (57 %), up to 5.4 dB "
-                    "(warned above 10 % or 3 dB)"}
+HEAVY = model.Limiting(seconds=85.0, share=0.5667, max_db=5.4,
+                       warning="heavy limiting: the limiter works on 85.0 of 150.0 s (57 %), "
+                               "up to 5.4 dB (warned above 10 % or 3 dB)")
 
 
 def test_heavy_limiting_is_on_the_sheet_and_in_the_csv():
     s = sheet(limiting=HEAVY)
     lines = cue.render_text(s).splitlines()
     (line,) = [ln for ln in lines if ln.startswith("Limiting:")]
-    assert "85.0 s (57 %), up to 5.4 dB" in line and "WARNING: " + HEAVY["warning"] in line
+    assert "85.0 s (57 %), up to 5.4 dB" in line and "WARNING: " + HEAVY.warning in line
     row = next(csv.DictReader(io.StringIO(cue.render_csv([s]))))
     assert (row["limited_s"], row["limiter_max_db"]) == ("85.0", "5.4")
-    assert row["limiting_warning"] == HEAVY["warning"]
+    assert row["limiting_warning"] == HEAVY.warning
 
 
 def test_light_or_unknown_limiting_has_no_warning():
-    light = sheet(limiting={**HEAVY, "seconds": 0.4, "share": 0.003, "max_db": 1.2,
-                            "warning": None})
+    light = sheet(limiting=model.Limiting(seconds=0.4, share=0.003, max_db=1.2, warning=None))
     (line,) = [ln for ln in cue.render_text(light).splitlines() if ln.startswith("Limiting:")]
     assert line.split(None, 1)[1] == "0.4 s (0 %), up to 1.2 dB" and "WARNING" not in line
     (line,) = [ln for ln in cue.render_text(sheet()).splitlines() if ln.startswith("Limiting:")]

@@ -210,8 +210,9 @@ def test_build_publishes_timed_transcripts_and_align_reports(show_root: Path, sp
     assert "first-episode: t.txt: aligned: " in run.output
     stage = show_root / "build" / "stage" / "test-radio" / "episodes" / "first-episode"
     rec = json.loads((stage / ".podkit-build.json").read_text("utf-8"))
-    assert [a["status"] for a in rec["alignments"]] == ["aligned"]
-    assert {Path(t["path"]).suffix for t in rec["transcripts"]} >= {".vtt", ".srt", ".json"}
+    assert [a["status"] for a in rec["steps"]["transcripts"]["alignments"]] == ["aligned"]
+    assert {Path(t["path"]).suffix for t in rec["steps"]["transcripts"]["files"]} \
+        >= {".vtt", ".srt", ".json"}
     assert 'class="cue" data-start=' in (stage / "index.html").read_text("utf-8")
     # align = false: the same text published untimed, the record says so.
     (ep / "episode.toml").write_text(toml + '\n[[transcripts]]\nfile = "t.txt"\nalign = false\n',

@@ -30,7 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from toolkit import ffmpeg, fsutil
 from toolkit.audio import assemble, calibrate, encode, loudness, normalize, processing, qc
-from toolkit.model import ENGINE_VERSION, Chapter, Episode, LoudnessStats, LoudnessTarget, Preset
+from toolkit.model import ENGINE_VERSION, Chapter, Episode, Limiting, LoudnessStats
+from toolkit.model import LoudnessTarget, Preset
 from toolkit.standards import renditions as renditions_
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class AudioResult:
     others: Mapping[str, Path] = field(default_factory=dict)
     # Each rendition ("mp3", "aac", "opus", "wav") as measured on its own output.
     renditions: Mapping[str, LoudnessStats] = field(default_factory=dict)
-    limiting: normalize.Limiting | None = None    # the MP3's plan
+    limiting: Limiting | None = None    # the MP3's plan
 
     @property
     def files(self) -> dict[str, Path]:
@@ -74,6 +75,7 @@ def cache_key(episode: Episode, preset: Preset, target: LoudnessTarget) -> str:
     for part in episode.parts:
         d = asdict(part)
         d.pop("processing")     # resolved below, and only when on: old keys stay valid
+        d.pop("cuts")           # which cuts a part is in: the podcast's parts are given
         d["path"] = fsutil.sha256_file(part.path)
         d["bed"] = fsutil.sha256_file(part.bed) if part.bed else None
         parts.append(d)
@@ -109,7 +111,7 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
         qc_json=paths["qc.json"], key=key, cached=True,
         others={k: paths[renditions_.get(k).ext] for k in _cached_others(data)},
         renditions={_RENAMED.get(k, k): _stats(v) for k, v in data["renditions"].items()},
-        limiting=normalize.Limiting(**{k: v for k, v in data["limiting"].items()
+        limiting=Limiting(**{k: v for k, v in data["limiting"].items()
                                        if k != "threshold"}))
     needed = [result.mp3, result.qc_png, result.qc_json, *result.others.values()]
     return result if all(p.is_file() for p in needed if p is not None) else None
@@ -131,7 +133,7 @@ def _save_manifest(result: AudioResult, path: Path) -> None:
             "after": asdict(result.after), "chapters": [asdict(c) for c in result.chapters],
             "parts": [list(p) for p in result.parts], "others": sorted(result.others),
             "renditions": {k: asdict(v) for k, v in result.renditions.items()},
-            "limiting": result.limiting.as_dict() if result.limiting else None}
+            "limiting": normalize.limiting_report(result.limiting) if result.limiting else None}
     text = json.dumps(data, indent=2, sort_keys=True,
                       default=lambda v: None if v == -math.inf else v)
     # The manifest is written last: its presence means every output is complete.
@@ -383,7 +385,7 @@ def _write_qc(result: AudioResult, episode: Episode, plan: normalize.Plan, aim: 
         "before": qc.stats_dict(result.before), "after": qc.stats_dict(result.after),
         "gain_db": round(plan.gain_db, 2), "limiter_max_db": round(plan.limiter_max_db, 2),
         "limited_s": round(plan.limited_s, 2), "levelled": plan.levelled,
-        "limiting": result.limiting.as_dict() if result.limiting else None,
+        "limiting": normalize.limiting_report(result.limiting) if result.limiting else None,
         "renditions": {k: qc.stats_dict(v) for k, v in result.renditions.items()},
         "lra_before_lu": qc.stats_dict(result.before)["lra_lu"],
         "lra_after_lu": qc.stats_dict(result.after)["lra_lu"],

@@ -29,6 +29,7 @@ import numpy as np
 
 from toolkit.audio import loudness
 from toolkit.errors import MediaError
+from toolkit.model import Limiting
 
 log = logging.getLogger(__name__)
 
@@ -278,20 +279,11 @@ class GainApplier:
         return chunk * self.gains(start, len(chunk))[:, None]
 
 
-@dataclass(frozen=True)
-class Limiting:
-    """How hard the limiter worked on a programme, and the warning when that was heavy."""
-
-    seconds: float          # time during which the limiter takes more than 0.01 dB
-    share: float            # of the programme's duration, 0..1
-    max_db: float           # its deepest gain reduction
-    warning: str | None     # set above HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready, with the thresholds the warning uses."""
-        return {"seconds": self.seconds, "share": self.share, "max_db": self.max_db,
-                "warning": self.warning,
-                "threshold": {"share": HEAVY_LIMITING_SHARE, "max_db": HEAVY_LIMITING_DB}}
+def limiting_report(lim: Limiting) -> dict[str, object]:
+    """A Limiting as JSON-ready data, with the thresholds its warning uses (qc.json)."""
+    return {"seconds": lim.seconds, "share": lim.share, "max_db": lim.max_db,
+            "warning": lim.warning,
+            "threshold": {"share": HEAVY_LIMITING_SHARE, "max_db": HEAVY_LIMITING_DB}}
 
 
 def limiting(p: Plan, duration: float) -> Limiting:

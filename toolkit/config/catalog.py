@@ -117,8 +117,7 @@ class Catalog:
         folder = self.episode_folder(ep)
         if not (folder / record.RECORD_FILE).exists():
             promote.recover(folder)     # a promotion cut short: the previous build comes back
-        return record.load(folder, root=self.root,
-                           site=self.layout.stage(ep.feed), slug=ep.slug)
+        return record.load(folder, root=self.root, slug=ep.slug)
 
     def raw_record(self, ep: Episode) -> dict | None:
         """The episode's build record as plain JSON data (see record.peek), or None."""

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.config import presets, speechconf
+from toolkit.config import cutconf, presets, speechconf
 from toolkit.config.show import check_https, display, read_encoding, read_loudness, read_persons
 from toolkit.config.tomlread import NOT_XML_RE, Table, parse_toml
 from toolkit.errors import Problem, ProblemsError, Severity
@@ -84,7 +84,9 @@ def _parts(t: Table, base: Path) -> tuple[AudioPart, ...]:
                          bed_gain_db=p.number("bed_gain", default=-18.0, minimum=-60.0,
                                               maximum=0.0) or -18.0,
                          chapter=bool(p.flag("chapter", default=True)),
-                         processing=speechconf.read(p))
+                         processing=speechconf.read(p), cuts=p.strings("cuts"))
+        if p.has("cuts") and not part.cuts:
+            p.error("cuts", 'name the cuts this part is in (e.g. ["air"]), or leave cuts out')
         p.finish()
         if path is not None:
             parts.append(part)
@@ -255,7 +257,12 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
         t.warn("art", warning)
     draft = bool(t.flag("draft", default=False))
     max_duration = t.time("max_duration")
-    parts = _parts(t, folder)
+    all_parts = _parts(t, folder)
+    top = cutconf.episode_top(t)
+    cuts = cutconf.episode_cuts(t, show.cuts if show else (), top, all_parts)
+    parts = tuple(p for p in all_parts if not p.cuts or "podcast" in p.cuts)
+    if all_parts and not parts:
+        t.error("parts", 'no part is in the podcast cut (every part has cuts without "podcast")')
     transcripts = _transcripts(t, folder)
     chapters = _chapters(t, folder)
     persons = read_persons(t, "persons")
@@ -292,7 +299,8 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
                    max_duration=max_duration, soundbites=tuple(soundbites),
                    loudness=loudness, encoding=encoding, passthrough=passthrough,
-                   keep_tags=keep_tags, processing=processing, **fields)
+                   keep_tags=keep_tags, processing=processing, cuts=cuts,
+                   all_parts=all_parts if parts != all_parts else (), **fields)
 
 
 def _passthrough(t: Table, parts: tuple[AudioPart, ...], has_loudness: bool) -> tuple[bool, bool]:

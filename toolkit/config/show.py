@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from toolkit import environ
-from toolkit.config import presets, speechconf
+from toolkit.config import cutconf, presets, speechconf
 from toolkit.config.delivery import read_targets
 from toolkit.config.tomlread import Table, parse_toml
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
@@ -335,6 +335,7 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     persons = _persons(t, "persons")
     publish = _publish(t.table("publish"), root, feed_id)
     delivery = read_targets(t, root)
+    cuts = cutconf.feed_cuts(t)
     templates_dir = root / "templates"
     t.finish()
 
@@ -351,7 +352,7 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
                 guid=guid or podcast_guid(feed_url), locked=locked, locked_owner=locked_owner,
                 funding=tuple(funding), persons=persons, medium=medium, keywords=keywords,
                 templates=templates_dir if templates_dir.is_dir() else None,
-                enclosure_prefix=enclosure_prefix or None, delivery=delivery)
+                enclosure_prefix=enclosure_prefix or None, cuts=cuts, delivery=delivery)
 
 
 def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:

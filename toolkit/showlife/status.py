@@ -212,12 +212,15 @@ def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
     try:
         if data.get("version") != record.VERSION:
             return None
-        loud = (data.get("renditions") or {}).get("mp3") or data.get("loudness_after") or {}
+        parts = data["steps"]
+        master, audio = parts.get("audio") or {}, parts["tags"]["audio"]
+        loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
         cuts = tuple((str(c.get("name") or ""), Path(str(c["path"])).name, str(c.get("sha256")))
-                     for c in data.get("cuts") or () if isinstance(c, dict) and c.get("path"))
-        return _Brief(dict(data["inputs"]), data["audio"]["url"], data["audio"].get("duration"),
+                     for c in (parts.get("cuts") or {}).get("cuts") or ()
+                     if isinstance(c, dict) and c.get("path"))
+        return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
                       loud.get("integrated"), loud.get("true_peak"),
-                      (data.get("limiting") or {}).get("warning"), cuts)
+                      (master.get("limiting") or {}).get("warning"), cuts)
     except (AttributeError, KeyError, TypeError):
         return None
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from toolkit import fsutil
-from toolkit.model import AudioPart, Episode, LoudnessStats
+from toolkit.model import AudioPart, Episode, Limiting, LoudnessStats
 from toolkit.store.record import CuePart, CueSheet  # the sheet is part of the build record
 
 #: Words in an in-cue or out-cue.
@@ -80,10 +79,10 @@ def make_sheet(episode: Episode, *, show_title: str, duration: float,
                parts: Sequence[CuePart] = (), transcript_text: str | None = None,
                in_cue: str | None = None, out_cue: str | None = None,
                loudness: LoudnessStats | None = None,
-               limiting: Mapping[str, Any] | None = None) -> CueSheet:
+               limiting: Limiting | None = None) -> CueSheet:
     """Assemble an episode's cue sheet. The cues come from `in_cue`/`out_cue` when given,
     else from the transcript's plain text; the programme defaults to the show's title.
-    `limiting` is the build's summary (seconds, share, max_db, warning)."""
+    `limiting` is how hard the build's limiter worked."""
     first, last = cue_words(transcript_text or "")
     return CueSheet(
         slug=episode.slug, programme=_line(episode.programme or show_title),
@@ -94,10 +93,10 @@ def make_sheet(episode: Episode, *, show_title: str, duration: float,
         integrated=loudness.integrated if loudness else None,
         true_peak=loudness.true_peak if loudness else None,
         max_duration=episode.max_duration, number=episode.number,
-        limited_s=limiting["seconds"] if limiting else None,
-        limited_share=limiting["share"] if limiting else None,
-        limiter_max_db=limiting["max_db"] if limiting else None,
-        limiting_warning=limiting.get("warning") if limiting else None)
+        limited_s=limiting.seconds if limiting else None,
+        limited_share=limiting.share if limiting else None,
+        limiter_max_db=limiting.max_db if limiting else None,
+        limiting_warning=limiting.warning if limiting else None)
 
 
 def _line(text: str) -> str:

@@ -16,14 +16,32 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from toolkit import codec
 from toolkit.errors import NotBuiltError
 from toolkit.fsutil import write_text
-from toolkit.model import AlignReport, Chapter, CutOutput, Episode, LoudnessStats, MediaFile
+from toolkit.model import (
+    AlignReport,
+    Chapter,
+    CutOutput,
+    CutsPart,
+    Episode,
+    Limiting,
+    LoudnessStats,
+    MediaFile,
+)
+from toolkit.store import parts
+from toolkit.store.parts import (  # noqa: F401 - CuePart: the sheet's rows, read from here too
+    ChaptersPart,
+    CuePart,
+    CueSheet,
+    NotesPart,
+    PagePart,
+    TranscriptsPart,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,68 +49,25 @@ RECORD_FILE = ".podkit-build.json"
 #: The episode's transcript as the page shows it (HTML fragment), read only when a page needs it.
 TRANSCRIPT_FRAGMENT = ".podkit-transcript.html"
 #: Bump when the record's shape changes: older records read as "not built".
-VERSION = 2
-
-
-@dataclass(frozen=True)
-class CuePart:
-    """One assembled part: its title, where it starts in the programme and how long it runs."""
-
-    title: str
-    duration: float
-    start: float | None = None
-
-
-@dataclass(frozen=True)
-class CueSheet:
-    """Everything on one episode's cue sheet."""
-
-    slug: str
-    programme: str
-    segment: str
-    title: str
-    date: str                           # ISO date of broadcast/publication
-    duration: float                     # seconds, of the built audio
-    parts: tuple[CuePart, ...] = ()
-    in_cue: str = ""
-    out_cue: str = ""
-    integrated: float | None = None     # LUFS
-    true_peak: float | None = None      # dBTP
-    max_duration: float | None = None   # the slot, seconds
-    number: int | None = None
-    limited_s: float | None = None      # seconds the limiter worked (None: not measured)
-    limited_share: float | None = None  # of the programme, 0..1
-    limiter_max_db: float | None = None
-    limiting_warning: str | None = None  # the build's heavy-limiting warning
+VERSION = 3
 
 
 @dataclass(frozen=True)
 class EpisodeRecord:
-    """One built episode, as every stage after the build sees it."""
+    """One built episode, as every stage after the build sees it.
+
+    `steps` holds what each build step produced, by step name (toolkit.store.parts); the
+    properties below name the parts the feed, pages and validation read.
+    """
 
     version: int
     episode: Episode                          # the episode as built (not as the sources say now)
     inputs: dict[str, str]                    # input name -> SHA-256 (or a version string)
-    audio: MediaFile                          # the MP3 enclosure
-    extra_audio: tuple[MediaFile, ...] = ()   # other published renditions (.m4a, .opus)
-    transcripts: tuple[MediaFile, ...] = ()
-    chapters_file: MediaFile | None = None
-    chapters: tuple[Chapter, ...] = ()
-    page_url: str = ""
-    image_url: str | None = None              # episode art URL (None: the show's)
-    cover: str | None = None                  # what the page shows: site key or URL
-    description_html: str = ""                # <description>: notes, else the summary
-    content_html: str = ""                    # <content:encoded>
-    page_notes_html: str = ""                 # the notes as the page shows them
-    has_transcript_html: bool = False         # TRANSCRIPT_FRAGMENT exists
-    loudness_before: LoudnessStats | None = None
-    loudness_after: LoudnessStats | None = None
-    renditions: dict[str, LoudnessStats] = field(default_factory=dict)  # by renditions key
-    parts: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
-    cue: CueSheet | None = None
-    limiting: dict[str, Any] = field(default_factory=dict)  # normalize.Limiting.as_dict()
-    alignments: tuple[AlignReport, ...] = ()  # one per plain-text transcript (toolkit.text.align)
-    cuts: tuple[CutOutput, ...] = ()          # the named deliverables (air...), path under build/
+    steps: dict[str, Any] = field(default_factory=dict)  # step name -> its part
+
+    def part(self, name: str, default: Any = None) -> Any:
+        """The part step `name` added (`default` when the step did not run)."""
+        return self.steps.get(name, default)
 
     @property
     def slug(self) -> str:
@@ -100,9 +75,109 @@ class EpisodeRecord:
         return self.episode.slug
 
     @property
+    def audio(self) -> MediaFile:
+        """The MP3 enclosure."""
+        return self.steps["tags"].audio
+
+    @property
     def duration(self) -> float:
         """Seconds of built audio."""
         return self.audio.duration or 0.0
+
+    @property
+    def extra_audio(self) -> tuple[MediaFile, ...]:
+        """The other published renditions (.m4a, .opus)."""
+        return self.steps["tags"].extra
+
+    @property
+    def transcripts(self) -> tuple[MediaFile, ...]:
+        """The published transcript files."""
+        return self.part("transcripts", _NO_TRANSCRIPTS).files
+
+    @property
+    def alignments(self) -> tuple[AlignReport, ...]:
+        """One alignment report per plain-text transcript."""
+        return self.part("transcripts", _NO_TRANSCRIPTS).alignments
+
+    @property
+    def has_transcript_html(self) -> bool:
+        """True when TRANSCRIPT_FRAGMENT exists."""
+        return self.part("transcripts", _NO_TRANSCRIPTS).has_html
+
+    @property
+    def chapters(self) -> tuple[Chapter, ...]:
+        """The chapters as published."""
+        return self.part("chapters", _NO_CHAPTERS).chapters
+
+    @property
+    def chapters_file(self) -> MediaFile | None:
+        """The chapters JSON file, if any."""
+        return self.part("chapters", _NO_CHAPTERS).file
+
+    @property
+    def page_url(self) -> str:
+        """The episode page's URL."""
+        return self.part("page", _NO_PAGE).url
+
+    @property
+    def image_url(self) -> str | None:
+        """The episode art's URL (None: the show's)."""
+        return self.part("page", _NO_PAGE).image_url
+
+    @property
+    def cover(self) -> str | None:
+        """What the page shows: a site key or a URL."""
+        return self.part("page", _NO_PAGE).cover
+
+    @property
+    def page_notes_html(self) -> str:
+        """The notes as the page shows them."""
+        return self.part("page", _NO_PAGE).notes_html
+
+    @property
+    def description_html(self) -> str:
+        """The feed's <description>."""
+        return self.part("notes", _NO_NOTES).description_html
+
+    @property
+    def content_html(self) -> str:
+        """The feed's <content:encoded>."""
+        return self.part("notes", _NO_NOTES).content_html
+
+    @property
+    def loudness_after(self) -> LoudnessStats | None:
+        """The MP3's loudness as measured (None without an audio part)."""
+        master = self.part("audio")
+        return master.after if master else None
+
+    @property
+    def renditions(self) -> dict[str, LoudnessStats]:
+        """Each rendition's loudness as measured, by toolkit.standards.renditions key."""
+        master = self.part("audio")
+        return master.renditions if master else {}
+
+    @property
+    def limiting(self) -> Limiting | None:
+        """How hard the limiter worked (None: not measured)."""
+        master = self.part("audio")
+        return master.limiting if master else None
+
+    @property
+    def cuts(self) -> tuple[CutOutput, ...]:
+        """The named cuts built (air...), each as measured on its own file; path under build/."""
+        part = self.part("cuts")
+        return part.cuts if isinstance(part, CutsPart) else ()
+
+    @property
+    def cue(self) -> CueSheet | None:
+        """The cue sheet."""
+        return self.part("cue")
+
+
+# Read by feed, validate, status and delivery, which do not import the build steps.
+parts.register("cuts", CutsPart)
+_NO_TRANSCRIPTS, _NO_CHAPTERS = TranscriptsPart(), ChaptersPart()
+_NO_PAGE, _NO_NOTES = PagePart(), NotesPart()
 
 
 def record_path(folder: Path) -> Path:
@@ -110,29 +185,18 @@ def record_path(folder: Path) -> Path:
     return folder / RECORD_FILE
 
 
-def save(folder: Path, record: EpisodeRecord, *, root: Path, site: Path) -> Path:
+def save(folder: Path, record: EpisodeRecord, *, root: Path) -> Path:
     """Write `record` into the episode folder (atomically, deterministic JSON).
 
-    Media paths are stored relative to the stage folder `site`, other paths relative to
-    the show folder `root`, so the build folder can move with the show.
+    Paths are stored relative to the show folder `root`, so the show folder can move.
     """
     data = codec.dump(record, base=root)
-    for key in ("audio", "chapters_file"):
-        if getattr(record, key) is not None:
-            data[key]["path"] = _rel(getattr(record, key).path, site)
-    for key in ("extra_audio", "transcripts"):
-        for d, media in zip(data[key], getattr(record, key)):
-            d["path"] = _rel(media.path, site)
     path = record_path(folder)
     write_text(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return path
 
 
-def _rel(path: Path, site: Path) -> str:
-    return Path(path).relative_to(site).as_posix()
-
-
-def load(folder: Path, *, root: Path, site: Path, slug: str) -> EpisodeRecord:
+def load(folder: Path, *, root: Path, slug: str) -> EpisodeRecord:
     """The record of the episode built into `folder`; NotBuiltError if absent or unreadable."""
     path = record_path(folder)
     try:
@@ -147,13 +211,16 @@ def load(folder: Path, *, root: Path, site: Path, slug: str) -> EpisodeRecord:
         raise NotBuiltError(f"built by another podkit version; run `podkit build {slug}`",
                             path=path)
     try:
-        for key in ("audio", "chapters_file"):
-            if data.get(key):
-                data[key]["path"] = str(site / data[key]["path"])
-        for key in ("extra_audio", "transcripts"):
-            for d in data.get(key, []):
-                d["path"] = str(site / d["path"])
-        return codec.load(EpisodeRecord, data, base=root)
+        rec = codec.load(EpisodeRecord, data, base=root)
+        steps = {}
+        for name, raw in rec.steps.items():
+            # A part whose step this process does not know stays plain data.
+            kind = parts.TYPES.get(name)
+            try:
+                steps[name] = codec.load(kind, raw, base=root) if kind else raw
+            except codec.CodecError as exc:
+                raise codec.CodecError(f"steps.{name}.{exc}") from None
+        return replace(rec, steps=steps)
     except (codec.CodecError, KeyError, TypeError) as exc:
         raise NotBuiltError(f"build record damaged ({exc}); run `podkit build {slug}`",
                             path=path) from exc
