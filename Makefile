@@ -15,7 +15,7 @@ JOBS   ?= 2
 TEST_JOBS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo check build feed validate preview publish publish-dry status release cue test test-fast bench clean
+.PHONY: help setup demo check build feed validate preview publish publish-dry deliver status release cue test test-fast bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "}; /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,13 +32,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv and install podkit with its test tools
 	@$(PODKIT) doctor
 
-demo: $(STAMP) ## The main job on the sample show: check, build, feed, validate, publish to build/public
+demo: $(STAMP) ## The main job on the sample show: check, build, feed, validate, publish to build/public, deliver
 	$(PODKIT) check
 	$(PODKIT) build -j $(JOBS)
 	$(PODKIT) feed
 	$(PODKIT) validate
 	$(PODKIT) cue
 	$(PODKIT) publish
+	$(PODKIT) deliver
 
 check: $(STAMP) ## Validate every feed and episode definition (writes nothing)
 	$(PODKIT) check
@@ -61,13 +62,16 @@ preview: $(STAMP) ## Serve the built show (what feed selected) on http://127.0.0
 publish: $(STAMP) ## Publish to the feed's target (set PODKIT_S3_* / AWS_* to use a bucket)
 	$(PODKIT) publish $(FEEDOPT)
 
+deliver: $(STAMP) ## Send the built cuts (the air WAV) to the stations the feed names ([[delivery]])
+	$(PODKIT) deliver $(FEEDOPT) $(EP)
+
 publish-dry: $(STAMP) ## Show what publish would upload, skip and delete, changing nothing
 	$(PODKIT) publish --dry-run $(FEEDOPT)
 
 status: $(STAMP) ## One line per episode: draft, scheduled, stale, built, published...
 	$(PODKIT) status $(FEEDOPT)
 
-release: $(STAMP) ## check, build, feed, validate, publish; publishes nothing if a step fails (cron, CI)
+release: $(STAMP) ## check, build, feed, validate, publish, deliver; publishes nothing if a step fails (cron, CI)
 	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
 test: $(STAMP) ## Run the whole test suite on every core (what CI runs)

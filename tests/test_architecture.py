@@ -17,6 +17,7 @@ TOOLKIT = Path(__file__).resolve().parent.parent / "toolkit"
 #: Lowest first. A module may import its own layer and the ones below, never above.
 LAYERS: list[tuple[str, set[str]]] = [
     ("model", {"toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
+               "toolkit.delivermodel",
                "toolkit.errors"}),
     ("bottom", {"toolkit.codec", "toolkit.fsutil", "toolkit.environ", "toolkit.redact",
                 "toolkit.http", "toolkit.urls",
@@ -25,15 +26,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("store", {"toolkit.store"}),
     ("config", {"toolkit.config"}),
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-                "toolkit.publish", "toolkit.clips"}),
+                "toolkit.publish", "toolkit.clips", "toolkit.deliver"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
                "toolkit.release", "toolkit.runner", "toolkit.steps", "toolkit.clipping",
-               "toolkit.cluster"}),
+               "toolkit.cluster", "toolkit.delivery"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]
 STAGES = {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
-          "toolkit.publish", "toolkit.clips"}
+          "toolkit.publish", "toolkit.clips", "toolkit.deliver"}
 
 
 def _modules() -> dict[str, Path]:
@@ -119,6 +120,7 @@ def test_no_import_cycles_at_module_level():
 
 def test_the_model_imports_only_the_standard_library():
     for module in ("toolkit.model", "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
+                   "toolkit.delivermodel",
                    "toolkit.errors"):
         tree = ast.parse(MODULES[module].read_text("utf-8"))
         for node in ast.walk(tree):
@@ -128,7 +130,7 @@ def test_the_model_imports_only_the_standard_library():
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or name in (
                     "toolkit.textmodel", "toolkit.p20model", "toolkit.cutmodel",
-                    "toolkit.model"), f"{module} imports {name}"
+                    "toolkit.model", "toolkit.delivermodel"), f"{module} imports {name}"
 
 
 def test_no_module_over_400_lines():

@@ -7,6 +7,7 @@
     project.feed()                        # feed.xml, index and archive from the records
     findings = project.validate()
     reports = project.publish()
+    project.deliver()                     # the air cuts to the stations the feeds name
 
 The `podkit` command is a thin layer over these methods: it parses options, calls one,
 and prints what comes back. A Project reads the show folder (the catalogue) when first
@@ -28,6 +29,7 @@ from toolkit.errors import Problem, Severity
 if TYPE_CHECKING:       # types only: importing them would load every stage at `import toolkit`
     from toolkit.cluster import ClusterTarget
     from toolkit.config.catalog import Catalog
+    from toolkit.delivery import TargetReport
     from toolkit.feed.findings import Finding
     from toolkit.model import AlignReport, Episode, Show
     from toolkit.publish.sync import Progress, Report
@@ -159,6 +161,15 @@ class Project:
         from toolkit import release
         return release.publish_show(self.catalog, feed, dry_run=dry_run, delete=delete,
                                     progress=progress)
+
+    def deliver(self, *slugs: str, feed: str | None = None, force: bool = False,
+                dry_run: bool = False,
+                on_line: Callable[[str], None] | None = None) -> list[TargetReport]:
+        """Send each built cut to the targets its feed declares (`podkit deliver`):
+        incremental, verified, atomic at the target; DeliveryError naming the target."""
+        from toolkit import delivery
+        return delivery.deliver(self.catalog, tuple(slugs), feed, force=force, dry_run=dry_run,
+                                on_line=on_line)
 
     def preview_folder(self, *, feed: str | None = None,
                        published: bool = False) -> tuple[Show, Path]:

@@ -282,10 +282,11 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
 # Release, inspection and import commands, and init, status and release, live in their own
 # modules (cli_tools, cli_show), registered here.
 from toolkit.commands.clip import COMMANDS as _CLIP_COMMANDS  # noqa: E402
+from toolkit.commands.deliver import COMMANDS as _DELIVER_COMMANDS  # noqa: E402
 from toolkit.commands.show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
 from toolkit.commands.tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402
 
-for _command in (*_TOOL_COMMANDS, *_SHOW_COMMANDS, *_CLIP_COMMANDS):
+for _command in (*_TOOL_COMMANDS, *_SHOW_COMMANDS, *_CLIP_COMMANDS, *_DELIVER_COMMANDS):
     cli.add_command(_command)
 
 

@@ -99,3 +99,7 @@ class PublishError(PodkitError):
 
 class NotBuiltError(PodkitError):
     """A command needs a build output that does not exist yet."""
+
+
+class DeliveryError(PodkitError):
+    """Delivering a cut to a station failed; the target's final names hold no partial file."""

@@ -241,6 +241,7 @@ class Show:
     podroll: tuple[RemoteItem, ...] = ()
     txts: tuple[Txt, ...] = ()
     cuts: tuple[Cut, ...] = ()          # [cuts.<name>] tables of the feed (episodes add theirs)
+    delivery: tuple[DeliveryTarget, ...] = ()  # where cuts go (toolkit.delivermodel)
 
 
 @dataclass(frozen=True)
@@ -414,3 +415,4 @@ def is_slug(text: str) -> bool:
 # Transcripts as data live in toolkit.textmodel (this module grew past 400 lines); they
 # are re-exported here, so `from toolkit.model import Transcript` keeps working.
 from toolkit.textmodel import AlignReport, AlignStatus, Cue, Transcript, Word  # noqa: E402,F401
+from toolkit.delivermodel import DeliveryTarget  # noqa: E402,F401

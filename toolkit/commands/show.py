@@ -103,6 +103,9 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
         headers.insert(1, "feed")
         for row, r in zip(rows, report.rows):
             row.insert(1, r.feed or "?")
+    if any(r.delivery for r in report.rows):    # only shows that deliver to a station
+        headers.append("delivery")
+        rows = [row + [r.delivery] for row, r in zip(rows, report.rows)]
     if rows:
         c.say(table(rows, headers))
     totals = ", ".join(f"{n} {state}" for state, n in report.totals.items())

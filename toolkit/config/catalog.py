@@ -61,12 +61,12 @@ class Catalog:
     def show_digest(self, show: Show) -> str:
         """A hash of everything in the feed's definition an episode build uses.
 
-        The publish target and the enclosure prefix are left out: moving the bucket or
-        adding analytics changes no built file (the prefix is the feed's alone).
+        The publish target, the enclosure prefix and the delivery targets are left out:
+        moving the bucket, adding analytics or a station changes no built file.
         """
         if show.id not in self._show_digest:
-            data = codec.dump(replace(show, publish=type(show.publish)(), enclosure_prefix=None),
-                              base=self.root)
+            data = codec.dump(replace(show, publish=type(show.publish)(), enclosure_prefix=None,
+                                      delivery=()), base=self.root)
             data["artwork"] = self.hashes.sha256(show.artwork)
             self._show_digest[show.id] = _digest(data)
         return self._show_digest[show.id]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from toolkit import environ
 from toolkit.config import cutconf, presets, speechconf
+from toolkit.config.delivery import read_targets
 from toolkit.config.tomlread import Table, parse_toml
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
 from toolkit.model import (
@@ -337,6 +338,7 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
     from toolkit.config import p20conf     # it reads check_https from here
     extras = p20conf.read_channel(t)
     publish = _publish(t.table("publish"), root, feed_id)
+    delivery = read_targets(t, root)
     cuts = cutconf.feed_cuts(t)
     templates_dir = root / "templates"
     t.finish()
@@ -354,7 +356,8 @@ def read_show(path: Path, root: Path, problems: list[Problem]) -> Show | None:
                 guid=guid or podcast_guid(feed_url), locked=locked, locked_owner=locked_owner,
                 funding=tuple(funding), persons=persons, medium=medium, keywords=keywords,
                 templates=templates_dir if templates_dir.is_dir() else None,
-                enclosure_prefix=enclosure_prefix or None, cuts=cuts, **extras)
+                enclosure_prefix=enclosure_prefix or None, cuts=cuts, delivery=delivery,
+                **extras)
 
 
 def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:

@@ -1,9 +1,11 @@
-"""`podkit release`: check, build, feed, validate and publish in one command, for cron and CI.
+"""`podkit release`: check, build, feed, validate, publish and deliver in one command, for cron and CI.
 
     result = golive.release(root, now=pipeline.now(), jobs=2, on_step=print)
 
 Each step runs only when the one before it passed, so nothing is published when any
-step fails: a `ReleaseError` then names the step and carries its problems. Run daily,
+step fails: a `ReleaseError` then names the step and carries its problems. Delivery to
+the stations a feed names (`[[delivery]]`, toolkit.delivery) comes last, after the show is
+published; its failure fails the release (exit 1) with the show already out. Run daily,
 it is what makes a scheduled episode go live on its date: `podkit feed` at that time
 puts it in the feed, and publish uploads it (docs/scheduling.md).
 
@@ -30,15 +32,18 @@ if TYPE_CHECKING:  # the dask extra is optional
 
 log = logging.getLogger(__name__)
 
-STEPS = ("check", "build", "feed", "validate", "publish")
+STEPS = ("check", "build", "feed", "validate", "publish", "deliver")
 
 
 class ReleaseError(PodkitError):
     """A step of `podkit release` failed; `outcome` says what reached the target (nothing,
     unless the publish step itself failed midway)."""
 
-    def __init__(self, step: str, lines: list[str],
-                 outcome: str = "nothing was published") -> None:
+    def __init__(self, step: str, lines: list[str], outcome: str | None = None) -> None:
+        if outcome is None:
+            # Delivery runs after publishing: by then the show is out, only a station lacks a cut.
+            outcome = "the show was published; the station did not get every cut" \
+                if step == "deliver" else "nothing was published"
         super().__init__(f"{step} failed; {outcome}", field="release")
         self.step = step
         self.lines = lines          # the step's own problems, printed before this line
@@ -54,6 +59,7 @@ class ReleaseResult:
     published: tuple[object, ...]     # publish.Report per feed
     #: Check's and the build's warnings, each once (`path: field: warning: message`).
     warnings: tuple[str, ...] = ()
+    delivered: tuple[object, ...] = ()  # delivery.TargetReport per station target
 
 
 def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: int = 1,
@@ -111,8 +117,14 @@ def release(root: Path, feed_id: str | None = None, *, now: dt.datetime, jobs: i
     for report in reports:
         for line in report.summary_lines():
             say(f"publish: {line}")
+    # 6. deliver: each built cut to the stations the feeds name (only feeds that name one)
+    delivered: list = []
+    if any(s.delivery for s in cat.shows.values() if feed_id in (None, s.id)):
+        from toolkit import delivery
+        delivered = _step("deliver", lambda: delivery.deliver(
+            cat, (), feed_id, on_line=lambda line: say(f"deliver: {line}")))
     return ReleaseResult(tuple(lines), tuple(feeds), tuple(reports),
-                         tuple(dict.fromkeys(warnings)))
+                         tuple(dict.fromkeys(warnings)), tuple(delivered))
 
 
 def _step(name: str, run: Callable[[], object]):  # noqa: ANN202 - returns what `run` returns

@@ -31,11 +31,12 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from toolkit.config.catalog import Catalog
+from toolkit.deliver.record import DeliveryLog
 from toolkit.fsutil import sha256_file
 from toolkit.model import Episode, Show, TargetKind
 from toolkit.pipeline import select
@@ -76,6 +77,7 @@ class EpisodeStatus:
     true_peak: float | None = None        # dBTP of the MP3 as built
     limiting: str | None = None           # the limiter's warning, if it worked hard
     cuts: tuple[dict, ...] = ()           # each named cut as built: name, file, loudness, slot
+    delivery: str = ""                    # per delivery target: delivered, outdated, not yet
 
     def as_dict(self) -> dict[str, object]:
         """The row as JSON-ready values."""
@@ -84,7 +86,7 @@ class EpisodeStatus:
                 "detail": self.detail, "duration_s": _round(self.duration, 3),
                 "integrated_lufs": _round(self.integrated, 2),
                 "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting,
-                "cuts": list(self.cuts)}
+                "cuts": list(self.cuts), "delivery": self.delivery}
 
     @property
     def cuts_text(self) -> str:
@@ -152,8 +154,12 @@ def show_status(root: Path | Catalog, feed_id: str | None = None, *, now: dt.dat
             checked.append(show.id)
         else:
             compare = _LocalTarget(cat, show)
+        sent = DeliveryLog(cat.layout.delivery_record(show.id)) if show.delivery else None
         for ep in mine:
-            rows.append(_status(cat, ep, now, compare))
+            row = _status(cat, ep, now, compare)
+            if sent is not None and row.state is not State.DRAFT:
+                row = replace(row, delivery=_delivery(show, sent, _brief(cat, ep)))
+            rows.append(row)
     rows += _invalid(cat, feed_id, {e.slug for e in episodes})
     if cat.layout.build.is_dir():
         cat.save()          # the hash memo only, as `podkit check` does
@@ -185,7 +191,26 @@ class _Brief:
     integrated: float | None
     true_peak: float | None
     limiting: str | None
-    cuts: tuple[dict, ...] = ()
+    cuts: tuple[dict, ...] = ()                   # each built cut as status shows it
+    cut_files: tuple[tuple[str, str, str], ...] = ()   # (cut, file name, sha256) per built cut
+
+
+def _delivery(show: Show, sent: DeliveryLog, rec: _Brief | None) -> str:
+    """Per target: 'station: delivered 2026-12-07', 'outdated' (an older build of the cut
+    was sent), 'not delivered', or 'no air cut built'."""
+    out = []
+    for target in show.delivery:
+        files = [(name, sha) for cut, name, sha in (rec.cut_files if rec else ()) if cut == target.cut]
+        got = sent.entries.get(target.name, {})
+        if not files:
+            out.append(f"{target.name}: no {target.cut} cut built")
+        elif all(got.get(n, {}).get("sha256") == sha for n, sha in files):
+            out.append(f"{target.name}: delivered {max(str(got[n].get('at', '')) for n, _ in files)[:10]}")
+        elif any(n in got for n, _ in files):
+            out.append(f"{target.name}: outdated (rebuilt since; run `podkit deliver`)")
+        else:
+            out.append(f"{target.name}: not delivered")
+    return "; ".join(out)
 
 
 def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
@@ -206,10 +231,14 @@ def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
         parts = data["steps"]
         master, audio = parts.get("audio") or {}, parts["tags"]["audio"]
         loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
+        cuts = tuple((str(c.get("name") or ""), Path(str(c["path"])).name, str(c.get("sha256")))
+                     for c in (parts.get("cuts") or {}).get("cuts") or ()
+                     if isinstance(c, dict) and c.get("path"))
         return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
                       loud.get("integrated"), loud.get("true_peak"),
                       (master.get("limiting") or {}).get("warning"),
-                      tuple(_cut_brief(c) for c in (parts.get("cuts") or {}).get("cuts", [])))
+                      tuple(_cut_brief(c) for c in (parts.get("cuts") or {}).get("cuts", [])),
+                      cuts)
     except (AttributeError, KeyError, TypeError):
         return None
 

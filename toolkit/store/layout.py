@@ -13,6 +13,7 @@
     <root>/build/cache/<feed>/<slug>/        build cache (untagged master, input hashes)
     <root>/build/cache/publish/<feed>.json   the site's hashes kept between publishes
     <root>/build/public/<feed>/              the default local publish target
+    <root>/build/deliver/<feed>.json         the delivery record: what went to which station
 """
 from __future__ import annotations
 
@@ -80,6 +81,14 @@ class Layout:
     def publish_hashes(self, feed: str) -> Path:
         """The site's hashes kept between publishes (so unchanged files are not read again)."""
         return self.build / "cache" / "publish" / f"{feed}.json"
+
+    def delivery_record(self, feed: str) -> Path:
+        """What `podkit deliver` sent where, per target (toolkit.deliver)."""
+        return self.build / "deliver" / f"{feed}.json"
+
+    def sidecars(self, feed: str, target: str) -> Path:
+        """The sidecar files `podkit deliver` writes before sending them to one target."""
+        return self.build / "deliver" / feed / target
 
     @classmethod
     def of_site(cls, site: Path) -> Layout | None:
