@@ -11,26 +11,23 @@ import uuid
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.config import cutconf, p20conf, presets, speechconf
-from toolkit.config.show import check_https, display, read_encoding, read_loudness, read_persons
+from toolkit.config import cutconf, moments, p20conf, presets, speechconf
+from toolkit.config.show import display, read_encoding, read_loudness, read_persons
 from toolkit.config.tomlread import NOT_XML_RE, Table, parse_toml
 from toolkit.errors import Problem, ProblemsError, Severity
 from toolkit.model import (
     AudioPart,
-    Chapter,
     EncodingSettings,
     Episode,
     EpisodeType,
     LoudnessTarget,
     Show,
-    Soundbite,
     TranscriptFormat,
     TranscriptSource,
     episode_guid,
     is_slug,
 )
 from toolkit.standards import artwork, stdcheck, wavheader
-from toolkit.standards.clipspec import CLIP_MAX_S, CLIP_MIN_S, CLIP_SHAPES
 
 EPISODE_FILE = "episode.toml"
 #: Transcript formats by file extension, when `format` is not given.
@@ -173,44 +170,6 @@ def _pattern_problem(pattern: str) -> str | None:
     return None
 
 
-def _chapter_img(ct: Table, base: Path) -> str | None:
-    """A chapter picture: an https:// URL, or a .jpg/.png inside the episode folder.
-
-    The build copies a local picture into the published site, so a path that leaves the
-    folder (`..`, absolute, a symlink) would publish any file the producer can read.
-    """
-    img = ct.text("img")
-    if not img:
-        return None
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", img):
-        check_https(ct, "img", img)
-        return img
-    path = ct.check_file("img", img, base)
-    if path is not None and path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-        ct.error("img", f"{img!r} must be a .jpg or .png file (or an https:// URL)")
-    elif path is not None and (warning := artwork.size_warning(path)):
-        ct.warn("img", warning)  # it is published as it is, beside the audio
-    return img
-
-
-def _chapters(t: Table, base: Path) -> tuple[Chapter, ...]:
-    out: list[Chapter] = []
-    for ct in t.tables("chapters"):
-        start = ct.time("start", required=True)
-        title = ct.text("title", required=True)
-        url = ct.text("url")
-        check_https(ct, "url", url)
-        img = _chapter_img(ct, base)
-        toc = ct.flag("toc", default=True)
-        ct.finish()
-        if start is not None and title:
-            if out and start <= out[-1].start:
-                ct.error("start", f"{start:g} s is not after the previous chapter "
-                                  f"({out[-1].start:g} s): chapters must be in time order")
-            out.append(Chapter(start=start, title=title, url=url, img=img, toc=bool(toc)))
-    return tuple(out)
-
-
 def _notes(t: Table, base: Path) -> str:
     inline = t.get("notes", str)
     path = t.file("notes_file", base)
@@ -306,28 +265,9 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
     if all_parts and not parts:
         t.error("parts", 'no part is in the podcast cut (every part has cuts without "podcast")')
     transcripts = _transcripts(t, folder)
-    chapters = _chapters(t, folder)
+    chapters = moments.chapters(t, folder)
     persons = read_persons(t, "persons")
-    soundbites = []
-    for st in t.tables("soundbites"):
-        start, dur = st.time("start", required=True), st.time("duration", required=True)
-        title_sb = st.text("title")
-        clip = bool(st.flag("clip", default=True))
-        shape = st.text("shape", default="square") or "square"
-        if shape not in CLIP_SHAPES:
-            st.error("shape", f"{shape!r}: one of {', '.join(CLIP_SHAPES)}")
-        st.finish()
-        if start is not None and dur is not None:
-            if not 15 <= dur <= 120:
-                st.warn("duration", f"{dur:g} s; Podcasting 2.0 suggests 15 to 120 s")
-            if clip and not CLIP_MIN_S <= dur <= CLIP_MAX_S:
-                # A warning, not an error: a soundbite is valid in the feed at any length
-                # (shows imported with long ones must still build); only its clip is left.
-                st.warn("duration", f"{dur:g} s: no video clip (a clip is {CLIP_MIN_S:g} to "
-                        f"{CLIP_MAX_S:g} s, social platforms' limits); shorten it, or set "
-                        "clip = false to keep it as a soundbite without a clip")
-                clip = False
-            soundbites.append(Soundbite(start, dur, title_sb, clip, shape))
+    soundbites = moments.soundbites(t)
     loud = t.table("loudness")
     loudness = _episode_loudness(read_loudness(loud), show) if loud else None
     enc = t.table("encoding")
@@ -355,7 +295,7 @@ def read_episode(folder: Path, root: Path, problems: list[Problem],
                    parts=parts, guid=guid, number=number, season=season, type=ep_type,
                    summary=summary, notes=notes, explicit=explicit, transcripts=transcripts,
                    chapters=chapters, persons=persons, keywords=keywords, art=art, draft=draft,
-                   max_duration=max_duration, soundbites=tuple(soundbites),
+                   max_duration=max_duration, soundbites=soundbites,
                    loudness=loudness, encoding=encoding, passthrough=passthrough,
                    keep_tags=keep_tags, processing=processing, cuts=cuts,
                    all_parts=all_parts if parts != all_parts else (), **fields)

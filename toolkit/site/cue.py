@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.model import AudioPart, Episode, Limiting, LoudnessStats
+from toolkit.model import AudioPart, CutOutput, Episode, Limiting, LoudnessStats
 from toolkit.store.record import CuePart, CueSheet  # the sheet is part of the build record
 
 #: Words in an in-cue or out-cue.
