@@ -110,3 +110,19 @@ def test_a_failing_step_leaves_the_previous_build(show_root: Path,
     assert not result.ok and result.error.startswith(f"{cat.episode_folder(ep)}/slot.txt:")
     after = {p.name: p.read_bytes() for p in cat.episode_folder(ep).iterdir()}
     assert after == before
+
+
+def test_a_build_served_from_its_record_shows_its_warnings_again(
+        show_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, Slot()))
+    first = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
+    assert first.exit_code == 0, first.output
+    warning = next(ln for ln in first.output.splitlines() if ": slot: warning: " in ln)
+    # Nothing changed: nothing is built, and the first build's warning is still shown,
+    # from the record (the step is not even in the list any more).
+    monkeypatch.setattr(steps, "STEPS", steps.STEPS[:-1])
+    (result,) = pipeline.build(show_root)
+    assert result.value.unchanged and ("slot", warning.split(": warning: ")[1]) in result.value.warnings
+    again = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
+    assert again.exit_code == 0 and warning in again.output.splitlines(), again.output
+    assert "unchanged: 1 episode(s)" in again.output

@@ -159,13 +159,6 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
     return found
 
 
-def _files_present(root: Path, raw: dict) -> bool:
-    """True when the audio files a raw record names are there (paths relative to `root`)."""
-    tagged = (raw.get("steps") or {}).get("tags") or {}
-    media = [tagged.get("audio") or {}, *(tagged.get("extra") or [])]
-    return all(isinstance(m, dict) and os.path.isfile(f"{root}/{m.get('path')}") for m in media)
-
-
 def _tidy(layout: Layout, ep: Episode) -> None:
     """Remove what a killed build of `ep` left (work folders, the cache's temp files)."""
     promote.tidy(layout.episode_stage(ep.feed, ep.slug))
@@ -194,15 +187,14 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
     for ep in episodes:
         if ep.slug in leftovers:
             _tidy(layout, ep)
-        inputs = cat.inputs(ep)
-        raw = cat.raw_record(ep)    # decoding 2,000 whole records would cost a second
-        if raw is not None and not settings.force and raw.get("inputs") == inputs \
-                and _files_present(cat.root, raw):
-            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.unchanged_from(raw, ep))
+        rec = None if settings.force else cat.record(ep)
+        if cat.is_current(ep, rec):
+            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,  # type: ignore[arg-type]
+                                                                      unchanged=True))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)
             continue
-        todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, inputs,
+        todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, cat.inputs(ep),
                                           covers[ep.feed], settings),)))
     cat.save()
     if len(todo) > 1 and jobs > 1:

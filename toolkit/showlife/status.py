@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import logging
 import os
 import re
@@ -36,10 +35,10 @@ from enum import Enum
 from pathlib import Path
 
 from toolkit.config.catalog import Catalog
-from toolkit.fsutil import sha256_file
+from toolkit.fsutil import public_files, sha256_file
 from toolkit.model import Episode, Show, TargetKind
 from toolkit.pipeline import select
-from toolkit.store import record
+from toolkit.store.record import EpisodeRecord
 from toolkit.store.layout import FEED_FILE
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,7 @@ class EpisodeStatus:
     integrated: float | None = None       # LUFS of the MP3 as built
     true_peak: float | None = None        # dBTP of the MP3 as built
     limiting: str | None = None           # the limiter's warning, if it worked hard
+    warnings: tuple[str, ...] = ()        # every build step's warning, "topic: message"
 
     def as_dict(self) -> dict[str, object]:
         """The row as JSON-ready values."""
@@ -82,7 +82,8 @@ class EpisodeStatus:
                 "date": self.date.isoformat() if self.date else None, "state": self.state.value,
                 "detail": self.detail, "duration_s": _round(self.duration, 3),
                 "integrated_lufs": _round(self.integrated, 2),
-                "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting}
+                "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting,
+                "warnings": list(self.warnings)}
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -159,92 +160,34 @@ def _invalid(cat: Catalog, feed_id: str | None, loaded: set[str]) -> list[Episod
     return list(out.values())
 
 
-@dataclass(frozen=True)
-class _Brief:
-    """The few fields of a build record status shows (decoding whole records costs 5x more)."""
-
-    inputs: dict[str, str]
-    audio_url: str
-    duration: float | None
-    integrated: float | None
-    true_peak: float | None
-    limiting: str | None
-
-
-def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
-    """The record's figures, or None when the episode is not built (or its record unusable)."""
-    path = cat.episode_folder(ep) / record.RECORD_FILE
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        rec = cat.record(ep)        # recovers a promotion cut short, as every command does
-        if rec is None:
-            return None
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    try:
-        if data.get("version") != record.VERSION:
-            return None
-        parts = data["steps"]
-        master, audio = parts.get("audio") or {}, parts["tags"]["audio"]
-        loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
-        return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
-                      loud.get("integrated"), loud.get("true_peak"),
-                      (master.get("limiting") or {}).get("warning"))
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
 def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStatus:  # noqa: ANN001
-    rec = _brief(cat, ep)
-    base = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
+    rec = cat.record(ep)      # read fast: the header, the audio parts; the episode if stale
+    base: dict = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
     if rec is not None:
-        base.update(duration=rec.duration, integrated=rec.integrated, true_peak=rec.true_peak,
-                    limiting=rec.limiting)
-    changed: list[str] = []
-    if rec is not None and rec.inputs != cat.inputs(ep):
-        full = cat.record(ep)       # only now the whole record: which fields changed
-        changed = cat.stale(ep, full) if full is not None else ["the build record"]
+        loud = rec.renditions.get("mp3") or rec.loudness_after
+        base.update(duration=rec.audio.duration, integrated=loud.integrated if loud else None,
+                    true_peak=loud.true_peak if loud else None,
+                    limiting=rec.limiting.warning if rec.limiting else None,
+                    warnings=tuple(f"{topic}: {m}" for topic, m in rec.warnings))
+    changed = cat.stale(ep, rec) if rec is not None else []
     if ep.draft:
         how = "not built" if rec is None else f"stale: {', '.join(changed)}" if changed else "built"
-        return EpisodeStatus(state=State.DRAFT, detail=how, **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.DRAFT, detail=how, **base)
     if rec is None:
         when = f"scheduled for {_day(ep.date)}" if ep.date > now else "due: run `podkit build`"
-        return EpisodeStatus(state=State.NOT_BUILT, detail=when, **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.NOT_BUILT, detail=when, **base)
     if changed:
-        return EpisodeStatus(state=State.STALE, detail=f"changed: {', '.join(changed)}",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.STALE, detail=f"changed: {', '.join(changed)}", **base)
     if ep.date > now:
-        return EpisodeStatus(state=State.SCHEDULED, detail=f"for {_day(ep.date)}",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.SCHEDULED, detail=f"for {_day(ep.date)}", **base)
     if compare is None:
-        return EpisodeStatus(state=State.BUILT, detail="S3 target not asked (use --remote)",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.BUILT, detail="S3 target not asked (use --remote)", **base)
     state, detail = compare.state(ep, rec)
-    return EpisodeStatus(state=state, detail=detail, **base)  # type: ignore[arg-type]
+    return EpisodeStatus(state=state, detail=detail, **base)
 
 
 def _day(when: dt.datetime) -> str:
     return when.isoformat(timespec="minutes")
-
-
-def _episode_files(folder: str, prefix: str = "") -> list[str]:
-    """The built files of an episode that go public, as paths relative to `folder` (dot
-    files are podkit's own). Strings and scandir, not Path: this runs for every episode."""
-    out = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return out
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            out += _episode_files(entry.path, f"{prefix}{entry.name}/")
-        else:
-            out.append(prefix + entry.name)
-    return out
 
 
 def _feed_urls(feed: Path) -> set[str]:
@@ -268,19 +211,19 @@ class _LocalTarget:
         self.root = show.publish.directory or cat.layout.public(show.id)
         self.published = _feed_urls(self.root / FEED_FILE)
 
-    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
         key = f"episodes/{ep.slug}"
         built, published = f"{self.stage}/{key}", f"{self.root}/{key}"
-        if rec.audio_url not in self.published and not os.path.isdir(published):
+        if rec.audio.url not in self.published and not os.path.isdir(published):
             return State.BUILT, "not published yet"
-        differ = [name for name in sorted(_episode_files(built))
+        differ = [name for name in public_files(built)
                   if not _same(f"{built}/{name}", f"{published}/{name}")]
         if differ:
             names = ", ".join(differ[:3])
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return State.DIFFERS, f"{names}{more} not as built: run `podkit feed` and `podkit publish`"
-        if rec.audio_url not in self.published:
+        if rec.audio.url not in self.published:
             return State.DIFFERS, "not in the published feed: run `podkit feed` and `podkit publish`"
         return State.PUBLISHED, ""
 
@@ -324,11 +267,11 @@ class _RemotePlan:
             if parts[0] == "episodes" and len(parts) > 2:
                 self.pending.setdefault(parts[1], []).append(e.key)
 
-    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
         if self.error:
             return State.BUILT, self.error
-        audio_key = rec.audio_url.removeprefix(self.show.base_url)
+        audio_key = rec.audio.url.removeprefix(self.show.base_url)
         if audio_key not in self.site_keys:
             return State.BUILT, "not in the feed yet: run `podkit feed`"
         pending = self.pending.get(ep.slug, [])

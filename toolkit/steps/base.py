@@ -24,6 +24,7 @@ from toolkit.fsutil import atomic_path, sha256_file
 from toolkit.model import Episode, MediaFile, Show, Transcript
 from toolkit.site import notes
 from toolkit.store import parts
+from toolkit.store.record import Inputs
 from toolkit.store.layout import Layout, media_name, site_key, url_for
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class EpisodeJob:
     root: Path
     show: Show
     episode: Episode
-    inputs: dict[str, str]
+    inputs: Inputs
     cover: str                      # site key of the show's published cover
     settings: BuildSettings = BuildSettings()
 
