@@ -103,9 +103,13 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
             if exc.path and exc.path.startswith(f"{private}/"):
                 exc.path = str(public) + exc.path[len(str(private)):]
         raise
-    except BaseException:
+    except BaseException as exc:
         promote.abandon(work)
         promote.abandon(reports)
+        if isinstance(exc, OSError) and isinstance(exc.filename, str):   # a full disk, say
+            for private, public in ((work, final), (reports, reports_final)):
+                if exc.filename.startswith(f"{private}/"):
+                    exc.filename = str(public) + exc.filename[len(str(private)):]
         raise
     promote.commit(work, final)          # the record moves in with its files
     promote.commit(reports, reports_final)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from toolkit.fsutil import atomic_path, sha256_file
 from toolkit.model import Episode, MediaFile, Show, Transcript
-from toolkit.site import notes
 from toolkit.store import parts
 from toolkit.store.record import Inputs
 from toolkit.store.layout import Layout, media_name, site_key, url_for
@@ -126,6 +125,7 @@ class Context:
     @property
     def page_url(self) -> str:
         """The URL the episode's page will have (tags and notes link to it)."""
+        from toolkit.site import notes     # jinja2: only a build needs it
         return url_for(self.show.base_url, notes.episode_page_key(self.episode.slug))
 
     def add(self, name: str, part: Any) -> None:
