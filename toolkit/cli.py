@@ -9,12 +9,16 @@ import gc
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from toolkit import __version__
 from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
+
+if TYPE_CHECKING:
+    from toolkit.episode_build import BuildSummary
 
 log = logging.getLogger("toolkit")
 
@@ -209,7 +213,7 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
         raise PodkitError(f"{mismatched} transcript(s) do not match their audio (published untimed)")
 
 
-def _build_line(v) -> str:  # noqa: ANN001 - a pipeline.BuildSummary
+def _build_line(v: BuildSummary) -> str:
     # Each rendition as measured on its own file (MP3, AAC, OPUS, WAV: toolkit.standards.renditions keys).
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \

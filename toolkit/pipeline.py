@@ -35,7 +35,7 @@ from toolkit.site import cue
 from toolkit.site.pages import page_data, page_notes, record_page
 from toolkit.standards import artwork
 from toolkit.store import promote
-from toolkit.store.layout import Layout, site_key
+from toolkit.store.layout import Layout, is_media_name, site_key
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def show_cover(show: Show, layout: Layout) -> str:
     site = layout.stage(show.id)
     path = copy_addressed(show.artwork, site, show.id)
     for old in site.glob(f"{show.id}-*.*"):   # earlier covers (the site keeps its own links)
-        if old != path and len(old.stem) == len(show.id) + 13:
+        if old != path and is_media_name(old.name, show.id):
             old.unlink()
     return site_key(site, path)
 
@@ -188,8 +188,8 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
         if ep.slug in leftovers:
             _tidy(layout, ep)
         rec = None if settings.force else cat.record(ep)
-        if cat.is_current(ep, rec):
-            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,  # type: ignore[arg-type]
+        if rec is not None and cat.is_current(ep, rec):
+            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,
                                                                       unchanged=True))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)

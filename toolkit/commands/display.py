@@ -128,9 +128,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return text in ("", "-inf", "n/a")
     return True
-
-
-def secho_lines(lines: Sequence[str], err: bool = False) -> None:
-    """Print lines (helper so commands stay one-liners)."""
-    for line in lines:
-        click.echo(line, err=err)

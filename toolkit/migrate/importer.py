@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import tomllib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +32,7 @@ from toolkit.errors import FeedError, PodkitError
 from toolkit.feed import fetch, foreign
 from toolkit.fsutil import write_bytes, write_text
 from toolkit.migrate import download, importfeed, importmap
-from toolkit.model import is_slug
+from toolkit.model import is_slug, slugify
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +57,6 @@ class ImportReport:
     waiting: list[str] = field(default_factory=list)      # slugs whose media is not here yet
     notes: list[str] = field(default_factory=list)        # what could not be mapped
     failures: list[str] = field(default_factory=list)     # downloads that failed
-
-
-def slugify(text: str, fallback: str = "episode") -> str:
-    """A slug from a title: ASCII letters and digits, single hyphens, at most 60 characters."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    if len(slug) > 60:
-        slug = slug[:60].rsplit("-", 1)[0] if "-" in slug[:60] else slug[:60]
-    return slug if slug and is_slug(slug) else fallback
 
 
 def _sha(data: bytes) -> str:

@@ -160,7 +160,8 @@ def _invalid(cat: Catalog, feed_id: str | None, loaded: set[str]) -> list[Episod
     return list(out.values())
 
 
-def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStatus:  # noqa: ANN001
+def _status(cat: Catalog, ep: Episode, now: dt.datetime,
+            compare: _LocalTarget | _RemotePlan | None) -> EpisodeStatus:
     rec = cat.record(ep)      # read fast: the header, the audio parts; the episode if stale
     base: dict = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
     if rec is not None:

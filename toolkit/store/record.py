@@ -92,7 +92,7 @@ class EpisodeRecord:
     __slots__ = ("version", "inputs", "warnings", "_episode", "_steps", "_raw", "_root",
                  "_path")
 
-    def __init__(self, version: int, episode: Episode, inputs: Inputs,
+    def __init__(self, version: int, episode: Episode | None, inputs: Inputs,
                  steps: dict[str, Any] | None = None,
                  warnings: tuple[tuple[str, str], ...] = ()) -> None:
         self.version, self.inputs, self.warnings = version, inputs, tuple(warnings)
@@ -105,7 +105,7 @@ class EpisodeRecord:
     @classmethod
     def _read(cls, head: _Head, root: Path, path: Path, episode: Episode | None
               ) -> EpisodeRecord:
-        rec = cls(head.version, episode, head.inputs, warnings=head.warnings)  # type: ignore[arg-type]
+        rec = cls(head.version, episode, head.inputs, warnings=head.warnings)
         if episode is None:
             rec._raw[""] = head.episode            # "" is never a step's name
         rec._raw.update(head.steps)
