@@ -1,6 +1,7 @@
 """Catalogue benchmark: a daily show's back catalogue (2,000 episodes) through every command.
 
     .venv/bin/python benchmarks/bench_catalogue.py [--episodes 2000 200] [--dir DIR] [--keep]
+        [--fake] [--repeat N] [--no-publish]
 
 For each size it generates a show (1 s of audio, a timed transcript and two chapters per
 episode; the audio files are hard links of one WAV, the hash memo still reads each
@@ -12,12 +13,18 @@ path once), then times the real `podkit` command in a subprocess, as a producer 
   first feed    `podkit feed` after the first build: every file linked into the site
   no-op build   (above)
   one changed   one episode retitled, `podkit build -j 2`           target <= 2 s (+ its audio)
-  feed          `podkit feed` after that (2,000 items, index, site)  target <= 2 s
+  feed          `podkit feed` after that (2,000 items, index, site)  target <= 1.2 s
   status        `podkit status` (records only)                       target <= 1 s
-  validate      `podkit validate` of our own feed, no process per item target <= 2 s
+  validate      `podkit validate` of our own feed, no process per item target <= 1.2 s
   no-op publish `podkit publish` to a local S3 server (moto, 127.0.0.1) after a first
                 publish, requests counted by verb: LIST only,
                 at most ceil(objects / 1000) of them
+
+`--fake` builds one episode and gives every other one hard links of its files and a
+record of its own (bench_status.fake_records), for a shared machine where building 2,000
+episodes costs half an hour of CPU: every figure after the first build is then the same
+work on the same records. `--repeat N` takes the best of N runs of each command (wall
+and CPU separately; the machine is shared); `--no-publish` skips the S3 figures.
 
 Every figure is also taken at the smaller size: 2,000 episodes must stay within 1.2x of
 ten times 200 (linear). The machine is shared: the 1-minute load average is printed
@@ -121,12 +128,30 @@ FIGURES = ("first_build", "first_feed", "noop_build", "one_changed", "feed", "va
 AUDIO_RE = re.compile(r"audio stage (\d+\.\d+) s cpu")
 
 
-def measure(n: int, workdir: Path, reuse: bool = False) -> dict[str, object]:
-    """Every figure for a show of `n` episodes (`reuse`: a show built by an earlier run)."""
+def best(root: Path, *args: str, repeat: int = 1) -> tuple[float, float, str]:
+    """The best wall and CPU time of `repeat` runs of a command that changes nothing."""
+    runs = [podkit(root, *args)[:2] for _ in range(repeat)]
+    return min(w for w, _ in runs), min(c for _, c in runs), load()
+
+
+def measure(n: int, workdir: Path, reuse: bool = False, *, fake: bool = False,
+            repeat: int = 1, publish: bool = True) -> dict[str, object]:
+    """Every figure for a show of `n` episodes (`reuse`: a show built by an earlier run;
+    `fake`: one episode built, the others given copies of it)."""
     from s3server import FaultProxy, start_moto
     root = workdir / f"show-{n}"
-    out: dict[str, object] = {"episodes": n}
-    if reuse and (root / "build" / "stage").is_dir():
+    out: dict[str, object] = {"episodes": n, "publish_requests": {}, "objects": 0,
+                              "noop_publish": (float("nan"),) * 2 + ("",)}
+    if fake:
+        from bench_status import fake_records
+        if root.exists():
+            shutil.rmtree(root)
+        generate(root, n)
+        podkit(root, "build", "day-0001")
+        fake_records(root)
+        out["first_build"] = (float("nan"), float("nan"), "(faked)")
+        out["beyond_audio_per_ep"] = float("nan")
+    elif reuse and (root / "build" / "stage").is_dir():
         podkit(root, "build", "-j", "2")                 # finish what an earlier run left
         out["first_build"] = (float("nan"), float("nan"), "(reused)")
         out["beyond_audio_per_ep"] = float("nan")
@@ -139,15 +164,19 @@ def measure(n: int, workdir: Path, reuse: bool = False) -> dict[str, object]:
         out["first_build"] = (wall, cpu, load())
         out["beyond_audio_per_ep"] = (cpu - audio_cpu) / n if audio_cpu else float("nan")
     out["first_feed"] = podkit(root, "feed")[:2] + (load(),)   # links every file into the site
-    out["noop_build"] = podkit(root, "build", "-j", "2")[:2] + (load(),)
+    out["noop_build"] = best(root, "build", "-j", "2", repeat=repeat)
     toml = root / "episodes" / f"day-{n // 2:04d}" / "episode.toml"
     # A new title every run (the show may be reused): one episode's tags and pages change.
     toml.write_text(re.sub(r'^title = ".*"$', f'title = "Retitled {time.time_ns()}"',
                            toml.read_text(), count=1, flags=re.M))
     out["one_changed"] = podkit(root, "build", "-j", "2")[:2] + (load(),)
     out["feed"] = podkit(root, "feed")[:2] + (load(),)          # after one changed episode
-    out["validate"] = podkit(root, "validate")[:2] + (load(),)
-    out["status"] = podkit(root, "status")[:2] + (load(),)
+    if repeat > 1:                                              # then nothing changes
+        out["feed"] = min(out["feed"], best(root, "feed", repeat=repeat - 1))
+    out["validate"] = best(root, "validate", repeat=repeat)
+    out["status"] = best(root, "status", repeat=repeat)
+    if not publish:
+        return out
     proc, url = start_moto()
     proxy = FaultProxy(int(url.rsplit(":", 1)[1]))      # counts every request it forwards
     try:
@@ -190,6 +219,10 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated shows")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse shows an earlier run built in --dir (skips the first build)")
+    ap.add_argument("--fake", action="store_true",
+                    help="build one episode and copy it to the others (no first-build figures)")
+    ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each no-op command")
+    ap.add_argument("--no-publish", action="store_true", help="skip the S3 publish figures")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="podkit-catalogue-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -197,7 +230,8 @@ def main() -> None:
     try:
         for n in args.episodes:
             print(f"-- {n} episodes (load {load()})", flush=True)
-            r = measure(n, work, reuse=args.reuse)
+            r = measure(n, work, reuse=args.reuse, fake=args.fake, repeat=args.repeat,
+                        publish=not args.no_publish)
             results.append(r)
             report(r)
     finally:
@@ -225,8 +259,8 @@ def judge(results: list[dict]) -> bool:
         print(f"{'met   ' if good else 'MISSED'} {name}: {text}")
 
     big = max(results, key=lambda r: r["episodes"])
-    for key, target in (("noop_build", 3.0), ("one_changed", 2.0), ("feed", 2.0),
-                        ("validate", 2.0), ("status", 1.0)):
+    for key, target in (("noop_build", 3.0), ("one_changed", 2.0), ("feed", 1.2),
+                        ("validate", 1.2), ("status", 1.0)):
         verdict(key, big[key][0] <= target, f"{big[key][0]:.2f} s (target <= {target:g} s)")
     measured = [r for r in results if math.isfinite(r["beyond_audio_per_ep"])]
     if measured:    # a reused show has no first build to measure
@@ -236,8 +270,9 @@ def judge(results: list[dict]) -> bool:
                 "episodes (target <= 0.5 s)")
     reqs = big["publish_requests"]
     lists = math.ceil(big["objects"] / 1000)
-    verdict("no-op publish", set(reqs) <= {"LIST"} and reqs.get("LIST", 0) <= lists,
-            f"{reqs} (target: LIST <= {lists}, no HEAD or PUT)")
+    if big["objects"]:
+        verdict("no-op publish", set(reqs) <= {"LIST"} and reqs.get("LIST", 0) <= lists,
+                f"{reqs} (target: LIST <= {lists}, no HEAD or PUT)")
     small = min(results, key=lambda r: r["episodes"])
     if small is not big:
         scale = big["episodes"] / small["episodes"]

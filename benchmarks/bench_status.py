@@ -59,7 +59,7 @@ def fake_records(root: Path) -> None:
         if "page" in parts:
             parts["page"] = dataclasses.replace(
                 parts["page"], url=template.page_url.replace(first.slug, ep.slug))
-        rec = dataclasses.replace(template, episode=ep, inputs=cat.inputs(ep), steps=parts)
+        rec = record.EpisodeRecord(template.version, ep, cat.inputs(ep), parts, template.warnings)
         record.save(folder, rec, root=root)
     cat.save()
 

@@ -62,17 +62,18 @@ def test_round_trip_through_json_text() -> None:
     text = json.dumps(codec.dump(rec, base=ROOT))          # strict JSON: no Infinity
     assert "Infinity" not in text and '"episodes/day-1/a.wav"' in text
     back = codec.load(Saved, json.loads(text), base=ROOT)
+    assert codec.decode(Saved, text.encode(), base=ROOT) == back
     assert back == rec                                     # -inf == -inf: silence survives
     assert back.episode.date.utcoffset() == dt.timedelta(hours=9)
     assert back.audio.path == Path("/elsewhere/day-1.mp3")  # outside base: kept absolute
 
 
 @pytest.mark.parametrize("path, value, message", [
-    (("audio", "size"), "ten", "Saved.audio.size: 'ten' is not a int"),
-    (("audio", "size"), True, "Saved.audio.size: True is not a int"),
-    (("episode", "chapters", 0, "start"), None, "Saved.episode.chapters[0].start: None"),
-    (("episode", "type"), "movie", "Saved.episode.type: 'movie' is not a EpisodeType"),
-    (("parts",), "x", "Saved.parts: expected a list"),
+    (("audio", "size"), "ten", "Saved.audio.size: Expected int, got str"),
+    (("audio", "size"), True, "Saved.audio.size: Expected int, got bool"),
+    (("episode", "chapters", 0, "start"), None, "Saved.episode.chapters[0].start: Expected float"),
+    (("episode", "type"), "movie", "Saved.episode.type: Invalid enum value 'movie'"),
+    (("parts",), "x", "Saved.parts: Expected array, got str"),
 ])
 def test_damaged_data_names_the_value(path: tuple, value: object, message: str) -> None:
     data = codec.dump(record(), base=ROOT)
@@ -106,3 +107,8 @@ def test_non_finite_floats_are_tagged_values_and_text_is_never_touched() -> None
             codec.load(LoudnessStats, {**data, "lra": bad})
     chapter = Chapter(0.0, "Countdown to -Infinity")
     assert codec.load(Chapter, codec.dump(chapter)) == chapter
+
+
+def test_decode_refuses_what_is_not_json() -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        codec.decode(Saved, b'{"version": 1,', base=ROOT)

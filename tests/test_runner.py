@@ -9,6 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from toolkit.errors import MediaError
 from toolkit.runner import run_jobs
 
@@ -117,3 +119,41 @@ def _job_leaving_a_child(pidfile: str, progress) -> None:
 
 def test_worker_leaves_no_child_behind(tmp_path: Path) -> None:
     _assert_no_child_left(_job_leaving_a_child, tmp_path)
+
+
+def _crashing_job(x: int, progress) -> int:
+    progress("working", 0.5)
+    if x == 1:
+        raise OSError(28, "No space left on device")
+    if x == 2:
+        raise ValueError("a bug")
+    return x
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_any_exception_is_one_failed_job_at_every_worker_count(workers: int) -> None:
+    events = []
+    results = run_jobs(_crashing_job, [(f"k{i}", (i,)) for i in range(4)], workers=workers,
+                       progress=lambda k, s, f: events.append((k, s)))
+    assert [(r.key, r.value, r.error) for r in results] == [
+        ("k0", 0, None), ("k1", None, "No space left on device"),
+        ("k2", None, "internal error: ValueError: a bug"), ("k3", 3, None)]
+    assert ("k1", "failed") in events and ("k3", "done") in events
+
+
+def _killed_job(x: int, progress) -> int:
+    if x == 1:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)       # as the OOM killer would
+    time.sleep(1.0)
+    return x
+
+
+def test_a_worker_killed_by_a_signal_is_its_jobs_failure_and_the_others_finish() -> None:
+    events = []
+    results = run_jobs(_killed_job, [(f"k{i}", (i,)) for i in range(4)], workers=2,
+                       progress=lambda k, s, f: events.append((k, s)))
+    assert [(r.key, r.value, r.error) for r in results] == [
+        ("k0", 0, None), ("k1", None, "worker killed by SIGKILL"), ("k2", 2, None),
+        ("k3", 3, None)]
+    assert ("k1", "failed") in events

@@ -110,3 +110,53 @@ def test_a_failing_step_leaves_the_previous_build(show_root: Path,
     assert not result.ok and result.error.startswith(f"{cat.episode_folder(ep)}/slot.txt:")
     after = {p.name: p.read_bytes() for p in cat.episode_folder(ep).iterdir()}
     assert after == before
+
+
+def test_a_build_served_from_its_record_shows_its_warnings_again(
+        show_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, Slot()))
+    first = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
+    assert first.exit_code == 0, first.output
+    warning = next(ln for ln in first.output.splitlines() if ": slot: warning: " in ln)
+    # Nothing changed: nothing is built, and the first build's warning is still shown,
+    # from the record (the step is not even in the list any more).
+    monkeypatch.setattr(steps, "STEPS", steps.STEPS[:-1])
+    (result,) = pipeline.build(show_root)
+    assert result.value.unchanged and ("slot", warning.split(": warning: ")[1]) in result.value.warnings
+    again = CliRunner().invoke(cli, ["--root", str(show_root), "build"])
+    assert again.exit_code == 0 and warning in again.output.splitlines(), again.output
+    assert "unchanged: 1 episode(s)" in again.output
+
+
+class DiskFull(Slot):
+    """A step that hits a full disk on one episode (not a podkit error)."""
+
+    name = "diskfull-test"
+    part_type = SlotPart
+
+    def run(self, ctx: Context) -> SlotPart:
+        if ctx.episode.slug == "second-episode":
+            raise OSError(28, "No space left on device", str(ctx.work / "big.bin"))
+        return super().run(ctx)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_os_error_fails_one_episode_and_the_others_build(
+        show_root: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    import shutil
+    second = show_root / "episodes" / "second-episode"
+    shutil.copytree(show_root / "episodes" / "first-episode", second)
+    toml = (second / "episode.toml").read_text("utf-8")
+    (second / "episode.toml").write_text(toml.replace("number = 1", "number = 2"), "utf-8")
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, DiskFull()))   # forked workers see it
+    run = CliRunner().invoke(cli, ["--root", str(show_root), "build", "-j", str(jobs)])
+    assert run.exit_code == 1, run.output
+    assert "built first-episode:" in run.output
+    failed = [ln for ln in run.output.splitlines() if ln.startswith("failed ")]
+    assert failed == ["failed second-episode: "
+                      f"{show_root}/build/stage/test-radio/episodes/second-episode/big.bin: "
+                      "No space left on device"], run.output
+    assert "Traceback" not in run.output
+    cat = catalog.load(show_root)
+    assert cat.record(cat.episodes[0]) is not None
+    assert cat.record(next(e for e in cat.episodes if e.slug == "second-episode")) is None

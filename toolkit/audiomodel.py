@@ -105,7 +105,7 @@ class LoudnessStats:
 class Limiting:
     """How hard the limiter worked on a programme, and the warning when that was heavy."""
 
-    seconds: float          # time during which the limiter takes more than 0.01 dB
+    seconds: float          # time during which the limiter takes more than normalize.LIMITED_DB
     share: float            # of the programme's duration, 0..1
     max_db: float           # its deepest gain reduction
     warning: str | None     # set above normalize.HEAVY_LIMITING_SHARE or HEAVY_LIMITING_DB

@@ -52,7 +52,8 @@ class BuildSummary:
 
     @classmethod
     def of(cls, rec: record.EpisodeRecord, *, cached: bool, unchanged: bool = False) -> BuildSummary:
-        """The summary of a build from its record (its steps' warnings included)."""
+        """The summary of a build from its record, the one way: a build served unchanged
+        from its record keeps its first build's warnings."""
         after = rec.loudness_after
         return cls(slug=rec.slug, feed=rec.episode.feed, duration=rec.duration,
                    integrated=after.integrated if after else float("nan"),
@@ -61,7 +62,7 @@ class BuildSummary:
                    overrun=cue.check_slot(rec.duration, rec.episode.max_duration),
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
-                   warnings=steps.warnings(rec.steps),
+                   warnings=rec.warnings,
                    as_delivered=rec.episode.passthrough,
                    cuts=tuple(cut_line(c) for c in rec.cuts))
 
@@ -90,27 +91,6 @@ class BuildSummary:
         return tuple(m for topic, m in self.warnings if topic == "audio"
                      and m != self.limiting_warning)
 
-    @classmethod
-    def unchanged_from(cls, raw: dict, ep: object) -> BuildSummary:
-        """The summary of an episode left as it was, from its record's plain data."""
-        parts = raw.get("steps") or {}
-        audio = (parts.get("tags") or {}).get("audio") or {}
-        after = (parts.get("audio") or {}).get("after") or {}
-        duration = float(audio.get("duration") or 0.0)
-        return cls(slug=ep.slug, feed=ep.feed, duration=duration,  # type: ignore[attr-defined]
-                   integrated=_number(after.get("integrated")),
-                   true_peak=_number(after.get("true_peak")), size=int(audio.get("size") or 0),
-                   cached=True, unchanged=True,
-                   as_delivered=bool((raw.get("episode") or {}).get("passthrough")),
-                   overrun=cue.check_slot(duration, ep.max_duration))  # type: ignore[attr-defined]
-
-
-def _number(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-
 
 def _noop(stage: str, fraction: float) -> None:
     pass
@@ -138,7 +118,8 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
                 ctx.add(step.name, step.run(ctx))
         # ctx.job.episode: the episode as built (the audio step may re-master a passthrough)
         rec = record.EpisodeRecord(version=record.VERSION, episode=ctx.job.episode,
-                                   inputs=job.inputs, steps=dict(ctx.parts))
+                                   inputs=job.inputs, steps=dict(ctx.parts),
+                                   warnings=steps.warnings(ctx.parts))
         record.save(work, rec, root=job.root)
     except PodkitError as exc:
         promote.abandon(work)
@@ -148,9 +129,13 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
             if exc.path and exc.path.startswith(f"{private}/"):
                 exc.path = str(public) + exc.path[len(str(private)):]
         raise
-    except BaseException:
+    except BaseException as exc:
         promote.abandon(work)
         promote.abandon(reports)
+        if isinstance(exc, OSError) and isinstance(exc.filename, str):   # a full disk, say
+            for private, public in ((work, final), (reports, reports_final)):
+                if exc.filename.startswith(f"{private}/"):
+                    exc.filename = str(public) + exc.filename[len(str(private)):]
         raise
     if job.settings.claim and not promote.claim(final, job.settings.claim):
         promote.abandon(work)

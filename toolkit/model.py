@@ -6,6 +6,7 @@ Paths in these objects are absolute (resolved by the loaders); nothing here touc
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ ENGINE_VERSION = 3           # 3: the AAC has its own calibrated plan
 
 #: Slugs and feed ids become URLs and object keys: keep them boring.
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+SLUG_MAX = 60       # longest slug or feed id `slugify` makes (SLUG_RE allows 80: room for a suffix)
 
 
 class ShowType(str, Enum):
@@ -310,6 +312,16 @@ def podcast_guid(feed_url: str) -> str:
 def episode_guid(show_guid: str, slug: str) -> str:
     """A stable item guid from the show's identity and the episode's slug (never the media URL)."""
     return str(uuid.uuid5(uuid.UUID(show_guid), slug))
+
+
+def slugify(text: str, fallback: str = "") -> str:
+    """A slug or feed id from a title: ASCII letters and digits, single hyphens, at most
+    SLUG_MAX characters (cut at a hyphen); `fallback` when nothing usable is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > SLUG_MAX:
+        slug = slug[:SLUG_MAX].rsplit("-", 1)[0] if "-" in slug[:SLUG_MAX] else slug[:SLUG_MAX]
+    return slug if slug and is_slug(slug) else fallback
 
 
 def is_slug(text: str) -> bool:

@@ -37,7 +37,7 @@ from toolkit.site import cue
 from toolkit.site.pages import page_data, page_notes, record_page
 from toolkit.standards import artwork
 from toolkit.store import promote
-from toolkit.store.layout import Layout, site_key
+from toolkit.store.layout import Layout, is_media_name, site_key
 
 if TYPE_CHECKING:  # the dask extra is optional: imported only for a cluster build
     from toolkit.cluster import ClusterTarget
@@ -106,7 +106,7 @@ def show_cover(show: Show, layout: Layout) -> str:
     site = layout.stage(show.id)
     path = copy_addressed(show.artwork, site, show.id)
     for old in site.glob(f"{show.id}-*.*"):   # earlier covers (the site keeps its own links)
-        if old != path and len(old.stem) == len(show.id) + 13:
+        if old != path and is_media_name(old.name, show.id):
             old.unlink()
     return site_key(site, path)
 
@@ -183,13 +183,6 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
     return found
 
 
-def _files_present(root: Path, raw: dict) -> bool:
-    """True when the audio files a raw record names are there (paths relative to `root`)."""
-    tagged = (raw.get("steps") or {}).get("tags") or {}
-    media = [tagged.get("audio") or {}, *(tagged.get("extra") or [])]
-    return all(isinstance(m, dict) and os.path.isfile(f"{root}/{m.get('path')}") for m in media)
-
-
 def _tidy(layout: Layout, ep: Episode) -> None:
     """Remove what a killed build of `ep` left (work folders, the cache's temp files)."""
     promote.tidy(layout.episode_stage(ep.feed, ep.slug))
@@ -251,15 +244,14 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
     for ep in episodes:
         if ep.slug in leftovers:
             _tidy(layout, ep)
-        inputs = cat.inputs(ep)
-        raw = cat.raw_record(ep)    # decoding 2,000 whole records would cost a second
-        if raw is not None and not settings.force and raw.get("inputs") == inputs \
-                and _files_present(cat.root, raw):
-            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.unchanged_from(raw, ep))
+        rec = None if settings.force else cat.record(ep)
+        if rec is not None and cat.is_current(ep, rec):
+            done[ep.slug] = runner.JobResult(ep.slug, BuildSummary.of(rec, cached=True,
+                                                                      unchanged=True))
             if progress:
                 progress(ep.slug, "unchanged", 1.0)
             continue
-        todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, inputs,
+        todo.append((ep.slug, (EpisodeJob(cat.root, cat.shows[ep.feed], ep, cat.inputs(ep),
                                           covers[ep.feed], settings),)))
     cat.save()
     if cluster is not None:

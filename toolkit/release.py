@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.config.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, PublishError, Severity
 from toolkit.feed import rss, validate
-from toolkit.fsutil import atomic_path, mirror
+from toolkit.fsutil import atomic_path, mirror, public_files
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
 from toolkit.pipeline import record_page, select, show_cover
-from toolkit.publish import notify, shared, sync
 from toolkit.site import notes
 from toolkit.store.layout import FEED_FILE, url_for
 from toolkit.store.record import EpisodeRecord, transcript_fragment
+
+if TYPE_CHECKING:
+    from toolkit.publish import notify, sync
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +76,6 @@ def merged_persons(show: Show, ep: Episode) -> tuple[Person, ...]:
             seen.add(key)
             out.append(p)
     return tuple(out)
-
-
-def _episode_files(folder: Path, prefix: str) -> list[str]:
-    """The site keys of an episode's built files that go public: everything in its stage
-    folder but dot files (the record, the page's transcript fragment). Path strings, not
-    pathlib: this runs for every file of a 2,000-episode catalogue on each `podkit feed`."""
-    out = []
-    base = str(folder)
-    for current, dirs, files in os.walk(base):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        rel = os.path.relpath(current, base)
-        sub = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        out += [f"{prefix}/{sub}{name}" for name in files if not name.startswith(".")]
-    return sorted(out)
 
 
 def collect(cat: Catalog, show: Show, now: dt.datetime) -> list[EpisodeRecord]:
@@ -140,8 +128,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         items = [_built(show, rec) for rec in records]
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
-        keys = {cover} | {key for rec in records for key in _episode_files(
-            layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}")}
+        keys = {cover} | {key for rec in records for key in public_files(
+            layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}/")}
         body = rss.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
@@ -294,6 +282,8 @@ def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: b
                  notify_settings: notify.NotifySettings | None = None) -> list[sync.Report]:
     """Publish each show's site to its target: media first, feed last; then, when the feed
     changed, tell the apps (WebSub, podping: `Report.notices`, failures only warnings)."""
+    # Only publishing needs the S3 client and the HTTP stack: feed and validate start faster.
+    from toolkit.publish import notify, shared, sync
     cat, _ = select(root, (), feed_id)
     # A feed whose definition has errors is left out of the catalogue: say so, rather
     # than publish nothing and exit 0 (a refused publish.directory, for one).

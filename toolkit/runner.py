@@ -1,21 +1,30 @@
-"""Run one job per episode in parallel worker processes, with progress and clean interrupts.
+"""Run one job per episode in worker processes, with progress and clean interrupts.
 
-Each job runs in its own process (audio work is CPU-bound). Progress events flow back
-through a queue. A failing job does not stop the others: the caller gets every result
-and lists the failures. On Ctrl-C (or SIGTERM) every worker is terminated; a worker
-turns SIGTERM into an exception, so its ffmpeg children are killed and its temp files
-removed (see ffmpeg.popen and fsutil.atomic_path): no orphans, previous outputs intact.
+    results = run_jobs(build_episode, [(slug, (job,)), ...], workers=2, progress=show)
+
+Workers are a `concurrent.futures.ProcessPoolExecutor` with a fork context: forked after
+the caller's warm-up (the audio engine already imported), so each starts cheap. One
+failure path for every worker count: a job that raises is that job's failure (podkit's
+own errors as their one line, anything else, `OSError(ENOSPC)` say, as its type and
+message) and the others go on; with one worker the jobs run in this process, through
+the same path. A worker that dies (killed by a signal, out of memory) is its job's
+failure; the jobs the broken pool took down with it are run again in a new pool.
+Progress events flow back through a queue. On Ctrl-C (or SIGTERM) every worker is
+sent SIGTERM, which a worker turns into an exception, so its ffmpeg children are killed
+and its temp files removed (see ffmpeg.popen and fsutil.atomic_path): no orphans,
+previous outputs intact.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import gc
 import logging
 import multiprocessing as mp
 import os
-import queue as queue_mod
 import signal
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: progress(key, stage, fraction) as the CLI receives it.
 Progress = Callable[[str, str, float], None]
+#: How often a job whose worker was taken down by another's death is run again.
+RETRIES = 2
+#: Seconds workers get to clean up after SIGTERM before they are killed.
+STOP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,47 @@ class JobResult:
         return self.error is None
 
 
+def failure(exc: BaseException) -> str:
+    """The one line a failed job is listed with."""
+    if isinstance(exc, PodkitError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, OSError) and exc.strerror:
+        # The machine's trouble (a full disk, a permission), not a bug: said as the OS says it.
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _run_one(fn: Callable[..., Any], key: str, args: tuple[Any, ...],
+             progress: Callable[[str, float], None]) -> JobResult:
+    """Run one job; every exception but an interrupt of this process is its failure."""
+    try:
+        return JobResult(key, fn(*args, progress=progress))
+    except PodkitError as exc:
+        return JobResult(key, error=failure(exc))
+    except Exception as exc:  # noqa: BLE001 - one failed episode, the others go on
+        log.debug("job %s failed", key, exc_info=True)     # the traceback at -v
+        return JobResult(key, error=failure(exc))
+
+
+# ---- in a worker -------------------------------------------------------------------------
+
+_queue: Any = None      # the worker's end of the progress queue (set by _init)
+_running = False        # a job is running in this worker
+
+
+def _init(q: Any) -> None:
+    """Worker start: progress goes to `q`; SIGTERM and Ctrl-C unwind the running job."""
+    global _queue
+    _queue = q
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+
+
 def _terminate(signum: int, frame: object) -> None:
+    if not _running:        # an idle worker holds nothing: it just goes (no traceback)
+        os._exit(128 + signum)
     # One interrupt is enough. Ctrl-C reaches the whole process group and the parent then
     # sends SIGTERM: a second KeyboardInterrupt raised inside the cleanup would cut it short
     # (ffmpeg children left unwaited, temp files left behind). A Python no-op, not SIG_IGN:
@@ -56,28 +109,24 @@ def _ignore(signum: int, frame: object) -> None:
     """Signal handler of a worker that is already stopping."""
 
 
-def _worker(fn: Callable[..., Any], key: str, args: tuple[Any, ...], q: Any) -> None:
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-
-    def progress(stage: str, fraction: float) -> None:
-        q.put(("progress", key, (stage, fraction)))
-
+def _work(fn: Callable[..., Any], key: str, args: tuple[Any, ...]) -> JobResult:
+    """One job in a worker process: started and progress events to the parent, then the
+    result (interrupted: a failure too, so the parent's list is complete)."""
+    global _running
+    _queue.put((key, "started", 0.0, os.getpid()))
+    _running = True
     try:
-        q.put(("done", key, fn(*args, progress=progress)))
-    except PodkitError as exc:
-        q.put(("failed", key, str(exc)))
+        return _run_one(fn, key, args, lambda stage, f: _queue.put((key, stage, f, None)))
     except KeyboardInterrupt:
-        q.put(("failed", key, "interrupted"))
-    except Exception as exc:  # a bug: report it with its type, the parent lists it
-        log.exception("job %s crashed", key)
-        q.put(("failed", key, f"internal error: {type(exc).__name__}: {exc}"))
+        return JobResult(key, error="interrupted")
+    except SystemExit as exc:   # sys.exit() deep in a library: this job's end, not the worker's
+        return JobResult(key, error=f"internal error: exit({exc.code})")
     finally:
-        # The worker ends with os._exit, which skips the collection a normal interpreter
-        # exit does. Objects only reachable through reference cycles (a failed job's frames:
-        # from Python 3.12 contextlib's __exit__ frame holds the exception whose traceback
-        # holds it) would never run their cleanups: an abandoned ffmpeg.popen would leave
-        # its process running, then a zombie. Collect now, while they can still be waited for.
+        _running = False
+        # Objects only reachable through reference cycles (a failed job's frames: from
+        # Python 3.12 contextlib's __exit__ frame holds the exception whose traceback holds
+        # it) would run their cleanups at some later collection, or never: an abandoned
+        # ffmpeg.popen would leave its process running. Collect now, while they can be.
         gc.collect()
         _reap_children()
 
@@ -106,83 +155,126 @@ def _reap_children() -> None:
             pass                       # already gone, or waited for meanwhile
 
 
+# ---- in the parent -----------------------------------------------------------------------
+
 def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple[str, tuple[Any, ...]]], *,
              workers: int, progress: Progress | None = None) -> list[JobResult]:
     """Run `fn(*args, progress=...)` for each (key, args); results in the order given.
 
-    With one worker the jobs run in this process (tracebacks stay readable with -v).
+    With one worker (or one job) the jobs run in this process: tracebacks stay readable
+    with -v, and failures are the same as in workers.
     """
     report = progress or (lambda key, stage, fraction: None)
     if workers <= 1 or len(jobs) <= 1:
-        return [_run_inline(fn, key, args, report) for key, args in jobs]
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    q = ctx.Queue()
-    pending = list(jobs)
-    running: dict[str, mp.process.BaseProcess] = {}
+        results = []
+        for key, args in jobs:
+            report(key, "started", 0.0)
+            result = _run_one(fn, key, args, lambda stage, f, key=key: report(key, stage, f))
+            report(key, "done" if result.ok else "failed", 1.0)
+            results.append(result)
+        return results
     results: dict[str, JobResult] = {}
-    dead_since: dict[str, float] = {}
-    try:
-        while pending or running:
-            while pending and len(running) < workers:
-                key, args = pending.pop(0)
-                proc = ctx.Process(target=_worker, args=(fn, key, args, q), daemon=True)
-                proc.start()
-                running[key] = proc
-                report(key, "started", 0.0)
-            try:
-                kind, key, payload = q.get(timeout=0.2)
-            except queue_mod.Empty:
-                _reap_dead(running, results, report, dead_since)
-                continue
-            if kind == "progress":
-                report(key, *payload)
-                continue
-            results[key] = JobResult(key, payload if kind == "done" else None,
-                                     payload if kind == "failed" else None)
-            report(key, "done" if kind == "done" else "failed", 1.0)
-            proc = running.pop(key)
-            proc.join()
-    except BaseException:
-        _stop_all(running.values())
-        raise
+    todo, tries = list(jobs), {key: 0 for key, _ in jobs}
+    while todo:
+        todo = _pool(fn, todo, workers, results, report)
+        for key, _ in todo:
+            tries[key] += 1
+            if tries[key] > RETRIES:
+                results[key] = JobResult(key, error=f"its worker died {tries[key]} times")
+                report(key, "failed", 1.0)
+        todo = [(key, args) for key, args in todo if key not in results]
     return [results[key] for key, _ in jobs]
 
 
-def _run_inline(fn: Callable[..., Any], key: str, args: tuple[Any, ...],
-                report: Progress) -> JobResult:
-    report(key, "started", 0.0)
+def _pool(fn: Callable[..., Any], jobs: list[tuple[str, tuple[Any, ...]]], workers: int,
+          results: dict[str, JobResult], report: Progress) -> list[tuple[str, tuple[Any, ...]]]:
+    """Run `jobs` in one pool, filling `results`; the jobs to run again when the pool broke
+    (a worker died: its own job failed, the others it took down are returned)."""
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    # A SimpleQueue writes in the caller's thread: a worker killed right after "started"
+    # has still said which job it was running.
+    q = ctx.SimpleQueue()
+    pool = cf.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx,
+                                  initializer=_init, initargs=(q,))
+    futures = {pool.submit(_work, fn, key, args): (key, args) for key, args in jobs}
+    workers_of: dict[str, int] = {}          # key -> pid of the worker that started it
+    broken: list[tuple[str, tuple[Any, ...]]] = []
     try:
-        value = fn(*args, progress=lambda stage, fraction: report(key, stage, fraction))
-    except PodkitError as exc:
-        report(key, "failed", 1.0)
-        return JobResult(key, error=str(exc))
-    report(key, "done", 1.0)
-    return JobResult(key, value)
+        pending = set(futures)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            _drain(q, report, workers_of)
+            for future in done:
+                key, args = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append((key, args))
+                    continue
+                results[key] = result
+                report(key, "done" if result.ok else "failed", 1.0)
+        if broken:
+            _drain(q, report, workers_of)
+            dead = _dead_workers(pool)
+            for key, _ in broken:
+                code = dead.get(workers_of.get(key, -1))
+                if code is not None:     # its own worker died: that is this job's failure
+                    results[key] = JobResult(key, error=_death(code))
+                    report(key, "failed", 1.0)
+    except BaseException:
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [(key, args) for key, args in broken if key not in results]
 
 
-def _reap_dead(running: dict[str, mp.process.BaseProcess], results: dict[str, JobResult],
-               report: Progress, dead_since: dict[str, float]) -> None:
-    """A worker that died without reporting (killed by the OS, out of memory) is a failure.
-
-    Its last message may still be in the queue's pipe, so it is given a grace second.
-    """
-    for key, proc in list(running.items()):
-        if proc.is_alive() or key in results:
-            continue
-        first_seen = dead_since.setdefault(key, time.monotonic())
-        if time.monotonic() - first_seen > 1.0:
-            proc.join()
-            results[key] = JobResult(key, error=f"worker died (exit code {proc.exitcode})")
-            report(key, "failed", 1.0)
-            del running[key]
+def _drain(q: Any, report: Progress, workers_of: dict[str, int]) -> None:
+    """Pass on every progress event waiting in the queue."""
+    while True:
+        try:
+            if q.empty():
+                return
+            key, stage, fraction, pid = q.get()
+        except (OSError, EOFError, ValueError):
+            return
+        if pid is not None:
+            workers_of[key] = pid
+        report(key, stage, fraction)
 
 
-def _stop_all(procs: Any) -> None:
-    procs = list(procs)
+def _processes(pool: cf.ProcessPoolExecutor) -> dict[int, Any]:
+    # The executor's own table of its processes (pid -> multiprocessing.Process): the one
+    # place this module reads a private attribute (Python 3.14 adds terminate_workers()).
+    return dict(getattr(pool, "_processes", None) or {})
+
+
+def _dead_workers(pool: cf.ProcessPoolExecutor) -> dict[int, int]:
+    """pid -> exit code of the workers killed by a signal they did not handle (SIGKILL,
+    SIGSEGV...). The pool stops the others with SIGTERM, which a worker handles: those
+    are never blamed, only run again (a job that kills its worker some other way fails
+    after RETRIES runs)."""
+    return {pid: p.exitcode for pid, p in _processes(pool).items()
+            if p.exitcode is not None and p.exitcode < 0 and p.exitcode != -signal.SIGTERM}
+
+
+def _death(code: int) -> str:
+    try:
+        return f"worker killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"worker killed by signal {-code}"
+
+
+def _stop(pool: cf.ProcessPoolExecutor) -> None:
+    """Ctrl-C in the parent: SIGTERM to every worker (each unwinds its job), then SIGKILL
+    to what is left after STOP_GRACE_S."""
+    procs = list(_processes(pool).values())
     for proc in procs:
         if proc.is_alive():
-            proc.terminate()  # SIGTERM: the worker unwinds, killing its ffmpeg children
-    deadline = time.monotonic() + 10
+            proc.terminate()
+    # Workers done with their job wait for the next: no more jobs tells them to leave.
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE_S
     for proc in procs:
         proc.join(max(0.1, deadline - time.monotonic()))
         if proc.is_alive():

@@ -211,9 +211,10 @@ def test_light_programme_has_no_limiting_warning(tmp_path):
     assert json.loads(r.qc_json.read_text())["limiting"]["warning"] is None
 
 
-def test_a_cache_written_before_the_renditions_registry_is_still_read(tmp_path, parts):
-    # Manifests used to say "m4a": true / "wav": ... and key the AAC's loudness "m4a"; the
-    # cache key is unchanged (renditions.settings_key), so those results are reused.
+def test_a_cache_manifest_of_an_older_shape_is_built_again(tmp_path, parts):
+    # Manifests written before the renditions registry said "m4a": true / "wav": ... and
+    # keyed the AAC's loudness "m4a". Their shims are gone: such a manifest is a cache
+    # miss, built again to the same result, never a crash.
     p = _with("podcast", renditions=("mp3", "aac"))
     ep = _episode(tmp_path, parts[:2])
     r = master.build_audio(ep, p, p.loudness, tmp_path / "cache")
@@ -224,7 +225,8 @@ def test_a_cache_written_before_the_renditions_registry_is_still_read(tmp_path, 
     data["renditions"]["m4a"] = data["renditions"].pop("aac")
     manifest.write_text(json.dumps(data))
     again = master.build_audio(ep, p, p.loudness, tmp_path / "cache")
-    assert again.cached and again.files == r.files and again.renditions == r.renditions
+    assert not again.cached and again.files == r.files and again.renditions == r.renditions
+    assert master.build_audio(ep, p, p.loudness, tmp_path / "cache").cached   # rewritten
 
 
 def test_manifest_keeps_text_that_looks_like_a_number_and_tags_non_finite_values(tmp_path):

@@ -19,8 +19,10 @@ import heapq
 import logging
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +30,8 @@ from toolkit import ffmpeg
 from toolkit.audio import encode, loudness, normalize
 from toolkit.model import EncodingSettings
 from toolkit.standards import renditions
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +123,6 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     takes less loudness than LAME at 128; Opus resamples to 48 kHz), so each rendition is
     calibrated apart.
     """
-    # Long because it is one sequence (encode the excerpts, measure them, derive the shift
-    # and the margin) whose intermediate values all feed the result; split, they would
-    # travel as a bundle of arguments.
     pieces = [(start, win) for start, win in excerpts.even] + excerpts.hot
     if not pieces:
         return None
@@ -130,7 +131,6 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
     gap = np.zeros((int(GAP_S * rate), channels), dtype=np.float32)
     planned = [_faded(win * applier.gains(start, len(win))[:, None], rate)
                for start, win in pieces]
-    total = sum(len(p) + len(gap) for p in planned)
     n_even = len(excerpts.even)
 
     def level(parts: list[np.ndarray]) -> float:
@@ -139,26 +139,13 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
             meter.feed(part)
         return meter.stats().integrated
 
-    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
-        raw = Path(tmp) / "excerpts.f32"
-        encoded = Path(tmp) / f"excerpts.{renditions.get(kind).ext}"
-        with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
-            for piece in planned:
-                f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
-                f.write(gap.tobytes())
-        with ffmpeg.popen(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
-                           "-i", str(raw), *encode.codec_args(settings, kind), "-y",
-                           str(encoded)],
-                          what=f"calibrating the {kind.upper()} encoder", path=encoded):
-            # The planned side is measured while LAME encodes.
-            level_before = level(planned[:n_even]) if n_even else math.nan
-            peaks_before = _block_peaks([x for p in planned for x in (p, gap)], rate, channels)
-        decoded = np.zeros((total, channels), dtype=np.float32)
-        pos = 0
-        for chunk in ffmpeg.decode(encoded, sample_rate=rate, channels=channels):
-            take = min(len(chunk), total - pos)
-            decoded[pos:pos + take] = chunk[:take]
-            pos += take
+    def measure_planned() -> tuple[float, np.ndarray]:
+        # The planned side is measured while the encoder runs.
+        return (level(planned[:n_even]) if n_even else math.nan,
+                _block_peaks([x for p in planned for x in (p, gap)], rate, channels))
+
+    decoded, (level_before, peaks_before) = _round_trip(planned, gap, settings, kind, rate,
+                                                        measure_planned)
     # The decoder removes the encoder's delay and padding (LAME's header, the .m4a's edit
     # list, the OpusHead pre-skip), so the pieces sit where they were put.
     offsets = np.cumsum([0] + [len(p) + len(gap) for p in planned])
@@ -178,6 +165,32 @@ def calibrate(excerpts: Excerpts, plan: normalize.Plan, settings: EncodingSettin
              result.overshoot_mean, result.overshoot_sd, result.overshoot_max, result.samples)
     return result
 
+
+def _round_trip(planned: list[np.ndarray], gap: np.ndarray, settings: EncodingSettings,
+                kind: str, rate: int, meanwhile: Callable[[], T]) -> tuple[np.ndarray, T]:
+    """The pieces (each followed by `gap`) encoded with rendition `kind`'s encoder and
+    decoded back, as one array; `meanwhile()` runs while the encoder works."""
+    channels = gap.shape[1]
+    total = sum(len(p) + len(gap) for p in planned)
+    with tempfile.TemporaryDirectory(prefix="podkit-calib-") as tmp:
+        raw = Path(tmp) / "excerpts.f32"
+        encoded = Path(tmp) / f"excerpts.{renditions.get(kind).ext}"
+        with open(raw, "wb") as f:          # piece by piece: no joined copy in memory
+            for piece in planned:
+                f.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
+                f.write(gap.tobytes())
+        with ffmpeg.popen(["-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", str(channels),
+                           "-i", str(raw), *encode.codec_args(settings, kind), "-y",
+                           str(encoded)],
+                          what=f"calibrating the {kind.upper()} encoder", path=encoded):
+            side = meanwhile()
+        decoded = np.zeros((total, channels), dtype=np.float32)
+        pos = 0
+        for chunk in ffmpeg.decode(encoded, sample_rate=rate, channels=channels):
+            take = min(len(chunk), total - pos)
+            decoded[pos:pos + take] = chunk[:take]
+            pos += take
+    return decoded, side
 
 def _block_peaks(pieces: list[np.ndarray], rate: int, channels: int) -> np.ndarray:
     """Per-block true peaks of the pieces played one after the other (exact near the top)."""

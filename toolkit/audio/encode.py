@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Protocol
 
 import numpy as np
 
@@ -78,11 +79,6 @@ def lossy_args(settings: EncodingSettings, fmt: renditions.Format) -> list[str]:
             str(fmt.rate(settings)), "-ac", str(settings.channels)]
 
 
-def aac_args(settings: EncodingSettings) -> list[str]:
-    """ffmpeg codec options for the AAC rendition (without the container)."""
-    return lossy_args(settings, renditions.AAC)
-
-
 def codec_args(settings: EncodingSettings, kind: str) -> list[str]:
     """ffmpeg output options writing lossy rendition `kind` (a registry key) as a file."""
     fmt = renditions.get(kind)
@@ -114,10 +110,16 @@ def _output_args(settings: EncodingSettings, fmt: renditions.Format, lossless_ga
                                 "-f", "wav"]
 
 
+class _Piped(Protocol):
+    """What an encoder needs of the process ffmpeg.popen started: its input pipe."""
+
+    stdin: IO[bytes]
+
+
 class Encoder:
     """An open ffmpeg encoder: `write()` float32 chunks (frames, channels)."""
 
-    def __init__(self, proc) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, proc: _Piped) -> None:
         self._proc = proc
         self.frames = 0
 
@@ -131,7 +133,7 @@ class Encoder:
 Monitor = Callable[[np.ndarray], None]
 
 
-def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyped-def]
+def _feed_monitor(src: IO[bytes], channels: int, monitor: Monitor,
                   errors: list[BaseException]) -> None:
     """Read decoded float32 PCM from a pipe and hand it to the monitor in chunks."""
     try:
@@ -144,7 +146,7 @@ def _feed_monitor(src, channels: int, monitor: Monitor,  # type: ignore[no-untyp
         src.close()
 
 
-def _pump(src, dst, errors: list[BaseException]) -> None:  # type: ignore[no-untyped-def]
+def _pump(src: IO[bytes], dst: IO[bytes], errors: list[BaseException]) -> None:
     """Copy a pipe to another until EOF, then close the destination (the tee fallback)."""
     try:
         while data := src.read(1 << 16):

@@ -40,13 +40,15 @@ from toolkit.audio import (
     qcreport,
 )
 from toolkit.model import ENGINE_VERSION, Chapter, Episode, Limiting, LoudnessStats
-from toolkit.model import LoudnessTarget, Preset
+from toolkit.model import EncodingSettings, LoudnessTarget, Preset
 from toolkit.standards import renditions as renditions_
 
 log = logging.getLogger(__name__)
 
 #: The MP3 is rebuilt once with a corrected plan if it misses the target by more.
 INTEGRATED_TOLERANCE = 0.3
+#: A re-encode after a missed true peak aims this much further under the ceiling (dB).
+REPLAN_MARGIN_DB = 0.1
 
 Progress = Callable[[str, float], None]
 
@@ -117,29 +119,21 @@ def _load_cached(paths: dict[str, Path], key: str) -> AudioResult | None:
     if not manifest.is_file():
         return None
     data = json.loads(manifest.read_text("utf-8"))
-    result = AudioResult(
-        mp3=paths["mp3"], duration=data["duration"], before=_stats(data["before"]),
-        after=_stats(data["after"]), chapters=tuple(Chapter(**c) for c in data["chapters"]),
-        parts=tuple((t, s) for t, s in data["parts"]), qc_png=paths["qc.png"],
-        qc_json=paths["qc.json"], key=key, cached=True,
-        others={k: paths[renditions_.get(k).ext] for k in _cached_others(data)},
-        renditions={_RENAMED.get(k, k): _stats(v) for k, v in data["renditions"].items()},
-        limiting=codec.load(Limiting, {k: v for k, v in data["limiting"].items()
-                                        if k != "threshold"}),
-        mix_warnings=tuple(data.get("mix_warnings", ())))
+    try:
+        result = AudioResult(
+            mp3=paths["mp3"], duration=data["duration"], before=_stats(data["before"]),
+            after=_stats(data["after"]), chapters=tuple(Chapter(**c) for c in data["chapters"]),
+            parts=tuple((t, s) for t, s in data["parts"]), qc_png=paths["qc.png"],
+            qc_json=paths["qc.json"], key=key, cached=True,
+            others={k: paths[renditions_.get(k).ext] for k in data["others"]},
+            renditions={k: _stats(v) for k, v in data["renditions"].items()},
+            limiting=codec.load(Limiting, {k: v for k, v in data["limiting"].items()
+                                            if k != "threshold"}),
+            mix_warnings=tuple(data.get("mix_warnings", ())))
+    except (KeyError, TypeError, AttributeError, codec.CodecError):
+        return None         # a manifest of another shape (an older podkit): built again
     needed = [result.mp3, result.qc_png, result.qc_json, *result.others.values()]
     return result if all(p.is_file() for p in needed if p is not None) else None
-
-
-#: Rendition keys of manifests written before the registry (the AAC was keyed "m4a").
-_RENAMED = {"m4a": "aac"}
-
-
-def _cached_others(data: dict) -> list[str]:
-    """The non-MP3 renditions a manifest lists (older manifests: `m4a` and `wav` flags)."""
-    if "others" in data:
-        return list(data["others"])
-    return [k for k, flag in (("aac", data.get("m4a")), ("wav", data.get("wav"))) if flag]
 
 
 def _save_manifest(result: AudioResult, path: Path) -> None:
@@ -297,7 +291,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
                         "corrected plan", episode.slug, r.kind.upper(), after.integrated,
                         after.true_peak)
             margin = target.true_peak - r.plan.ceiling_dbtp + max(
-                0.0, after.true_peak - target.true_peak + 0.1)
+                0.0, after.true_peak - target.true_peak + REPLAN_MARGIN_DB)
             rends[i] = _Rendition(r.kind, make_plan(r.plan.predicted_integrated
                                                     - after.integrated, margin), r.targets)
             redo.append(rends[i])
@@ -356,7 +350,7 @@ class _Measured:
     short_term: np.ndarray
 
 
-def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc,  # type: ignore[no-untyped-def]
+def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc: EncodingSettings,
                       expected: int, progress: Progress | None, where: Path,
                       tap: Callable[[np.ndarray], None] | None = None) -> dict[str, _Measured]:
     """Pass 2 (render, apply each plan, encode) and the measurement of what was written.

@@ -47,6 +47,14 @@ HEAVY_LIMITING_DB = 3.0
 #: Less programme than this (seconds inside blocks that pass the BS.1770 gates; or half
 #: the audio, for shorter audio) is not a programme: a click, a bump, a DC offset.
 MIN_PROGRAMME_S = 1.0
+#: The gain search stops once the plan lands this close to the target (LU) ...
+PLAN_TOLERANCE_LU = 0.005
+#: ... or after this many rounds (it converges in three or four: the limiter takes less
+#: each time the gain rises into it).
+PLAN_ROUNDS = 12
+#: A block counts as limited when the limiter takes more than this (dB): below it the
+#: reduction is rounding, not limiting.
+LIMITED_DB = 0.01
 
 
 @dataclass(frozen=True)
@@ -214,19 +222,19 @@ def plan(log_: loudness.BlockLog, stats: loudness.LoudnessStats, target_lufs: fl
         after = loudness.gated_integrated(log_.segment_energy(base))
         base += np.float32(stats.integrated - after)   # levelling alone keeps the loudness
     gain = aim - stats.integrated
-    for _ in range(12):
+    for _ in range(PLAN_ROUNDS):
         gains = base + np.float32(gain)
         reduction = limiter_reduction(log_.peak, gains, inner_ceiling, block_s)
         gains -= reduction
         power, _amp = _effective(gains)
         result = loudness.gated_integrated(log_.segment_power(power))
         miss = aim - result
-        if abs(miss) < 0.005:
+        if abs(miss) < PLAN_TOLERANCE_LU:
             break
         gain += miss       # the limiter took `miss` away: raise the gain into it
     power, amp = _effective(gains)
     seg = log_.segment_power(power)
-    limited = reduction > 0.01
+    limited = reduction > LIMITED_DB
     result = Plan(sample_rate=log_.sample_rate, block=log_.block, gain_db=float(gain),
                   gains_db=gains.astype(np.float32), ceiling_dbtp=inner_ceiling, before=stats,
                   predicted_integrated=loudness.gated_integrated(seg),

@@ -142,8 +142,3 @@ def echo_warnings(lines: Sequence[str], err: bool = True) -> int:
         click.echo(line, err=err)
     return len(unique)
 
-
-def secho_lines(lines: Sequence[str], err: bool = False) -> None:
-    """Print lines (helper so commands stay one-liners)."""
-    for line in lines:
-        click.echo(line, err=err)

@@ -43,7 +43,8 @@ def init(c: Context, directory: Path | None, title: str | None, author: str | No
     """
     from toolkit import Project
     from toolkit.errors import ConfigError
-    from toolkit.showlife.showinit import ShowSettings, slugify
+    from toolkit.model import slugify
+    from toolkit.showlife.showinit import ShowSettings
     folder = (directory or c.root).resolve()
     if interactive:
         title = click.prompt("Title", default=title)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from toolkit import redact
 from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
+
+if TYPE_CHECKING:
+    from toolkit.release import RenditionLoudness
 
 
 @click.command()
@@ -53,7 +57,7 @@ def validate(c: Context, sources: tuple[str, ...], feed_id: str | None, as_json:
             c.say(_loudness_line(loud))
 
 
-def _loudness_line(rows: list) -> str:  # noqa: ANN001 - release.RenditionLoudness rows
+def _loudness_line(rows: list[RenditionLoudness]) -> str:
     """One line for every built audio file's loudness, grouped by kind (MP3, AAC, OPUS, and
     each named cut such as AIR), each group against its own target; passthrough files apart,
     "as delivered", with what would master them."""

@@ -3,6 +3,7 @@
     cat = catalog.load(root)              # shows, episodes, problems; no media opened
     inputs = cat.inputs(episode)          # what a build of it reads, by name -> hash
     rec = cat.record(episode)             # its build record, or None
+    cat.is_current(episode, rec)          # the one answer to "rebuild?" every command asks
     why = cat.stale(episode, rec)         # what changed since that build ([] = current)
 
 Commands load the catalogue once and hand it (or the picklable records taken from it)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,7 +40,7 @@ class Catalog:
     episodes: list[Episode] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     hashes: HashCache = field(default_factory=lambda: HashCache(None))
-    _inputs: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _inputs: dict[str, record.Inputs] = field(default_factory=dict, repr=False)
     _show_digest: dict[str, str] = field(default_factory=dict, repr=False)
     _episode_digest: dict[str, str] = field(default_factory=dict, repr=False)  # from the memo
 
@@ -79,16 +81,11 @@ class Catalog:
         return _digest({p.relative_to(show.templates).as_posix(): self.hashes.sha256(p)
                         for p in files})
 
-    def inputs(self, ep: Episode) -> dict[str, str]:
+    def inputs(self, ep: Episode) -> record.Inputs:
         """What a build of `ep` reads: each file's SHA-256, the show, templates, podkit."""
         if ep.slug in self._inputs:
             return self._inputs[ep.slug]
         show = self.shows[ep.feed]
-        out = {"podkit": f"{__version__}; record {record.VERSION}; engine {ENGINE_VERSION}",
-               "feed": self.show_digest(show), "templates": self.templates_digest(show)}
-        # The episode as loaded (notes files included), not episode.toml's bytes: a stale
-        # episode can then be told by the fields that changed.
-        out["episode"] = self._episode_digest.get(ep.slug) or _digest(codec.dump(ep, base=self.root))
         files: list[Path] = []
         for part in ep.parts:
             files += [part.path] + ([part.bed] if part.bed else [])
@@ -96,8 +93,13 @@ class Catalog:
         if ep.art:
             files.append(ep.art)
         files += [ep.dir / c.img for c in ep.chapters if c.img and "://" not in c.img]
-        for path in files:
-            out[f"file:{display(path, self.root)}"] = self.hashes.sha256(path)
+        out = record.Inputs(
+            podkit=f"{__version__}; record {record.VERSION}; engine {ENGINE_VERSION}",
+            feed=self.show_digest(show), templates=self.templates_digest(show),
+            # The episode as loaded (notes files included), not episode.toml's bytes: a
+            # stale episode can then be told by the fields that changed.
+            episode=self._episode_digest.get(ep.slug) or _digest(codec.dump(ep, base=self.root)),
+            files={display(path, self.root): self.hashes.sha256(path) for path in files})
         self._inputs[ep.slug] = out
         return out
 
@@ -113,37 +115,41 @@ class Catalog:
             return None
 
     def load_record(self, ep: Episode) -> record.EpisodeRecord:
-        """The episode's build record; NotBuiltError saying why there is none."""
+        """The episode's build record; NotBuiltError saying why there is none.
+
+        Read fast (toolkit.store.record): when the record was built from the episode as
+        loaded now, the catalogue's episode stands for its snapshot.
+        """
         folder = self.episode_folder(ep)
         if not (folder / record.RECORD_FILE).exists():
             promote.recover(folder)     # a promotion cut short: the previous build comes back
-        return record.load(folder, root=self.root, slug=ep.slug)
+        same = (self.inputs(ep).episode, ep) if ep.feed in self.shows else None
+        return record.load(folder, root=self.root, slug=ep.slug, same=same)
 
-    def raw_record(self, ep: Episode) -> dict | None:
-        """The episode's build record as plain JSON data (see record.peek), or None."""
-        folder = self.episode_folder(ep)
-        if not (folder / record.RECORD_FILE).exists():
-            promote.recover(folder)
-        return record.peek(folder)
+    def is_current(self, ep: Episode, rec: record.EpisodeRecord | None) -> bool:
+        """True when `rec` is what a build of `ep` would make now: the question every
+        command asks (build skips it, feed and status trust it)."""
+        return rec is not None and not self.stale(ep, rec)
 
     def stale(self, ep: Episode, rec: record.EpisodeRecord) -> list[str]:
-        """What changed since `rec` was built: fields, files, 'feeds/x.toml'... ([] = current)."""
-        now, then = self.inputs(ep), rec.inputs
+        """What changed since `rec` was built: fields, files, 'feeds/x.toml', built audio
+        gone... ([] = current)."""
+        then, now = rec.inputs, self.inputs(ep)
         changed = []
-        for key in sorted(set(now) | set(then)):
-            if now.get(key) == then.get(key):
-                continue
+        for key in then.changed(now):
             if key == "episode":
                 old, new = codec.dump(rec.episode, base=self.root), codec.dump(ep, base=self.root)
                 fields = [k for k in new if new[k] != old.get(k)]
                 # No field differs: podkit now reads the same file into a different shape.
                 changed.append(f"{display(ep.path, self.root)} "
                                f"({', '.join(fields) or 'as read by this podkit version'})")
-            elif key.startswith("file:"):
-                changed.append(key[5:])
             else:
                 changed.append({"podkit": "podkit version", "feed": f"feeds/{ep.feed}.toml",
                                 "templates": "templates/"}.get(key, key))
+        # The built audio must still be there (a producer may have cleaned the stage).
+        missing = [m.path for m in (rec.audio, *rec.extra_audio) if not os.path.isfile(m.path)]
+        if missing:
+            changed.append(f"built audio missing ({', '.join(p.name for p in missing)})")
         return changed
 
     def save(self) -> None:

@@ -7,25 +7,27 @@ stat of every entry in it (name, size, mtime_ns, inode, ctime_ns), the digest of
 feed it belongs to and the version of the loader's code, beside the loaded Episode and
 the warnings its loading gave. Any difference and the folder is read again. Errors are
 never memoized: a folder with a problem is read every time, so its message is fresh.
-Stored as JSON through the one codec (no pickle: build/ may be shared).
+Stored as JSON through the one codec (no pickle: build/ may be shared); an episode is
+decoded only when its folder is unchanged.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import logging
 import os
 from pathlib import Path
 
+import msgspec
+
 from toolkit import __version__, codec
 from toolkit.errors import Problem
-from toolkit.fsutil import write_text
+from toolkit.fsutil import write_bytes
 from toolkit.model import Episode
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 #: The modules whose code decides what an episode folder loads to.
 _LOADER = ("toolkit.config.episode", "toolkit.config.tomlread", "toolkit.config.show",
            "toolkit.model", "toolkit.standards.stdcheck", "toolkit.standards.wavheader",
@@ -63,39 +65,54 @@ def folder_stamp(folder: Path) -> list:
     return out
 
 
+class _Entry(msgspec.Struct):
+    """One folder's memo; the episode and its warnings stay JSON text until a hit."""
+
+    feed: str
+    stamp: list
+    episode: msgspec.Raw
+    problems: msgspec.Raw
+    digest: str
+
+
+class _File(msgspec.Struct):
+    version: int = 0
+    loader: str = ""
+    episodes: dict[str, _Entry] = {}
+
+
 class Memo:
     """Loaded episodes by folder name, valid while their stamps match (see the module doc)."""
 
     def __init__(self, path: Path | None, root: Path) -> None:
         self.path, self.root = path, root
         self.loader = loader_stamp()
-        self._old: dict[str, dict] = {}
-        self._new: dict[str, dict] = {}
+        self._old: dict[str, _Entry] = {}
+        self._new: dict[str, _Entry] = {}
         self._dirty = False
         if path is None:
             return
         try:
-            data = json.loads(path.read_text("utf-8"))
-            if data.get("version") == VERSION and data.get("loader") == self.loader:
-                self._old = data["episodes"]
-        except (OSError, ValueError, KeyError, AttributeError, TypeError):
-            pass        # none yet, or damaged: every folder is read
+            data = codec.decode(_File, path.read_bytes())
+            if data.version == VERSION and data.loader == self.loader:
+                self._old = data.episodes
+        except (OSError, ValueError):
+            pass        # none yet, or damaged (CodecError is a ValueError): every folder is read
 
     def get(self, folder: Path, feed_digest: str) -> tuple[Episode, list[Problem], str] | None:
         """The memoized episode of `folder`, its warnings and its digest, if still valid."""
         entry = self._old.get(folder.name)
-        if entry is None or entry.get("feed") != feed_digest:
+        if entry is None or entry.feed != feed_digest:
             return None
         try:
-            if entry["stamp"] != folder_stamp(folder):
+            if entry.stamp != folder_stamp(folder):
                 return None
-            ep = codec.load(Episode, entry["episode"], base=self.root)
-            problems = [codec.load(Problem, p) for p in entry["problems"]]
-            entry["digest"]
-        except (OSError, codec.CodecError, KeyError, TypeError):
+            ep = codec.decode(Episode, entry.episode, base=self.root)
+            problems = codec.decode(list[Problem], entry.problems)
+        except (OSError, ValueError):
             return None
         self._new[folder.name] = entry
-        return ep, problems, str(entry["digest"])
+        return ep, problems, entry.digest
 
     def put(self, folder: Path, feed_digest: str, ep: Episode, problems: list[Problem],
             digest: str) -> None:
@@ -104,10 +121,9 @@ class Memo:
             stamp = folder_stamp(folder)
         except OSError:
             return
-        self._new[folder.name] = {"feed": feed_digest, "stamp": stamp,
-                                  "episode": codec.dump(ep, base=self.root),
-                                  "problems": [codec.dump(p) for p in problems],
-                                  "digest": digest}
+        self._new[folder.name] = _Entry(
+            feed_digest, stamp, msgspec.Raw(msgspec.json.encode(codec.dump(ep, base=self.root))),
+            msgspec.Raw(msgspec.json.encode([codec.dump(p) for p in problems])), digest)
         self._dirty = True
 
     def save(self) -> None:
@@ -115,8 +131,7 @@ class Memo:
         if self.path is None or not (self._dirty or set(self._old) - set(self._new)):
             return
         try:
-            write_text(self.path, json.dumps({"version": VERSION, "loader": self.loader,
-                                              "episodes": self._new}, separators=(",", ":"),
-                                             ensure_ascii=False) + "\n")
+            write_bytes(self.path, msgspec.json.encode(_File(VERSION, self.loader, self._new))
+                        + b"\n")
         except Exception as exc:  # noqa: BLE001 - a memo that cannot be saved only costs time
             log.warning("catalogue memo not saved: %s", exc)

@@ -14,7 +14,7 @@ from toolkit import environ
 from toolkit.config import cutconf, presets, speechconf
 from toolkit.config.delivery import read_targets
 from toolkit.config.tomlread import Table, parse_toml
-from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
+from toolkit.errors import Problem, Severity
 from toolkit.model import (
     Category,
     Funding,
@@ -375,14 +375,3 @@ def load_shows(root: Path, problems: list[Problem]) -> dict[str, Show | None]:
         shows[path.stem] = read_show(path, root, problems)
     return shows
 
-
-def load_show(root: Path, feed_id: str) -> Show:
-    """One feed by id; ProblemsError listing its problems if it is invalid."""
-    path = root / "feeds" / f"{feed_id}.toml"
-    if not path.exists():  # a FIFO or a folder of that name: read_show says what it is
-        raise ConfigError(f"no feed named {feed_id!r} (expected {display(path, root)})", field="feed")
-    problems: list[Problem] = []
-    show = read_show(path, root, problems)
-    if show is None:
-        raise ProblemsError(problems)
-    return show

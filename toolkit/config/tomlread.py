@@ -25,15 +25,14 @@ from typing import Any, TypeVar
 
 from toolkit import fsutil
 from toolkit.errors import Problem, Severity
+from toolkit.standards.contenttypes import NOT_XML_RE
 
 E = TypeVar("E", bound=Enum)
 
 _TIME_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
-#: Characters XML 1.0 cannot carry, and the C1 controls it discourages (feed.py removes the
-#: same set from what reaches the feed). In a TOML string they can only come from an escape
-#: such as "\u0001" or from text decoded with the wrong code page, so they are refused
-#: where they are written rather than dropped on the way into the feed.
-NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# NOT_XML_RE: in a TOML string such characters can only come from an escape such as
+# "\u0001" or from text decoded with the wrong code page, so they are refused where they
+# are written rather than dropped on the way into the feed.
 def text_problem(value: str) -> str | None:
     """Why `value` cannot be written as text into a TOML file and a feed (None: it can):
     invalid UTF-8 (from a command line, decoded with surrogate escapes), or a character

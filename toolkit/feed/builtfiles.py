@@ -15,10 +15,11 @@ from pathlib import Path
 
 from toolkit import model
 from toolkit.errors import MediaError
+from toolkit.fsutil import public_files
 from toolkit.feed.findings import Report
 from toolkit.feed.rules import ITUNES, TAG_RE, Item, ParsedFeed, text
 from toolkit.standards import artwork, prefix
-from toolkit.store.layout import site_key, url_for
+from toolkit.store.layout import url_for
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,8 @@ def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str |
     checked against them and ffmpeg is not started for it. With `enclosure_prefix` (the
     show's analytics prefix) enclosures are matched to files through it.
     """
-    site = Path(site)
-    files: dict[str, Path] = {}
-    for path in sorted(site.rglob("*")):
-        # Dotfiles are half-written temp files (fsutil.atomic_path), never published.
-        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(site).parts):
-            files[url_for(base_url, site_key(site, path))] = path
+    # Dotfiles are half-written temp files (fsutil.atomic_path), never published.
+    files = {url_for(base_url, key): Path(f"{site}/{key}") for key in public_files(site)}
     return OwnFeedContext(feed_url=feed_url, files=files, podcast_guid=podcast_guid,
                           probe_audio=probe_audio, durations=dict(durations or {}),
                           enclosure_prefix=enclosure_prefix)

@@ -45,8 +45,13 @@ def _ext(url: str) -> str:
 
 
 def _rss(it: Item, report: Report, guids: dict[str, int], urls: dict[str, int]) -> None:
-    # Long because it is the list of RSS item rules, one short check each, in the order
-    # docs/feed.md lists them.
+    # The RSS item rules in the order docs/feed.md lists them.
+    _rss_identity(it, report, guids)
+    _rss_enclosure(it, report, urls)
+
+
+def _rss_identity(it: Item, report: Report, guids: dict[str, int]) -> None:
+    """Title, guid (present, unique, isPermaLink right) and pubDate."""
     el, i = it.el, it.id
     if not text(el.find("title")):
         report.error("rss.item.title", i, "title", f"item {it.index} has no <title>")
@@ -75,6 +80,11 @@ def _rss(it: Item, report: Report, guids: dict[str, int], urls: dict[str, int]) 
             report.error("rss.item.pubdate", i, "pubDate",
                          f"{pub!r} is not an RFC 2822 date with a zone "
                          "('Thu, 07 Mar 2019 18:00:00 +0900')")
+
+
+def _rss_enclosure(it: Item, report: Report, urls: dict[str, int]) -> None:
+    """The enclosure: one, complete, a unique URL, a byte length, a type that fits it."""
+    el, i = it.el, it.id
     encs = el.findall("enclosure")
     if not encs:
         report.error("rss.item.enclosure", i, "enclosure", "no <enclosure> (the episode's media)")

@@ -20,7 +20,6 @@ escaped text instead, which every XML parser reads back as the same string.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -33,16 +32,14 @@ from toolkit import fsutil, model
 from toolkit.errors import FeedError
 from toolkit.feed import p20extra
 from toolkit.standards import categories, prefix, renditions, stdcheck
-from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, PODCAST_NS
+from toolkit.standards.contenttypes import ATOM_NS, ITUNES_NS, NOT_XML_RE, PODCAST_NS
 from toolkit.standards.contenttypes import CHAPTERS_TYPE as CHAPTERS_MIME
 
 log = logging.getLogger(__name__)
 
 GENERATOR = "podkit"
 
-#: What XML 1.0 forbids (its Char production) plus the C1 controls it discourages (section
-#: 2.2), which feedparser and others reinterpret as Windows-1252 ('\x91' becomes a quote).
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ILLEGAL_XML = NOT_XML_RE     # dropped from text, refused in identifiers
 
 
 def xml_safe(text: str, *, where: str | Path | None = None, field: str | None = None) -> str:

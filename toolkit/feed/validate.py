@@ -34,9 +34,6 @@ __all__ = ["RULES", "Checked", "Finding", "OwnFeedContext", "check_bytes", "chec
            "findings_json", "format_findings", "has_errors", "own_context", "read_source",
            "validate_feed", "validate_source"]
 
-#: Kept for callers of the first API: the per-read timeout is `feedread.READ_TIMEOUT`.
-FETCH_TIMEOUT = READ_TIMEOUT
-
 
 @dataclass(frozen=True)
 class Checked:

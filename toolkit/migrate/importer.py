@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import tomllib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +33,7 @@ from toolkit.errors import FeedError, PodkitError
 from toolkit.feed import foreign
 from toolkit.fsutil import write_bytes, write_text
 from toolkit.migrate import importextras, importfeed, importmap, sidecar
-from toolkit.model import is_slug
+from toolkit.model import is_slug, slugify
 from toolkit.showlife import showinit
 from toolkit.standards import stdcheck
 
@@ -61,15 +59,6 @@ class ImportReport:
     failures: list[str] = field(default_factory=list)     # downloads that failed
     left: list[str] = field(default_factory=list)         # items not imported (exit 1)
     support_files: list[str] = field(default_factory=list)   # Makefile, .gitignore written
-
-
-def slugify(text: str, fallback: str = "episode") -> str:
-    """A slug from a title: ASCII letters and digits, single hyphens, at most 60 characters."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    if len(slug) > 60:
-        slug = slug[:60].rsplit("-", 1)[0] if "-" in slug[:60] else slug[:60]
-    return slug if slug and is_slug(slug) else fallback
 
 
 def _sha(data: bytes) -> str:

@@ -7,6 +7,7 @@ import os
 import shutil
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.config.episode import EPISODE_FILE, TRANSCRIPT_EXT, episode_folders
 from toolkit.config import tomlread
@@ -16,6 +17,9 @@ from toolkit.errors import ConfigError, Problem, ProblemsError
 from toolkit.fsutil import kind_problem, os_problem, write_text
 from toolkit.model import is_slug
 from toolkit.site import notes
+
+if TYPE_CHECKING:
+    from toolkit.config.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +138,7 @@ def _sources(audio: tuple[Path, ...], transcripts: tuple[Path, ...],
     return sources
 
 
-def _pick_feed(root: Path, cat, feed_id: str | None) -> str:  # noqa: ANN001 - a Catalog
+def _pick_feed(root: Path, cat: Catalog, feed_id: str | None) -> str:
     """The feed a new episode belongs to: the one named, else the only one there is."""
     if feed_id is not None:
         if feed_id not in cat.shows:

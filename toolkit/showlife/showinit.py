@@ -23,11 +23,9 @@ import io
 import json
 import logging
 import os
-import re
 import shutil
 import string
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,6 +36,7 @@ from toolkit import fsutil
 from toolkit.config.show import read_show
 from toolkit.config.tomlread import text_problem
 from toolkit.errors import ConfigError, Problem, ProblemsError, Severity
+from toolkit.model import slugify
 from toolkit.standards import artwork
 
 log = logging.getLogger(__name__)
@@ -63,12 +62,6 @@ class ShowSettings:
     description: str | None = None  # default: "<title>, a podcast by <author>."
     link: str | None = None         # default: base_url (the published index page)
     explicit: bool = False
-
-
-def slugify(text: str) -> str:
-    """A feed id from a title: ASCII, lowercase, single hyphens ('' when nothing is left)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
 
 
 def _toml(value: str) -> str:
@@ -101,7 +94,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:  # noqa: ANN001
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+          width: int) -> list[str]:
     """Greedy word wrap; a word wider than the line stays on a line of its own."""
     lines: list[str] = []
     for word in text.split():

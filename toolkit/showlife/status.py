@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import logging
 import os
 import re
@@ -35,12 +34,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from toolkit import codec
 from toolkit.config.catalog import Catalog
 from toolkit.deliver.record import DeliveryLog
-from toolkit.fsutil import sha256_file
+from toolkit.fsutil import public_files, sha256_file
 from toolkit.model import Episode, Show, TargetKind
 from toolkit.pipeline import select
-from toolkit.store import record
+from toolkit.store.record import EpisodeRecord
 from toolkit.store.layout import FEED_FILE
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class EpisodeStatus:
     integrated: float | None = None       # LUFS of the MP3 as built
     true_peak: float | None = None        # dBTP of the MP3 as built
     limiting: str | None = None           # the limiter's warning, if it worked hard
+    warnings: tuple[str, ...] = ()        # every build step's warning, "topic: message"
     cuts: tuple[dict, ...] = ()           # each named cut as built: name, file, loudness, slot
     delivery: str = ""                    # per delivery target: delivered, outdated, not yet
 
@@ -86,7 +87,8 @@ class EpisodeStatus:
                 "detail": self.detail, "duration_s": _round(self.duration, 3),
                 "integrated_lufs": _round(self.integrated, 2),
                 "true_peak_dbtp": _round(self.true_peak, 2), "limiting": self.limiting,
-                "cuts": list(self.cuts), "delivery": self.delivery}
+                "warnings": list(self.warnings), "cuts": list(self.cuts),
+                "delivery": self.delivery}
 
     @property
     def cuts_text(self) -> str:
@@ -158,7 +160,7 @@ def show_status(root: Path | Catalog, feed_id: str | None = None, *, now: dt.dat
         for ep in mine:
             row = _status(cat, ep, now, compare)
             if sent is not None and row.state is not State.DRAFT:
-                row = replace(row, delivery=_delivery(show, sent, _brief(cat, ep)))
+                row = replace(row, delivery=_delivery(show, sent, cat.record(ep)))
             rows.append(row)
     rows += _invalid(cat, feed_id, {e.slug for e in episodes})
     if cat.layout.build.is_dir():
@@ -181,131 +183,36 @@ def _invalid(cat: Catalog, feed_id: str | None, loaded: set[str]) -> list[Episod
     return list(out.values())
 
 
-@dataclass(frozen=True)
-class _Brief:
-    """The few fields of a build record status shows (decoding whole records costs 5x more)."""
-
-    inputs: dict[str, str]
-    audio_url: str
-    duration: float | None
-    integrated: float | None
-    true_peak: float | None
-    limiting: str | None
-    cuts: tuple[dict, ...] = ()                   # each built cut as status shows it
-    cut_files: tuple[tuple[str, str, str], ...] = ()   # (cut, file name, sha256) per built cut
-
-
-def _delivery(show: Show, sent: DeliveryLog, rec: _Brief | None) -> str:
-    """Per target: 'station: delivered 2026-12-07', 'outdated' (an older build of the cut
-    was sent), 'not delivered', or 'no air cut built'."""
-    out = []
-    for target in show.delivery:
-        files = [(name, sha) for cut, name, sha in (rec.cut_files if rec else ()) if cut == target.cut]
-        got = sent.entries.get(target.name, {})
-        if not files:
-            out.append(f"{target.name}: no {target.cut} cut built")
-        elif all(got.get(n, {}).get("sha256") == sha for n, sha in files):
-            out.append(f"{target.name}: delivered {max(str(got[n].get('at', '')) for n, _ in files)[:10]}")
-        elif any(n in got for n, _ in files):
-            out.append(f"{target.name}: outdated (rebuilt since; run `podkit deliver`)")
-        else:
-            out.append(f"{target.name}: not delivered")
-    return "; ".join(out)
-
-
-def _brief(cat: Catalog, ep: Episode) -> _Brief | None:
-    """The record's figures, or None when the episode is not built (or its record unusable)."""
-    path = cat.episode_folder(ep) / record.RECORD_FILE
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        rec = cat.record(ep)        # recovers a promotion cut short, as every command does
-        if rec is None:
-            return None
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    try:
-        if data.get("version") != record.VERSION:
-            return None
-        parts = data["steps"]
-        master, audio = parts.get("audio") or {}, parts["tags"]["audio"]
-        loud = (master.get("renditions") or {}).get("mp3") or master.get("after") or {}
-        cuts = tuple((str(c.get("name") or ""), Path(str(c["path"])).name, str(c.get("sha256")))
-                     for c in (parts.get("cuts") or {}).get("cuts") or ()
-                     if isinstance(c, dict) and c.get("path"))
-        return _Brief(dict(data["inputs"]), audio["url"], audio.get("duration"),
-                      loud.get("integrated"), loud.get("true_peak"),
-                      (master.get("limiting") or {}).get("warning"),
-                      tuple(_cut_brief(c) for c in (parts.get("cuts") or {}).get("cuts", [])),
-                      cuts)
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _status(cat: Catalog, ep: Episode, now: dt.datetime, compare) -> EpisodeStatus:  # noqa: ANN001
-    rec = _brief(cat, ep)
-    base = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
+def _status(cat: Catalog, ep: Episode, now: dt.datetime,
+            compare: _LocalTarget | _RemotePlan | None) -> EpisodeStatus:
+    rec = cat.record(ep)      # read fast: the header, the audio parts; the episode if stale
+    base: dict = dict(slug=ep.slug, feed=ep.feed, number=ep.number, date=ep.date)
     if rec is not None:
-        base.update(duration=rec.duration, integrated=rec.integrated, true_peak=rec.true_peak,
-                    limiting=rec.limiting, cuts=rec.cuts)
-    changed: list[str] = []
-    if rec is not None and rec.inputs != cat.inputs(ep):
-        full = cat.record(ep)       # only now the whole record: which fields changed
-        changed = cat.stale(ep, full) if full is not None else ["the build record"]
+        loud = rec.renditions.get("mp3") or rec.loudness_after
+        base.update(duration=rec.audio.duration, integrated=loud.integrated if loud else None,
+                    true_peak=loud.true_peak if loud else None,
+                    limiting=rec.limiting.warning if rec.limiting else None,
+                    warnings=tuple(f"{topic}: {m}" for topic, m in rec.warnings),
+                    cuts=tuple(_cut_brief(codec.dump(c)) for c in rec.cuts))
+    changed = cat.stale(ep, rec) if rec is not None else []
     if ep.draft:
         how = "not built" if rec is None else f"stale: {', '.join(changed)}" if changed else "built"
-        return EpisodeStatus(state=State.DRAFT, detail=how, **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.DRAFT, detail=how, **base)
     if rec is None:
         when = f"scheduled for {_day(ep.date)}" if ep.date > now else "due: run `podkit build`"
-        return EpisodeStatus(state=State.NOT_BUILT, detail=when, **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.NOT_BUILT, detail=when, **base)
     if changed:
-        return EpisodeStatus(state=State.STALE, detail=f"changed: {', '.join(changed)}",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.STALE, detail=f"changed: {', '.join(changed)}", **base)
     if ep.date > now:
-        return EpisodeStatus(state=State.SCHEDULED, detail=f"for {_day(ep.date)}",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.SCHEDULED, detail=f"for {_day(ep.date)}", **base)
     if compare is None:
-        return EpisodeStatus(state=State.BUILT, detail="S3 target not asked (use --remote)",
-                             **base)  # type: ignore[arg-type]
+        return EpisodeStatus(state=State.BUILT, detail="S3 target not asked (use --remote)", **base)
     state, detail = compare.state(ep, rec)
-    return EpisodeStatus(state=state, detail=detail, **base)  # type: ignore[arg-type]
-
-
-_CUT_KEYS = ("name", "path", "format", "integrated", "true_peak", "target", "ceiling",
-             "duration", "slot", "slot_error", "slot_tolerance", "cart")
-
-
-def _cut_brief(c: dict) -> dict:
-    """A cut's record entry as status shows it (path relative to build/)."""
-    return {k: c.get(k) for k in _CUT_KEYS}
-
-
-def _clock(seconds: float) -> str:
-    total = int(max(0.0, seconds) + 0.5)
-    return f"{total // 60}:{total % 60:02d}"
+    return EpisodeStatus(state=state, detail=detail, **base)
 
 
 def _day(when: dt.datetime) -> str:
     return when.isoformat(timespec="minutes")
-
-
-def _episode_files(folder: str, prefix: str = "") -> list[str]:
-    """The built files of an episode that go public, as paths relative to `folder` (dot
-    files are podkit's own). Strings and scandir, not Path: this runs for every episode."""
-    out = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return out
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            out += _episode_files(entry.path, f"{prefix}{entry.name}/")
-        else:
-            out.append(prefix + entry.name)
-    return out
 
 
 def _feed_urls(feed: Path) -> set[str]:
@@ -329,19 +236,19 @@ class _LocalTarget:
         self.root = show.publish.directory or cat.layout.public(show.id)
         self.published = _feed_urls(self.root / FEED_FILE)
 
-    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
         key = f"episodes/{ep.slug}"
         built, published = f"{self.stage}/{key}", f"{self.root}/{key}"
-        if rec.audio_url not in self.published and not os.path.isdir(published):
+        if rec.audio.url not in self.published and not os.path.isdir(published):
             return State.BUILT, "not published yet"
-        differ = [name for name in sorted(_episode_files(built))
+        differ = [name for name in public_files(built)
                   if not _same(f"{built}/{name}", f"{published}/{name}")]
         if differ:
             names = ", ".join(differ[:3])
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return State.DIFFERS, f"{names}{more} not as built: run `podkit feed` and `podkit publish`"
-        if rec.audio_url not in self.published:
+        if rec.audio.url not in self.published:
             return State.DIFFERS, "not in the published feed: run `podkit feed` and `podkit publish`"
         return State.PUBLISHED, ""
 
@@ -385,11 +292,11 @@ class _RemotePlan:
             if parts[0] == "episodes" and len(parts) > 2:
                 self.pending.setdefault(parts[1], []).append(e.key)
 
-    def state(self, ep: Episode, rec: _Brief) -> tuple[State, str]:
+    def state(self, ep: Episode, rec: EpisodeRecord) -> tuple[State, str]:
         """PUBLISHED, DIFFERS or BUILT, with what differs."""
         if self.error:
             return State.BUILT, self.error
-        audio_key = rec.audio_url.removeprefix(self.show.base_url)
+        audio_key = rec.audio.url.removeprefix(self.show.base_url)
         if audio_key not in self.site_keys:
             return State.BUILT, "not in the feed yet: run `podkit feed`"
         pending = self.pending.get(ep.slug, [])
@@ -398,3 +305,37 @@ class _RemotePlan:
         if pending:
             return State.DIFFERS, f"{len(pending)} file(s) to upload: run `podkit publish`"
         return State.PUBLISHED, ""
+
+
+_CUT_KEYS = ("name", "path", "format", "integrated", "true_peak", "target", "ceiling",
+             "duration", "slot", "slot_error", "slot_tolerance", "cart")
+
+
+def _cut_brief(c: dict) -> dict:
+    """A cut's record entry as status shows it (path relative to build/)."""
+    return {k: c.get(k) for k in _CUT_KEYS}
+
+
+def _clock(seconds: float) -> str:
+    total = int(max(0.0, seconds) + 0.5)
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def _delivery(show: Show, sent: DeliveryLog, rec: EpisodeRecord | None) -> str:
+    """Per target: 'station: delivered 2026-12-07', 'outdated' (an older build of the cut
+    was sent), 'not delivered', or 'no air cut built'."""
+    out = []
+    for target in show.delivery:
+        files = [(Path(c.path).name, c.sha256) for c in (rec.cuts if rec else ())
+                 if c.name == target.cut]
+        got = sent.entries.get(target.name, {})
+        if not files:
+            out.append(f"{target.name}: no {target.cut} cut built")
+        elif all(got.get(n, {}).get("sha256") == sha for n, sha in files):
+            when = max(str(got[n].get("at", "")) for n, _ in files)[:10]
+            out.append(f"{target.name}: delivered {when}")
+        elif any(n in got for n, _ in files):
+            out.append(f"{target.name}: outdated (rebuilt since; run `podkit deliver`)")
+        else:
+            out.append(f"{target.name}: not delivered")
+    return "; ".join(out)

@@ -21,6 +21,10 @@ CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 #: The URL early Podcasting 2.0 feeds declared instead of PODCAST_NS (readers accept both).
 PODCAST_NS_OLD = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 DEFAULT_TYPE = "application/octet-stream"
+#: Characters XML 1.0 cannot carry (its Char production), plus the C1 controls it
+#: discourages (section 2.2), which feedparser and others reinterpret as Windows-1252
+#: ('\x91' becomes a quote). The TOML reader refuses them, the feed writer drops them.
+NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 #: By file extension (lower case, with the dot).
 BY_EXTENSION: dict[str, str] = {

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from toolkit.fsutil import atomic_path, sha256_file
 from toolkit.model import Episode, MediaFile, Show, Transcript
-from toolkit.site import notes
 from toolkit.store import parts
+from toolkit.store.record import Inputs
 from toolkit.store.layout import Layout, media_name, site_key, url_for
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class EpisodeJob:
     root: Path
     show: Show
     episode: Episode
-    inputs: dict[str, str]
+    inputs: Inputs
     cover: str                      # site key of the show's published cover
     settings: BuildSettings = BuildSettings()
 
@@ -126,6 +126,7 @@ class Context:
     @property
     def page_url(self) -> str:
         """The URL the episode's page will have (tags and notes link to it)."""
+        from toolkit.site import notes     # jinja2: only a build needs it
         return url_for(self.show.base_url, notes.episode_page_key(self.episode.slug))
 
     def add(self, name: str, part: Any) -> None:

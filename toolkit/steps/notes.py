@@ -1,8 +1,6 @@
 """The notes and page steps: show notes (feed text, notes.md) and the episode's pages."""
 from __future__ import annotations
 
-from toolkit.site import notes
-from toolkit.site.pages import page_data, page_notes
 from toolkit.steps.base import Context, Step, copy_addressed
 from toolkit.store.parts import ClipsPart, NotesPart, PagePart
 
@@ -16,6 +14,7 @@ class Notes(Step):
 
     def run(self, ctx: Context) -> NotesPart:
         """Render the notes (description, content:encoded) and write notes.md."""
+        from toolkit.site import notes     # jinja2, markdown: only a build needs them
         ctx.progress("pages", 0.0)
         ep_notes = notes.episode_notes(ctx.episode, ctx.part("chapters").chapters,
                                        ctx.show.templates, page_url=ctx.page_url)
@@ -33,6 +32,8 @@ class Page(Step):
 
     def run(self, ctx: Context) -> PagePart:
         """Write index.html and embed.html into the work folder."""
+        from toolkit.site import notes
+        from toolkit.site.pages import page_data, page_notes
         show, episode, folder = ctx.show, ctx.episode, ctx.folder
         art_url = folder.url(copy_addressed(episode.art, ctx.work, "art")) if episode.art else None
         chapters, tagged = ctx.part("chapters"), ctx.part("tags")

@@ -117,9 +117,21 @@ class Layout:
         return None
 
 
+#: Hex digits of the SHA-256 in a content-addressed name (48 bits: no collision in a show).
+MEDIA_HASH_CHARS = 12
+
+
 def media_name(slug: str, sha256: str, ext: str) -> str:
     """A content-addressed file name: the URL changes when the bytes do, so caches can be immutable."""
-    return f"{slug}-{sha256[:12]}.{ext.lstrip('.')}"
+    return f"{slug}-{sha256[:MEDIA_HASH_CHARS]}.{ext.lstrip('.')}"
+
+
+def is_media_name(name: str, stem: str) -> bool:
+    """True when `name` is one `media_name(stem, ...)` gave (any hash, any extension)."""
+    base, _, ext = name.rpartition(".")
+    digest = base.removeprefix(f"{stem}-")
+    return bool(ext) and base != digest and len(digest) == MEDIA_HASH_CHARS \
+        and all(c in "0123456789abcdef" for c in digest)
 
 
 def site_key(site: Path, path: Path) -> str:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from toolkit import codec
 from toolkit.errors import NotBuiltError
@@ -48,26 +50,121 @@ log = logging.getLogger(__name__)
 RECORD_FILE = ".podkit-build.json"
 #: The episode's transcript as the page shows it (HTML fragment), read only when a page needs it.
 TRANSCRIPT_FRAGMENT = ".podkit-transcript.html"
-#: Bump when the record's shape changes: older records read as "not built".
-VERSION = 3
+#: Bump when the record's shape changes: older records read as "not built" (rebuilt once).
+VERSION = 4
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What a build read, by kind; a record is current while all of it is unchanged."""
+
+    podkit: str                     # podkit's, the record's and the audio engine's versions
+    feed: str                       # digest of the feed's definition (toolkit.config.catalog)
+    templates: str                  # digest of the show's template overrides ('' for none)
+    episode: str                    # digest of the episode as loaded
+    files: dict[str, str] = field(default_factory=dict)  # shown path -> SHA-256, every file read
+
+    def changed(self, now: Inputs) -> list[str]:
+        """What differs, the episode's own sources first: `episode`, then file paths, then
+        `feed`, `templates`, `podkit`."""
+        files = [f for f in sorted({*self.files, *now.files})
+                 if self.files.get(f) != now.files.get(f)]
+        return ["episode"] * (self.episode != now.episode) + files + \
+            [k for k in ("feed", "templates", "podkit") if getattr(self, k) != getattr(now, k)]
+
+
+class _Version(msgspec.Struct):
+    version: int = 0
+
+
+class _Head(msgspec.Struct):
+    """A record as read: the header typed, the episode and the parts left as JSON text
+    until asked for (a no-op build or `status` over 2,000 episodes needs neither)."""
+
+    version: int
+    inputs: Inputs
+    episode: msgspec.Raw
+    warnings: tuple[tuple[str, str], ...] = ()
+    steps: dict[str, msgspec.Raw] = {}
+
+
 class EpisodeRecord:
     """One built episode, as every stage after the build sees it.
 
     `steps` holds what each build step produced, by step name (toolkit.store.parts); the
-    properties below name the parts the feed, pages and validation read.
+    properties below name the parts the feed, pages and validation read. `warnings` are
+    the steps' warnings as (topic, message), kept so that a build served from its record
+    shows them again. A record read from disk decodes its episode and each part the first
+    time they are asked for.
     """
 
-    version: int
-    episode: Episode                          # the episode as built (not as the sources say now)
-    inputs: dict[str, str]                    # input name -> SHA-256 (or a version string)
-    steps: dict[str, Any] = field(default_factory=dict)  # step name -> its part
+    __slots__ = ("version", "inputs", "warnings", "_episode", "_steps", "_raw", "_root",
+                 "_path")
+
+    def __init__(self, version: int, episode: Episode | None, inputs: Inputs,
+                 steps: dict[str, Any] | None = None,
+                 warnings: tuple[tuple[str, str], ...] = ()) -> None:
+        self.version, self.inputs, self.warnings = version, inputs, tuple(warnings)
+        self._episode: Episode | None = episode
+        self._steps: dict[str, Any] = dict(steps or {})
+        self._raw: dict[str, msgspec.Raw] = {}
+        self._root: Path | None = None
+        self._path: Path | None = None
+
+    @classmethod
+    def _read(cls, head: _Head, root: Path, path: Path, episode: Episode | None
+              ) -> EpisodeRecord:
+        rec = cls(head.version, episode, head.inputs, warnings=head.warnings)
+        if episode is None:
+            rec._raw[""] = head.episode            # "" is never a step's name
+        rec._raw.update(head.steps)
+        rec._root, rec._path = root, path
+        return rec
+
+    def _decode(self, tp: Any, raw: msgspec.Raw, what: str) -> Any:
+        try:
+            return codec.decode(tp, raw, base=self._root) if tp else msgspec.json.decode(raw)
+        except (codec.CodecError, ValueError) as exc:
+            raise NotBuiltError(f"build record damaged ({what}: {exc}); run `podkit build "
+                                f"{self._path.parent.name if self._path else ''}`",
+                                path=self._path) from None
+
+    @property
+    def episode(self) -> Episode:
+        """The episode as built (not as the sources say now)."""
+        if self._episode is None:
+            self._episode = self._decode(Episode, self._raw.pop(""), "episode")
+        return self._episode
+
+    @property
+    def steps(self) -> dict[str, Any]:
+        """Every step's part by step name (typed where the step's part type is known)."""
+        for name in list(self._raw):
+            if name:
+                self.part(name)
+        return dict(self._steps)
 
     def part(self, name: str, default: Any = None) -> Any:
         """The part step `name` added (`default` when the step did not run)."""
-        return self.steps.get(name, default)
+        if name in self._steps:
+            return self._steps[name]
+        raw = self._raw.pop(name, None) if name else None
+        if raw is None:
+            return default
+        # A part whose step this process does not know stays plain data.
+        self._steps[name] = self._decode(parts.TYPES.get(name), raw, f"steps.{name}")
+        return self._steps[name]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EpisodeRecord):
+            return NotImplemented
+        return (self.version, self.inputs, self.warnings, self.episode, self.steps) == \
+            (other.version, other.inputs, other.warnings, other.episode, other.steps)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EpisodeRecord(version={self.version}, slug={self.slug!r}, steps={sorted(self.steps)})"
 
     @property
     def slug(self) -> str:
@@ -77,7 +174,7 @@ class EpisodeRecord:
     @property
     def audio(self) -> MediaFile:
         """The MP3 enclosure."""
-        return self.steps["tags"].audio
+        return self.part("tags").audio
 
     @property
     def duration(self) -> float:
@@ -87,7 +184,7 @@ class EpisodeRecord:
     @property
     def extra_audio(self) -> tuple[MediaFile, ...]:
         """The other published renditions (.m4a, .opus)."""
-        return self.steps["tags"].extra
+        return self.part("tags").extra
 
     @property
     def transcripts(self) -> tuple[MediaFile, ...]:
@@ -190,51 +287,43 @@ def save(folder: Path, record: EpisodeRecord, *, root: Path) -> Path:
 
     Paths are stored relative to the show folder `root`, so the show folder can move.
     """
-    data = codec.dump(record, base=root)
+    data = {"version": record.version, "episode": codec.dump(record.episode, base=root),
+            "inputs": codec.dump(record.inputs), "warnings": codec.dump(record.warnings),
+            "steps": {name: codec.dump(part, base=root) for name, part in record.steps.items()}}
     path = record_path(folder)
     write_text(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return path
 
 
-def load(folder: Path, *, root: Path, slug: str) -> EpisodeRecord:
-    """The record of the episode built into `folder`; NotBuiltError if absent or unreadable."""
+def load(folder: Path, *, root: Path, slug: str,
+         same: tuple[str, Episode] | None = None) -> EpisodeRecord:
+    """The record of the episode built into `folder`; NotBuiltError if absent or unreadable.
+
+    `same` is (digest, episode) of the episode as loaded now: when the record was built
+    from an episode with that digest, that object stands for the record's own snapshot
+    (equal by construction) and the snapshot is never decoded.
+    """
     path = record_path(folder)
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise NotBuiltError(f"episode {slug!r} is not built yet: run `podkit build {slug}`",
                             path=f"episodes/{slug}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise NotBuiltError(f"build record unreadable ({exc}); run `podkit build {slug}`",
                             path=path) from exc
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        raise NotBuiltError(f"built by another podkit version; run `podkit build {slug}`",
-                            path=path)
     try:
-        rec = codec.load(EpisodeRecord, data, base=root)
-        steps = {}
-        for name, raw in rec.steps.items():
-            # A part whose step this process does not know stays plain data.
-            kind = parts.TYPES.get(name)
-            try:
-                steps[name] = codec.load(kind, raw, base=root) if kind else raw
-            except codec.CodecError as exc:
-                raise codec.CodecError(f"steps.{name}.{exc}") from None
-        return replace(rec, steps=steps)
-    except (codec.CodecError, KeyError, TypeError) as exc:
+        version = codec.decode(_Version, data).version
+        if version == VERSION:
+            head = codec.decode(_Head, data, base=root)
+    except (codec.CodecError, ValueError) as exc:
         raise NotBuiltError(f"build record damaged ({exc}); run `podkit build {slug}`",
                             path=path) from exc
-
-
-def peek(folder: Path) -> dict[str, Any] | None:
-    """The record of the episode built into `folder` as plain JSON data (None when absent,
-    unreadable or of another version): enough to tell whether it is current without
-    decoding it all (a no-op build of 2,000 episodes reads 2,000 records)."""
-    try:
-        data = json.loads(record_path(folder).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+    if version != VERSION:
+        raise NotBuiltError(f"built by another podkit version; run `podkit build {slug}`",
+                            path=path)
+    episode = same[1] if same is not None and same[0] == head.inputs.episode else None
+    return EpisodeRecord._read(head, root, path, episode)
 
 
 def transcript_fragment(folder: Path) -> str:
