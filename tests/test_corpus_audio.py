@@ -138,14 +138,16 @@ def rate_part(root: Path) -> None:
     speech_wav(root / EP / "phone.wav", 2.0, rate=22050, channels=1)
     lavfi(root / EP / "studio.flac", *sine(440, 3.0, 48000), "-ac", "2")
     edit(root / EP_TOML, '"intro.flac"', '"phone.wav"')
-    edit(root / EP_TOML, '"body.flac"', '"studio.flac"')
+    # The tone stands 3.4 LU above the phone's speech: a music part, set under it.
+    edit(root / EP_TOML, '"body.flac"', '"studio.flac"\nlevel = "-3 LU"')
 
 
 def mono_and_sting(root: Path) -> None:
     speech_wav(root / EP / "speech.wav", 3.0, channels=1)
     sting(root / EP / "sting.flac")
     edit(root / EP_TOML, '"intro.flac"', '"speech.wav"')
-    edit(root / EP_TOML, '"body.flac"', '"sting.flac"')
+    # The sting stands 5.5 LU above the speech: set under it, as a producer would.
+    edit(root / EP_TOML, '"body.flac"', '"sting.flac"\nlevel = "-3 LU"')
 
 
 CASES = [

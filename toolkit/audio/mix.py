@@ -79,13 +79,19 @@ def speech_segments(log_: loudness.BlockLog, spans: Sequence[PartSpan],
     When voice activity finds none (a programme of held tones, say), every segment of
     the speech parts counts: some reference is better than none.
     """
+    return _speech(log_, spans, parts)[0]
+
+
+def _speech(log_: loudness.BlockLog, spans: Sequence[PartSpan],
+            parts: Sequence[AudioPart]) -> tuple[np.ndarray, bool]:
+    """(speech_segments, whether a voice was found at all)."""
     active = voice_activity(log_)
     inside = np.zeros(len(active), dtype=bool)
     for s in spans:
         if parts[s.index].level_re_speech is None:
             inside[_segments(s, log_, len(active))] = True
     speech = active & inside
-    return speech if speech.any() else inside
+    return (speech, True) if speech.any() else (inside, False)
 
 
 def part_gain(log_: loudness.BlockLog, spans: Sequence[PartSpan], parts: Sequence[AudioPart],
@@ -142,7 +148,7 @@ def report(log_: loudness.BlockLog, spans: Sequence[PartSpan], parts: Sequence[A
     and its distance from the speech, and a warning per part more than MUSIC_MARGIN_LU
     above it."""
     seg = log_.segment_energy(gains_db)
-    speech = speech_segments(log_, spans, parts)
+    speech, voiced = _speech(log_, spans, parts)
     speech_lufs = loudness.gated_integrated(seg[speech])
     rows, warnings = [], []
     for s in spans:
@@ -154,12 +160,14 @@ def report(log_: loudness.BlockLog, spans: Sequence[PartSpan], parts: Sequence[A
                      "lufs": round(part_lufs, 1) if math.isfinite(part_lufs) else None,
                      "re_speech_lu": None if re is None else round(re, 1),
                      "level": parts[s.index].level_re_speech})
-        if re is not None and re > MUSIC_MARGIN_LU:
+        # Without a voice (tones, music only) there is no speech to stand above.
+        if voiced and re is not None and re > MUSIC_MARGIN_LU:
             warnings.append(f"part {s.index + 1} ({name}) stands {re:.1f} LU above the speech "
                             f"(warned above {MUSIC_MARGIN_LU:g} LU): set `level = \"-6 LU\"` on "
                             "it to place it relative to the speech")
     return {"speech_lufs": round(speech_lufs, 1) if math.isfinite(speech_lufs) else None,
-            "speech_s": round(float(speech.sum()) * 0.1, 1), "margin_lu": MUSIC_MARGIN_LU,
+            "speech_s": round(float(speech.sum()) * 0.1, 1) if voiced else 0.0,
+            "voice_found": voiced, "margin_lu": MUSIC_MARGIN_LU,
             "parts": rows, "warnings": warnings}
 
 
