@@ -63,7 +63,8 @@ class BuildSummary:
                    renditions=tuple((kind, s.integrated, s.true_peak) for kind, s in
                                     sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")),
                    warnings=rec.warnings,
-                   as_delivered=rec.episode.passthrough,
+                   # re-mastered passthrough went through the limiter (only then reported)
+                   as_delivered=rec.episode.passthrough and rec.limiting is None,
                    cuts=tuple(cut_line(c) for c in rec.cuts))
 
     @property
@@ -116,8 +117,9 @@ def build_episode(job: EpisodeJob, *, progress: Progress = _noop) -> BuildSummar
         for step in steps.STEPS:       # looked up now: a test (or a plugin) may add a step
             if step.applies(ctx):
                 ctx.add(step.name, step.run(ctx))
-        # ctx.job.episode: the episode as built (the audio step may re-master a passthrough)
-        rec = record.EpisodeRecord(version=record.VERSION, episode=ctx.job.episode,
+        # The episode as loaded (its digest is the record's key); a re-mastered passthrough's
+        # settings are in the audio part.
+        rec = record.EpisodeRecord(version=record.VERSION, episode=job.episode,
                                    inputs=job.inputs, steps=dict(ctx.parts),
                                    warnings=steps.warnings(ctx.parts))
         record.save(work, rec, root=job.root)

@@ -242,18 +242,20 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
 
 def _loudness_rows(show: Show, rec: EpisodeRecord) -> list[RenditionLoudness]:
     target = rec.episode.loudness or show.preset.loudness
-    aim = target.for_channels((rec.episode.encoding or show.preset.encoding).channels)
+    master = rec.part("audio")
+    encoding = getattr(master, "remastered", None) or rec.episode.encoding or show.preset.encoding
+    aim = target.for_channels(encoding.channels)
     # A passthrough file is the old host's master: measured, reported, never "off target"
-    # (a rebuild cannot change it; `[encoding] remaster = true` does). The record's episode
-    # of a re-mastered one has passthrough off.
-    delivered = rec.episode.passthrough
+    # (a rebuild cannot change it; `[encoding] remaster = true` does). A re-mastered one
+    # went through the limiter, whose report only a mastered build has.
+    delivered = rec.episode.passthrough and rec.limiting is None
     rows = [RenditionLoudness(rec.slug, rec.audio.path.suffix.lstrip(".") if delivered else kind,
                               s.integrated, s.true_peak, aim, target.true_peak, delivered,
                               LOUDNESS_TOLERANCE_LU)
             for kind, s in sorted(rec.renditions.items(), key=lambda r: r[0] != "mp3")]
     # Each named cut (air...) against its own target, measured on its own file.
     return rows + [RenditionLoudness(rec.slug, c.name, c.integrated, c.true_peak, c.target,
-                                     c.ceiling, c.tolerance) for c in rec.cuts]
+                                     c.ceiling, tolerance=c.tolerance) for c in rec.cuts]
 
 
 def _off_target(r: RenditionLoudness) -> bool:

@@ -78,3 +78,17 @@ def test_bad_cut_declarations_are_one_line_naming_the_field(show_root, tail, par
         _edit(show_root, tail=tail, part_cuts=part_cuts)
     _, problems = _load(show_root)
     assert any(line.startswith(expected) for line in problems), problems
+
+
+def test_a_change_to_the_feeds_cuts_reaches_episodes_read_from_the_memo(show_root):
+    # The catalogue memo keeps loaded episodes between commands; a feed's [cuts.x] table
+    # is part of each episode (episodes override it key by key), so changing it must not
+    # leave the memoised episodes with the old cut.
+    (show_root / "build").mkdir()
+    _edit(show_root, feed='[cuts.air]\npreset = "ebu-r128"\n')
+    (first,) = catalog.load(show_root).episodes
+    assert first.cuts[0].integrated == -23.0
+    fp = show_root / "feeds" / "test-radio.toml"
+    fp.write_text(fp.read_text("utf-8").replace('"ebu-r128"', '"prss"'), "utf-8")
+    (again,) = catalog.load(show_root).episodes
+    assert again.cuts[0].integrated == -24.0

@@ -68,8 +68,12 @@ def _loudness_line(rows: list[RenditionLoudness]) -> str:
         for kind in dict.fromkeys(r.kind for r in group):
             mine = [r for r in group if r.kind == kind]
             lo, hi = min(r.integrated for r in mine), max(r.integrated for r in mine)
-            targets = sorted({(r.target, r.ceiling) for r in mine})
-            aim = ", ".join(f"{t:g} LUFS, <= {c:g} dBTP" for t, c in targets)
+            # "-16/-19 LUFS, <= -1 dBTP": stereo and mono targets of one kind share a ceiling.
+            ceilings = sorted({r.ceiling for r in mine})
+            aim = "; ".join(
+                "/".join(f"{t:g}" for t in sorted({r.target for r in mine if r.ceiling == c},
+                                                   reverse=True)) + f" LUFS, <= {c:g} dBTP"
+                for c in ceilings)
             parts.append(f"{len(mine)} {kind.upper()} {lo:.1f} to {hi:.1f} LUFS, true peak "
                          f"<= {max(r.true_peak for r in mine):.1f} dBTP"
                          + ("" if delivered else f" (target {aim})"))

@@ -177,9 +177,10 @@ def load(root: Path) -> Catalog:
     memo = catmemo.Memo(layout.build / "cache" / "catalogue.json" if layout.build.is_dir()
                         else None, root)
     # What an episode's loading takes from its feed: that it exists, its guid (item guids
-    # derive from it) and its preset (the episode's loudness starts from it). Not the
-    # publish target, which the environment may change from one command to the next.
-    shows_digest = _digest({k: [v.guid, codec.dump(v.preset)] if v else None
+    # derive from it), its preset (the episode's loudness starts from it) and its named cuts
+    # (an episode's [cuts.x] keys override the feed's). Not the publish target, which the
+    # environment may change from one command to the next.
+    shows_digest = _digest({k: [v.guid, codec.dump(v.preset), codec.dump(v.cuts)] if v else None
                             for k, v in defined.items()})
     for folder in folders:
         hit = memo.get(folder, shows_digest)

@@ -36,11 +36,13 @@ class Audio(Step):
         progress = lambda st, f: ctx.progress(f"audio {st}" if st in  # noqa: E731
                                               ("done", "cached") else st, f)
         from toolkit.audio import passthrough
+        remastered = None
         if episode.passthrough and not passthrough.as_delivered(episode, show):
             # `[encoding] remaster = true`: mastered like any episode, in its own channels
             # and bitrate; the record keeps the settings used (the episode as built).
             episode = passthrough.remaster(episode, episode.encoding or show.preset.encoding)
-            ctx.job = replace(ctx.job, episode=episode)
+            ctx.job = replace(ctx.job, episode=episode)     # later steps tag it like any
+            remastered = episode.encoding
         if episode.passthrough:  # already mastered: measured, never re-encoded
             audio = passthrough.build_audio(episode, cache, progress=progress)
         else:
@@ -58,7 +60,8 @@ class Audio(Step):
                           renditions=dict(audio.renditions) or {"mp3": audio.after},
                           assembled=tuple(audio.parts), limiting=audio.limiting,
                           # a passthrough result has no mix to report on
-                          mix_warnings=tuple(getattr(audio, "mix_warnings", ())))
+                          mix_warnings=tuple(getattr(audio, "mix_warnings", ())),
+                          remastered=remastered)
 
     def warnings(self, part: MasterPart) -> tuple[str, ...]:
         """The limiter worked hard."""

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.model import AlignReport, Chapter, CutOutput, Limiting, LoudnessStats, MediaFile
+from toolkit.model import (
+    AlignReport,
+    Chapter,
+    CutOutput,
+    EncodingSettings,
+    Limiting,
+    LoudnessStats,
+    MediaFile,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,9 @@ class MasterPart:
     assembled: tuple[tuple[str, float], ...] = ()  # (title, seconds) per assembled part
     limiting: Limiting | None = None          # None: not measured (passthrough)
     mix_warnings: tuple[str, ...] = ()        # parts far above the speech (toolkit.audio.mix)
+    # A re-mastered passthrough (`[encoding] remaster`): the settings it was mastered with
+    # (its own channels, at most its bitrate); None for every other build.
+    remastered: EncodingSettings | None = None
 
 
 @dataclass(frozen=True)
