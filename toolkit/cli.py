@@ -243,7 +243,7 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
 
 
 # Release, inspection and import commands, and init, status and release, live in their own
-# modules (cli_tools, cli_show), registered here.
+# modules (commands/tools.py, commands/show.py), registered here.
 from toolkit.commands.show import COMMANDS as _SHOW_COMMANDS  # noqa: E402
 from toolkit.commands.tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402
 
