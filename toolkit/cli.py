@@ -283,8 +283,8 @@ def feed(c: Context, feed_id: str | None, now_text: str | None) -> None:
               + (f", {len(r.drafts)} draft(s)" if r.drafts else ""))
 
 
-# Release, inspection and import commands, and init, status and release, live in their own
-# modules (cli_tools, cli_show), registered here.
+# Inspection, import, init, status, release, clip and deliver commands live in their own
+# modules (commands/tools.py, show.py, clip.py, deliver.py), registered here.
 from toolkit.commands.clip import COMMANDS as _CLIP_COMMANDS  # noqa: E402
 from toolkit.commands.deliver import COMMANDS as _DELIVER_COMMANDS  # noqa: E402
 from toolkit.commands.show import COMMANDS as _SHOW_COMMANDS  # noqa: E402

@@ -234,7 +234,7 @@ def test_unfinished_uploads_under_the_prefix_are_aborted(s3, show_site):
                                        "build/site", "build/site/radio/public"])
 def test_local_target_overlapping_the_sources_is_refused(tmp_path, directory):
     # A show's layout, as `podkit feed` leaves it; publish is called directly, bypassing the
-    # check at load time, so publish_local must refuse on its own.
+    # check at load time, so publish/local.py must refuse on its own.
     root = tmp_path / "show"
     for folder in ("episodes/ep-a", "feeds", "templates"):
         (root / folder).mkdir(parents=True)

@@ -152,7 +152,7 @@ def _publish(t: Table | None, root: Path, feed_id: str) -> PublishTarget:
     if kind is TargetKind.S3 and t is not None and (why := key_prefix_problem(s3["prefix"] or "")):
         t.error("prefix", why)
     target_dir = Path(directory) if Path(directory).is_absolute() else root / directory
-    # A local target inside the sources would overwrite them (publish_local refuses it too).
+    # A local target inside the sources would overwrite them (publish/local.py refuses it too).
     if t is not None and kind is TargetKind.LOCAL and (why := Layout(root).overlaps_sources(target_dir)):
         t.error("directory", why)
     return PublishTarget(kind=kind, public_read=public_read, directory=target_dir,

@@ -1,6 +1,6 @@
 """Our own feed against the files we built: sizes, durations, artwork, chapters, transcripts.
 
-Another producer's feed can only be checked as text (`feedrules`, `itemrules`); for the
+Another producer's feed can only be checked as text (`feed/rules.py`, `feed/itemrules.py`); for the
 feed `podkit feed` wrote we also hold every published file, so the numbers in the
 feed are compared with the bytes they describe. Audio durations come from
 `toolkit.ffmpeg.probe` (the one ffmpeg chokepoint); artwork is read with Pillow.

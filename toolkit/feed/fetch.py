@@ -1,6 +1,6 @@
 """The bytes of a feed podkit did not write: a file or an http(s) URL, every read capped.
 
-    fetched = feedfetch.read_bytes("https://example.org/feed.xml", deadline=30)
+    fetched = fetch.read_bytes("https://example.org/feed.xml", deadline=30)
     fetched.data, fetched.content_type           # bytes, and the HTTP Content-Type (or None)
 
 `toolkit.feed.foreign` decodes them; `podkit validate` and `podkit import` call it.

@@ -1,7 +1,7 @@
 """Reading feeds podkit did not write, the way XML parsers and podcast apps do.
 
-    read = feedread.read_feed("https://example.org/feed.xml")   # or a file path
-    read = feedread.decode(data, content_type="text/xml; charset=EUC-KR")
+    read = foreign.read_feed("https://example.org/feed.xml")   # or a file path
+    read = foreign.decode(data, content_type="text/xml; charset=EUC-KR")
     read.text, read.encoding, read.origin, read.findings, read.is_xml
 
 One place for `podkit validate` and `podkit import`: the bytes (capped, see

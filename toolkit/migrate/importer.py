@@ -1,6 +1,6 @@
 """`podkit import FEED_URL|FILE`: move an existing podcast into feeds/ and episodes/.
 
-    read (feedread: any encoding, capped, one deadline) -> parse (importfeed, defusedxml)
+    read (feed/foreign.py: any encoding, capped, one deadline) -> parse (importfeed, defusedxml)
       -> feeds/<id>.toml + artwork -> per item: episodes/<slug>/episode.toml, notes.html,
          the enclosure (download: resumable, length-checked), transcripts, chapters, art
 

@@ -1,6 +1,6 @@
 """Another host's podcast feed, read into what `podkit import` maps (pure: no I/O).
 
-    show = importfeed.parse(feedread.read_feed(url).text, source=url)
+    show = importfeed.parse(foreign.read_feed(url).text, source=url)
     show.title, show.guid, show.items[0].guid, show.items[0].enclosure.url ...
 
 The XML is parsed with defusedxml (no entities, no external declarations). Hosts write

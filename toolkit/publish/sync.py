@@ -125,7 +125,7 @@ class Report:
 
 
 class Target(Protocol):
-    """What publish needs from a destination (`publish_s3.S3Target`, `publish_local.LocalTarget`)."""
+    """What publish needs from a destination (`publish.s3.S3Target`, `publish.local.LocalTarget`)."""
 
     requests: Counter[str]
     def describe(self, key: str = "") -> str: ...

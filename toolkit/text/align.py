@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Bump when the alignment changes: cached results of older versions are not reused.
 VERSION = 3
 SAMPLE_RATE = 16000
-FRAME_S = 0.01                  # pocketsphinx frames are 10 ms
+FRAME_S = align_window.FRAME_S  # pocketsphinx frames are 10 ms
 #: Primary language subtags with an acoustic model (the one in the pocketsphinx wheel).
 MODELS = {"en": "en-us"}
 #: Search beams (state, word), far wider than pocketsphinx's defaults (1e-48): the default

@@ -7,7 +7,7 @@ then nothing is placed. Here the search only ever sees a short window:
     place(pcm, keys, phones, decoders) -> [Placement | None] per word
 
 An anchor (a time and a word) starts at (0, first word). Each step aligns the audio from
-the anchor against a span of text that should fill about three quarters of it; the words
+the anchor against a span of text that should fill TEXT_SHARE (0.7) of it; the words
 placed well before the window's end are accepted up to the last pause among them, and the
 anchor moves to that pause. A window that fails is retried with less text, a wider beam
 and more audio (ATTEMPTS); one that still fails leaves its words unplaced (interpolated
@@ -31,6 +31,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FRAME = 160                     # samples per 10 ms frame at 16 kHz
+FRAME_S = 0.01                  # seconds per frame (pocketsphinx frames are 10 ms)
 #: Audio per window, in frames: about 25 s. Longer windows lose the path more often
 #: (accents, beds); shorter ones cost more in overlap and re-normalisation.
 WINDOW_FRAMES = 2500
@@ -140,7 +141,7 @@ def _suspect(found: list[Placement]) -> bool:
 
 def _span(phones: list[int], first: int, frames: float, rate: float) -> int:
     """The end (exclusive) of a span of words from `first` expected to last `frames`."""
-    budget, k = frames * 0.01 / rate, first
+    budget, k = frames * FRAME_S / rate, first
     while k < len(phones) and budget > 0:
         budget -= phones[k]
         k += 1
@@ -233,7 +234,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     out: list[Placement | None] = [None] * len(keys)
     # The programme's own pace (music and pauses included) is the cautious default: too
     # much text for a window loses the path, too little only costs another window.
-    slowest = total * 0.01 / max(1, sum(phones))
+    slowest = total * FRAME_S / max(1, sum(phones))
     at, word, rate, resync = 0, 0, max(START_RATE, slowest), False
     lead = False
     budget, failed = _Budget(total), 0        # failed: windows in a row that placed nothing
@@ -308,7 +309,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
         failed = 0
         spoken = found[keep - 1].end + 1 - found[0].start
         if keep >= 10 and spoken > 0:
-            local = spoken * 0.01 / sum(phones[word:word + keep])
+            local = spoken * FRAME_S / sum(phones[word:word + keep])
             rate = min(0.2, max(slowest, 0.5 * rate + 0.5 * local))
         # Into the pause after the last kept word, but not far: the next word's place is
         # unsure (it may have been pushed late by speech the span did not include).
