@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
                 "toolkit.publish", "toolkit.clips", "toolkit.deliver"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner", "toolkit.steps", "toolkit.clipping",
+               "toolkit.public", "toolkit.runner", "toolkit.steps", "toolkit.clipping",
                "toolkit.cluster", "toolkit.delivery"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from audiosignals import convert, ebur128, speech_like, write_wav
 from conftest import write_show
-from toolkit import ffmpeg, pipeline, release
+from toolkit import ffmpeg, pipeline, public
 from toolkit.cli import cli
 from toolkit.config import catalog
 from toolkit.store.layout import Layout
@@ -53,7 +53,7 @@ def clip_show(tmp_path_factory, _media_cache) -> Path:
     toml.write_text(toml.read_text("utf-8") + SOUNDBITE, "utf-8")
     results = pipeline.build(root)
     assert all(r.ok for r in results), [r.error for r in results]
-    release.write_feed(root, now=LATER)
+    public.write_feed(root, now=LATER)
     return root
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit import pipeline
-from toolkit import release as rel
+from toolkit import public as rel
 from toolkit.config.catalog import Catalog
 from toolkit.crosscheck import load_catalog
 from toolkit.errors import PodkitError, ProblemsError

@@ -1,4 +1,6 @@
-"""Releasing a show: pick what is public, write the feed and the index page, validate, publish.
+"""What the public gets after the build: pick what is public, write the feed and the index
+page, validate them against the built files, publish (`podkit release` runs these and more:
+toolkit.showlife.golive).
 
     stage (all builds) -> select (not draft, date <= now) -> site: feed.xml, index.html,
     cover, included episodes (hard links) -> validate against the built files -> publish
