@@ -104,9 +104,9 @@ def built_show(tmp_path_factory: pytest.TempPathFactory, _media_cache: Path) -> 
     """
     import datetime as dt
 
-    from toolkit import pipeline, release
+    from toolkit import deliver, pipeline
     root = write_show(tmp_path_factory.mktemp("built") / "show", _media_cache)
     results = pipeline.build(root)
     assert all(r.ok for r in results), [r.error for r in results]
-    release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    deliver.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     return root

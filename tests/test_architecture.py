@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("stages", {"toolkit.audio", "toolkit.text", "toolkit.tags", "toolkit.site", "toolkit.feed",
                 "toolkit.publish"}),
     ("build", {"toolkit.episode_build", "toolkit.pipeline", "toolkit.crosscheck",
-               "toolkit.release", "toolkit.runner", "toolkit.steps"}),
+               "toolkit.deliver", "toolkit.runner", "toolkit.steps"}),
     ("show", {"toolkit.migrate", "toolkit.showlife", "toolkit.api"}),
     ("cli", {"toolkit.cli", "toolkit.commands", "toolkit.__main__"}),
 ]

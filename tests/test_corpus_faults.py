@@ -40,7 +40,7 @@ from corpus_support import (  # noqa: F401
 from PIL import Image
 from s3server import moto_endpoint, s3  # noqa: F401
 
-from toolkit import pipeline, release
+from toolkit import deliver, pipeline
 from toolkit.publish import sync
 from toolkit.publish.plan import TransferSettings
 
@@ -108,12 +108,12 @@ def s3_show(s3, corpus_built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
            "PODKIT_S3_ADDRESSING_STYLE": "path"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    release.publish_show(root)
+    deliver.publish_show(root)
     v1 = s3.get("show/feed.xml")[2]
     assert v1 == (root / SITE / "feed.xml").read_bytes()
     edit(root / EP_TOML, 'title = "First episode"', 'title = "First episode, revised"')
     assert all(r.ok for r in pipeline.build(root))
-    release.write_feed(root, now=dt.datetime.now(dt.timezone.utc))
+    deliver.write_feed(root, now=dt.datetime.now(dt.timezone.utc))
     assert (root / SITE / "feed.xml").read_bytes() != v1
     s3.proxy.reset()
     return root, v1

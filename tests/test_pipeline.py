@@ -17,7 +17,7 @@ import feedparser
 import pytest
 from mutagen.id3 import ID3
 
-from toolkit import ffmpeg, pipeline, release
+from toolkit import deliver, ffmpeg, pipeline
 from toolkit.store.layout import Layout
 
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
@@ -67,7 +67,7 @@ def test_feed_reads_back_and_validates_clean(built: Path) -> None:
     assert entry.enclosures[0].href.endswith(mp3.name)
     assert int(entry.enclosures[0].length) == mp3.stat().st_size
     assert entry.itunes_duration in ("5", "4")
-    assert release.validate_own(built) == []
+    assert deliver.validate_own(built) == []
 
 
 def test_rebuild_does_no_audio_work_and_changes_no_byte(built: Path, tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_rebuild_does_no_audio_work_and_changes_no_byte(built: Path, tmp_path: P
     before = tree(root / "build" / "site")
     results = pipeline.build(root)
     assert [(r.value.cached, r.value.unchanged) for r in results] == [(True, True)]
-    release.write_feed(root, now=LATER)
+    deliver.write_feed(root, now=LATER)
     assert tree(root / "build" / "site") == before
 
 
@@ -95,12 +95,12 @@ def test_schedule_and_drafts_stay_out_of_feed_and_site(built: Path, tmp_path: Pa
             extra += "date = 2024-01-01T09:00:00+00:00\n"
         (dst / "episode.toml").write_text(extra + text)
     assert all(r.ok for r in pipeline.build(root))
-    (now,) = release.write_feed(root, now=LATER)
+    (now,) = deliver.write_feed(root, now=LATER)
     assert now.included == ("first-episode",) and now.waiting == ("future-one",)
     assert now.drafts == ("draft-one",)
     site = Layout(root).site("test-radio")
     assert sorted(p.name for p in (site / "episodes").iterdir()) == ["first-episode"]
-    (later,) = release.write_feed(root, now=dt.datetime(2032, 1, 1, tzinfo=dt.timezone.utc))
+    (later,) = deliver.write_feed(root, now=dt.datetime(2032, 1, 1, tzinfo=dt.timezone.utc))
     assert later.included == ("future-one", "first-episode")
     assert (site / "episodes" / "future-one" / "index.html").is_file()
     assert not (site / "episodes" / "draft-one").exists()
@@ -109,12 +109,12 @@ def test_schedule_and_drafts_stay_out_of_feed_and_site(built: Path, tmp_path: Pa
 def test_publish_local_twice_uploads_nothing_the_second_time(built: Path, tmp_path: Path) -> None:
     root = tmp_path / "show"
     shutil.copytree(built, root, symlinks=True)
-    (first,) = release.publish_show(root)
+    (first,) = deliver.publish_show(root)
     assert first.feed_uploaded and len(first.uploaded) >= 5
     target = root / "build" / "public" / "test-radio"
     published = {k: v for k, v in tree(target).items() if k != ".podkit-manifest.json"}
     assert published == tree(Layout(root).site("test-radio"))
-    (second,) = release.publish_show(root)
+    (second,) = deliver.publish_show(root)
     assert not second.uploaded and second.bytes_uploaded == 0 and not second.feed_uploaded
 
 

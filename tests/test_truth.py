@@ -17,7 +17,7 @@ import pytest
 from corpus_support import copy_show, podkit_inprocess, tree_hash
 from mutagen.id3 import ID3
 
-from toolkit import ffmpeg, pipeline, release
+from toolkit import deliver, ffmpeg, pipeline
 from toolkit.config import catalog
 from toolkit.config import episode as episode_mod
 from toolkit.store.layout import Layout
@@ -170,7 +170,7 @@ def test_validate_starts_no_process_per_item(show: Path, monkeypatch: pytest.Mon
         raise AssertionError("validate started a process")
     monkeypatch.setattr(subprocess, "Popen", refuse)
     monkeypatch.setattr(ffmpeg, "probe", refuse)
-    findings = release.validate_own(show)
+    findings = deliver.validate_own(show)
     assert [f for f in findings if f.severity.value == "error"] == []
 
 
@@ -180,7 +180,7 @@ def test_validate_compares_durations_with_the_record(show: Path) -> None:
     duration = text.split("<itunes:duration>")[1].split("<")[0]
     feed.write_text(text.replace(f"<itunes:duration>{duration}<",
                                  f"<itunes:duration>{int(duration) + 30}<"), "utf-8")
-    findings = release.validate_own(show)
+    findings = deliver.validate_own(show)
     assert any(f.rule == "apple.duration" and "the build measured" in f.message
                for f in findings), findings
 
@@ -267,7 +267,7 @@ def test_index_shows_the_newest_and_the_archive_lists_all(show: Path,
     edit(second / "episode.toml", "2024-05-01", "2024-05-08")
     ok(show, "build")
     monkeypatch.setattr(notes, "INDEX_EPISODES", 1)     # 50 in a real show
-    release.write_feed(show, now=release_now())
+    deliver.write_feed(show, now=release_now())
     index = (show / SITE / "index.html").read_text("utf-8")
     archive = (show / SITE / "archive.html").read_text("utf-8")
     assert "Second episode" in index and "First episode" not in index

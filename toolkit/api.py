@@ -30,7 +30,7 @@ if TYPE_CHECKING:       # types only: importing them would load every stage at `
     from toolkit.feed.findings import Finding
     from toolkit.model import AlignReport, Episode, Show
     from toolkit.publish.sync import Progress, Report
-    from toolkit.release import FeedResult, RenditionLoudness
+    from toolkit.deliver import FeedResult, RenditionLoudness
     from toolkit.runner import Progress as BuildProgress
     from toolkit.showlife.golive import ReleaseResult
     from toolkit.showlife.showinit import ShowSettings
@@ -127,15 +127,15 @@ class Project:
 
     def feed(self, *, feed: str | None = None, now: dt.datetime | None = None) -> list[FeedResult]:
         """Write each show's feed and pages from the build records (`podkit feed`)."""
-        from toolkit import pipeline, release
-        return release.write_feed(self.catalog, feed, now=now or pipeline.now())
+        from toolkit import deliver, pipeline
+        return deliver.write_feed(self.catalog, feed, now=now or pipeline.now())
 
     def validate(self, *, feed: str | None = None,
                  loudness: list[RenditionLoudness] | None = None) -> list[Finding]:
         """Our own feed checked against the rules, the built files and the records
         (errors have severity 'error'); `loudness` receives every rendition's figures."""
-        from toolkit import release
-        return release.validate_own(self.catalog, feed, loudness=loudness)
+        from toolkit import deliver
+        return deliver.validate_own(self.catalog, feed, loudness=loudness)
 
     def cue(self, *slugs: str, feed: str | None = None) -> list[Path]:
         """Write the radio cue sheets of built episodes (`podkit cue`); the paths written."""
@@ -145,15 +145,15 @@ class Project:
     def publish(self, *, feed: str | None = None, dry_run: bool = False, delete: bool = False,
                 progress: Callable[[Progress], None] | None = None) -> list[Report]:
         """Upload what changed, media first, the feed last (`podkit publish`)."""
-        from toolkit import release
-        return release.publish_show(self.catalog, feed, dry_run=dry_run, delete=delete,
+        from toolkit import deliver
+        return deliver.publish_show(self.catalog, feed, dry_run=dry_run, delete=delete,
                                     progress=progress)
 
     def preview_folder(self, *, feed: str | None = None,
                        published: bool = False) -> tuple[Show, Path]:
         """The show and the folder `podkit preview` serves (the build, or the last publish)."""
-        from toolkit import release
-        return release.preview_folder(self.catalog, feed, published=published)
+        from toolkit import deliver
+        return deliver.preview_folder(self.catalog, feed, published=published)
 
     def status(self, *, feed: str | None = None, now: dt.datetime | None = None,
                remote: bool = False) -> StatusReport:

@@ -4,9 +4,9 @@
       audio (assemble, normalize, encode; cached) -> transcripts -> chapters -> tag
         -> notes -> page -> cue sheet -> record       (build_episode, in a private folder,
                                                         promoted whole: toolkit.store.promote)
-    records -> feed + index page                       (toolkit.release.write_feed)
-    records + site -> validate                         (toolkit.release.validate_own)
-    site -> publish (media first, feed last)           (toolkit.release.publish_show)
+    records -> feed + index page                       (toolkit.deliver.write_feed)
+    records + site -> validate                         (toolkit.deliver.validate_own)
+    site -> publish (media first, feed last)           (toolkit.deliver.publish_show)
 
 After the build, the record is the only source of truth: nothing later reads the
 episode's sources again. The CLI calls these functions; they log, never print.

@@ -17,7 +17,7 @@ from conftest import make_tone
 from mutagen.id3 import ID3, TIT2
 from mutagen.mp3 import MP3
 
-from toolkit import ffmpeg, pipeline, release
+from toolkit import deliver, ffmpeg, pipeline
 from toolkit.audio import loudness
 from toolkit.config import catalog
 from toolkit.tags import id3
@@ -96,7 +96,7 @@ def test_keep_tags_publishes_the_file_byte_for_byte(passthrough_root: Path) -> N
     src = toml.parent / "mastered.mp3"
     _build(passthrough_root)
     pipeline.build(passthrough_root)
-    release.write_feed(passthrough_root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    deliver.write_feed(passthrough_root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     feed = feedparser.parse((passthrough_root / "build/site/test-radio/feed.xml").read_bytes())
     item = next(e for e in feed.entries if e.title == "Mastered elsewhere")
     enclosure = item.enclosures[0]

@@ -15,7 +15,7 @@ from import_hosts import HOSTS, Server, build_feed, server  # noqa: F401
 from import_hosts import empty_show as _show
 from mutagen.id3 import ID3
 
-from toolkit import pipeline, release
+from toolkit import deliver, pipeline
 from toolkit.config import catalog
 from toolkit.migrate import importer
 
@@ -41,7 +41,7 @@ def _by_guid(root: Path) -> dict[str, dict]:
 def _build_and_feed(root: Path) -> feedparser.FeedParserDict:
     results = pipeline.build(root, jobs=2)
     assert all(r.ok for r in results), [r.error for r in results]
-    release.write_feed(root, now=LATER)
+    deliver.write_feed(root, now=LATER)
     return feedparser.parse((root / "build/site").glob("*/feed.xml").__next__().read_bytes())
 
 

@@ -343,7 +343,7 @@ def sample_site(tmp_path_factory):
     """The bundled sample show (its shorter episode), built, released and served by preview."""
     import datetime as dt
 
-    from toolkit import pipeline, release
+    from toolkit import deliver, pipeline
     from toolkit.publish import preview
     root = tmp_path_factory.mktemp("sample") / "show"
     shutil.copytree(REPO / "feeds", root / "feeds")
@@ -351,7 +351,7 @@ def sample_site(tmp_path_factory):
     shutil.copytree(REPO / "episodes" / "pyeongchang-hockey", root / "episodes" / "pyeongchang-hockey")
     results = pipeline.build(root)
     assert all(r.ok for r in results), [r.error for r in results]
-    (feed,) = release.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    (feed,) = deliver.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     server = preview.make_server(feed.path.parent, "127.0.0.1", 0, base_url=feed.show.base_url)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, feed.path.parent, server.url

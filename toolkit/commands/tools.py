@@ -14,7 +14,7 @@ from toolkit.commands.context import Context, clock, pass_ctx
 from toolkit.errors import PodkitError
 
 if TYPE_CHECKING:
-    from toolkit.release import RenditionLoudness
+    from toolkit.deliver import RenditionLoudness
 
 
 @click.command()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import pipeline
-from toolkit import release as rel
+from toolkit import deliver as rel
 from toolkit.crosscheck import load_catalog
 from toolkit.errors import PodkitError, ProblemsError
 

@@ -1,4 +1,6 @@
-"""Releasing a show: pick what is public, write the feed and the index page, validate, publish.
+"""Delivering what was built: pick what is public, write the feed and the index page,
+validate, publish, pick the preview folder (`podkit release`, which checks and builds
+first, is toolkit.showlife.golive).
 
     stage (all builds) -> select (not draft, date <= now) -> site: feed.xml, index.html,
     cover, included episodes (hard links) -> validate against the built files -> publish
