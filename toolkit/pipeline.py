@@ -201,7 +201,7 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
         # Workers are forked: loading the audio engine and the taggers once here spares
         # each of them the imports.
         from toolkit.audio import master
-        from toolkit.tags import id3  # noqa: F401
+        from toolkit.tags import tagging  # noqa: F401
         from toolkit.text import chapters, transcript  # noqa: F401
         master.warm_up()
     for result in runner.run_jobs(build_episode, todo, workers=jobs, progress=progress):

@@ -10,7 +10,7 @@ from test_tag import CHAPTERS, ffmetadata, make_episode, make_image, make_show
 
 from toolkit import ffmpeg
 from toolkit.errors import PodkitError
-from toolkit.tags import id3, mp4
+from toolkit.tags import mp4, tagging
 from toolkit.text import chapters as chapters_mod
 
 
@@ -33,7 +33,7 @@ def tag_it(tmp_path: Path, src: Path, out: Path) -> tuple[Path, object, object]:
     ep = make_episode(tmp_path, chapters=CHAPTERS)
     make_image(ep.dir / "outro.png", 200, "PNG")
     resolved = chapters_mod.resolve(ep, (), 6.0)
-    id3.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
+    tagging.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
                   v2_version=3)
     return out, show, ep
 
@@ -68,7 +68,7 @@ def test_m4a_tagging_is_idempotent_and_keeps_the_audio(tmp_path, aac):
     first = out.read_bytes()
     again = tmp_path / "again.m4a"
     shutil.copyfile(out, again)
-    id3.tag_audio(again, show, ep, chapters=chapters_mod.resolve(ep, (), 6.0),
+    tagging.tag_audio(again, show, ep, chapters=chapters_mod.resolve(ep, (), 6.0),
                   transcript_text="Jane Host: Hello.")
     assert again.read_bytes() == first
     assert packets_md5(out) == packets_md5(aac)
@@ -82,4 +82,4 @@ def test_ffmetadata_escapes_special_characters():
 
 def test_unknown_extension_is_refused(tmp_path):
     with pytest.raises(PodkitError, match="cannot tag .ogg"):
-        id3.tag_audio(tmp_path / "x.ogg", make_show(tmp_path), make_episode(tmp_path))
+        tagging.tag_audio(tmp_path / "x.ogg", make_show(tmp_path), make_episode(tmp_path))

@@ -16,7 +16,7 @@ from test_tag import CHAPTERS, make_episode, make_image, make_show
 from toolkit.audio import encode
 from toolkit.errors import MediaError
 from toolkit.model import EncodingSettings
-from toolkit.tags import id3
+from toolkit.tags import tagging
 from toolkit.tags import opus as tag_opus
 from toolkit.text import chapters as chapters_mod
 
@@ -41,7 +41,7 @@ def _tag(tmp_path: Path, src: Path, out: Path):  # noqa: ANN202 - (path, show, e
     ep = make_episode(tmp_path, chapters=CHAPTERS)
     make_image(ep.dir / "outro.png", 200, "PNG")
     resolved = chapters_mod.resolve(ep, (), 6.0)
-    id3.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
+    tagging.tag_audio(src, show, ep, chapters=resolved, transcript_text="Jane Host: Hello.", out=out,
                   v2_version=3, page_url="https://example.org/ep/")
     return out, show, ep
 

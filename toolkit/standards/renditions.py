@@ -24,7 +24,7 @@ from toolkit.standards import contenttypes
 if TYPE_CHECKING:
     from toolkit.model import EncodingSettings
 
-#: How a format carries its tags (toolkit.tags.id3 dispatches on it).
+#: How a format carries its tags (toolkit.tags.tagging dispatches on it).
 ID3, MP4_ATOMS, VORBIS, UNTAGGED = "id3", "mp4", "vorbis", "none"
 
 

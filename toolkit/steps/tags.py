@@ -21,7 +21,7 @@ class Tags(Step):
     def run(self, ctx: Context) -> TaggedPart:
         """The published audio files, the MP3 first; the broadcast deliverable to the reports."""
         from toolkit.fsutil import sha256_file
-        from toolkit.tags import id3
+        from toolkit.tags import tagging
         from toolkit.text import transcript
         ctx.progress("tagging", 0.0)
         show, episode, slug, work = ctx.show, ctx.episode, ctx.episode.slug, ctx.work
@@ -40,8 +40,9 @@ class Tags(Step):
                 tagged = work / f".tagging.{fmt.ext}"
                 shutil.copyfile(master_file, tagged)
             else:
-                tagged = id3.tag_audio(master_file, show, episode, out=work / f".tagging.{fmt.ext}",
-                                       v2_version=ctx.job.settings.id3_version, **tag_args)
+                tagged = tagging.tag_audio(master_file, show, episode,
+                                           out=work / f".tagging.{fmt.ext}",
+                                           v2_version=ctx.job.settings.id3_version, **tag_args)
             placed = work / media_name(slug, sha256_file(tagged), fmt.ext)
             os.replace(tagged, placed)
             built.append(ctx.folder.media(placed, fmt.mime, ctx.audio.duration))

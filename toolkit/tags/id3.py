@@ -1,9 +1,8 @@
-"""The tag stage: ID3 tags on the MP3 (iTunes atoms on an .m4a: tag_mp4; Vorbis comments
-on an .opus: tag_opus), with mutagen.
+"""ID3 tags on the MP3, with mutagen (the other formats: tags/mp4.py and tags/opus.py;
+tags/tagging.py picks the tagger by format).
 
-This is the only module that imports mutagen. Tagging rebuilds the file as
-`fresh tag + the untouched audio payload`: every tag already in the input (ID3v2 at
-the front, APEv2, Lyrics3 and ID3v1 at the end) is dropped, the new ID3v2 tag is
+Tagging rebuilds the file as `fresh tag + the untouched audio payload`: every tag
+already in the input (ID3v2 at the front, APEv2, Lyrics3 and ID3v1 at the end) is dropped, the new ID3v2 tag is
 rendered to bytes, and the MPEG frames are copied after it byte for byte into a temp
 file that is renamed over the target. So tagging never touches the audio, never
 leaves a half-written file, and tagging twice gives identical bytes.
@@ -55,10 +54,7 @@ from mutagen.mp3 import MP3, HeaderNotFoundError
 from toolkit import fsutil
 from toolkit.errors import MediaError
 from toolkit.model import Chapter, Episode, Show
-from toolkit.standards import renditions
 from toolkit.tags import pictures
-from toolkit.tags.mp4 import tag_m4a
-from toolkit.tags.opus import tag_opus
 
 log = logging.getLogger(__name__)
 
@@ -283,22 +279,5 @@ def _copy_range(src: io.BufferedReader, dst: io.BufferedWriter, length: int) -> 
         remaining -= len(block)
 
 
-def tag_audio(path: Path, show: Show, episode: Episode, **kwargs) -> Path:
-    """Tag a rendition the way its format is tagged (toolkit.standards.renditions): .mp3 with ID3,
-    .m4a/.mp4 with iTunes atoms (chapters via ffmpeg), .opus with Vorbis comments; see
-    tag_mp3, tag_m4a and tag_opus."""
-    suffix = Path(path).suffix.lower()
-    fmt = renditions.by_ext(suffix)
-    tagging = fmt.tagging if fmt else renditions.MP4_ATOMS if suffix in (".mp4", ".m4b") else None
-    if tagging == renditions.ID3:
-        return tag_mp3(path, show, episode, **kwargs)
-    kwargs.pop("v2_version", None)
-    if tagging == renditions.MP4_ATOMS:
-        return tag_m4a(path, show, episode, **kwargs)
-    if tagging == renditions.VORBIS:
-        return tag_opus(path, show, episode, **kwargs)
-    raise MediaError(f"cannot tag {suffix or 'extensionless'} files (mp3, m4a or opus)", path=path)
-
-
-__all__ = ["tag_mp3", "tag_audio", "build_id3", "render_id3", "audio_span", "mp3_duration",
+__all__ = ["tag_mp3", "build_id3", "render_id3", "audio_span", "mp3_duration",
            "id3_language"]
