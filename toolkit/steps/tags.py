@@ -45,7 +45,7 @@ class Tags(Step):
             else:
                 tagged = tagging.tag_audio(master_file, show, episode,
                                            out=work / f".tagging.{fmt.ext}",
-                                       v2_version=ctx.job.settings.id3_version, **tag_args)
+                                           v2_version=ctx.job.settings.id3_version, **tag_args)
             placed = work / media_name(slug, sha256_file(tagged), ext)
             os.replace(tagged, placed)
             built.append(ctx.folder.media(placed, mime, ctx.audio.duration))
