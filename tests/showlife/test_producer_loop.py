@@ -153,10 +153,14 @@ def test_status_has_a_feed_column_with_two_feeds(show: Path, takes: Path) -> Non
 
 
 def test_the_init_makefile_has_a_cue_target(show: Path) -> None:
+    import os
     import subprocess
+    # Under `make test` this runs inside make: a sub-make would inherit its flags and
+    # print "Entering directory" lines. The producer runs it from a shell.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     make = subprocess.run(["make", "-n", "cue", "EP=x"], cwd=show, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
     assert make.returncode == 0, make.stderr
     assert make.stdout.strip() == "podkit cue  x"
     assert "make cue" in subprocess.run(["make"], cwd=show, capture_output=True, text=True,
-                                        timeout=60).stdout
+                                        timeout=60, env=env).stdout
