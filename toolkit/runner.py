@@ -225,6 +225,14 @@ def _pool(fn: Callable[..., Any], jobs: list[tuple[str, tuple[Any, ...]]], worke
         _stop(pool)
         raise
     finally:
+        if broken:
+            # A broken pool's survivors may wait forever for work that never comes, while
+            # the pool's manager thread, holding the lock shutdown() takes, waits for them to
+            # exit (Python 3.13): kill them first, without the pool's lock.
+            for proc in list(_processes(pool).values()):
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(STOP_GRACE_S)
         pool.shutdown(wait=True, cancel_futures=True)
     return [(key, args) for key, args in broken if key not in results]
 
