@@ -198,11 +198,17 @@ def _pool(fn: Callable[..., Any], jobs: list[tuple[str, tuple[Any, ...]]], worke
                                   initializer=_init, initargs=(q,))
     futures = {pool.submit(_work, fn, key, args): (key, args) for key, args in jobs}
     workers_of: dict[str, int] = {}          # key -> pid of the worker that started it
+    # Every worker process seen (pid -> Process): when the pool breaks, its manager thread
+    # may reap the dead and drop them from its table before we look; our own references
+    # keep their exit codes.
+    seen: dict[int, Any] = {}
     broken: list[tuple[str, tuple[Any, ...]]] = []
     try:
         pending = set(futures)
         while pending:
+            seen.update(_processes(pool))
             done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            seen.update(_processes(pool))
             _drain(q, report, workers_of)
             for future in done:
                 key, args = futures[future]
@@ -215,7 +221,7 @@ def _pool(fn: Callable[..., Any], jobs: list[tuple[str, tuple[Any, ...]]], worke
                 report(key, "done" if result.ok else "failed", 1.0)
         if broken:
             _drain(q, report, workers_of)
-            dead = _dead_workers(pool)
+            dead = _dead_workers(seen)
             for key, _ in broken:
                 code = dead.get(workers_of.get(key, -1))
                 if code is not None:     # its own worker died: that is this job's failure
@@ -229,7 +235,7 @@ def _pool(fn: Callable[..., Any], jobs: list[tuple[str, tuple[Any, ...]]], worke
             # A broken pool's survivors may wait forever for work that never comes, while
             # the pool's manager thread, holding the lock shutdown() takes, waits for them to
             # exit (Python 3.13): kill them first, without the pool's lock.
-            for proc in list(_processes(pool).values()):
+            for proc in list({**seen, **_processes(pool)}.values()):
                 if proc.is_alive():
                     proc.kill()
                     proc.join(STOP_GRACE_S)
@@ -257,12 +263,12 @@ def _processes(pool: cf.ProcessPoolExecutor) -> dict[int, Any]:
     return dict(getattr(pool, "_processes", None) or {})
 
 
-def _dead_workers(pool: cf.ProcessPoolExecutor) -> dict[int, int]:
+def _dead_workers(procs: dict[int, Any]) -> dict[int, int]:
     """pid -> exit code of the workers killed by a signal they did not handle (SIGKILL,
     SIGSEGV...). The pool stops the others with SIGTERM, which a worker handles: those
     are never blamed, only run again (a job that kills its worker some other way fails
     after RETRIES runs)."""
-    return {pid: p.exitcode for pid, p in _processes(pool).items()
+    return {pid: p.exitcode for pid, p in procs.items()
             if p.exitcode is not None and p.exitcode < 0 and p.exitcode != -signal.SIGTERM}
 
 
