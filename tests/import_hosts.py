@@ -52,7 +52,7 @@ class Server:
         self.cut: dict[str, int] = {}           # path -> bytes sent before the body stops (once)
         self.log: list[tuple[str, str | None]] = []   # (path, Range header)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property

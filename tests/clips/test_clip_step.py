@@ -153,7 +153,7 @@ def test_chromium_plays_the_clip_on_the_page(clip_show: Path, tmp_path: Path) ->
     import http.server
     import threading
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     browser = support.Browser(binary, tmp_path / "profile")
     try:
         browser.goto(f"http://127.0.0.1:{httpd.server_address[1]}/episodes/first-episode/")

@@ -94,7 +94,7 @@ def test_publish_maps_prefixed_enclosures_to_keys_and_refuses_a_missing_file(tmp
 def test_preview_serves_prefixed_enclosures_itself(tmp_path, mp3):
     _, eps, site, _ = _site(tmp_path, mp3, OP3)
     server = preview.make_server(site, "127.0.0.1", 0, base_url=F.BASE_URL, enclosure_prefix=OP3)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         with urllib.request.urlopen(server.url + "feed.xml") as resp:
             d = feedparser.parse(resp.read())

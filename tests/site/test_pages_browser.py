@@ -108,7 +108,7 @@ def serve():
     def start(folder: Path) -> str:
         handler = lambda *a, **kw: RangeHandler(*a, directory=str(folder), **kw)  # noqa: E731
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(httpd)
         return f"http://127.0.0.1:{httpd.server_address[1]}/"
     yield start
@@ -353,7 +353,7 @@ def sample_site(tmp_path_factory):
     assert all(r.ok for r in results), [r.error for r in results]
     (feed,) = public.write_feed(root, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     server = preview.make_server(feed.path.parent, "127.0.0.1", 0, base_url=feed.show.base_url)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield root, feed.path.parent, server.url
     server.shutdown()
 
