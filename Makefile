@@ -75,10 +75,10 @@ release: $(STAMP) ## check, build, feed, validate, publish, deliver; publishes n
 	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
 test: $(STAMP) ## Run the whole test suite on every core (what CI runs)
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --durations=30
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
 
 test-fast: $(STAMP) ## The edit loop: every test but the slow end-to-end ones (under a minute)
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not slow"
 
 bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
 	@status=0; for b in feed tag publish status catalogue audio align processing clip cluster; do \

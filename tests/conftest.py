@@ -166,11 +166,33 @@ SLOW = (
 )
 
 
+#: Files whose module-scoped fixtures cost seconds (a synthesised programme and its
+#: alignment, a Dask cluster, a built sample show, a browser): `make test` runs with
+#: `--dist loadgroup`, which sends each of these files to one worker as a whole, so the
+#: fixture is made once rather than once on each worker that gets one of its tests.
+WHOLE_FILE = (
+    "tests/text/test_align.py",
+    "tests/site/test_pages_browser.py",
+    "tests/test_cluster.py",
+    "tests/test_cuts.py",
+    "tests/clips/test_clip_step.py",
+    "tests/clips/test_render.py",
+    "tests/deliver/test_deliver_cli.py",
+    "tests/test_corpus_showlife.py",
+    "tests/showlife/test_showlife.py",
+    "tests/audio/test_sample_show_levels.py",
+)
+
+
+# tryfirst: xdist's own hook reads the `xdist_group` marks, so they must be on before it runs.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the SLOW tests `slow`: by file, by file::test (all its parameters) or by the
-    exact id of one parametrized case."""
-    slow = set(SLOW)
+    exact id of one parametrized case; group the WHOLE_FILE tests by file."""
+    slow, whole = set(SLOW), set(WHOLE_FILE)
     for item in items:
         node = item.nodeid
         if {node, node.split("[")[0], node.split("::")[0]} & slow:
             item.add_marker(pytest.mark.slow)
+        if node.split("::")[0] in whole:
+            item.add_marker(pytest.mark.xdist_group(node.split("::")[0]))

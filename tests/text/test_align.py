@@ -82,6 +82,18 @@ def long_programme(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
             write_wav(folder / "other.wav", other))
 
 
+@pytest.fixture(scope="module")
+def long_aligned(tmp_path_factory: pytest.TempPathFactory, long_programme):  # type: ignore[no-untyped-def]
+    """The long programme aligned once (8 s of search) for the tests that read the result:
+    (alignment result, the progress shares it reported)."""
+    wav, _truth, paragraphs, _ = long_programme
+    folder = tmp_path_factory.mktemp("aligned")
+    shares: list[float] = []
+    result = align.align(_load(folder, _text(paragraphs)), wav, audio_key="l",
+                         cache_dir=folder / "cache", progress=shares.append)
+    return result, shares
+
+
 def _load(tmp_path: Path, text: str, language: str | None = "en"):  # type: ignore[no-untyped-def]
     path = tmp_path / "t.txt"
     path.write_text(text, "utf-8")
@@ -142,12 +154,11 @@ def test_text_with_a_paragraph_never_spoken_is_a_mismatch(tmp_path: Path, spoken
     assert result.report.status is AlignStatus.MISMATCH
 
 
-def test_accents_and_music_over_several_windows(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+def test_accents_and_music_over_several_windows(long_programme, long_aligned) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
-    wav, truth, paragraphs, _ = long_programme
+    _wav, truth, paragraphs, _ = long_programme
     assert truth[-1].end > 60             # several alignment windows
-    result = align.align(_load(tmp_path, _text(paragraphs)), wav, audio_key="l",
-                         cache_dir=tmp_path / "cache")
+    result, _shares = long_aligned
     assert result.report.status is AlignStatus.ALIGNED, result.report
     words = [w for c in result.transcript.cues for w in c.words]
     assert [w.text for w in words] == _text(paragraphs).replace("S0:", "").replace(
@@ -173,6 +184,9 @@ def test_wrong_audio_for_a_long_text_is_a_mismatch(tmp_path: Path, long_programm
         searches.append(len(pcm))
         return real(decoder, pcm, keys, lead)
     monkeypatch.setattr(align_window, "_search", counted)
+    # Two failed windows in a row rather than the shipped three: the same counting, a third
+    # less search (each failed window tries every attempt, about a second each).
+    monkeypatch.setattr(align_window, "MAX_FAILED_IN_ROW", 2)
     text = _load(tmp_path, _text(paragraphs))
     result = align.align(text, other, audio_key="m", cache_dir=tmp_path / "cache")
     assert result.report.status is AlignStatus.MISMATCH, result.report
@@ -236,15 +250,12 @@ def test_build_publishes_timed_transcripts_and_align_reports(show_root: Path, sp
     assert not (stage / "transcript.vtt").exists()
 
 
-def test_alignment_reports_its_progress(tmp_path: Path, long_programme) -> None:  # type: ignore[no-untyped-def]
+def test_alignment_reports_its_progress(long_aligned) -> None:  # type: ignore[no-untyped-def]
     """Issue 23, item 8: the library says how far the search is (the CLI draws it on a TTY)."""
     import io
 
     from toolkit.commands.display import EpisodeProgress
-    wav, _truth, paragraphs, _ = long_programme
-    shares: list[float] = []
-    result = align.align(_load(tmp_path, _text(paragraphs)), wav, audio_key="p",
-                         cache_dir=tmp_path / "cache", progress=shares.append)
+    result, shares = long_aligned
     assert result.report.status is AlignStatus.ALIGNED
     assert len(shares) >= 2 and shares[0] == 0.0 and shares == sorted(shares)
     assert 0.5 < shares[-1] < 1.0, shares        # the last window starts past half-way
