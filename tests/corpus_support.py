@@ -70,11 +70,14 @@ def podkit(root: Path, *args: str, env: dict[str, str] | None = None, timeout: f
     return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
-def podkit_inprocess(root: Path, *args: str, cwd: Path | None = None) -> Run:
+def podkit_inprocess(root: Path, *args: str, cwd: Path | None = None,
+                     env: dict[str, str] | None = None, unset: tuple[str, ...] = ()) -> Run:
     """The same command through `toolkit.cli.main()` in this process (about 20x quicker).
 
     stdout and stderr are captured as the real process would write them, logging included
     (the CLI's own logging setup runs against an empty root logger, restored afterwards).
+    `env` is set and `unset` removed for the command only (what podkit reads when it runs:
+    credentials, PODKIT_NOW; not what modules read on import, such as PODKIT_FFMPEG).
     """
     from toolkit import cli
     argv = ("--root", str(root), *args)
@@ -83,6 +86,10 @@ def podkit_inprocess(root: Path, *args: str, cwd: Path | None = None) -> Run:
     saved = root_log.handlers[:], root_log.level
     root_log.handlers = []
     old_cwd, old_argv = os.getcwd(), sys.argv
+    old_env = {k: os.environ.get(k) for k in (*(env or {}), *unset)}
+    for k in unset:
+        os.environ.pop(k, None)
+    os.environ.update(env or {})
     rc = 0
     try:
         os.chdir(cwd or root.parent)
@@ -93,6 +100,11 @@ def podkit_inprocess(root: Path, *args: str, cwd: Path | None = None) -> Run:
             except SystemExit as exc:
                 rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         sys.argv = old_argv
         os.chdir(old_cwd)
         root_log.handlers = saved[0]

@@ -3,14 +3,13 @@ watch folder and a real SFTP server; the record, `podkit status`, errors in one 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from s3server import fake_credentials, moto_endpoint, s3  # noqa: F401  (fixtures)
+from corpus_support import podkit_inprocess
 from sftpserver import SftpServer
 
 from toolkit.config.catalog import load as load_catalog
@@ -43,9 +42,11 @@ timeout = 10
 
 
 def podkit(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-    return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=300, env={**base, **(env or {})})
+    """The command through the CLI in this process (no agent: the key file alone); a child
+    process costs a second of imports for each of these many commands, and test_sftp and
+    the showlife tests already run podkit as its own process."""
+    run = podkit_inprocess(root, *args, env=env, unset=("SSH_AUTH_SOCK",))
+    return subprocess.CompletedProcess(run.args, run.rc, run.stdout, run.stderr)
 
 
 AIR_CUT = """

@@ -111,7 +111,7 @@ def test_release_to_a_real_s3_server(s3, tmp_path: Path, takes: Path) -> None:  
                         "--date", "2024-03-01T09:00:00+01:00", "--no-draft"))
     env = {"PODKIT_S3_BUCKET": s3.bucket, "PODKIT_S3_PREFIX": "night",
            "PODKIT_S3_ENDPOINT_URL": s3.proxy.url, "PODKIT_S3_ADDRESSING_STYLE": "path"}
-    run = ok(podkit(root, "release", env=env))
+    run = ok(podkit_inprocess(root, "release", env=env))
     assert f"s3://{s3.bucket}/night/" in run.stdout
     status, _, body = s3.get("night/feed.xml")
     parsed = feedparser.parse(body)
@@ -121,10 +121,10 @@ def test_release_to_a_real_s3_server(s3, tmp_path: Path, takes: Path) -> None:  
 
     # Without --remote nothing is asked of the bucket; with it, a LIST says it is all there.
     before = len(s3.proxy.requests(None))
-    local = json.loads(ok(podkit(root, "status", "--json", env=env)).stdout)
+    local = json.loads(ok(podkit_inprocess(root, "status", "--json", env=env)).stdout)
     assert len(s3.proxy.requests(None)) == before
     assert local["episodes"][0]["state"] == "built" and local["unknown_remote"] == [FEED_ID]
-    remote = json.loads(ok(podkit(root, "status", "--json", "--remote", env=env)).stdout)
+    remote = json.loads(ok(podkit_inprocess(root, "status", "--json", "--remote", env=env)).stdout)
     assert remote["episodes"][0]["state"] == "published"
     assert {r.method for r in s3.proxy.requests(None)[before:]} == {"GET"}  # listing only
 
@@ -138,7 +138,7 @@ def test_scheduled_episode_goes_live_on_its_date(tmp_path: Path, takes: Path) ->
                         "--date", "2030-06-01T09:00:00+02:00", "--no-draft"))
     public = root / "build" / "public" / FEED_ID
 
-    before = ok(podkit(root, "release", "--now", "2030-06-01T06:59:00+00:00"))
+    before = ok(podkit_inprocess(root, "release", "--now", "2030-06-01T06:59:00+00:00"))
     assert "1 scheduled" in before.stdout
     assert [e.title for e in published_feed(public).entries] == ["Out now"]
     assert not (public / "episodes" / "next-week").exists()   # not even its files
@@ -148,7 +148,7 @@ def test_scheduled_episode_goes_live_on_its_date(tmp_path: Path, takes: Path) ->
     assert rows["next-week"]["state"] == "scheduled" and "2030-06-01T09:00" in rows["next-week"]["detail"]
 
     # A minute after its time (07:00 UTC), through PODKIT_NOW as cron would set no option.
-    after = ok(podkit(root, "release", env={"PODKIT_NOW": "2030-06-01T07:01:00+00:00"}))
+    after = ok(podkit_inprocess(root, "release", env={"PODKIT_NOW": "2030-06-01T07:01:00+00:00"}))
     assert "2 episode(s)" in after.stdout
     assert [e.title for e in published_feed(public).entries] == ["Next week", "Out now"]
     assert (public / "episodes" / "next-week" / "index.html").is_file()
