@@ -228,7 +228,7 @@ def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict
     rends = _calibrated(job)
     after_fig = processing.analyzer(job.rate) if prep.active else None
     measured = encode_and_check(job.render, rends, preset.encoding, job.expected, progress,
-                                 job.where, tap=after_fig.feed if after_fig else None)
+                                job.where, tap=after_fig.feed if after_fig else None)
     _correct_once(job, rends, measured)
     if job.render.spans != job.spans or job.render.frames != job.frames:
         raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
@@ -342,12 +342,12 @@ def _correct_once(job: _Job, rends: list[Rendition], measured: dict[str, Measure
             margin = target.true_peak - r.plan.ceiling_dbtp + max(
                 0.0, after.true_peak - target.true_peak + REPLAN_MARGIN_DB)
             rends[i] = Rendition(r.kind, job.plan(r.plan.predicted_integrated
-                                                   - after.integrated, margin), r.targets)
+                                                  - after.integrated, margin), r.targets)
             redo.append(rends[i])
     if not redo:
         return
     measured.update(encode_and_check(job.render, redo, job.preset.encoding, job.expected,
-                                      job.progress, job.where))
+                                     job.progress, job.where))
     for r in redo:
         if measured[r.kind].after.true_peak > target.true_peak:
             log.warning("%s: %s true peak %.2f dBTP is still over the %.1f dBTP ceiling",

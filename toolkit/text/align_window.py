@@ -255,7 +255,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     is told the share of the audio behind the anchor before each window.
 
     The anchoring loop: size, search, retry (_search_window), then accept and advance
-    (_advance) or give the words up (_failed).
+    (_advance) or give the words up (_failed); at a break, jump over it (_jump).
     """
     total = len(pcm) // FRAME
     out: list[Placement | None] = [None] * len(keys)
@@ -267,10 +267,7 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
         if progress is not None:
             progress(anchor.at / total)      # an 8-minute programme takes half a minute
         if anchor.limit is not None and anchor.limit[0] - anchor.at < NEAR_BREAK:
-            start, end = anchor.limit
-            log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", start / 100,
-                      end / 100, anchor.at / 100)
-            anchor.at, anchor.limit, anchor.lead = max(anchor.at, end - RESUME_MARGIN), None, True
+            _jump(anchor, anchor.limit)
             continue
         win = _search_window(pcm, keys, phones, decoders, anchor, total, budget)
         if win.found is None:
@@ -280,6 +277,14 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     log.debug("searched %.0f s of audio for a %.0f s programme (%.1fx)", budget.spent / 100,
               total / 100, budget.spent / max(1, total))
     return out
+
+
+def _jump(anchor: _Anchor, limit: tuple[int, int]) -> None:
+    """The anchor, close to the break `limit` that windows stopped at, moved over it to
+    where speech resumes (a garbage loop leads the next window: the place is a guess)."""
+    log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
+              limit[1] / 100, anchor.at / 100)
+    anchor.at, anchor.limit, anchor.lead = max(anchor.at, limit[1] - RESUME_MARGIN), None, True
 
 
 def _search_window(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoders,
