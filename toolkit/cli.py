@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from toolkit import __version__, environ, redact
-from toolkit.commands.context import Context, clock, cluster_target, pass_ctx
+from toolkit.commands.context import Context, cluster_target, pass_ctx
 from toolkit.errors import PodkitError
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def align_cmd(c: Context, slugs: tuple[str, ...], feed_id: str | None, jobs: int
 
 
 def _build_line(v: BuildSummary) -> str:
+    from toolkit.model import clock
     # Each rendition as measured on its own file (MP3, AAC, OPUS, WAV: toolkit.standards.renditions keys).
     loud = ", ".join(f"{kind.upper()} {lufs:.1f} LUFS {tp:.1f} dBTP"
                      for kind, lufs, tp in v.renditions) or \

@@ -329,6 +329,16 @@ def is_slug(text: str) -> bool:
     return bool(SLUG_RE.match(text)) and "--" not in text
 
 
+def clock(seconds: float) -> str:
+    """A duration as 'm:ss' ('14:32'), or 'h:mm:ss' from one hour on; rounded to the nearest
+    second (halves up), never below 0:00. Every printed duration uses it: cue sheets,
+    `status`, the CLI's lines."""
+    total = int(max(0.0, seconds) + 0.5)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 # Transcripts as data live in toolkit.textmodel (this module grew past 400 lines); they
 # are re-exported here, so `from toolkit.model import Transcript` keeps working.
 from toolkit.textmodel import AlignReport, AlignStatus, Cue, Transcript, Word  # noqa: E402,F401

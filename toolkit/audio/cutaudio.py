@@ -218,9 +218,8 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
         parts, note = cutfit.spread(parts, cut, channels, stages)
     render = assemble.Render(parts, rate, channels, stages)
     work.mkdir(parents=True, exist_ok=True)
-    margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
     if shared is not None and cut.fit == "none" and \
-            shared.true_peak + cut.integrated - shared.integrated <= cut.true_peak - margin:
+            shared.true_peak + cut.integrated - shared.integrated <= cut.true_peak - _margin(cut):
         gain = np.float32(10 ** ((cut.integrated - shared.integrated) / 20))
         return _write(cut, parts, out, render, (c * gain for c in render), note, work,
                       describe, 0.0)
@@ -234,8 +233,19 @@ def build_cut(cut: Cut, parts: Sequence[AudioPart], out: Path, *, channels: int,
 def _build(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Render,
            spool: _Spool, slot_frames: int | None, note: str, work: Path,
            describe: Describe | None) -> CutAudio:
-    # Long because it is the cut's passes in order (render, fit and measure; plan; apply,
-    # write and measure the file), sharing the spooled render and the plan.
+    """The cut's passes in order: render, fit and measure; plan; apply, write and measure
+    the file. The passes after the first read the render back from the spool."""
+    before, block_log, note = _fit_and_measure(cut, render, spool, slot_frames, note)
+    plan = _plan(cut, out, spool, render.channels, before, block_log)
+    applier = normalize.GainApplier(plan)
+    return _write(cut, parts, out, render, (applier.apply(c) for c in spool), note, work,
+                  describe, plan.limiter_max_db)
+
+
+def _fit_and_measure(cut: Cut, render: assemble.Render, spool: _Spool, slot_frames: int | None,
+                     note: str) -> tuple[LoudnessStats, loudness.BlockLog, str]:
+    """Pass 1: the render fitted to the slot, spooled and measured; and the note saying how
+    it was fitted (or why it was not)."""
     rate, channels = cut.sample_rate, render.channels
     fitted = cutfit.Fitted(render, slot_frames)
     before, block_log = _measure(spool.record(fitted), rate, channels, False)
@@ -248,15 +258,23 @@ def _build(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Ren
     elif slot_frames is not None:
         note = (f"closing bed extended by {fitted.extended / rate:.2f} s" if fitted.extended
                 else "closing bed shortened to the slot")
-    margin = MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
+    return before, block_log, note
+
+
+def _plan(cut: Cut, out: Path, spool: _Spool, channels: int, before: LoudnessStats,
+          block_log: loudness.BlockLog) -> normalize.Plan:
+    """The cut's gain plan, from the exact block peaks (measured again from the spool) when
+    the gain alone would pass the ceiling: the limiter then needs every block's true peak."""
+    margin = _margin(cut)
     if before.true_peak + cut.integrated - before.integrated > cut.true_peak - margin:
-        # The gain alone would pass the ceiling: the limiter needs every block's true peak.
-        before, block_log = _measure(iter(spool), rate, channels, True)
-    plan = normalize.plan(block_log, before, cut.integrated, cut.true_peak,
+        before, block_log = _measure(iter(spool), cut.sample_rate, channels, True)
+    return normalize.plan(block_log, before, cut.integrated, cut.true_peak,
                           ceiling_margin_db=margin, path=out)
-    applier = normalize.GainApplier(plan)
-    return _write(cut, parts, out, render, (applier.apply(c) for c in spool), note, work,
-                  describe, plan.limiter_max_db)
+
+
+def _margin(cut: Cut) -> float:
+    """How far under the ceiling the cut's plan aims (dB): its codec's overshoot."""
+    return MP2_MARGIN_DB if cut.format == "mp2" else PCM_MARGIN_DB
 
 
 def _write(cut: Cut, parts: Sequence[AudioPart], out: Path, render: assemble.Render,

@@ -178,6 +178,14 @@ def _monitor_args(sample_rate: int, channels: int) -> list[str]:
             "pipe:1"]
 
 
+class _Running(_Piped, Protocol):
+    """What the encoder's helpers need of the ffmpeg process: its pipes and its exit."""
+
+    stdout: IO[bytes]
+
+    def wait(self) -> int: ...
+
+
 @contextmanager
 def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: int,
                  channels: int, lossless_gain_db: float = 0.0,
@@ -191,67 +199,94 @@ def open_encoder(targets: Targets, settings: EncodingSettings, *, sample_rate: i
     the encoded file costs no extra pass. With ffmpeg 7+ the monitored samples are exactly the finished file's;
     older versions decode a second stream that still holds the encoder delay (a few ms).
     """
-    # Long because it builds one ffmpeg command line for every output at once (MP3, AAC,
-    # WAV, the monitor) and the pieces depend on each other; it reads top to bottom as the
-    # command.
     loopback = monitor is not None and loopback_decoders()
     with ExitStack() as stack:
-        args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
-                "-i", "pipe:0"]
-        outputs = targets.outputs
-        monitored = outputs[0][0] if monitor is not None else None
+        monitored = targets.outputs[0][0] if monitor is not None else None
         if monitored is not None and not monitored.lossy:
             raise ValueError("the monitor decodes a lossy target")
-        for fmt, target in outputs:
-            tmp = stack.enter_context(fsutil.atomic_path(target))
-            if fmt is monitored and not loopback:     # the file name goes inside the tee spec
-                out = _output_args(settings, fmt, lossless_gain_db, tee=True)
-                args += out[:-1] + ["-y", out[-1].format(tmp)]
-            else:
-                args += _output_args(settings, fmt, lossless_gain_db) + ["-y", str(tmp)]
-        if loopback:
-            args += _monitor_args(sample_rate, channels)
+        args = _command(stack, targets, settings, sample_rate, channels, lossless_gain_db,
+                        monitored, loopback)
         proc = stack.enter_context(ffmpeg.popen(args, what="encoding", path=targets.first,
                                                 stdin=True, stdout=monitor is not None))
         errors: list[BaseException] = []
-        threads: list[threading.Thread] = []
-        if monitor is not None:
-            pcm = proc.stdout
-            if not loopback:
-                dec = stack.enter_context(ffmpeg.popen(
-                    ["-v", "error", "-f", monitored.pipe_demuxer, "-i", "pipe:0",
-                     "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"],
-                    what=f"decoding the encoded {monitored.key.upper()}", path=targets.first,
-                    stdin=True, stdout=True))
-                threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
-                                                daemon=True))
-                pcm = dec.stdout
-            threads.append(threading.Thread(target=_feed_monitor,
-                                            args=(pcm, channels, monitor, errors), daemon=True))
-            for t in threads:
-                t.start()
+        threads = [] if monitor is None or monitored is None else _start_monitor(
+            stack, proc, monitored, loopback, sample_rate, channels, monitor, errors,
+            targets.first)
         try:
             yield Encoder(proc)
             proc.stdin.close()
         except BrokenPipeError:
-            # The encoder stopped reading: either a failed monitor closed its output
-            # (report the monitor's error), ffmpeg failed on its own (a full disk: the
-            # BrokenPipeError goes on to ffmpeg.popen, which reports ffmpeg's own error),
-            # or it went away mid-encode (killed, crashed): say that, not what the temp
-            # file's context would make of it ("cannot write file: Broken pipe").
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0] from None
-            code = proc.wait()
-            if code > 0:
-                raise
-            raise FFmpegError(f"encoding failed: ffmpeg stopped mid-encode ({_ended(code)})",
-                              path=targets.first) from None
+            failure = _broken_pipe(proc, threads, errors, targets.first)
+            if failure is None:
+                raise       # ffmpeg failed on its own: ffmpeg.popen reports its error
+            raise failure from None
         for t in threads:
             t.join()
         if errors:
             raise errors[0]
+
+
+def _command(stack: ExitStack, targets: Targets, settings: EncodingSettings, sample_rate: int,
+             channels: int, lossless_gain_db: float, monitored: renditions.Format | None,
+             loopback: bool) -> list[str]:
+    """The encoder's ffmpeg arguments, read as the command: the float32 input from the
+    pipe, every output into its temp file (entered on `stack`), then the loopback monitor."""
+    args = ["-v", "error", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels),
+            "-i", "pipe:0"]
+    for fmt, target in targets.outputs:
+        tmp = stack.enter_context(fsutil.atomic_path(target))
+        if fmt is monitored and not loopback:     # the file name goes inside the tee spec
+            out = _output_args(settings, fmt, lossless_gain_db, tee=True)
+            args += out[:-1] + ["-y", out[-1].format(tmp)]
+        else:
+            args += _output_args(settings, fmt, lossless_gain_db) + ["-y", str(tmp)]
+    if loopback:
+        args += _monitor_args(sample_rate, channels)
+    return args
+
+
+def _start_monitor(stack: ExitStack, proc: _Running, monitored: renditions.Format,
+                   loopback: bool, sample_rate: int, channels: int, monitor: Monitor,
+                   errors: list[BaseException], path: Path) -> list[threading.Thread]:
+    """Start the threads that hand the monitored target's decoded samples to `monitor`:
+    from the encoder's own loopback decoder, or (ffmpeg < 7) through a second ffmpeg that
+    decodes the tee's pipe. Their failures are appended to `errors`."""
+    threads: list[threading.Thread] = []
+    pcm = proc.stdout
+    if not loopback:
+        dec = stack.enter_context(ffmpeg.popen(
+            ["-v", "error", "-f", monitored.pipe_demuxer, "-i", "pipe:0",
+             "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "pipe:1"],
+            what=f"decoding the encoded {monitored.key.upper()}", path=path,
+            stdin=True, stdout=True))
+        threads.append(threading.Thread(target=_pump, args=(proc.stdout, dec.stdin, errors),
+                                        daemon=True))
+        pcm = dec.stdout
+    threads.append(threading.Thread(target=_feed_monitor,
+                                    args=(pcm, channels, monitor, errors), daemon=True))
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _broken_pipe(proc: _Running, threads: list[threading.Thread],
+                 errors: list[BaseException], path: Path) -> BaseException | None:
+    """What to raise when the encoder stopped reading; None: the BrokenPipeError itself.
+
+    Either a failed monitor closed its output (the monitor's error), ffmpeg failed on its
+    own (a full disk: the BrokenPipeError goes on to ffmpeg.popen, which reports ffmpeg's
+    own error: None), or it went away mid-encode (killed, crashed): say that, not what
+    the temp file's context would make of it ("cannot write file: Broken pipe").
+    """
+    for t in threads:
+        t.join()
+    if errors:
+        return errors[0]
+    code = proc.wait()
+    if code > 0:
+        return None
+    return FFmpegError(f"encoding failed: ffmpeg stopped mid-encode ({_ended(code)})",
+                       path=path)
 
 
 def _ended(code: int) -> str:

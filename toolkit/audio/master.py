@@ -12,6 +12,7 @@ The programme is never held in memory: it is rendered twice from the sources (th
 renders are deterministic), and the encoder works in its own process while Python
 applies the gain. Results are cached under a key made of the parts' content hashes,
 the settings and the ffmpeg version, so an unchanged episode does no audio work.
+Pass 2 (render again, apply, encode, measure) is toolkit.audio.encodepass.
 """
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -39,9 +40,13 @@ from toolkit.audio import (
     qc,
     qcreport,
 )
+from toolkit.audio.encodepass import Measured, Progress, Rendition, encode_and_check, tracked
 from toolkit.model import ENGINE_VERSION, Chapter, Episode, Limiting, LoudnessStats
-from toolkit.model import EncodingSettings, LoudnessTarget, Preset
+from toolkit.model import LoudnessTarget, Preset
 from toolkit.standards import renditions as renditions_
+
+if TYPE_CHECKING:
+    from toolkit.audio import speechlevel
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +54,6 @@ log = logging.getLogger(__name__)
 INTEGRATED_TOLERANCE = 0.3
 #: A re-encode after a missed true peak aims this much further under the ceiling (dB).
 REPLAN_MARGIN_DB = 0.1
-
-Progress = Callable[[str, float], None]
-
 
 @dataclass(frozen=True)
 class AudioResult:
@@ -166,18 +168,6 @@ def _expected_frames(episode: Episode, sample_rate: int) -> int:
     return max(1, int(total * sample_rate))
 
 
-def _tracked(chunks: Iterator[np.ndarray], stage: str, expected: int,
-             progress: Progress | None) -> Iterator[np.ndarray]:
-    done, last = 0, -1.0
-    for chunk in chunks:
-        done += len(chunk)
-        frac = min(0.99, done / expected)
-        if progress and frac - last >= 0.01:
-            progress(stage, frac)
-            last = frac
-        yield chunk
-
-
 def warm_up() -> None:
     """Import every library the audio stage uses, now.
 
@@ -232,156 +222,173 @@ def build_audio(episode: Episode, preset: Preset, target: LoudnessTarget, cache_
 
 def _build(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict[str, Path],
            key: str, progress: Progress | None, prep: processing.Prepared) -> AudioResult:
-    # Long because it is the audio engine's passes in order (render and measure, plan,
-    # calibrate, encode and measure, correct once, QC), sharing the block log and the plan.
-    enc = preset.encoding
-    rate, channels = enc.sample_rate, enc.channels
-    aim = target.for_channels(channels)
-    expected = _expected_frames(episode, rate)
-    where = episode.parts[0].path if len(episode.parts) == 1 else episode.path
+    """The audio engine's passes in order: render and measure, plan and calibrate each lossy
+    rendition, encode and measure, correct a miss once, then the result and its QC."""
+    job = _measure(episode, preset, target, paths, progress, prep)
+    rends = _calibrated(job)
+    after_fig = processing.analyzer(job.rate) if prep.active else None
+    measured = encode_and_check(job.render, rends, preset.encoding, job.expected, progress,
+                                job.where, tap=after_fig.feed if after_fig else None)
+    _correct_once(job, rends, measured)
+    if job.render.spans != job.spans or job.render.frames != job.frames:
+        raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
+    result = _result(job, key, rends[0].plan, measured)
+    return _with_qc(job, result, rends[0].plan, measured["mp3"], after_fig)
 
-    # Pass 1: render and measure, keeping only 10 ms block summaries.
+
+@dataclass
+class _Job:
+    """One build's settings and what pass 1 measured, shared by the passes after it."""
+
+    episode: Episode
+    preset: Preset
+    target: LoudnessTarget
+    paths: dict[str, Path]
+    progress: Progress | None
+    prep: processing.Prepared
+    expected: int                       # frames, roughly (progress fractions)
+    where: Path                         # what errors name: the one part, or the episode
+    render: assemble.Render             # rendered again by pass 2 (deterministic)
+    excerpts: calibrate.Excerpts        # what the calibration encodes
+    before: LoudnessStats
+    block_log: loudness.BlockLog
+    spans: list[assemble.PartSpan]      # as pass 1 rendered them (pass 2 must agree)
+    frames: int
+    leveller: np.ndarray | None         # the speech leveller's gain per block, if any
+
+    @property
+    def rate(self) -> int:
+        """The programme's sample rate."""
+        return self.preset.encoding.sample_rate
+
+    @property
+    def aim(self) -> float:
+        """The integrated loudness aimed at (the target for this channel count)."""
+        return self.target.for_channels(self.preset.encoding.channels)
+
+    def plan(self, loss: float, margin: float) -> normalize.Plan:
+        """The gain plan for an encoder taking `loss` dB away, `margin` dB under the ceiling."""
+        def plan_with(pre: np.ndarray | None) -> normalize.Plan:
+            return normalize.plan(self.block_log, self.before, self.aim, self.target.true_peak,
+                                  levelling=self.preset.levelling, max_lra=self.target.max_lra,
+                                  encoder_loss_db=loss, ceiling_margin_db=margin,
+                                  path=self.where, pre_gain_db=pre)
+        # Music parts set relative to the speech (`level = "-6 LU"`), on top of the leveller.
+        return mix.settle(self.block_log, self.spans, self.episode.parts, self.leveller,
+                          plan_with)
+
+
+def _measure(episode: Episode, preset: Preset, target: LoudnessTarget, paths: dict[str, Path],
+             progress: Progress | None, prep: processing.Prepared) -> _Job:
+    """Pass 1: render and measure, keeping only 10 ms block summaries."""
+    rate, channels = preset.encoding.sample_rate, preset.encoding.channels
+    expected = _expected_frames(episode, rate)
     render = assemble.Render(episode.parts, rate, channels, prep.stages)
     meter = loudness.Meter(rate, channels, exact_peaks=True)
     excerpts = calibrate.Excerpts(expected, rate)
     clock = time.perf_counter()
-    for chunk in _tracked(iter(render), "measure", expected, progress):
+    for chunk in tracked(iter(render), "measure", expected, progress):
         meter.feed(chunk)
         excerpts.feed(chunk)
     before = meter.stats()
     block_log = meter.block_log()
     del meter                                   # its per-chunk lists duplicate block_log
-    spans, frames = list(render.spans), render.frames
-    leveller = prep.leveller(block_log, spans)       # the speech leveller, if any part has it
-
-    def make_plan(loss: float, margin: float) -> normalize.Plan:
-        def plan_with(pre: np.ndarray | None) -> normalize.Plan:
-            return normalize.plan(block_log, before, aim, target.true_peak,
-                                  levelling=preset.levelling, max_lra=target.max_lra,
-                                  encoder_loss_db=loss, ceiling_margin_db=margin, path=where,
-                                  pre_gain_db=pre)
-        # Music parts set relative to the speech (`level = "-6 LU"`), on top of the leveller.
-        return mix.settle(block_log, spans, episode.parts, leveller, plan_with)
-
+    spans = list(render.spans)
+    leveller = prep.leveller(block_log, spans)  # the speech leveller, if any part has it
     log.info("%s: rendered and measured in %.1f s", episode.slug, time.perf_counter() - clock)
-    first = make_plan(0.0, normalize.CEILING_MARGIN_DB)
-    near = calibrate.near_ceiling(block_log, first)
+    where = episode.parts[0].path if len(episode.parts) == 1 else episode.path
+    return _Job(episode, preset, target, paths, progress, prep, expected, where, render,
+                excerpts, before, block_log, spans, render.frames, leveller)
+
+
+def _calibrated(job: _Job) -> list[Rendition]:
+    """Each lossy rendition with its own plan, calibrated on a few seconds of excerpts
+    first, so the one full encode lands on target."""
+    enc = job.preset.encoding
+    first = job.plan(0.0, normalize.CEILING_MARGIN_DB)
+    near = calibrate.near_ceiling(job.block_log, first)
     rends = []
     built = renditions_.of(enc.renditions)
     for fmt in (f for f in built if f.lossy):
-        # Encode a few seconds of excerpts first, so the one full encode lands on target.
-        cal = calibrate.calibrate(excerpts, first, enc, fmt.key)
-        plan = first if cal is None else make_plan(-cal.loudness_shift,
-                                                   calibrate.margin_db(cal, near))
-        # The lossless renditions ride with the MP3: the same samples, its plan's gain.
-        targets = (encode.Targets(mp3=paths["mp3"], others={
-            f.key: paths[f.ext] for f in built if not f.lossy}) if fmt.primary
-            else encode.Targets(mp3=None, others={fmt.key: paths[fmt.ext]}))
-        rends.append(_Rendition(fmt.key, plan, targets))
+        cal = calibrate.calibrate(job.excerpts, first, enc, fmt.key)
+        plan = first if cal is None else job.plan(-cal.loudness_shift,
+                                                  calibrate.margin_db(cal, near))
+        rends.append(Rendition(fmt.key, plan, _targets(job.paths, built, fmt)))
+    return rends
 
-    after_fig = processing.analyzer(rate) if prep.active else None
-    measured = _encode_and_check(render, rends, enc, expected, progress, where,
-                                 tap=after_fig.feed if after_fig else None)
-    redo = []
+
+def _targets(paths: dict[str, Path], built: list[renditions_.Format],
+             fmt: renditions_.Format) -> encode.Targets:
+    """Where lossy rendition `fmt`'s encoder writes. The lossless renditions ride with the
+    MP3: the same samples, its plan's gain."""
+    if fmt.primary:
+        return encode.Targets(mp3=paths["mp3"], others={
+            f.key: paths[f.ext] for f in built if not f.lossy})
+    return encode.Targets(mp3=None, others={fmt.key: paths[fmt.ext]})
+
+
+def _correct_once(job: _Job, rends: list[Rendition], measured: dict[str, Measured]) -> None:
+    """Encode again, with a corrected plan, each rendition the calibration missed (rare);
+    `rends` and `measured` are updated in place."""
+    target, redo = job.target, []
     for i, r in enumerate(rends):
         after = measured[r.kind].after
-        if after.true_peak > target.true_peak or abs(after.integrated - aim) > INTEGRATED_TOLERANCE:
-            # The calibration missed (rare): replan from what the full encode really did.
+        missed = abs(after.integrated - job.aim) > INTEGRATED_TOLERANCE
+        if after.true_peak > target.true_peak or missed:
+            # Replanned from what the full encode really did.
             log.warning("%s: %s measured %.2f LUFS / %.2f dBTP, re-encoding it with a "
-                        "corrected plan", episode.slug, r.kind.upper(), after.integrated,
+                        "corrected plan", job.episode.slug, r.kind.upper(), after.integrated,
                         after.true_peak)
             margin = target.true_peak - r.plan.ceiling_dbtp + max(
                 0.0, after.true_peak - target.true_peak + REPLAN_MARGIN_DB)
-            rends[i] = _Rendition(r.kind, make_plan(r.plan.predicted_integrated
-                                                    - after.integrated, margin), r.targets)
+            rends[i] = Rendition(r.kind, job.plan(r.plan.predicted_integrated
+                                                  - after.integrated, margin), r.targets)
             redo.append(rends[i])
-    if redo:
-        measured.update(_encode_and_check(render, redo, enc, expected, progress, where))
-        for r in redo:
-            if measured[r.kind].after.true_peak > target.true_peak:
-                log.warning("%s: %s true peak %.2f dBTP is still over the %.1f dBTP ceiling",
-                            episode.slug, r.kind.upper(), measured[r.kind].after.true_peak,
-                            target.true_peak)
-    if render.spans != spans or render.frames != frames:
-        raise RuntimeError("the programme rendered differently twice")  # a bug, not user error
+    if not redo:
+        return
+    measured.update(encode_and_check(job.render, redo, job.preset.encoding, job.expected,
+                                     job.progress, job.where))
+    for r in redo:
+        if measured[r.kind].after.true_peak > target.true_peak:
+            log.warning("%s: %s true peak %.2f dBTP is still over the %.1f dBTP ceiling",
+                        job.episode.slug, r.kind.upper(), measured[r.kind].after.true_peak,
+                        target.true_peak)
 
+
+def _result(job: _Job, key: str, plan: normalize.Plan,
+            measured: dict[str, Measured]) -> AudioResult:
+    """What was built, every rendition as measured on its own file (`plan`: the MP3's)."""
+    paths, rate, frames = job.paths, job.rate, job.frames
+    built = renditions_.of(job.preset.encoding.renditions)
     measured_files = {kind: m.after for kind, m in measured.items()}
     for fmt in (f for f in built if not f.lossy):
         # Lossless, so no calibration of its own; measured on the file all the same.
         measured_files[fmt.key] = loudness.measure_file(paths[fmt.ext])
-    renditions = {f.key: measured_files[f.key] for f in built}
-    main, plan = measured["mp3"], rends[0].plan
-    chapters = assemble.chapters(spans, rate, frames)
-    result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=before,
-                         after=main.after, chapters=chapters,
-                         parts=assemble.part_durations(spans, rate),
+    result = AudioResult(mp3=paths["mp3"], duration=frames / rate, before=job.before,
+                         after=measured["mp3"].after,
+                         chapters=assemble.chapters(job.spans, rate, frames),
+                         parts=assemble.part_durations(job.spans, rate),
                          qc_png=paths["qc.png"], qc_json=paths["qc.json"], key=key,
                          others={f.key: paths[f.ext] for f in built if not f.primary},
-                         renditions=renditions,
+                         renditions={f.key: measured_files[f.key] for f in built},
                          limiting=normalize.limiting(plan, frames / rate))
     if result.limiting and result.limiting.warning:
         # INFO, not WARNING: the build line and the cue sheet carry it to the producer.
-        log.info("%s: %s", episode.slug, result.limiting.warning)
-    mix_qc = mix.report(block_log, spans, episode.parts, plan.gains_db)
-    result = replace(result, mix_warnings=tuple(mix_qc["warnings"]))
-    speech_qc = (processing.report(prep, block_log, main.after.lra,
-                                   after_fig.figures() if after_fig else None, leveller,
-                                   spread=mix.spreads(block_log, spans, episode.parts,
-                                                      plan.gains_db))
-                 if prep.active else None)
-    qcreport.write_qc(result, episode, plan, aim, target.true_peak, block_log,
-                      main.short_term, main.peaks, speech_qc, mix_qc)
+        log.info("%s: %s", job.episode.slug, result.limiting.warning)
     return result
 
 
-@dataclass(frozen=True)
-class _Rendition:
-    """A lossy rendition with its own plan (the MP3 carries the WAV: same samples)."""
-
-    kind: str                   # a lossy toolkit.standards.renditions key: "mp3", "aac", "opus"
-    plan: normalize.Plan
-    targets: encode.Targets
-
-
-@dataclass(frozen=True)
-class _Measured:
-    after: LoudnessStats
-    peaks: np.ndarray           # block sample peaks: the QC waveform
-    short_term: np.ndarray
-
-
-def _encode_and_check(render: assemble.Render, rends: list[_Rendition], enc: EncodingSettings,
-                      expected: int, progress: Progress | None, where: Path,
-                      tap: Callable[[np.ndarray], None] | None = None) -> dict[str, _Measured]:
-    """Pass 2 (render, apply each plan, encode) and the measurement of what was written.
-
-    One ffmpeg per rendition, all fed from the same render: each gets its own gain and
-    is decoded and measured while it is written (encode's monitor). `tap` sees the
-    first rendition's samples as they go to its encoder.
-    """
-    qc.preload()
-    rate = rends[0].plan.sample_rate
-    meters = [loudness.Meter(rate, render.channels) for _ in rends]
-    clock = time.perf_counter()
-    with ExitStack() as stack:
-        encoders = [(normalize.GainApplier(r.plan), stack.enter_context(encode.open_encoder(
-            r.targets, enc, sample_rate=rate, channels=render.channels,
-            lossless_gain_db=-r.plan.encoder_loss_db, monitor=meter.feed)))
-            for r, meter in zip(rends, meters)]
-        for chunk in _tracked(iter(render), "encode", expected, progress):
-            for n, (applier, encoder) in enumerate(encoders):
-                out = applier.apply(chunk)
-                if tap is not None and n == 0:
-                    tap(out)
-                encoder.write(out)
-    out = {}
-    for r, meter, (_applier, encoder) in zip(rends, meters, encoders):
-        m = meter.stats()
-        # The file's length is exact (an old ffmpeg's monitored stream holds the encoder delay).
-        after = LoudnessStats(m.integrated, m.lra, m.true_peak, m.sample_peak,
-                              encoder.frames / rate)
-        out[r.kind] = _Measured(after, meter.sample_peaks(), meter.short_term())
-    log.info("%s: encoded and measured in %.1f s: %s", where, time.perf_counter() - clock,
-             "; ".join(f"{k.upper()} {m.after.integrated:.2f} LUFS, LRA {m.after.lra:.1f} LU, "
-                       f"{m.after.true_peak:.2f} dBTP" for k, m in out.items()))
-    return out
+def _with_qc(job: _Job, result: AudioResult, plan: normalize.Plan, main: Measured,
+             after_fig: speechlevel.Analyzer | None) -> AudioResult:
+    """The QC picture and qc.json written (the mix's and the speech processing's reports
+    with them); the result with the mix's warnings."""
+    mix_qc = mix.report(job.block_log, job.spans, job.episode.parts, plan.gains_db)
+    result = replace(result, mix_warnings=tuple(mix_qc["warnings"]))
+    speech_qc = (processing.report(job.prep, job.block_log, main.after.lra,
+                                   after_fig.figures() if after_fig else None, job.leveller,
+                                   spread=mix.spreads(job.block_log, job.spans,
+                                                      job.episode.parts, plan.gains_db))
+                 if job.prep.active else None)
+    qcreport.write_qc(result, job.episode, plan, job.aim, job.target.true_peak, job.block_log,
+                      main.short_term, main.peaks, speech_qc, mix_qc)
+    return result

@@ -39,12 +39,6 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def clock(seconds: float) -> str:
-    """A duration for a terminal line: 'm:ss', or 'h:mm:ss' from an hour on."""
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
-
-
 def cluster_target(executor: str | None, scheduler: str | None,
                    worker_root: str | None) -> ClusterTarget | None:
     """Where `build`/`release` run their episodes: None (local processes) or a Dask cluster.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.commands.context import Context, clock, cluster_target, pass_ctx
+from toolkit.commands.context import Context, cluster_target, pass_ctx
 
 
 def _parse_time(text: str):  # noqa: ANN202 - a datetime
@@ -83,6 +83,7 @@ def status(c: Context, feed_id: str | None, now_text: str | None, as_json: bool,
     peak, limiting; then totals. Reads build records; builds and writes nothing.
     """
     from toolkit.commands.display import table
+    from toolkit.model import clock
     when = _parse_time(now_text) if now_text else None
     report = c.project.status(feed=feed_id, now=when, remote=remote)
     if as_json:

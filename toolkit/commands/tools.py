@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from toolkit import redact
-from toolkit.commands.context import Context, clock, pass_ctx
+from toolkit.commands.context import Context, pass_ctx
 from toolkit.errors import PodkitError
 
 if TYPE_CHECKING:
@@ -170,6 +170,7 @@ def loudness(c: Context, files: tuple[Path, ...], as_json: bool) -> None:
 
     from toolkit.audio import loudness as meter
     from toolkit.commands.display import table
+    from toolkit.model import clock
     rows, out, errors = [], [], []
     for path in files:
         try:

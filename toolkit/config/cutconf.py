@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -88,18 +89,10 @@ def read_values(ct: Table) -> dict[str, Any]:
         value = ct.number(key, minimum=lo, maximum=hi)
         if value is not None:
             out[key] = value
-    fmt = ct.text("format")
-    if fmt is not None and fmt not in CUT_FORMATS:
-        ct.error("format", f"must be one of {', '.join(CUT_FORMATS)}, not {fmt!r}")
-    elif fmt is not None:
-        out["format"] = fmt
+    _one_of(ct, "format", ct.text("format"), CUT_FORMATS, out)
     for key, allowed in (("sample_rate", (32000, 44100, 48000, 96000)), ("bits", (16, 24)),
                          ("channels", (1, 2)), ("bitrate", (128, 160, 192, 224, 256, 320, 384))):
-        value = ct.integer(key)
-        if value is not None and value not in allowed:
-            ct.error(key, f"must be one of {', '.join(map(str, allowed))}, not {value}")
-        elif value is not None:
-            out[key] = value
+        _one_of(ct, key, ct.integer(key), allowed, out)
     out.update(_air_values(ct))
     return out
 
@@ -122,12 +115,20 @@ def _air_values(ct: Table) -> dict[str, Any]:
         value = ct.time(key)
         if value is not None:
             out[key] = value
-    fit = ct.text("fit")
-    if fit is not None and fit not in FIT_MODES:
-        ct.error("fit", f"must be one of {', '.join(FIT_MODES)}, not {fit!r}")
-    elif fit is not None:
-        out["fit"] = fit
+    _one_of(ct, "fit", ct.text("fit"), FIT_MODES, out)
     return out
+
+
+def _one_of(ct: Table, key: str, value: object, allowed: Sequence[object],
+            out: dict[str, Any]) -> None:
+    """`out[key] = value` when it is one of `allowed`; else an error naming them (nothing
+    when the key is absent: `value` None)."""
+    if value is None:
+        return
+    if value in allowed:
+        out[key] = value
+    else:
+        ct.error(key, f"must be one of {', '.join(map(str, allowed))}, not {value!r}")
 
 
 def read_tables(t: Table) -> dict[str, dict[str, Any]]:

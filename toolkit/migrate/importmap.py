@@ -81,10 +81,33 @@ def _persons(persons: tuple[Person, ...], where: str, notes: list[str]) -> list[
 
 def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwork: str | None,
                notes: list[str]) -> dict[str, Any]:
-    """The `feeds/<id>.toml` table of an imported channel."""
-    # Long because it maps the channel's fields one by one, in the feed TOML's order, noting
-    # each that cannot be mapped.
-    t: dict[str, Any] = {"title": ch.title}
+    """The `feeds/<id>.toml` table of an imported channel, its keys in the feed TOML's
+    order; each field podkit would refuse is noted, and replaced or left out."""
+    t: dict[str, Any] = {"title": ch.title, "description": _description(ch, notes),
+                         "link": _link(ch, base_url, notes), "language": _language(ch, notes),
+                         "author": ch.author or ch.owner_name or ch.title}
+    if ch.explicit is None:
+        notes.append("channel: itunes:explicit: missing or unreadable; false written")
+    t["explicit"] = bool(ch.explicit)
+    if ch.type in ("episodic", "serial"):
+        t["type"] = ch.type
+    t["categories"] = _categories(ch, notes)
+    if artwork:
+        t["artwork"] = artwork
+    t["base_url"], t["feed_url"] = base_url, feed_url
+    t.update(_optional(ch))
+    t["owner"] = _owner(ch, t["author"], notes)
+    t["podcast"] = _podcast(ch, source, notes)
+    funding = [{"url": url, "label": label} for url, label in ch.funding if _https(url)]
+    if funding:
+        t["funding"] = funding
+    if ch.persons:
+        t["persons"] = _persons(ch.persons, "channel", notes)
+    return t
+
+
+def _description(ch: Channel, notes: list[str]) -> str:
+    """The channel's description (the title when empty), cut to what Apple takes."""
     description = ch.description or ch.title
     if not ch.description:
         notes.append("channel: description: empty in the feed; the title is used")
@@ -92,7 +115,11 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
     if fitted != description:           # measured as published (HTML), as check does
         description = fitted
         notes.append(f"channel: description: cut to Apple's {MAX_DESCRIPTION_BYTES} bytes")
-    t["description"] = description
+    return description
+
+
+def _link(ch: Channel, base_url: str, notes: list[str]) -> str:
+    """The channel's link as https:// (base_url when it has none usable)."""
     link = ch.link
     if link and link.startswith("http://"):
         notes.append(f"channel: link: {link!r} is http://; written as https:// (check it works)")
@@ -100,19 +127,21 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
     if not _https(link):
         notes.append(f"channel: link: {ch.link!r} is not a usable https:// URL; base_url used")
         link = base_url
-    t["link"] = link
+    return link
+
+
+def _language(ch: Channel, notes: list[str]) -> str:
+    """The channel's language if it is a BCP 47 tag, else "en" (noted)."""
     language = ch.language
     if not language or stdcheck.language_problem(language):
         notes.append(f"channel: language: {language!r} is not a BCP 47 tag; \"en\" written, "
                      "correct it")
         language = "en"
-    t["language"] = language
-    t["author"] = ch.author or ch.owner_name or ch.title
-    if ch.explicit is None:
-        notes.append("channel: itunes:explicit: missing or unreadable; false written")
-    t["explicit"] = bool(ch.explicit)
-    if ch.type in ("episodic", "serial"):
-        t["type"] = ch.type
+    return language
+
+
+def _categories(ch: Channel, notes: list[str]) -> list[str]:
+    """The Apple categories podkit accepts, as "Name > Sub"; the others noted."""
     cats = []
     for name, sub in ch.categories:
         problem = categories.check_category(name, sub)
@@ -123,10 +152,12 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
     if not cats:
         notes.append("channel: itunes:category: none usable; add categories = [...] before "
                      "building")
-    t["categories"] = cats
-    if artwork:
-        t["artwork"] = artwork
-    t["base_url"], t["feed_url"] = base_url, feed_url
+    return cats
+
+
+def _optional(ch: Channel) -> dict[str, Any]:
+    """The keys written only when the feed has them: copyright, license, keywords, medium."""
+    t: dict[str, Any] = {}
     for key, value in (("copyright", ch.copyright), ("license", ch.license)):
         if value:
             t[key] = value
@@ -134,20 +165,18 @@ def show_table(ch: Channel, source: str, *, base_url: str, feed_url: str, artwor
         t["keywords"] = list(ch.keywords)
     if ch.medium and ch.medium.removesuffix("L") in MEDIUMS:
         t["medium"] = ch.medium
-    owner: dict[str, str] = {"name": ch.owner_name or t["author"]}
+    return t
+
+
+def _owner(ch: Channel, author: str, notes: list[str]) -> dict[str, str]:
+    """`[owner]`: a name (the author's when the feed has none) and a valid email, if any."""
+    owner: dict[str, str] = {"name": ch.owner_name or author}
     if ch.owner_email and EMAIL_RE.match(ch.owner_email):
         owner["email"] = ch.owner_email
     else:
         notes.append("channel: itunes:owner: no email address in the feed; add [owner] email "
                      "before building")
-    t["owner"] = owner
-    t["podcast"] = _podcast(ch, source, notes)
-    funding = [{"url": url, "label": label} for url, label in ch.funding if _https(url)]
-    if funding:
-        t["funding"] = funding
-    if ch.persons:
-        t["persons"] = _persons(ch.persons, "channel", notes)
-    return t
+    return owner
 
 
 def _podcast(ch: Channel, source: str, notes: list[str]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import os
 import re
 import socket
 import sys
@@ -189,10 +190,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self._serve(body=False)
 
     def _refuse(self) -> None:
-        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
-        self.send_header("Allow", "GET, HEAD")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        self._empty(HTTPStatus.METHOD_NOT_ALLOWED, "Allow", "GET, HEAD")
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
 
@@ -220,66 +218,93 @@ class PreviewHandler(BaseHTTPRequestHandler):
         return f"http://{host}/" if HOST_RE.match(host) else self.server.url
 
     def _serve(self, body: bool) -> None:
-        # Long because it is one HTTP response: path checks, HEAD, ranges and the feed
-        # rewrite, each a status code decision in the order a request meets them.
+        """One GET or HEAD, each check where a request meets it: the path (414, 404, a
+        folder's redirect), the ETag (304), the range (416, 206), then the file."""
         path = urlsplit(self.path).path
+        file = self._file_for(path)
+        if file is None:
+            return                                  # refused or redirected: answered
+        key = file.relative_to(self.server.folder).as_posix()
+        ctype = contenttypes.content_type(key, self.server.feed_key)
+        stat = file.stat()
+        data, size, etag = self._content(file, ctype, stat)
+        if etag in self.headers.get("If-None-Match", ""):
+            self._empty(HTTPStatus.NOT_MODIFIED, "ETag", etag)
+            return
+        span = self._range(size, etag)
+        if span is False:
+            self._empty(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "Content-Range",
+                        f"bytes */{size}")
+            return
+        first, last = span if span else (0, size - 1)
+        self._send_headers(ctype, etag, stat, first, last, size, partial=bool(span))
+        if body:
+            self._send_body(file, data, first, last)
+
+    def _empty(self, status: HTTPStatus, name: str, value: str) -> None:
+        """A response without a body: the status and one header that says why."""
+        self.send_response(status)
+        self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _file_for(self, path: str) -> Path | None:
+        """The file a URL path serves, or None once the refusal (414, 404) or a folder's
+        redirect is sent."""
         if any(len(part) > MAX_SEGMENT for part in unquote(path).split("/")):
             # No file has such a name; resolving it would fail in the OS (ENAMETOOLONG).
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-            return
+            return None
         file, folder = self._resolve(path)
         if file is None:
             self.send_error(HTTPStatus.NOT_FOUND)
-            return
+            return None
         if folder and not path.endswith("/"):
             # A folder without its slash: redirect, or the page's relative links break.
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", quote(path + "/", safe="/-._~%"))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        key = file.relative_to(self.server.folder).as_posix()
-        ctype = contenttypes.content_type(key, self.server.feed_key)
-        data = None
-        stat = file.stat()
-        if self.server.base_url and _is_text(ctype):
-            data = file.read_bytes()
-            if self.server.enclosure_prefix:  # a preview play is no download to count
-                tracked = prefix.apply(self.server.enclosure_prefix, self.server.base_url)
-                data = data.replace(tracked.encode(), self.server.base_url.encode())
-            data = data.replace(self.server.base_url.encode(), self._own_url().encode())
-            size, etag = len(data), '"%s"' % hashlib.sha256(data).hexdigest()[:32]
-        else:
-            size, etag = stat.st_size, f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
-        if etag in self.headers.get("If-None-Match", ""):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            self._empty(HTTPStatus.MOVED_PERMANENTLY, "Location",
+                        quote(path + "/", safe="/-._~%"))
+            return None
+        return file
+
+    def _content(self, file: Path, ctype: str,
+                 stat: os.stat_result) -> tuple[bytes | None, int, str]:
+        """The body, its size and ETag. A text file is sent rewritten, with the show's base
+        URL replaced by this server's; any other is sent from disk (the body is None)."""
+        base = self.server.base_url
+        if not base or not _is_text(ctype):
+            return None, stat.st_size, f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+        data = file.read_bytes()
+        if self.server.enclosure_prefix:  # a preview play is no download to count
+            tracked = prefix.apply(self.server.enclosure_prefix, base)
+            data = data.replace(tracked.encode(), base.encode())
+        data = data.replace(base.encode(), self._own_url().encode())
+        return data, len(data), '"%s"' % hashlib.sha256(data).hexdigest()[:32]
+
+    def _range(self, size: int, etag: str) -> tuple[int, int] | None | bool:
+        """The byte range asked for (as parse_range), ignored when If-Range names an older
+        version of the file."""
         span = parse_range(self.headers.get("Range"), size)
         if_range = self.headers.get("If-Range")
         if if_range and if_range != etag:
             span = None  # the client's copy is stale: send the whole current file
-        if span is False:
-            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-            self.send_header("Content-Range", f"bytes */{size}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        first, last = span if span else (0, size - 1)
-        self.send_response(HTTPStatus.PARTIAL_CONTENT if span else HTTPStatus.OK)
+        return span
+
+    def _send_headers(self, ctype: str, etag: str, stat: os.stat_result, first: int,
+                      last: int, size: int, *, partial: bool) -> None:
+        """The headers of a 200, or with `partial` of a 206 for bytes first-last of `size`."""
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(last - first + 1))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
         self.send_header("Cache-Control", "no-cache")  # a preview always shows the latest build
-        if span:
+        if partial:
             self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
         self.end_headers()
-        if not body:
-            return
+
+    def _send_body(self, file: Path, data: bytes | None, first: int, last: int) -> None:
+        """Bytes first-last of the body (`data`, else the file read from disk)."""
         try:
             if data is not None:
                 self.wfile.write(data[first:last + 1])

@@ -217,6 +217,16 @@ class _Tracker:
         self.uploaded: list[LocalFile] = []
         self.callback, self.lock, self.start = callback, threading.Lock(), time.monotonic()
 
+    @property
+    def keys(self) -> list[str]:
+        """The keys uploaded so far, in the order they finished."""
+        return [f.key for f in self.uploaded]
+
+    @property
+    def feed_uploaded(self) -> bool:
+        """Whether the new feed is among them."""
+        return any(f.phase is Phase.FEED for f in self.uploaded)
+
     def on_bytes(self, key: str, n: int) -> None:
         with self.lock:
             self.done += n  # negative when a retried request rewinds its body
@@ -298,8 +308,6 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
     `feed_id`: whose manifest at the target records what this publish put there (default:
     the site folder's name, which is the feed id for `build/site/<feed>`).
     """
-    # Long because it is the publish sequence the module docstring numbers (scan, plan,
-    # upload by phase, verify, feed, delete), each step depending on the one before.
     settings = settings or TransferSettings()
     site = Path(site)
     feed_url = feed_url or url_for(base_url, feed_key)
@@ -316,43 +324,11 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
                           bytes_hashed=bytes_hashed)
         tracker = _Tracker(plan, progress)
         uploads = [e.local for e in plan.of(Action.UPLOAD) if e.local]
-        try:
-            # Only when something goes up: a publish with nothing to do lists and stops.
-            if uploads and (n := dest.abort_stale_uploads({f.key for f in files})):
-                log.info("cleaned up %d leftover(s) of an interrupted publish (unfinished "
-                         "uploads, temp files)", n)
-            for phase in Phase:
-                batch = [f for f in uploads if f.phase is phase]
-                if phase is Phase.FEED:
-                    # Everything the new feed points at must be in place before it goes up.
-                    _verify(dest, [f for f in tracker.uploaded if f.phase is not Phase.FEED])
-                if batch:
-                    log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
-                    dest.upload(batch, tracker.on_bytes, tracker.on_done)
-        except PublishError as exc:
-            done = [f.key for f in tracker.uploaded]
-            _record_partial(ledger, done)
-            raise PublishFailed(exc, f"{exc.message}; the published feed was not changed"
-                                + _uploaded_note(tracker.uploaded), done, False) from None
-        deleted: list[str] = []
-        try:
-            dest.delete([e.key for e in plan.of(Action.DELETE)], deleted.append)
-        except PublishError as exc:
-            _record_partial(ledger, [f.key for f in files], deleted)
-            raise PublishFailed(exc, f"{exc.message}; the new feed is published, run publish "
-                                "--delete again to finish deleting",
-                                [f.key for f in tracker.uploaded],
-                                any(f.phase is Phase.FEED for f in tracker.uploaded)) from None
+        _upload(dest, files, uploads, tracker, ledger)
+        deleted = _delete(dest, plan, files, tracker, ledger)
         if uploads or deleted or not ledger.exists:
-            try:
-                ledger.save([f.key for f in files], deleted)
-            except PublishError as exc:
-                raise PublishFailed(exc, f"{exc.message}; the new feed is published, but what "
-                                    "it published is not recorded: publish again",
-                                    [f.key for f in tracker.uploaded],
-                                any(f.phase is Phase.FEED for f in tracker.uploaded)) from None
-        report = Report(plan, feed_url, uploaded=tuple(f.key for f in tracker.uploaded),
-                        deleted=tuple(deleted),
+            _record(ledger, files, deleted, tracker)
+        report = Report(plan, feed_url, uploaded=tuple(tracker.keys), deleted=tuple(deleted),
                         bytes_uploaded=sum(f.size for f in tracker.uploaded),
                         seconds=time.monotonic() - tracker.start,
                         requests=tuple(sorted(dest.requests.items())), bytes_hashed=bytes_hashed)
@@ -362,3 +338,53 @@ def publish(site: Path, target: PublishTarget, *, base_url: str, feed_url: str |
         return report
     finally:
         dest.close(cancel=cancel)
+
+
+def _upload(dest: Target, files: list[LocalFile], uploads: list[LocalFile], tracker: _Tracker,
+            ledger: Ledger) -> None:
+    """Steps 3 and 4: leftovers aborted, then the uploads phase by phase, what the new feed
+    points at verified before it goes up. A failure records what did go up and raises
+    PublishFailed saying the published feed was not changed."""
+    try:
+        # Only when something goes up: a publish with nothing to do lists and stops.
+        if uploads and (n := dest.abort_stale_uploads({f.key for f in files})):
+            log.info("cleaned up %d leftover(s) of an interrupted publish (unfinished "
+                     "uploads, temp files)", n)
+        for phase in Phase:
+            batch = [f for f in uploads if f.phase is phase]
+            if phase is Phase.FEED:
+                # Everything the new feed points at must be in place before it goes up.
+                _verify(dest, [f for f in tracker.uploaded if f.phase is not Phase.FEED])
+            if batch:
+                log.info("uploading %s: %d file(s)", phase.name.lower(), len(batch))
+                dest.upload(batch, tracker.on_bytes, tracker.on_done)
+    except PublishError as exc:
+        done = tracker.keys
+        _record_partial(ledger, done)
+        raise PublishFailed(exc, f"{exc.message}; the published feed was not changed"
+                            + _uploaded_note(tracker.uploaded), done, False) from None
+
+
+def _delete(dest: Target, plan: Plan, files: list[LocalFile], tracker: _Tracker,
+            ledger: Ledger) -> list[str]:
+    """Step 5's deletions (after the new feed is up); the keys deleted."""
+    deleted: list[str] = []
+    try:
+        dest.delete([e.key for e in plan.of(Action.DELETE)], deleted.append)
+    except PublishError as exc:
+        _record_partial(ledger, [f.key for f in files], deleted)
+        raise PublishFailed(exc, f"{exc.message}; the new feed is published, run publish "
+                            "--delete again to finish deleting", tracker.keys,
+                            tracker.feed_uploaded) from None
+    return deleted
+
+
+def _record(ledger: Ledger, files: list[LocalFile], deleted: list[str],
+            tracker: _Tracker) -> None:
+    """Step 5's last act: the keys this publish put there, in this feed's manifest."""
+    try:
+        ledger.save([f.key for f in files], deleted)
+    except PublishError as exc:
+        raise PublishFailed(exc, f"{exc.message}; the new feed is published, but what "
+                            "it published is not recorded: publish again", tracker.keys,
+                            tracker.feed_uploaded) from None

@@ -38,7 +38,7 @@ from toolkit import codec
 from toolkit.config.catalog import Catalog
 from toolkit.deliver.record import DeliveryLog
 from toolkit.fsutil import public_files, sha256_file
-from toolkit.model import Episode, Show, TargetKind
+from toolkit.model import Episode, Show, TargetKind, clock
 from toolkit.pipeline import select
 from toolkit.store.record import EpisodeRecord
 from toolkit.store.layout import FEED_FILE
@@ -95,12 +95,12 @@ class EpisodeStatus:
         """The cuts in one cell: 'air -23.0 LUFS 6:00 (slot 6:00)'."""
         out = []
         for c in self.cuts:
-            text = f"{c['name']} {c['integrated']:.1f} LUFS {_clock(c['duration'])}"
+            text = f"{c['name']} {c['integrated']:.1f} LUFS {clock(c['duration'])}"
             if c.get("slot") is not None:
                 err = c.get("slot_error") or 0.0
                 miss = "" if abs(err) <= c.get("slot_tolerance", 1.0) else \
                     f" {abs(err):.1f} s {'OVER' if err > 0 else 'UNDER'}"
-                text += f" (slot {_clock(c['slot'])}{miss})"
+                text += f" (slot {clock(c['slot'])}{miss})"
             out.append(text)
         return "; ".join(out)
 
@@ -314,11 +314,6 @@ _CUT_KEYS = ("name", "path", "format", "integrated", "true_peak", "target", "cei
 def _cut_brief(c: dict) -> dict:
     """A cut's record entry as status shows it (path relative to build/)."""
     return {k: c.get(k) for k in _CUT_KEYS}
-
-
-def _clock(seconds: float) -> str:
-    total = int(max(0.0, seconds) + 0.5)
-    return f"{total // 60}:{total % 60:02d}"
 
 
 def _delivery(show: Show, sent: DeliveryLog, rec: EpisodeRecord | None) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toolkit import fsutil
-from toolkit.model import AudioPart, CutOutput, Episode, Limiting, LoudnessStats
+from toolkit.model import AudioPart, CutOutput, Episode, Limiting, LoudnessStats, clock
 from toolkit.store.record import CuePart, CueSheet  # the sheet is part of the build record
 
 #: Words in an in-cue or out-cue.
@@ -36,14 +36,6 @@ CSV_FIELDS = ("programme", "segment", "episode", "number", "title", "date", "dur
               "duration_s", "slot", "slot_status", "parts", "in_cue", "out_cue",
               "integrated_lufs", "true_peak_dbtp", "limited_s", "limiter_max_db",
               "limiting_warning", "cuts")
-
-
-def clock(seconds: float) -> str:
-    """A duration as 'm:ss' ('14:32'), or 'h:mm:ss' from one hour on; rounded to the nearest second."""
-    total = int(max(0.0, seconds) + 0.5)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 # A speaker label at the start of a paragraph ("Host:", "Ji-hoon Seo:", "Dr. Seo:") is not

@@ -220,6 +220,32 @@ def _break_in(breaks: list[tuple[int, int]], at: int, window: int) -> tuple[int,
     return None
 
 
+@dataclass
+class _Anchor:
+    """The anchoring loop's state: where the next window starts, in the audio and the text."""
+
+    rate: float                 # seconds per phone, as measured so far
+    at: int = 0                 # frame
+    word: int = 0               # the first word not yet placed (or left to interpolation)
+    resync: bool = False        # the last window failed: its speech may lead this one's
+    lead: bool = False          # the anchor may be early: a garbage loop before the first word
+    failed: int = 0             # windows in a row that placed nothing
+    # After a window failed across a break: windows end where it starts (the music
+    # would skew the search's normalisation of the voice before it), until the anchor
+    # reaches it and jumps to where speech resumes.
+    limit: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One window's search: words [anchor.word, stop) over `frames` of audio from the anchor."""
+
+    stop: int
+    last: bool                  # the window holds the rest of the text
+    frames: int
+    found: list[Placement] | None
+
+
 def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoders,
           breaks: list[tuple[int, int]] | None = None,
           progress: Callable[[float], None] | None = None) -> list[Placement | None]:
@@ -228,95 +254,127 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
     are the stretches without speech (align_vad.breaks, frames), if known. `progress`
     is told the share of the audio behind the anchor before each window.
 
-    Long because it is the anchoring loop itself: size, search, retry, accept, advance.
+    The anchoring loop: size, search, retry (_search_window), then accept and advance
+    (_advance) or give the words up (_failed); at a break, jump over it (_jump).
     """
     total = len(pcm) // FRAME
     out: list[Placement | None] = [None] * len(keys)
     # The programme's own pace (music and pauses included) is the cautious default: too
     # much text for a window loses the path, too little only costs another window.
     slowest = total * FRAME_S / max(1, sum(phones))
-    at, word, rate, resync = 0, 0, max(START_RATE, slowest), False
-    lead = False
-    budget, failed = _Budget(total), 0        # failed: windows in a row that placed nothing
-    # After a window failed across a break: windows end where it starts (the music
-    # would skew the search's normalisation of the voice before it), until the anchor
-    # reaches it and jumps to where speech resumes.
-    limit: tuple[int, int] | None = None
-    while word < len(keys) and at < total:
+    anchor, budget = _Anchor(rate=max(START_RATE, slowest)), _Budget(total)
+    while anchor.word < len(keys) and anchor.at < total:
         if progress is not None:
-            progress(at / total)      # an 8-minute programme takes half a minute
-        if limit is not None and limit[0] - at < NEAR_BREAK:
-            log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
-                      limit[1] / 100, at / 100)
-            at, limit, lead = max(at, limit[1] - RESUME_MARGIN), None, True
+            progress(anchor.at / total)      # an 8-minute programme takes half a minute
+        if anchor.limit is not None and anchor.limit[0] - anchor.at < NEAR_BREAK:
+            _jump(anchor, anchor.limit)
             continue
-        # Up to a break, the voice fills the window: text for all of it.
-        room = WINDOW_FRAMES * TEXT_SHARE if limit is None else min(WINDOW_FRAMES,
-                                                                    limit[0] - at)
-        end = _span(phones, word, room, rate)
-        found = None
-        for attempt, (audio_scale, text_scale, beam) in enumerate(ATTEMPTS):
-            stop = word + max(1, int((end - word) * text_scale))
-            last = stop == len(keys)
-            # The rest of the text gets all the rest of the audio.
-            window = total - at if last else min(int(WINDOW_FRAMES * audio_scale), total - at)
-            if limit is not None:
-                window = min(window, limit[0] - at)
-            decoder = decoders[min(beam, len(decoders) - 1)]
-            clip = pcm[at * FRAME:(at + window) * FRAME]
-            budget.spend(window)
-            found = _search(decoder, clip, keys[word:stop], resync or lead)
-            if found is not None and beam == 0 and _suspect(found):
-                # A narrow beam that lost the path and found it again later leaves a long
-                # "silence" over speech and the words after it late; the wide beam's search
-                # is the better one (and costs a third more, so only when in doubt).
-                budget.spend(window)
-                wide = _search(decoders[min(1, len(decoders) - 1)], clip, keys[word:stop],
-                               resync or lead)
-                log.debug("window at %.2f s: long gap inside, wide beam %s", at / 100,
-                          "placed it" if wide is not None else "failed")
-                found = wide or found
-            if found is not None:
-                break
-            log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
-                      at / 100, word, stop, attempt + 1)
-        if found is None:
-            hit = _break_in(breaks or [], at + NEAR_BREAK, window) if limit is None else None
-            if hit is not None:
-                # Searched again on the voice before the break (or from after it).
-                limit = hit
-                continue
-            failed += 1
-            if failed >= MAX_FAILED_IN_ROW:
-                raise GaveUp(f"{failed} windows in a row (from {at / 100:.1f} s) found no "
-                             f"place for their words; gave up with {len(keys) - word} of "
-                             f"{len(keys)} words left")
-            # Leave these words to interpolation; the next window starts at the same time
-            # (the words after them are likely within it).
-            word = stop
-            resync = True
-            continue
-        if limit is not None and found[-1].end >= window - NEAR_BREAK:
-            keep = len(found)          # the text reached the break: all of it was said
+        win = _search_window(pcm, keys, phones, decoders, anchor, total, budget)
+        if win.found is None:
+            _failed(anchor, win, breaks or [], len(keys))
         else:
-            keep = max(1, _accept(found, last, window))
-        log.debug("window at %.2f s (%.1f s), words %d-%d: kept %d, last kept %d-%d",
-                  at / 100, window / 100, word, stop, keep, at + found[keep - 1].start,
-                  at + found[keep - 1].end)
-        for k in range(RESYNC_DROP if resync else 0, keep):
-            out[word + k] = Placement(at + found[k].start, at + found[k].end)
-        resync = lead = False
-        failed = 0
-        spoken = found[keep - 1].end + 1 - found[0].start
-        if keep >= 10 and spoken > 0:
-            local = spoken * FRAME_S / sum(phones[word:word + keep])
-            rate = min(0.2, max(slowest, 0.5 * rate + 0.5 * local))
-        # Into the pause after the last kept word, but not far: the next word's place is
-        # unsure (it may have been pushed late by speech the span did not include).
-        end_kept = found[keep - 1].end + 1
-        nxt = found[keep].start if keep < len(found) else end_kept
-        at += end_kept + max(0, min(nxt - end_kept, PAUSE_FRAMES) // 2)
-        word += keep
+            _advance(anchor, win, out, phones, slowest)
     log.debug("searched %.0f s of audio for a %.0f s programme (%.1fx)", budget.spent / 100,
               total / 100, budget.spent / max(1, total))
     return out
+
+
+def _jump(anchor: _Anchor, limit: tuple[int, int]) -> None:
+    """The anchor, close to the break `limit` that windows stopped at, moved over it to
+    where speech resumes (a garbage loop leads the next window: the place is a guess)."""
+    log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
+              limit[1] / 100, anchor.at / 100)
+    anchor.at, anchor.limit, anchor.lead = max(anchor.at, limit[1] - RESUME_MARGIN), None, True
+
+
+def _search_window(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoders,
+                   anchor: _Anchor, total: int, budget: _Budget) -> _Window:
+    """The window from the anchor, sized to the pace so far, tried as ATTEMPTS says until
+    one search places its words (the last attempt's window, found None, if none does)."""
+    at, word, limit = anchor.at, anchor.word, anchor.limit
+    # Up to a break, the voice fills the window: text for all of it.
+    room = WINDOW_FRAMES * TEXT_SHARE if limit is None else min(WINDOW_FRAMES, limit[0] - at)
+    end = _span(phones, word, room, anchor.rate)
+    for attempt, (audio_scale, text_scale, beam) in enumerate(ATTEMPTS):
+        stop = word + max(1, int((end - word) * text_scale))
+        last = stop == len(keys)
+        # The rest of the text gets all the rest of the audio.
+        window = total - at if last else min(int(WINDOW_FRAMES * audio_scale), total - at)
+        if limit is not None:
+            window = min(window, limit[0] - at)
+        clip = pcm[at * FRAME:(at + window) * FRAME]
+        found = _attempt(decoders, beam, clip, keys[word:stop], anchor, budget)
+        if found is not None:
+            return _Window(stop, last, window, found)
+        log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
+                  at / 100, word, stop, attempt + 1)
+    return _Window(stop, last, window, None)
+
+
+def _attempt(decoders: Decoders, beam: int, clip: np.ndarray, words: list[str],
+             anchor: _Anchor, budget: _Budget) -> list[Placement] | None:
+    """One search of `words` on `clip` with decoder `beam`, searched again with the wide
+    beam when the narrow one leaves a suspect gap."""
+    window = len(clip) // FRAME
+    budget.spend(window)
+    found = _search(decoders[min(beam, len(decoders) - 1)], clip, words,
+                    anchor.resync or anchor.lead)
+    if found is not None and beam == 0 and _suspect(found):
+        # A narrow beam that lost the path and found it again later leaves a long
+        # "silence" over speech and the words after it late; the wide beam's search
+        # is the better one (and costs a third more, so only when in doubt).
+        budget.spend(window)
+        wide = _search(decoders[min(1, len(decoders) - 1)], clip, words,
+                       anchor.resync or anchor.lead)
+        log.debug("window at %.2f s: long gap inside, wide beam %s", anchor.at / 100,
+                  "placed it" if wide is not None else "failed")
+        found = wide or found
+    return found
+
+
+def _failed(anchor: _Anchor, win: _Window, breaks: list[tuple[int, int]], words: int) -> None:
+    """After a window no attempt placed: searched again up to the break it crossed, if any;
+    else its words are left to interpolation (GaveUp after MAX_FAILED_IN_ROW of these)."""
+    hit = _break_in(breaks, anchor.at + NEAR_BREAK, win.frames) if anchor.limit is None else None
+    if hit is not None:
+        # Searched again on the voice before the break (or from after it).
+        anchor.limit = hit
+        return
+    anchor.failed += 1
+    if anchor.failed >= MAX_FAILED_IN_ROW:
+        raise GaveUp(f"{anchor.failed} windows in a row (from {anchor.at / 100:.1f} s) found "
+                     f"no place for their words; gave up with {words - anchor.word} of "
+                     f"{words} words left")
+    # Leave these words to interpolation; the next window starts at the same time
+    # (the words after them are likely within it).
+    anchor.word = win.stop
+    anchor.resync = True
+
+
+def _advance(anchor: _Anchor, win: _Window, out: list[Placement | None], phones: list[int],
+             slowest: float) -> None:
+    """Keep a placed window's words up to a pause well clear of its end (into `out`),
+    learn the pace from them, and move the anchor into the pause after them."""
+    found, at, word = win.found, anchor.at, anchor.word
+    assert found is not None
+    if anchor.limit is not None and found[-1].end >= win.frames - NEAR_BREAK:
+        keep = len(found)          # the text reached the break: all of it was said
+    else:
+        keep = max(1, _accept(found, win.last, win.frames))
+    log.debug("window at %.2f s (%.1f s), words %d-%d: kept %d, last kept %d-%d",
+              at / 100, win.frames / 100, word, win.stop, keep, at + found[keep - 1].start,
+              at + found[keep - 1].end)
+    for k in range(RESYNC_DROP if anchor.resync else 0, keep):
+        out[word + k] = Placement(at + found[k].start, at + found[k].end)
+    anchor.resync = anchor.lead = False
+    anchor.failed = 0
+    spoken = found[keep - 1].end + 1 - found[0].start
+    if keep >= 10 and spoken > 0:
+        local = spoken * FRAME_S / sum(phones[word:word + keep])
+        anchor.rate = min(0.2, max(slowest, 0.5 * anchor.rate + 0.5 * local))
+    # Into the pause after the last kept word, but not far: the next word's place is
+    # unsure (it may have been pushed late by speech the span did not include).
+    end_kept = found[keep - 1].end + 1
+    nxt = found[keep].start if keep < len(found) else end_kept
+    anchor.at += end_kept + max(0, min(nxt - end_kept, PAUSE_FRAMES) // 2)
+    anchor.word += keep
