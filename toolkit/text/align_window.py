@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 FRAME = 160                     # samples per 10 ms frame at 16 kHz
 FRAME_S = 0.01                  # seconds per frame (pocketsphinx frames are 10 ms)
+#: The slowest speech rate a window may learn, in seconds per phone (slower is a pause).
+MAX_PHONE_S = 0.2
 #: Audio per window, in frames: about 25 s. Longer windows lose the path more often
 #: (accents, beds); shorter ones cost more in overlap and re-normalisation.
 WINDOW_FRAMES = 2500
@@ -197,8 +199,8 @@ class _Budget:
     def spend(self, frames: int) -> None:
         self.spent += frames
         if self.spent > self.limit:
-            raise GaveUp(f"the search went over {self.spent / 100:.0f} s of audio for a "
-                         f"{self.total / 100:.0f} s programme without placing the text; "
+            raise GaveUp(f"the search went over {self.spent * FRAME_S:.0f} s of audio for a "
+                         f"{self.total * FRAME_S:.0f} s programme without placing the text; "
                          "gave up")
 
 
@@ -274,16 +276,16 @@ def place(pcm: np.ndarray, keys: list[str], phones: list[int], decoders: Decoder
             _failed(anchor, win, breaks or [], len(keys))
         else:
             _advance(anchor, win, out, phones, slowest)
-    log.debug("searched %.0f s of audio for a %.0f s programme (%.1fx)", budget.spent / 100,
-              total / 100, budget.spent / max(1, total))
+    log.debug("searched %.0f s of audio for a %.0f s programme (%.1fx)", budget.spent * FRAME_S,
+              total * FRAME_S, budget.spent / max(1, total))
     return out
 
 
 def _jump(anchor: _Anchor, limit: tuple[int, int]) -> None:
     """The anchor, close to the break `limit` that windows stopped at, moved over it to
     where speech resumes (a garbage loop leads the next window: the place is a guess)."""
-    log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] / 100,
-              limit[1] / 100, anchor.at / 100)
+    log.debug("break %.2f-%.2f s: anchor %.2f s jumps over it", limit[0] * FRAME_S,
+              limit[1] * FRAME_S, anchor.at * FRAME_S)
     anchor.at, anchor.limit, anchor.lead = max(anchor.at, limit[1] - RESUME_MARGIN), None, True
 
 
@@ -307,7 +309,7 @@ def _search_window(pcm: np.ndarray, keys: list[str], phones: list[int], decoders
         if found is not None:
             return _Window(stop, last, window, found)
         log.debug("window at %.2f s, words %d-%d: no path (attempt %d)",
-                  at / 100, word, stop, attempt + 1)
+                  at * FRAME_S, word, stop, attempt + 1)
     return _Window(stop, last, window, None)
 
 
@@ -326,7 +328,7 @@ def _attempt(decoders: Decoders, beam: int, clip: np.ndarray, words: list[str],
         budget.spend(window)
         wide = _search(decoders[min(1, len(decoders) - 1)], clip, words,
                        anchor.resync or anchor.lead)
-        log.debug("window at %.2f s: long gap inside, wide beam %s", anchor.at / 100,
+        log.debug("window at %.2f s: long gap inside, wide beam %s", anchor.at * FRAME_S,
                   "placed it" if wide is not None else "failed")
         found = wide or found
     return found
@@ -342,7 +344,7 @@ def _failed(anchor: _Anchor, win: _Window, breaks: list[tuple[int, int]], words:
         return
     anchor.failed += 1
     if anchor.failed >= MAX_FAILED_IN_ROW:
-        raise GaveUp(f"{anchor.failed} windows in a row (from {anchor.at / 100:.1f} s) found "
+        raise GaveUp(f"{anchor.failed} windows in a row (from {anchor.at * FRAME_S:.1f} s) found "
                      f"no place for their words; gave up with {words - anchor.word} of "
                      f"{words} words left")
     # Leave these words to interpolation; the next window starts at the same time
@@ -362,7 +364,7 @@ def _advance(anchor: _Anchor, win: _Window, out: list[Placement | None], phones:
     else:
         keep = max(1, _accept(found, win.last, win.frames))
     log.debug("window at %.2f s (%.1f s), words %d-%d: kept %d, last kept %d-%d",
-              at / 100, win.frames / 100, word, win.stop, keep, at + found[keep - 1].start,
+              at * FRAME_S, win.frames * FRAME_S, word, win.stop, keep, at + found[keep - 1].start,
               at + found[keep - 1].end)
     for k in range(RESYNC_DROP if anchor.resync else 0, keep):
         out[word + k] = Placement(at + found[k].start, at + found[k].end)
@@ -371,7 +373,7 @@ def _advance(anchor: _Anchor, win: _Window, out: list[Placement | None], phones:
     spoken = found[keep - 1].end + 1 - found[0].start
     if keep >= 10 and spoken > 0:
         local = spoken * FRAME_S / sum(phones[word:word + keep])
-        anchor.rate = min(0.2, max(slowest, 0.5 * anchor.rate + 0.5 * local))
+        anchor.rate = min(MAX_PHONE_S, max(slowest, 0.5 * anchor.rate + 0.5 * local))
     # Into the pause after the last kept word, but not far: the next word's place is
     # unsure (it may have been pushed late by speech the span did not include).
     end_kept = found[keep - 1].end + 1
