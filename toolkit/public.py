@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING
 
 from toolkit.config.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, PublishError, Severity
-from toolkit.feed import rss, validate
+from toolkit.feed.findings import Finding
 from toolkit.fsutil import atomic_path, mirror, public_files
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
-from toolkit.pipeline import record_page, select, show_cover
-from toolkit.site import notes
+from toolkit.pipeline import select, show_cover
 from toolkit.store.layout import FEED_FILE, url_for
 from toolkit.store.record import EpisodeRecord, transcript_fragment
 
+# Each command imports what it needs where it needs it (feedgen and jinja2 for `feed`, the
+# rules for `validate`, boto3 for `publish`): every command starts faster without the others.
 if TYPE_CHECKING:
     from toolkit.publish import notify, sync
+    from toolkit.site import notes
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
     error. Nothing is written while `podkit check` finds an error: an episode whose
     episode.toml does not load would otherwise silently drop out of the public feed.
     """
+    from toolkit.feed import rss
+    from toolkit.site import notes
     cat, episodes = select(root, (), feed_id)
     layout = cat.layout
     if cat.errors:
@@ -131,7 +135,7 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
         keys = {cover} | {key for rec in records for key in public_files(
-            layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}/")}
+            cat.episode_folder(rec.episode), f"episodes/{rec.slug}/")}
         body = rss.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
@@ -175,6 +179,8 @@ def _index_pages(cat: Catalog, show: Show, records: list[EpisodeRecord]) -> list
     """The index page's entries: the newest INDEX_EPISODES (the archive page lists all).
     Only the newest episode's transcript is read: the index shows it in full and links
     the others (templates/README.md says so)."""
+    from toolkit.site import notes
+    from toolkit.site.pages import record_page
     shown = sorted(records, key=lambda r: (r.episode.date, r.slug),
                    reverse=True)[:notes.INDEX_EPISODES]
     newest = shown[0] if shown else None
@@ -207,7 +213,7 @@ LOUDNESS_TOLERANCE_LU = 1.0
 
 
 def validate_own(root: Path | Catalog, feed_id: str | None = None,
-                 loudness: list[RenditionLoudness] | None = None) -> list[validate.Finding]:
+                 loudness: list[RenditionLoudness] | None = None) -> list[Finding]:
     """Validate our own feed(s) against the rules, the built files and the build records.
 
     Durations and lengths are compared with what the build measured (its records), so
@@ -215,9 +221,10 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
     measured on its own file by the build, is checked against its target and appended
     to `loudness` when a list is given (the CLI reports them).
     """
+    from toolkit.feed import validate
     cat, _ = select(root, (), feed_id)
     layout = cat.layout
-    findings: list[validate.Finding] = []
+    findings: list[Finding] = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
         path = layout.feed_file(show.id)
         if not path.is_file():
@@ -267,17 +274,17 @@ def _off_target(r: RenditionLoudness) -> bool:
     return abs(r.integrated - r.target) > r.tolerance or r.true_peak > r.ceiling + 0.05
 
 
-def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> validate.Finding:
+def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> Finding:
     # `--force` rebuilds the record from the audio cache, which is keyed by the sources:
     # it mends a record that disagrees with its audio, never audio the limiter could not
     # bring to the target (the same sources give the same miss).
     hint = (f"the build missed it from this audio (it reported heavy limiting): rebuilding "
             f"gives the same; check the source audio of {r.slug} (near-silence, a click, "
             "peaks far above the speech)" if heavy else f"run `podkit build {r.slug} --force`")
-    return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
-                            f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
-                            f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
-                            f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
+    return Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
+                   f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
+                   f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
+                   f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
 
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,

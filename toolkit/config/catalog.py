@@ -43,6 +43,7 @@ class Catalog:
     _inputs: dict[str, record.Inputs] = field(default_factory=dict, repr=False)
     _show_digest: dict[str, str] = field(default_factory=dict, repr=False)
     _episode_digest: dict[str, str] = field(default_factory=dict, repr=False)  # from the memo
+    _folders: dict[str, Path] = field(default_factory=dict, repr=False)  # feed -> its episodes
 
     @property
     def errors(self) -> list[Problem]:
@@ -105,7 +106,14 @@ class Catalog:
 
     def episode_folder(self, ep: Episode) -> Path:
         """The stage folder an episode is built into."""
-        return self.layout.episode_stage(ep.feed, ep.slug)
+        # One path join per episode, not the layout's five: commands over 2,000 episodes
+        # ask for every folder at least once.
+        parent = self._folders.get(ep.feed)
+        if parent is not None:
+            return parent / ep.slug
+        folder = self.layout.episode_stage(ep.feed, ep.slug)
+        self._folders[ep.feed] = folder.parent
+        return folder
 
     def record(self, ep: Episode) -> record.EpisodeRecord | None:
         """The episode's build record; None when it was never built (or the record is unusable)."""

@@ -313,9 +313,16 @@ def load(folder: Path, *, root: Path, slug: str,
         raise NotBuiltError(f"build record unreadable ({exc}); run `podkit build {slug}`",
                             path=path) from exc
     try:
-        version = codec.decode(_Version, data).version
-        if version == VERSION:
+        try:
             head = codec.decode(_Head, data, base=root)
+            version = head.version
+        except codec.CodecError:
+            # Not this version's shape: an older or newer podkit's record says so by its
+            # version; a record of this version that does not fit is damaged. (One decode
+            # in the usual case: 2,000 records are read per command.)
+            version = codec.decode(_Version, data).version
+            if version == VERSION:
+                raise
     except (codec.CodecError, ValueError) as exc:
         raise NotBuiltError(f"build record damaged ({exc}); run `podkit build {slug}`",
                             path=path) from exc
