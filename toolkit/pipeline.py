@@ -212,9 +212,11 @@ def _local(todo: list[tuple[str, tuple[EpisodeJob]]], jobs: int,
         # Workers are forked: loading the audio engine and the taggers once here spares
         # each of them the imports.
         from toolkit.audio import master
+        from toolkit.site import markup
         from toolkit.tags import tagging  # noqa: F401
         from toolkit.text import chapters, transcript  # noqa: F401
         master.warm_up()
+        markup.markdown_html("")        # markdown-it is made on first use
     return runner.run_jobs(build_episode, todo, workers=jobs, progress=progress)
 
 
