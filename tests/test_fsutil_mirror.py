@@ -90,3 +90,18 @@ def test_across_filesystems_the_bytes_are_compared(tmp_path: Path) -> None:
         assert mirror(stage, site, {"a.mp3", "b.mp3"}) == 1      # b copied, a left alone
         assert _tree(site) == {"a.mp3": b"a", "b.mp3": b"b2"}
         assert (site / "a.mp3").stat().st_ino == before
+
+
+def test_the_inodes_of_a_listing_spare_a_second_one(tmp_path: Path) -> None:
+    from toolkit.fsutil import public_files
+    stage = _stage(tmp_path / "stage", {"cover.jpg": b"c", "episodes/a/a.mp3": b"a",
+                                        "episodes/a/.podkit-build.json": b"{}"})
+    site = _stage(tmp_path / "site", {"episodes/a/a.mp3": b"stale"})
+    inodes: dict[str, int] = {}
+    keys = set(public_files(stage / "episodes" / "a", "episodes/a/", inodes=inodes))
+    assert keys == {"episodes/a/a.mp3"}        # dot files are never public
+    assert inodes == {"episodes/a/a.mp3": (stage / "episodes/a/a.mp3").stat().st_ino}
+    # The cover is not in the listing given: it is looked at the usual way.
+    assert mirror(stage, site, keys | {"cover.jpg"}, src_inodes=inodes) == 2
+    assert _tree(site) == {"cover.jpg": b"c", "episodes/a/a.mp3": b"a"}
+    assert mirror(stage, site, keys | {"cover.jpg"}, src_inodes=inodes) == 0

@@ -153,9 +153,11 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def public_files(folder: str | Path, prefix: str = "") -> list[str]:
+def public_files(folder: str | Path, prefix: str = "", *,
+                 inodes: dict[str, int] | None = None) -> list[str]:
     """The files under `folder` that go public, as sorted `prefix`-ed POSIX keys: dot files
     and dot folders are podkit's own (records, fragments, half-written temp files).
+    `inodes`, when given, receives the inode of each that is a regular file (for `mirror`).
 
     Path strings and os.scandir, not pathlib or os.walk: `podkit feed`, `validate` and
     `status` run this over every file of a 2,000-episode catalogue. As os.walk, a link to
@@ -177,6 +179,8 @@ def public_files(folder: str | Path, prefix: str = "") -> list[str]:
                         is_dir = False
                     if not is_dir:
                         out.append(sub + name)
+                        if inodes is not None and entry.is_file(follow_symlinks=False):
+                            inodes[sub + name] = entry.inode()
                     elif not entry.is_symlink():
                         stack.append((entry.path, f"{sub}{name}/"))
         except OSError:
@@ -184,8 +188,11 @@ def public_files(folder: str | Path, prefix: str = "") -> list[str]:
     return sorted(out)
 
 
-def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = frozenset()) -> int:
+def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = frozenset(),
+           src_inodes: dict[str, int] | None = None) -> int:
     """Make `dst_root` hold exactly `keys` (POSIX paths under `src_root`) plus `keep`.
+    `src_inodes`: the inodes of `src_root`'s files by key, when the caller has just listed
+    them (`public_files(..., inodes=)`); the folders are not listed again.
 
     Files are hard-linked when possible (same filesystem: no copy, no extra space), else
     copied; a file already in place (the same inode, or on another filesystem the same
@@ -202,7 +209,8 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
     # An inode names one file on one device only; across two (copies), every file is
     # stat-ed and compared below.
     if os.stat(src_base).st_dev == os.stat(dst_base).st_dev:
-        src_ino = _inodes(src_base, {k.rpartition("/")[0] for k in keys})
+        src_ino = src_inodes if src_inodes is not None else \
+            _inodes(src_base, {k.rpartition("/")[0] for k in keys})
         dst_ino = {f"{prefix}{name}": ino for prefix, files, _ in tree
                    for name, ino in files if ino is not None}
     else:

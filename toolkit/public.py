@@ -139,8 +139,9 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         items = [_built(show, rec) for rec in records]
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
+        inodes: dict[str, int] = {}     # the mirror compares them with the site's
         keys = {cover} | {key for rec in records for key in public_files(
-            cat.episode_folder(rec.episode), f"episodes/{rec.slug}/")}
+            cat.episode_folder(rec.episode), f"episodes/{rec.slug}/", inodes=inodes)}
         body = rss.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
@@ -149,7 +150,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
                                        show.templates).encode("utf-8")
         changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index,
                                                     notes.ARCHIVE_PAGE: archive,
-                                                    notes.ROBOTS_FILE: notes.ROBOTS_TXT})
+                                                    notes.ROBOTS_FILE: notes.ROBOTS_TXT},
+                                inodes)
         ordered = [i.episode.slug for i in rss.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),
@@ -157,7 +159,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
     return results
 
 
-def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, bytes]) -> bool:
+def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, bytes],
+                  inodes: dict[str, int] | None = None) -> bool:
     """Bring the site to `keys` (hard links into the stage) plus the `written` files.
 
     The new feed and index are written to temp files first: a full disk or a write error
@@ -176,7 +179,7 @@ def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, by
             tmp.write_bytes(written[name])
             temps.add(tmp.name)
             changed = changed or name == FEED_FILE
-        mirror(stage, site, keys, keep={*written, *temps})
+        mirror(stage, site, keys, keep={*written, *temps}, src_inodes=inodes)
     return changed
 
 
