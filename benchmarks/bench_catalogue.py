@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/bench_catalogue.py [--episodes 2000 200] [--dir DIR] [--keep]
         [--fake] [--repeat N] [--no-publish]
 
-For each size it generates a show (1 s of audio, a timed transcript and two chapters per
-episode; the audio files are hard links of one WAV, the hash memo still reads each
-path once), then times the real `podkit` command in a subprocess, as a producer runs it:
+For each size it generates a show as `podkit init` lays it out (templates/ with its
+README; 1 s of audio, a timed transcript and two chapters per episode; the audio files
+are hard links of one WAV, the hash memo still reads each path once), then times the
+real `podkit` command in a subprocess, as a producer runs it:
 
   first build   `podkit build -j 2`; CPU per episode beyond the audio stage (the audio
                 stage's own time is read from the workers' log and subtracted)
@@ -99,6 +100,10 @@ def generate(root: Path, n: int) -> None:
     from toolkit import ffmpeg
     (root / "feeds").mkdir(parents=True)
     (root / "feeds" / "daily.toml").write_text(FEED)
+    # As `podkit init` makes a show: a templates/ folder with its README (its digest is
+    # part of every episode's inputs).
+    (root / "templates").mkdir()
+    (root / "templates" / "README.md").write_text("Override podkit's templates here.\n")
     Image.new("RGB", (1400, 1400), "navy").save(root / "feeds" / "daily.jpg", "JPEG")
     wav = root / "source.wav"
     ffmpeg.run(["-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=1:c=pink:r=44100:a=0.1",
