@@ -183,10 +183,13 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
             # .work-<slug>[.<attempt>], .old-<slug>, .claim-<slug>.<build> (cluster builds)
             found |= {n.split("-", 1)[1].split(".", 1)[0] for n in names
                       if n.startswith((".work-", ".old-", ".claim-"))}
+    caches: dict[str, str] = {}     # feed -> its cache folder (a string: 2,000 episodes)
     for ep in episodes:
+        if ep.feed not in caches:
+            caches[ep.feed] = str(layout.cache(ep.feed, ep.slug).parent)
         try:
             if any(n.startswith(".") and n.endswith(".part")
-                   for n in os.listdir(layout.cache(ep.feed, ep.slug))):
+                   for n in os.listdir(f"{caches[ep.feed]}/{ep.slug}")):
                 found.add(ep.slug)
         except OSError:
             continue
