@@ -257,9 +257,9 @@ def _check_inputs(show: model.Show, episodes: Sequence[model.BuiltEpisode], cove
                   (be.audio.mime, be.audio.path, "mime"), (be.page_url, ep.path, "page_url"),
                   (be.image_url, ep.path, "art")]
         plain += [(m.url, m.path, "url") for m in be.extra_audio]
-        plain += [(v, t.path, k) for t in be.transcripts
-                  for k, v in (("url", t.url), ("mime", t.mime), ("language", t.language),
-                               ("rel", t.rel))]
+        for t in be.transcripts:
+            plain += ((t.url, t.path, "url"), (t.mime, t.path, "mime"),
+                      (t.language, t.path, "language"), (t.rel, t.path, "rel"))
         if be.chapters_file is not None:
             plain.append((be.chapters_file.url, be.chapters_file.path, "url"))
         if ep.guid in seen:
