@@ -262,15 +262,19 @@ def _listing(base: str) -> list[_Folder]:
         try:
             with os.scandir(f"{base}/{prefix}" if prefix else base) as entries:
                 for entry in entries:
-                    if entry.is_dir():
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
                         dirs.append(entry.name)
                         if not entry.is_symlink():
                             stack.append(f"{prefix}{entry.name}/")
                     else:
                         files.append((entry.name, entry.inode()
                                       if entry.is_file(follow_symlinks=False) else None))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+        except OSError:
+            continue        # as os.walk: a folder that cannot be listed is passed over
         out.append((prefix, files, dirs))
     return out
 
