@@ -105,3 +105,24 @@ def test_the_inodes_of_a_listing_spare_a_second_one(tmp_path: Path) -> None:
     assert mirror(stage, site, keys | {"cover.jpg"}, src_inodes=inodes) == 2
     assert _tree(site) == {"cover.jpg": b"c", "episodes/a/a.mp3": b"a"}
     assert mirror(stage, site, keys | {"cover.jpg"}, src_inodes=inodes) == 0
+
+
+def test_no_temporary_name_is_left_behind(tmp_path: Path) -> None:
+    stage = _stage(tmp_path / "stage", {f"episodes/e{i}/f{j}.mp3": b"x" * i
+                                        for i in range(5) for j in range(3)})
+    site = tmp_path / "site"
+    keys = {p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file()}
+    assert mirror(stage, site, keys) == 15
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) \
+        == sorted(keys)                        # only the keys: no dot file beside them
+
+
+def test_a_site_file_that_cannot_be_replaced_is_one_clear_error(tmp_path: Path) -> None:
+    from toolkit.errors import PodkitError
+    stage = _stage(tmp_path / "stage", {"episodes/a/a.mp3": b"a"})
+    site = tmp_path / "site"
+    (site / "episodes" / "a" / "a.mp3").mkdir(parents=True)   # a folder where the file goes
+    with pytest.raises(PodkitError) as err:
+        mirror(stage, site, {"episodes/a/a.mp3"})
+    assert "a.mp3" in str(err.value)
+    assert [p.name for p in (site / "episodes" / "a").iterdir()] == ["a.mp3"]   # no temp left

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -217,6 +218,7 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
         src_ino, dst_ino = {}, {}
     # Files linked by an earlier run, the usual case, need no stat at all.
     todo = [k for k in keys if (ino := dst_ino.get(k)) is None or ino != src_ino.get(k)]
+    made = {dst_base}       # folders known to exist (one mkdir per folder, not per file)
     for key in sorted(todo):
         src, dst = f"{src_base}/{key}", f"{dst_base}/{key}"
         try:
@@ -232,17 +234,43 @@ def mirror(src_root: Path, dst_root: Path, keys: set[str], *, keep: set[str] = f
             if s.st_dev != d.st_dev and s.st_size == d.st_size \
                     and sha256_file(Path(src)) == sha256_file(Path(dst)):
                 continue
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        with atomic_path(Path(dst)) as tmp:
-            tmp.unlink()
-            try:
-                os.link(src, tmp)
-            except OSError:
-                import shutil
-                shutil.copyfile(src, tmp)
+        folder = os.path.dirname(dst)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        _link_into_place(src, dst)
         changed += 1
     _prune(dst_base, tree, set(keys) | set(keep))
     return changed
+
+
+def _link_into_place(src: str, dst: str) -> None:
+    """Put a hard link of `src` at `dst` by one rename (readers see the old file or the new
+    one); a copy, written through atomic_path, where no link can be made (another
+    filesystem). The link is made under atomic_path's kind of temp name directly: making
+    an empty temp file first, as atomic_path does, cost the first `podkit feed` of a
+    2,000-episode show an open, a chmod, a close and an unlink for each of 18,000 files."""
+    folder, name = os.path.split(dst)
+    suffix = os.path.splitext(name)[1]
+    for _ in range(100):
+        tmp = f"{folder}/.{name}.{secrets.token_hex(4)}{suffix}.part"
+        try:
+            os.link(src, tmp)
+            break
+        except FileExistsError:
+            continue            # a name taken: another
+        except OSError:
+            import shutil
+            with atomic_path(Path(dst)) as copy:
+                shutil.copyfile(src, copy)
+            return
+    else:
+        raise PodkitError("cannot write here: no free temporary name", path=folder)
+    try:
+        os.replace(tmp, dst)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise PodkitError(f"cannot write file: {exc.strerror}", path=Path(dst)) from exc
 
 
 #: One folder of a listing: its key prefix ('' or 'episodes/x/'), its non-folder entries
