@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/bench_catalogue.py [--episodes 2000 200] [--dir DIR] [--keep]
         [--fake] [--repeat N] [--no-publish]
 
-For each size it generates a show (1 s of audio, a timed transcript and two chapters per
-episode; the audio files are hard links of one WAV, the hash memo still reads each
-path once), then times the real `podkit` command in a subprocess, as a producer runs it:
+For each size it generates a show as `podkit init` lays it out (templates/ with its
+README; 1 s of audio, a timed transcript and two chapters per episode; the audio files
+are hard links of one WAV, the hash memo still reads each path once), then times the
+real `podkit` command in a subprocess, as a producer runs it:
 
   first build   `podkit build -j 2`; CPU per episode beyond the audio stage (the audio
                 stage's own time is read from the workers' log and subtracted)
@@ -20,11 +21,13 @@ path once), then times the real `podkit` command in a subprocess, as a producer 
                 publish, requests counted by verb: LIST only,
                 at most ceil(objects / 1000) of them
 
-`--fake` builds one episode and gives every other one hard links of its files and a
-record of its own (bench_status.fake_records), for a shared machine where building 2,000
-episodes costs half an hour of CPU: every figure after the first build is then the same
-work on the same records. `--repeat N` takes the best of N runs of each command (wall
-and CPU separately; the machine is shared); `--no-publish` skips the S3 figures.
+`--fake` builds one episode and gives every other one hard links of its files and of its
+audio cache, and a record of its own (bench_status.fake_records), for a shared machine
+where building 2,000 episodes costs half an hour of CPU: every figure after the first
+build is then the same work on the same records (the retitled episode takes its audio
+from the cache, as after a real build). `--repeat N` takes the best of N runs of each
+command (wall and CPU separately; the machine is shared; "one changed" retitles the
+episode again before each run); `--no-publish` skips the S3 figures.
 
 Every figure is also taken at the smaller size: 2,000 episodes must stay within 1.2x of
 ten times 200 (linear). The machine is shared: the 1-minute load average is printed
@@ -97,6 +100,10 @@ def generate(root: Path, n: int) -> None:
     from toolkit import ffmpeg
     (root / "feeds").mkdir(parents=True)
     (root / "feeds" / "daily.toml").write_text(FEED)
+    # As `podkit init` makes a show: a templates/ folder with its README (its digest is
+    # part of every episode's inputs).
+    (root / "templates").mkdir()
+    (root / "templates" / "README.md").write_text("Override podkit's templates here.\n")
     Image.new("RGB", (1400, 1400), "navy").save(root / "feeds" / "daily.jpg", "JPEG")
     wav = root / "source.wav"
     ffmpeg.run(["-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=1:c=pink:r=44100:a=0.1",
@@ -166,10 +173,13 @@ def measure(n: int, workdir: Path, reuse: bool = False, *, fake: bool = False,
     out["first_feed"] = podkit(root, "feed")[:2] + (load(),)   # links every file into the site
     out["noop_build"] = best(root, "build", "-j", "2", repeat=repeat)
     toml = root / "episodes" / f"day-{n // 2:04d}" / "episode.toml"
-    # A new title every run (the show may be reused): one episode's tags and pages change.
-    toml.write_text(re.sub(r'^title = ".*"$', f'title = "Retitled {time.time_ns()}"',
-                           toml.read_text(), count=1, flags=re.M))
-    out["one_changed"] = podkit(root, "build", "-j", "2")[:2] + (load(),)
+    changed = []
+    for _ in range(repeat):
+        # A new title every run (the show may be reused): one episode's tags and pages change.
+        toml.write_text(re.sub(r'^title = ".*"$', f'title = "Retitled {time.time_ns()}"',
+                               toml.read_text(), count=1, flags=re.M))
+        changed.append(podkit(root, "build", "-j", "2")[:2])
+    out["one_changed"] = (min(w for w, _ in changed), min(c for _, c in changed), load())
     out["feed"] = podkit(root, "feed")[:2] + (load(),)          # after one changed episode
     if repeat > 1:                                              # then nothing changes
         out["feed"] = min(out["feed"], best(root, "feed", repeat=repeat - 1))

@@ -27,14 +27,24 @@ TARGET_S = 1.0
 
 
 def fake_records(root: Path) -> None:
-    """Give every episode the first one's built files under its own names and its own record."""
+    """Give every episode the first one's built files and audio cache under its own names,
+    and a record of its own."""
     from toolkit.config import catalog
     from toolkit.store import record
     cat = catalog.load(root)
     first, *others = sorted(cat.episodes, key=lambda e: e.slug)
     src_folder = cat.episode_folder(first)
+    src_cache = cat.layout.cache(first.feed, first.slug)
     template = cat.load_record(first)
     for ep in others:
+        # The audio cache too, as a real build leaves it: a retitled episode then takes its
+        # audio from the cache, as it would after a real build (its sources are the same
+        # bytes, so the cache key is the same), instead of building it.
+        cache = cat.layout.cache(ep.feed, ep.slug)
+        cache.mkdir(parents=True, exist_ok=True)
+        for path in src_cache.iterdir():
+            if path.is_file() and path.name.startswith(f"{first.slug}-"):
+                os.link(path, cache / path.name.replace(first.slug, ep.slug, 1))
         folder = cat.episode_folder(ep)
         folder.mkdir(parents=True, exist_ok=True)
         renamed = {}

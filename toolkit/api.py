@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolkit.episode_build import BuildSettings, BuildSummary
 from toolkit.errors import Problem, Severity
 
 if TYPE_CHECKING:       # types only: importing them would load every stage at `import toolkit`
     from toolkit.cluster import ClusterTarget
     from toolkit.config.catalog import Catalog
     from toolkit.delivery import TargetReport
+    from toolkit.episode_build import BuildSummary
     from toolkit.feed.findings import Finding
     from toolkit.model import AlignReport, Episode, Show
     from toolkit.publish.sync import Progress, Report
@@ -120,6 +120,7 @@ class Project:
         `progress(slug, stage, fraction)` is called as each one goes. With `cluster`
         (toolkit.cluster.ClusterTarget) the episodes are built on a Dask cluster."""
         from toolkit import pipeline
+        from toolkit.episode_build import BuildSettings
         results = pipeline.build(self.catalog, tuple(slugs), feed, jobs=jobs, progress=progress,
                                  settings=BuildSettings(force=force, id3_version=id3_version),
                                  cluster=cluster)

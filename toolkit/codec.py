@@ -19,7 +19,7 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,9 +93,19 @@ def _decoder(cls: type, base: Path | None) -> msgspec.json.Decoder:
 @cache
 def _hook(base: Path | None) -> Callable[[type, Any], Any]:
     """msgspec's hook for the one type it does not know: paths, relative ones under `base`."""
+    # A record's paths share a few folders (its episode's): joining a file name to a
+    # folder met before costs about half of parsing the whole relative path again, and a
+    # 2,000-episode catalogue decodes some 20,000 paths per command.
+    @lru_cache(maxsize=4096)
+    def folder(rel: str) -> Path:
+        return base / rel if base is not None else Path(rel)
+
     def hook(tp: type, obj: Any) -> Any:
         if tp is Path and isinstance(obj, str):
-            return Path(obj) if base is None or obj.startswith("/") else base / obj
+            if base is None or obj.startswith("/"):
+                return Path(obj)
+            parent, _, name = obj.rpartition("/")
+            return folder(parent) / name if parent and name not in ("", ".", "..") else base / obj
         raise NotImplementedError(f"cannot decode into {tp!r}")
     return hook
 

@@ -20,33 +20,42 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolkit import environ, runner
+from toolkit import environ
 from toolkit.config import catalog
 from toolkit.config.catalog import Catalog
-from toolkit.episode_build import (
-    BuildSettings,
-    BuildSummary,
-    EpisodeJob,
-    build_episode,
-    copy_addressed,
-)
 from toolkit.errors import ConfigError, MediaError, PodkitError, Problem, ProblemsError
 from toolkit.fsutil import write_text
 from toolkit.model import AlignReport, Episode, Show
-from toolkit.site import cue
-from toolkit.site.pages import page_data, page_notes, record_page
 from toolkit.standards import artwork
 from toolkit.store import promote
+from toolkit.store.addressed import copy_addressed
 from toolkit.store.layout import Layout, is_media_name, site_key
 
-if TYPE_CHECKING:  # the dask extra is optional: imported only for a cluster build
-    from toolkit.cluster import ClusterTarget
+if TYPE_CHECKING:
+    from toolkit import runner
+    from toolkit.cluster import ClusterTarget   # the dask extra is optional
+    from toolkit.episode_build import BuildSettings, EpisodeJob
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BuildSettings", "BuildSummary", "EpisodeJob", "build", "build_episode", "load",
            "now", "page_data", "page_notes", "parse_time", "record_page", "select",
            "show_cover", "write_cues", "align"]
+
+#: Names this module re-exports from the build and the pages, imported on first use:
+#: `podkit feed`, `validate` and `status` import this module for `select` and must not
+#: pay for the build machinery (the steps, the runner: ~0.1 s at every start).
+_LAZY = {"BuildSettings": "toolkit.episode_build", "BuildSummary": "toolkit.episode_build",
+         "EpisodeJob": "toolkit.episode_build", "build_episode": "toolkit.episode_build",
+         "page_data": "toolkit.site.pages", "page_notes": "toolkit.site.pages",
+         "record_page": "toolkit.site.pages"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_time(text: str, field: str) -> dt.datetime:
@@ -119,6 +128,7 @@ def write_cues(root: Path | Catalog, slugs: tuple[str, ...] = (),
     sources changed since its build: a sheet must describe the audio that airs (a new
     slot or max_duration is a change too).
     """
+    from toolkit.site import cue    # the build's sheets: not every command needs them
     cat, episodes = select(root, slugs, feed_id)
     layout = cat.layout
     written: list[Path] = []
@@ -173,10 +183,13 @@ def _leftovers(layout: Layout, episodes: list[Episode]) -> set[str]:
             # .work-<slug>[.<attempt>], .old-<slug>, .claim-<slug>.<build> (cluster builds)
             found |= {n.split("-", 1)[1].split(".", 1)[0] for n in names
                       if n.startswith((".work-", ".old-", ".claim-"))}
+    caches: dict[str, str] = {}     # feed -> its cache folder (a string: 2,000 episodes)
     for ep in episodes:
+        if ep.feed not in caches:
+            caches[ep.feed] = str(layout.cache(ep.feed, ep.slug).parent)
         try:
             if any(n.startswith(".") and n.endswith(".part")
-                   for n in os.listdir(layout.cache(ep.feed, ep.slug))):
+                   for n in os.listdir(f"{caches[ep.feed]}/{ep.slug}")):
                 found.add(ep.slug)
         except OSError:
             continue
@@ -196,13 +209,17 @@ def _tidy(layout: Layout, ep: Episode) -> None:
 def _local(todo: list[tuple[str, tuple[EpisodeJob]]], jobs: int,
            progress: runner.Progress | None) -> list[runner.JobResult]:
     """Build the jobs in local worker processes (`-j`)."""
+    from toolkit import runner
+    from toolkit.episode_build import build_episode
     if len(todo) > 1 and jobs > 1:
         # Workers are forked: loading the audio engine and the taggers once here spares
         # each of them the imports.
         from toolkit.audio import master
+        from toolkit.site import markup
         from toolkit.tags import tagging  # noqa: F401
         from toolkit.text import chapters, transcript  # noqa: F401
         master.warm_up()
+        markup.markdown_html("")        # markdown-it is made on first use
     return runner.run_jobs(build_episode, todo, workers=jobs, progress=progress)
 
 
@@ -212,6 +229,7 @@ def _on_cluster(cat: Catalog, todo: list[tuple[str, tuple[EpisodeJob]]], target:
     import uuid
 
     from toolkit import cluster
+    from toolkit.episode_build import build_episode
     build_id = uuid.uuid4().hex[:12]
     claimed = [(key, (replace(job, settings=replace(job.settings, claim=build_id)),))
                for key, (job,) in todo]
@@ -225,7 +243,7 @@ def _on_cluster(cat: Catalog, todo: list[tuple[str, tuple[EpisodeJob]]], target:
 
 
 def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None = None, *,
-          jobs: int = 1, settings: BuildSettings = BuildSettings(),
+          jobs: int = 1, settings: BuildSettings | None = None,
           progress: runner.Progress | None = None,
           cluster: ClusterTarget | None = None) -> list[runner.JobResult]:
     """Build the selected episodes (all by default), `jobs` at a time; failures are listed.
@@ -234,6 +252,11 @@ def build(root: Path | Catalog, slugs: tuple[str, ...] = (), feed_id: str | None
     rebuilt at all; the others are built by workers from picklable jobs: local processes,
     or a Dask cluster's workers with `cluster` (toolkit.cluster).
     """
+    # The build machinery, imported here: the commands that only read records import
+    # this module for `select` and never need it.
+    from toolkit import runner
+    from toolkit.episode_build import BuildSettings, BuildSummary, EpisodeJob
+    settings = settings or BuildSettings()
     cat, episodes = select(root, slugs, feed_id)
     layout = cat.layout
     covers = {show.id: show_cover(show, layout)  # once, before workers race to write it

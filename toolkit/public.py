@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING
 
 from toolkit.config.catalog import Catalog
 from toolkit.errors import NotBuiltError, Problem, ProblemsError, PublishError, Severity
-from toolkit.feed import rss, validate
+from toolkit.feed.findings import Finding
 from toolkit.fsutil import atomic_path, mirror, public_files
 from toolkit.model import BuiltEpisode, Episode, Person, Show, TargetKind
-from toolkit.pipeline import record_page, select, show_cover
-from toolkit.site import notes
+from toolkit.pipeline import select, show_cover
 from toolkit.store.layout import FEED_FILE, url_for
 from toolkit.store.record import EpisodeRecord, transcript_fragment
 
+# Each command imports what it needs where it needs it (feedgen and jinja2 for `feed`, the
+# rules for `validate`, boto3 for `publish`): every command starts faster without the others.
 if TYPE_CHECKING:
     from toolkit.publish import notify, sync
+    from toolkit.site import notes
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,12 @@ def is_public(episode: Episode, now: dt.datetime) -> bool:
 def _built(show: Show, rec: EpisodeRecord) -> BuiltEpisode:
     """The feed item of a built episode, from its record alone."""
     ep = rec.episode
-    return BuiltEpisode(episode=replace(ep, persons=merged_persons(show, ep)), audio=rec.audio,
+    persons = merged_persons(show, ep)
+    # Most episodes name nobody of their own: copying a 40-field dataclass for an equal
+    # one costs 2,000 copies per feed.
+    if persons != ep.persons:
+        ep = replace(ep, persons=persons)
+    return BuiltEpisode(episode=ep, audio=rec.audio,
                         chapters=rec.chapters, transcripts=rec.transcripts,
                         chapters_file=rec.chapters_file, page_url=rec.page_url,
                         image_url=rec.image_url, description_html=rec.description_html,
@@ -116,6 +123,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
     error. Nothing is written while `podkit check` finds an error: an episode whose
     episode.toml does not load would otherwise silently drop out of the public feed.
     """
+    from toolkit.feed import rss
+    from toolkit.site import notes
     cat, episodes = select(root, (), feed_id)
     layout = cat.layout
     if cat.errors:
@@ -130,8 +139,9 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
         items = [_built(show, rec) for rec in records]
         site, stage = layout.site(show.id), layout.stage(show.id)
         # The site is the stage minus what is not public yet: hard links, no copies.
+        inodes: dict[str, int] = {}     # the mirror compares them with the site's
         keys = {cover} | {key for rec in records for key in public_files(
-            layout.episode_stage(show.id, rec.slug), f"episodes/{rec.slug}/")}
+            cat.episode_folder(rec.episode), f"episodes/{rec.slug}/", inodes=inodes)}
         body = rss.build_feed(show, items, cover_url=url_for(show.base_url, cover), now=now)
         pages = _index_pages(cat, show, records)
         index = notes.render_index(show, pages, show.templates, cover=cover,
@@ -140,7 +150,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
                                        show.templates).encode("utf-8")
         changed = _replace_site(stage, site, keys, {FEED_FILE: body, notes.INDEX_PAGE: index,
                                                     notes.ARCHIVE_PAGE: archive,
-                                                    notes.ROBOTS_FILE: notes.ROBOTS_TXT})
+                                                    notes.ROBOTS_FILE: notes.ROBOTS_TXT},
+                                inodes)
         ordered = [i.episode.slug for i in rss.select_episodes(items, now=now)]
         results.append(FeedResult(show, site / FEED_FILE, changed, tuple(ordered),
                                   tuple(e.slug for e in mine if not e.draft and e.date > now),
@@ -148,7 +159,8 @@ def write_feed(root: Path | Catalog, feed_id: str | None = None, *,
     return results
 
 
-def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, bytes]) -> bool:
+def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, bytes],
+                  inodes: dict[str, int] | None = None) -> bool:
     """Bring the site to `keys` (hard links into the stage) plus the `written` files.
 
     The new feed and index are written to temp files first: a full disk or a write error
@@ -167,7 +179,7 @@ def _replace_site(stage: Path, site: Path, keys: set[str], written: dict[str, by
             tmp.write_bytes(written[name])
             temps.add(tmp.name)
             changed = changed or name == FEED_FILE
-        mirror(stage, site, keys, keep={*written, *temps})
+        mirror(stage, site, keys, keep={*written, *temps}, src_inodes=inodes)
     return changed
 
 
@@ -175,6 +187,8 @@ def _index_pages(cat: Catalog, show: Show, records: list[EpisodeRecord]) -> list
     """The index page's entries: the newest INDEX_EPISODES (the archive page lists all).
     Only the newest episode's transcript is read: the index shows it in full and links
     the others (templates/README.md says so)."""
+    from toolkit.site import notes
+    from toolkit.site.pages import record_page
     shown = sorted(records, key=lambda r: (r.episode.date, r.slug),
                    reverse=True)[:notes.INDEX_EPISODES]
     newest = shown[0] if shown else None
@@ -207,7 +221,7 @@ LOUDNESS_TOLERANCE_LU = 1.0
 
 
 def validate_own(root: Path | Catalog, feed_id: str | None = None,
-                 loudness: list[RenditionLoudness] | None = None) -> list[validate.Finding]:
+                 loudness: list[RenditionLoudness] | None = None) -> list[Finding]:
     """Validate our own feed(s) against the rules, the built files and the build records.
 
     Durations and lengths are compared with what the build measured (its records), so
@@ -215,9 +229,10 @@ def validate_own(root: Path | Catalog, feed_id: str | None = None,
     measured on its own file by the build, is checked against its target and appended
     to `loudness` when a list is given (the CLI reports them).
     """
+    from toolkit.feed import validate
     cat, _ = select(root, (), feed_id)
     layout = cat.layout
-    findings: list[validate.Finding] = []
+    findings: list[Finding] = []
     for show in ([cat.shows[feed_id]] if feed_id else [cat.shows[k] for k in sorted(cat.shows)]):
         path = layout.feed_file(show.id)
         if not path.is_file():
@@ -267,17 +282,17 @@ def _off_target(r: RenditionLoudness) -> bool:
     return abs(r.integrated - r.target) > r.tolerance or r.true_peak > r.ceiling + 0.05
 
 
-def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> validate.Finding:
+def _loudness_finding(r: RenditionLoudness, feed_xml: Path, heavy: bool) -> Finding:
     # `--force` rebuilds the record from the audio cache, which is keyed by the sources:
     # it mends a record that disagrees with its audio, never audio the limiter could not
     # bring to the target (the same sources give the same miss).
     hint = (f"the build missed it from this audio (it reported heavy limiting): rebuilding "
             f"gives the same; check the source audio of {r.slug} (near-silence, a click, "
             "peaks far above the speech)" if heavy else f"run `podkit build {r.slug} --force`")
-    return validate.Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
-                            f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
-                            f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
-                            f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
+    return Finding("own.loudness", Severity.ERROR, r.slug, r.kind,
+                   f"{r.integrated:.1f} LUFS / {r.true_peak:.1f} dBTP, target "
+                   f"{r.target:g} LUFS ±{r.tolerance:g} LU and at most "
+                   f"{r.ceiling:g} dBTP; {hint}", str(feed_xml))
 
 
 def publish_show(root: Path | Catalog, feed_id: str | None = None, *, dry_run: bool = False,

@@ -42,7 +42,9 @@ class Catalog:
     hashes: HashCache = field(default_factory=lambda: HashCache(None))
     _inputs: dict[str, record.Inputs] = field(default_factory=dict, repr=False)
     _show_digest: dict[str, str] = field(default_factory=dict, repr=False)
+    _templates_digest: dict[str, str] = field(default_factory=dict, repr=False)
     _episode_digest: dict[str, str] = field(default_factory=dict, repr=False)  # from the memo
+    _folders: dict[str, Path] = field(default_factory=dict, repr=False)  # feed -> its episodes
 
     @property
     def errors(self) -> list[Problem]:
@@ -74,12 +76,16 @@ class Catalog:
         return self._show_digest[show.id]
 
     def templates_digest(self, show: Show) -> str:
-        """A hash of the show's template overrides ('' when it has none)."""
+        """A hash of the show's template overrides ('' when it has none); once per command:
+        every episode's inputs include it (a show made by `podkit init` has a templates/
+        folder, which was walked again for each of its 2,000 episodes)."""
         if show.templates is None:
             return ""
-        files = sorted(p for p in show.templates.rglob("*") if p.is_file())
-        return _digest({p.relative_to(show.templates).as_posix(): self.hashes.sha256(p)
-                        for p in files})
+        if show.id not in self._templates_digest:
+            files = sorted(p for p in show.templates.rglob("*") if p.is_file())
+            self._templates_digest[show.id] = _digest(
+                {p.relative_to(show.templates).as_posix(): self.hashes.sha256(p) for p in files})
+        return self._templates_digest[show.id]
 
     def inputs(self, ep: Episode) -> record.Inputs:
         """What a build of `ep` reads: each file's SHA-256, the show, templates, podkit."""
@@ -105,7 +111,14 @@ class Catalog:
 
     def episode_folder(self, ep: Episode) -> Path:
         """The stage folder an episode is built into."""
-        return self.layout.episode_stage(ep.feed, ep.slug)
+        # One path join per episode, not the layout's five: commands over 2,000 episodes
+        # ask for every folder at least once.
+        parent = self._folders.get(ep.feed)
+        if parent is not None:
+            return parent / ep.slug
+        folder = self.layout.episode_stage(ep.feed, ep.slug)
+        self._folders[ep.feed] = folder.parent
+        return folder
 
     def record(self, ep: Episode) -> record.EpisodeRecord | None:
         """The episode's build record; None when it was never built (or the record is unusable)."""

@@ -6,6 +6,7 @@ an audio file really holds audio is checked by `toolkit.crosscheck`, which runs 
 """
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from pathlib import Path
@@ -345,7 +346,10 @@ def episode_folders(root: Path) -> list[Path]:
     folder = root / "episodes"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    # One listing, no stat per entry (its type comes with it): 2,000 folders per command.
+    with os.scandir(folder) as entries:
+        names = [e.name for e in entries if not e.name.startswith((".", "_")) and e.is_dir()]
+    return [folder / name for name in sorted(names)]
 
 
 def load_episode(root: Path, slug: str, shows: dict[str, Show | None]) -> Episode:

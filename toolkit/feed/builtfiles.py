@@ -7,9 +7,12 @@ feed are compared with the bytes they describe. Audio durations come from
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
-from collections.abc import Mapping
+import os
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,34 @@ log = logging.getLogger(__name__)
 DURATION_TOLERANCE_S = 1.0
 #: Transcripts and chapters bigger than this are not read (a sign of a wrong file).
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+
+
+class SiteFiles(Mapping[str, Path]):
+    """A built site's files by the URL each is published at (a read-only mapping to paths).
+
+    The checks below ask `local(url)` for a path string: a 2,000-episode site has some
+    18,000 files, and a pathlib object for each costs more than the stat it is made for.
+    """
+
+    def __init__(self, site: Path, keys: dict[str, str]) -> None:
+        self._site, self._keys = str(site), keys       # URL -> site key
+
+    def local(self, url: str) -> str | None:
+        """The file published at `url`, as a path string (None: none is)."""
+        key = self._keys.get(url)
+        return None if key is None else f"{self._site}/{key}"
+
+    def __getitem__(self, url: str) -> Path:
+        path = self.local(url)
+        if path is None:
+            raise KeyError(url)
+        return Path(path)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 @dataclass(frozen=True)
@@ -56,7 +87,7 @@ def own_context(site: Path, base_url: str, feed_url: str, *, podcast_guid: str |
     show's analytics prefix) enclosures are matched to files through it.
     """
     # Dotfiles are half-written temp files (fsutil.atomic_path), never published.
-    files = {url_for(base_url, key): Path(f"{site}/{key}") for key in public_files(site)}
+    files = SiteFiles(site, {url_for(base_url, key): key for key in public_files(site)})
     return OwnFeedContext(feed_url=feed_url, files=files, podcast_guid=podcast_guid,
                           probe_audio=probe_audio, durations=dict(durations or {}),
                           enclosure_prefix=enclosure_prefix)
@@ -71,32 +102,33 @@ def check_own(feed: ParsedFeed, own: OwnFeedContext, report: Report) -> None:
                      f"(UUIDv5 of {own.feed_url} unless pinned in the feed's TOML)")
     image = feed.channel.find(ITUNES + "image")
     if image is not None and image.get("href"):
-        path = _local(own, report, "channel", "itunes:image@href", image.get("href", ""))
-        if path is not None:
-            check_artwork(path, report, "channel", "itunes:image")
+        found = _local(own, report, "channel", "itunes:image@href", image.get("href", ""))
+        if found is not None:
+            check_artwork(Path(found[0]), report, "channel", "itunes:image")
     for it in feed.items:
         enc = it.el.find("enclosure")
         if enc is not None and enc.get("url"):
             # The analytics service redirects to the file: the file is what must match.
             url = prefix.strip(own.enclosure_prefix, enc.get("url", ""))
-            path = _local(own, report, it.id, "enclosure@url", url)
-            if path is not None:
-                _check_enclosure(path, url, enc.get("length", ""),
+            found = _local(own, report, it.id, "enclosure@url", url)
+            if found is not None:
+                _check_enclosure(found, url, enc.get("length", ""),
                                  enc.get("type", ""), it.duration, own, report, it.id)
         _check_alternates(feed, own, report, it)
         art = it.el.find(ITUNES + "image")
         if art is not None and art.get("href"):
-            path = _local(own, report, it.id, "itunes:image@href", art.get("href", ""))
-            if path is not None:
-                check_artwork(path, report, it.id, "itunes:image")
+            found = _local(own, report, it.id, "itunes:image@href", art.get("href", ""))
+            if found is not None:
+                check_artwork(Path(found[0]), report, it.id, "itunes:image")
         for t in it.el.findall(feed.p20 + "transcript"):
-            path = _local(own, report, it.id, "podcast:transcript@url", t.get("url", ""))
-            if path is not None:
-                check_transcript(path, t.get("type", ""), report, it.id)
+            found = _local(own, report, it.id, "podcast:transcript@url", t.get("url", ""))
+            if found is not None:
+                check_transcript(found[0], t.get("type", ""), report, it.id,
+                                 size=found[1].st_size)
         for ch in it.el.findall(feed.p20 + "chapters"):
-            path = _local(own, report, it.id, "podcast:chapters@url", ch.get("url", ""))
-            if path is not None:
-                check_chapters(path, report, it.id, it.duration)
+            found = _local(own, report, it.id, "podcast:chapters@url", ch.get("url", ""))
+            if found is not None:
+                check_chapters(found[0], report, it.id, it.duration, size=found[1].st_size)
 
 
 def _check_alternates(feed: ParsedFeed, own: OwnFeedContext, report: Report, it: Item) -> None:
@@ -109,44 +141,68 @@ def _check_alternates(feed: ParsedFeed, own: OwnFeedContext, report: Report, it:
             uri = prefix.strip(own.enclosure_prefix, (src.get("uri") or "").strip())
             if not uri:
                 continue        # itemrules reports the missing uri
-            path = _local(own, report, it.id, f"{field}/podcast:source@uri", uri)
+            found = _local(own, report, it.id, f"{field}/podcast:source@uri", uri)
             length = (alt.get("length") or "").strip()
-            if path is not None and length.isdigit() and int(length) != path.stat().st_size:
+            if found is not None and length.isdigit() and int(length) != found[1].st_size:
                 report.error("p20.alternateEnclosure.length", it.id, f"{field}@length",
-                             f"{length} bytes, but {path.name} has {path.stat().st_size}")
+                             f"{length} bytes, but {os.path.basename(found[0])} has "
+                             f"{found[1].st_size}")
 
 
-def _local(own: OwnFeedContext, report: Report, item: str, field: str, url: str) -> Path | None:
-    path = own.files.get(url)
-    if path is None or not path.is_file():
+#: A file the feed names, found: its path (a string: see SiteFiles) and its stat.
+_Found = tuple[str, os.stat_result]
+
+
+def _stat(path: str) -> os.stat_result | None:
+    """The file's stat; None where Path.is_file() says False (missing, a loop...)."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return None
+        raise
+    except ValueError:          # an embedded NUL
+        return None
+
+
+def _local(own: OwnFeedContext, report: Report, item: str, field: str, url: str) -> _Found | None:
+    files = own.files
+    if isinstance(files, SiteFiles):
+        path = files.local(url)
+    else:
+        given = files.get(url)
+        path = None if given is None else os.fspath(given)
+    st = None if path is None else _stat(path)
+    if path is None or st is None or not stat.S_ISREG(st.st_mode):
         report.error("own.file", item, field, f"{url} is not a file this build published")
         return None
-    return path
+    return path, st
 
 
-def _check_enclosure(path: Path, url: str, length: str, mime: str, duration: float | None,
+def _check_enclosure(found: _Found, url: str, length: str, mime: str, duration: float | None,
                      own: OwnFeedContext, report: Report, item: str) -> None:
-    size = path.stat().st_size
+    path, size = found[0], found[1].st_size
+    name = os.path.basename(path)
     if length.isdigit() and int(length) != size:
         report.error("rss.item.enclosure.length", item, "enclosure@length",
-                     f"{length} bytes, but {path.name} has {size}")
+                     f"{length} bytes, but {name} has {size}")
     if duration is not None and url in own.durations:
         built = own.durations[url]
         if abs(built - duration) > DURATION_TOLERANCE_S:
             report.error("apple.duration", item, "itunes:duration",
-                         f"{duration:g} s, but the build measured {built:.2f} s for {path.name}")
+                         f"{duration:g} s, but the build measured {built:.2f} s for {name}")
         return
     if not (own.probe_audio and mime.startswith("audio/") and duration is not None):
         return
     from toolkit import ffmpeg  # only our own feed's check needs ffmpeg
     try:
-        actual = ffmpeg.probe(path).duration
+        actual = ffmpeg.probe(Path(path)).duration
     except MediaError as exc:
-        report.error("apple.duration", item, "enclosure", f"cannot read {path.name}: {exc.message}")
+        report.error("apple.duration", item, "enclosure", f"cannot read {name}: {exc.message}")
         return
     if actual is not None and abs(actual - duration) > DURATION_TOLERANCE_S:
         report.error("apple.duration", item, "itunes:duration",
-                     f"{duration:g} s, but {path.name} plays {actual:.2f} s")
+                     f"{duration:g} s, but {name} plays {actual:.2f} s")
 
 
 def check_artwork(path: Path, report: Report, item: str, field: str) -> None:
@@ -156,20 +212,42 @@ def check_artwork(path: Path, report: Report, item: str, field: str) -> None:
         add(f"apple.image.{problem.kind}", item, field, problem.message)
 
 
-def _read_text(path: Path, report: Report, rule: str, item: str, field: str) -> str | None:
-    if path.stat().st_size > MAX_SIDECAR_BYTES:
-        report.error(rule, item, field, f"{path.name} is larger than {MAX_SIDECAR_BYTES} bytes")
+def _read_text(path: Path | str, report: Report, rule: str, item: str, field: str,
+               size: int | None = None) -> str | None:
+    name = os.path.basename(path)
+    if (os.stat(path).st_size if size is None else size) > MAX_SIDECAR_BYTES:
+        report.error(rule, item, field, f"{name} is larger than {MAX_SIDECAR_BYTES} bytes")
         return None
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return _read_all(path, size).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        report.error(rule, item, field, f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start})")
+        report.error(rule, item, field, f"{name} is not UTF-8 ({exc.reason} at byte {exc.start})")
         return None
 
 
-def check_transcript(path: Path, mime: str, report: Report, item: str) -> None:
-    """The transcript file's content is what its declared MIME type says."""
-    body = _read_text(path, report, "p20.transcript", item, "podcast:transcript")
+def _read_all(path: Path | str, size: int | None) -> bytes:
+    # os.read on a descriptor: the sidecars are small, and a 2,000-episode feed names
+    # 12,000 of them; a buffered file object costs more than the read. A file of the
+    # size its stat gave is read whole by one read of one byte more (a regular file
+    # reads short only at its end).
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        chunks = []
+        while chunk := os.read(fd, (size + 1) if size is not None else 1 << 16):
+            chunks.append(chunk)
+            if len(chunk) == size and len(chunks) == 1:
+                break
+            size = None
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def check_transcript(path: Path | str, mime: str, report: Report, item: str, *,
+                     size: int | None = None) -> None:
+    """The transcript file's content is what its declared MIME type says (`size`: its
+    size, when already known)."""
+    body = _read_text(path, report, "p20.transcript", item, "podcast:transcript", size)
     if body is None:
         return
     ok = True
@@ -189,15 +267,17 @@ def check_transcript(path: Path, mime: str, report: Report, item: str) -> None:
         ok = not body.lstrip().startswith(("WEBVTT", "{", "<"))
     if not ok:
         report.error("p20.transcript", item, "podcast:transcript@type",
-                     f"{path.name} does not hold {mime} content")
+                     f"{os.path.basename(path)} does not hold {mime} content")
 
 
-def check_chapters(path: Path, report: Report, item: str, duration: float | None) -> None:
-    """Podcast Index chapters JSON: version, chapters[] with ascending numeric startTime."""
-    body = _read_text(path, report, "p20.chapters", item, "podcast:chapters")
+def check_chapters(path: Path | str, report: Report, item: str, duration: float | None, *,
+                   size: int | None = None) -> None:
+    """Podcast Index chapters JSON: version, chapters[] with ascending numeric startTime
+    (`size`: the file's size, when already known)."""
+    body = _read_text(path, report, "p20.chapters", item, "podcast:chapters", size)
     if body is None:
         return
-    where = f"{path.name}"
+    where = os.path.basename(path)
     try:
         data = json.loads(body)
     except ValueError as exc:

@@ -16,9 +16,12 @@ import os
 import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from toolkit import http
 from toolkit.errors import FeedError
+
+if TYPE_CHECKING:   # the HTTP stack is imported by `fetch` only: a file needs none of it
+    from toolkit import http
 
 #: A feed bigger than this is refused (the 2,000-episode benchmark feed is ~6 MB).
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -93,6 +96,7 @@ def fetch(url: str, *, deadline: float = FETCH_DEADLINE, timeout: float = READ_T
     `policy` defaults to allowing private hosts, as `podkit validate URL` reads the one
     URL the producer typed (import passes its own, stricter policy).
     """
+    from toolkit import http
     policy = replace(policy or http.Policy(allow_private=True), deadline=deadline,
                      read_timeout=timeout)
     try:

@@ -21,6 +21,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from toolkit.errors import Severity
 from toolkit.feed.fetch import (
@@ -33,7 +34,9 @@ from toolkit.feed.fetch import (
     read_file,
 )
 from toolkit.feed.findings import Finding, Report
-from toolkit.http import Policy, display_url
+
+if TYPE_CHECKING:   # the HTTP stack is imported by a fetch only (`podkit validate` of a file)
+    from toolkit.http import Policy
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +334,7 @@ def read_feed(source: str, *, deadline: float = FETCH_DEADLINE, timeout: float =
     `policy` is the HTTP address policy for a URL (toolkit.http; see `fetch.fetch`)."""
     fetched = read_bytes(source, deadline=deadline, timeout=timeout, max_bytes=max_bytes,
                          policy=policy)
+    from toolkit.http import display_url
     read = decode(fetched.data, fetched.content_type)
     log.info("%s: %d bytes, read as %s", display_url(source), len(fetched.data), read.describe())
     return read

@@ -15,11 +15,14 @@ Three allow-lists:
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import nh3
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: Link and image URL schemes that may survive; everything else (javascript:, data:,
 #: vbscript:, file:...) loses its attribute.
@@ -51,10 +54,18 @@ _CONTENT_ATTRS = {
 _TRANSCRIPT_ATTRS = {**_CONTENT_ATTRS, "*": {"class", "id", "lang", "dir", "title"},
                      "time": {"datetime"}}
 
-# CommonMark plus tables and strikethrough; raw HTML is allowed because nh3 cleans it,
-# and producers pasting from a website expect a <br> or a link to come through.
-_MD = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
-_MD.enable(["table", "strikethrough"])
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # CommonMark plus tables and strikethrough; raw HTML is allowed because nh3 cleans it,
+    # and producers pasting from a website expect a <br> or a link to come through.
+    # Made (and markdown-it imported) on first use: `podkit feed` renders pages from the
+    # records' HTML and never needs it.
+    from markdown_it import MarkdownIt
+    md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    return md
 
 
 class NotesHTML(NamedTuple):
@@ -119,7 +130,7 @@ def clean_transcript(html: str) -> str:
 
 def markdown_html(markdown: str) -> str:
     """Markdown to (unsanitized) HTML; callers always pass the result through a clean_* function."""
-    return _MD.render(markdown)
+    return _markdown().render(markdown)
 
 
 def render_notes(markdown: str, base_url: str | None = None) -> NotesHTML:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -201,9 +202,18 @@ def _linker(show: Show, page_key: str) -> Any:
         elif urlsplit(target).scheme or target.startswith("/"):
             return safe_url(target)
         path, _, fragment = target.partition("#")
-        rel = posixpath.relpath(path, here or ".")
-        return quote(rel, safe="/-._~") + (f"#{fragment}" if fragment else "")
+        # From a page at the top (the index, the archive: 2,000 links) a plain key is
+        # its own relative path, and one of unreserved characters its own quoting.
+        rel = path if not here and _PLAIN_KEY.fullmatch(path) \
+            else posixpath.relpath(path, here or ".")
+        rel = rel if layout.UNRESERVED.fullmatch(rel) else quote(rel, safe="/-._~")
+        return rel + (f"#{fragment}" if fragment else "")
     return href
+
+
+#: A relative POSIX path posixpath.relpath(path, ".") returns unchanged: no empty, "." or
+#: ".." segment.
+_PLAIN_KEY = re.compile(r"(?!\.\.?(?:/|$))[^/]+(?:/(?!\.\.?(?:/|$))[^/]+)*")
 
 
 def _absolute(show: Show, target: str) -> str:

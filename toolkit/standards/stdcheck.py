@@ -11,13 +11,21 @@ import datetime as dt
 import re
 import urllib.parse
 
-import langcodes
-
 #: RFC 2822 (section 3.3): a date's year has four digits and is 1900 or later. Feed
 #: writers print the year as it is ('Wed, 07 Mar 1 18:00:00'), which no reader parses.
 MIN_YEAR, MAX_YEAR = 1900, 9999
 #: BCP 47's shape: ASCII subtags of 1 to 8 letters or digits joined by hyphens.
 _SUBTAGS_RE = re.compile(r"[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+#: Tags most feeds carry, in lower case (BCP 47 ignores case), each valid in the IANA
+#: registry (tests/standards/test_languages.py checks them with langcodes): they are
+#: answered without loading langcodes, whose registry costs every command ~25 ms (a
+#: show's language is checked each time its feed definition is read).
+COMMON_LANGUAGES = frozenset(
+    "en en-us en-gb en-au en-ca en-ie en-nz en-in en-za es es-es es-mx es-419 es-ar es-us "
+    "pt pt-br pt-pt de de-de de-at de-ch fr fr-fr fr-ca fr-be fr-ch it it-it nl nl-nl nl-be "
+    "sv sv-se no nb nn da da-dk fi fi-fi pl pl-pl ru ru-ru uk tr tr-tr ar he hi id ms th vi "
+    "ja ja-jp ko ko-kr zh zh-cn zh-tw zh-hk zh-hans zh-hant cs sk hu ro el bg hr sr sl ca "
+    "eu gl cy ga is et lv lt fa ur bn ta sw af".split())
 
 
 def date_problem(when: dt.datetime) -> str | None:
@@ -96,6 +104,9 @@ def language_problem(tag: str) -> str | None:
     """Why `tag` is not a valid BCP 47 language tag (the form RSS and Apple use: en, en-us,
     ko, zh-Hant, es-419), or None when it is. Checked against the IANA registry that
     `langcodes` ships: `xx-invalid` has the right shape but names no language."""
+    if tag.lower() in COMMON_LANGUAGES:
+        return None
+    import langcodes  # the registry, only for a tag of another language
     # langcodes also reads the POSIX locale form en_US, which is no BCP 47 tag.
     if _SUBTAGS_RE.fullmatch(tag) and langcodes.tag_is_valid(tag):
         return None

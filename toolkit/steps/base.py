@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from toolkit.fsutil import atomic_path, sha256_file
+from toolkit.fsutil import sha256_file
 from toolkit.model import Episode, MediaFile, Show, Transcript
 from toolkit.store import parts
+from toolkit.store.addressed import copy_addressed  # noqa: F401 - the steps import it from here
 from toolkit.store.record import Inputs
-from toolkit.store.layout import Layout, media_name, site_key, url_for
+from toolkit.store.layout import Layout, site_key, url_for
 
 if TYPE_CHECKING:
     from toolkit.audio.master import AudioResult
@@ -164,16 +165,6 @@ class Step:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-def copy_addressed(src: Path, folder: Path, stem: str) -> Path:
-    """Copy `src` into `folder` under a content-addressed name; reuse it if already there."""
-    digest = sha256_file(src)
-    target = folder / media_name(stem, digest, src.suffix.lower().lstrip(".").replace("jpeg", "jpg"))
-    if not target.is_file() or sha256_file(target) != digest:
-        with atomic_path(target) as tmp:
-            shutil.copyfile(src, tmp)
-    return target
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

@@ -81,7 +81,9 @@ class StatMemo:
         with self._lock:
             files = dict(self._new)
             if self.keep_unused:
-                files = {**{k: v for k, v in self._old.items() if os.path.exists(k)}, **files}
+                # Only the entries not used in this run need their file looked for.
+                files = {**{k: v for k, v in self._old.items()
+                            if k not in files and os.path.exists(k)}, **files}
         if files == self._old:
             return
         try:
