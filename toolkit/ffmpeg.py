@@ -182,11 +182,28 @@ def _channels(layout: str) -> int:
 
 
 def probe(path: str | Path) -> ProbeInfo:
-    """Describe an audio file from ffmpeg's `-i` report; MediaError if it holds no audio."""
+    """Describe an audio file from ffmpeg's `-i` report; MediaError if it holds no audio.
+
+    Remembered per process for the file as it is (its inode, size and change times): one
+    build asks about each part in every pass, and each answer was a process of its own.
+    """
     path = Path(path)
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    if st is None or not path.is_file():
         raise MediaError("file not found", path=path)
-    argv = _argv(["-i", str(path)])
+    return _probe(str(path), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
+                  binary())
+
+
+@functools.lru_cache(maxsize=512)
+def _probe(name: str, identity: tuple[int, ...], ffmpeg: str) -> ProbeInfo:
+    """`probe` of the file `name` whose stat gave `identity` by the binary `ffmpeg` (the
+    cache key: a changed file, or another ffmpeg, asks again). Errors are never remembered."""
+    path = Path(name)
+    argv = _argv(["-i", name])
     log.debug("ffmpeg: %s", shlex.join(argv))
     # With no output named ffmpeg exits 1 after printing the input report: that is expected.
     proc = _run_waited(argv, None)
