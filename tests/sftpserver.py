@@ -101,9 +101,14 @@ class SftpServer:
 
     def close(self) -> None:
         """Stop listening and the loop's thread."""
-        self.listener.close()
+        async def stop() -> None:
+            # On the loop's own thread: asyncio is not thread-safe, and a close from this
+            # thread raced the loop's wake-up of the server's waiters (a TypeError in
+            # teardown under load).
+            self.listener.close()
+            await self.listener.wait_closed()
         try:
-            self._call(self.listener.wait_closed())
+            self._call(stop())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
