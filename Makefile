@@ -74,11 +74,14 @@ status: $(STAMP) ## One line per episode: draft, scheduled, stale, built, publis
 release: $(STAMP) ## check, build, feed, validate, publish, deliver; publishes nothing if a step fails (cron, CI)
 	$(PODKIT) release -j $(JOBS) $(FEEDOPT)
 
+# PYTHONDONTWRITEBYTECODE is cleared for the tests: with it set (some shells and images
+# set it) no run keeps its compiled modules, and every run compiled podkit and rewrote
+# every test module's asserts again, about 5 s of CPU in each worker and in each child.
 test: $(STAMP) ## Run the whole test suite on every core (what CI runs)
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup --durations=30
 
 test-fast: $(STAMP) ## The edit loop: every test but the slow end-to-end ones (under a minute)
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not slow"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not slow"
 
 bench: $(STAMP) ## Run every benchmark (slow: about 90 minutes, most of it the 2,000-episode catalogue and audio; see benchmarks/README.md)
 	@status=0; for b in feed tag publish status catalogue audio align processing clip cluster; do \

@@ -196,3 +196,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         if node.split("::")[0] in whole:
             item.add_marker(pytest.mark.xdist_group(node.split("::")[0]))
+    # Longest first: the grouped files, then the files with slow tests, then the rest, each
+    # file's tests kept together and in their order. xdist hands out work in this order, so
+    # the seconds-long files no longer come last to one worker while the other has finished.
+    rank: dict[str, int] = {}
+    for item in items:
+        name = item.nodeid.split("::")[0]
+        here = 0 if name in whole else 1 if item.get_closest_marker("slow") else 2
+        rank[name] = min(rank.get(name, 2), here)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
