@@ -149,6 +149,16 @@ SLOW = (
     "tests/test_pipeline.py",                    # the demo sequence end to end
     "tests/test_truth.py",                       # builds, rebuilds and kills of a show
     "tests/test_runner.py",                      # forked build workers
+    "tests/audio/test_sample_show_levels.py",    # the sample show's episodes mastered
+    "tests/audio/test_cutaudio.py",              # radio cuts rendered and measured
+    "tests/audio/test_mix.py",
+    "tests/test_cuts.py",
+    "tests/site/test_pages_browser.py",          # headless Chromium
+    "tests/migrate/test_moving_in.py",           # a 15-item show imported and released
+    "tests/publish/test_notify_bounds.py",       # deadlines waited out
+    "tests/deliver/test_deliver_cli.py",         # SFTP servers, builds with air cuts
+    "tests/deliver/test_sftp.py",
+    "tests/publish/test_publish.py",             # a real S3 server, a site per test
     "tests/audio/test_loudness.py::test_tech3341_integrated",
     "tests/audio/test_loudness.py::test_tech3342_lra",
     "tests/test_corpus_config.py::test_build_case",
