@@ -108,14 +108,21 @@ def _air_values(ct: Table) -> dict[str, Any]:
         value = ct.text(key)
         if value is not None:
             out[key] = value
-    kill = ct.datetime("kill_date")
+    out.update(_timing(ct))
+    _one_of(ct, "fit", ct.text("fit"), FIT_MODES, out)
+    return out
+
+
+def _timing(t: Table) -> dict[str, Any]:
+    """`kill_date`, `slot` and `slot_tolerance`, as a cut table or an episode gives them."""
+    out: dict[str, Any] = {}
+    kill = t.datetime("kill_date")
     if kill is not None:
         out["kill_date"] = kill
     for key in ("slot", "slot_tolerance"):
-        value = ct.time(key)
+        value = t.time(key)
         if value is not None:
             out[key] = value
-    _one_of(ct, "fit", ct.text("fit"), FIT_MODES, out)
     return out
 
 
@@ -156,18 +163,12 @@ def feed_cuts(t: Table) -> tuple[Cut, ...]:
 
 
 def episode_top(t: Table) -> dict[str, Any]:
-    """An episode's top-level `cart`, `slot`, `slot_tolerance`, `kill_date`, `fit` keys."""
+    """An episode's top-level `cart`, `slot`, `slot_tolerance` and `kill_date` keys."""
     out: dict[str, Any] = {}
     cart = _template(t, "cart")
     if cart is not None:
         out["cart"] = cart
-    kill = t.datetime("kill_date")
-    if kill is not None:
-        out["kill_date"] = kill
-    for key in ("slot", "slot_tolerance"):
-        value = t.time(key)
-        if value is not None:
-            out[key] = value
+    out.update(_timing(t))
     return out
 
 
