@@ -16,6 +16,7 @@ import logging
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -192,7 +193,7 @@ def probe(path: str | Path) -> ProbeInfo:
         st = path.stat()
     except OSError:
         st = None
-    if st is None or not path.is_file():
+    if st is None or not stat.S_ISREG(st.st_mode):      # one stat: the key needs it anyway
         raise MediaError("file not found", path=path)
     return _probe(str(path), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
                   binary())
