@@ -280,6 +280,13 @@ def _dead_workers(procs: dict[int, Any]) -> dict[int, int]:
     SIGSEGV...). The pool stops the others with SIGTERM, which a worker handles: those
     are never blamed, only run again (a job that kills its worker some other way fails
     after RETRIES runs)."""
+    # A dead worker's exit code can read None for a moment: the pool's manager thread may be
+    # reaping it at the same time (our waitpid then finds nothing, its result not yet
+    # stored). Wait for the codes of the dead, briefly, rather than blame nobody.
+    deadline = time.monotonic() + STOP_GRACE_S
+    while any(p.exitcode is None and not p.is_alive() for p in procs.values()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
     return {pid: p.exitcode for pid, p in procs.items()
             if p.exitcode is not None and p.exitcode < 0 and p.exitcode != -signal.SIGTERM}
 
