@@ -157,3 +157,38 @@ def test_a_worker_killed_by_a_signal_is_its_jobs_failure_and_the_others_finish()
         ("k0", 0, None), ("k1", None, "worker killed by SIGKILL"), ("k2", 2, None),
         ("k3", 3, None)]
     assert ("k1", "failed") in events
+
+
+class _DyingWorker:
+    """A worker as the parent sees it while the kernel tears it down: its sentinel is
+    already closed, yet for a few looks it still reads as running (exit code None)."""
+
+    def __init__(self, looks_alive: int, code: int) -> None:
+        self._r, w = os.pipe()
+        os.close(w)                     # the dead process's end of the pipe
+        self.sentinel = self._r
+        self._looks, self._code = looks_alive, code
+
+    @property
+    def exitcode(self) -> int | None:
+        self._looks -= 1
+        return None if self._looks >= 0 else self._code
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        os.close(self._r)
+
+
+def test_a_dying_worker_is_blamed_once_its_exit_code_can_be_read() -> None:
+    # Seen under load: the pool broke on the closed sentinel while waitpid still found the
+    # worker running; it was blamed on nobody and every job ended "its worker died 3 times".
+    from toolkit.runner import _dead_workers
+    dying, stopped = _DyingWorker(looks_alive=5, code=-signal.SIGKILL), \
+        _DyingWorker(looks_alive=2, code=-signal.SIGTERM)
+    try:
+        assert _dead_workers({101: dying, 102: stopped}) == {101: -signal.SIGKILL}
+    finally:
+        dying.close()
+        stopped.close()

@@ -4,7 +4,12 @@ The library API is `toolkit.Project` (see docs/api.md); the `podkit` command is 
 layer over the same functions.
 """
 
+from toolkit import environ as _environ
+
 __version__ = "0.1.0"
+
+# Before anything imports numpy (see environ.single_threaded_blas for why).
+_environ.single_threaded_blas()
 
 __all__ = ["BuildResult", "Project", "__version__"]
 

@@ -9,6 +9,23 @@ import os
 from toolkit.redact import url_secrets
 
 
+#: OpenBLAS reads these once, when numpy or scipy is first imported.
+BLAS_THREAD_ENV = ("OPENBLAS_NUM_THREADS",)
+
+
+def single_threaded_blas() -> None:
+    """Ask OpenBLAS for one thread unless the producer chose a number.
+
+    podkit's matrix products are small (true-peak windows, loudness blocks) and its
+    parallelism is one process per core. OpenBLAS's own threads then only spin, waiting
+    for work, on the cores the encoder and the other workers need: measured, a third of
+    the CPU of the loudness and cut tests. Called before numpy is imported; where an
+    embedding program imported it first, the audio code's threadpool_limits still apply.
+    """
+    for var in BLAS_THREAD_ENV:
+        os.environ.setdefault(var, "1")
+
+
 def ffmpeg_override() -> str | None:
     """The ffmpeg binary named by PODKIT_FFMPEG, if any."""
     return os.environ.get("PODKIT_FFMPEG") or None

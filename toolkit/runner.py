@@ -20,6 +20,7 @@ import concurrent.futures as cf
 import gc
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import signal
 import time
@@ -280,15 +281,29 @@ def _dead_workers(procs: dict[int, Any]) -> dict[int, int]:
     SIGSEGV...). The pool stops the others with SIGTERM, which a worker handles: those
     are never blamed, only run again (a job that kills its worker some other way fails
     after RETRIES runs)."""
-    # A dead worker's exit code can read None for a moment: the pool's manager thread may be
-    # reaping it at the same time (our waitpid then finds nothing, its result not yet
-    # stored). Wait for the codes of the dead, briefly, rather than blame nobody.
+    # Dead means its sentinel is closed: that is what the pool saw. The kernel closes a
+    # dying process's files before the process can be waited for (unmapping a big inherited
+    # heap takes a while under load), so for a moment is_alive() still says True and the
+    # exit code reads None: wait for the code of each dead worker. join() may also lose
+    # the wait to the pool's manager thread, which then stores the code in the same object.
     deadline = time.monotonic() + STOP_GRACE_S
-    while any(p.exitcode is None and not p.is_alive() for p in procs.values()) \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)
+    for proc in procs.values():
+        if not _sentinel_closed(proc):
+            continue
+        while proc.exitcode is None and time.monotonic() < deadline:
+            proc.join(0.05)
+            if proc.exitcode is None:
+                time.sleep(0.005)
     return {pid: p.exitcode for pid, p in procs.items()
             if p.exitcode is not None and p.exitcode < 0 and p.exitcode != -signal.SIGTERM}
+
+
+def _sentinel_closed(proc: Any) -> bool:
+    """True once the worker process has ended (its end of the sentinel pipe is closed)."""
+    try:
+        return bool(mp_connection.wait([proc.sentinel], 0))
+    except (ValueError, OSError):       # a closed Process object: long gone
+        return True
 
 
 def _death(code: int) -> str:
