@@ -13,7 +13,7 @@ from http_routes import Routes, routes  # noqa: F401 - a fixture
 
 from toolkit.publish import notify
 
-FAST = notify.NotifySettings(attempts=2, backoff=0.0, timeout=2.0)
+FAST = notify.NotifySettings(attempts=2, backoff=0.0, timeout=1.0)
 
 
 def _show(tmp_path: Path, hub: str):  # noqa: ANN202 - a model.Show
@@ -22,7 +22,7 @@ def _show(tmp_path: Path, hub: str):  # noqa: ANN202 - a model.Show
 
 
 def test_a_hub_trickling_its_answer_cannot_hold_publish(routes: Routes, tmp_path: Path) -> None:
-    hub = routes.trickle("/hub", every=0.2, status=503, ctype="text/plain")
+    hub = routes.trickle("/hub", every=0.1, status=503, ctype="text/plain")
     began = time.monotonic()
     (n,) = notify.announce(_show(tmp_path, hub), settings=FAST, token="")
     took = time.monotonic() - began
@@ -31,7 +31,7 @@ def test_a_hub_trickling_its_answer_cannot_hold_publish(routes: Routes, tmp_path
 
 
 def test_a_trickle_after_a_success_status_is_still_success(routes: Routes, tmp_path: Path) -> None:
-    hub = routes.trickle("/hub", every=0.2, status=202, ctype="text/plain")
+    hub = routes.trickle("/hub", every=0.1, status=202, ctype="text/plain")
     began = time.monotonic()
     (n,) = notify.announce(_show(tmp_path, hub), settings=FAST, token="")
     assert n.ok and time.monotonic() - began < FAST.timeout + 1, n

@@ -279,11 +279,11 @@ def test_handler_threads_are_bounded(tmp_path):
     listen queue, and are served once the stalled ones time out."""
     site = tmp_path / "site"
     make_site(site, {"ep-a": audio(1, 100)})
-    server, thread = _serve(site, idle_timeout=1.0, max_threads=4)
+    server, thread = _serve(site, idle_timeout=0.5, max_threads=4)
     stalled = []
     try:
         before = _handler_threads()
-        for _ in range(12):
+        for _ in range(10):
             s = socket.create_connection(server.server_address[:2], timeout=10)
             s.sendall(b"GET / HTTP/1.1\r\n")
             stalled.append(s)

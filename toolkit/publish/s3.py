@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 #: (informative only: `--delete` trusts the feed's manifest, toolkit.publish.manifest).
 META_SHA256 = "sha256"
 META_MARKER = "podkit"
+#: Keys per listing page: S3's largest, so a publish with nothing to do sends one LIST per
+#: 1,000 objects and nothing else (the tests use a smaller page to see pages followed).
+LIST_PAGE = 1000
 
 
 @functools.cache
@@ -231,7 +234,7 @@ class S3Target:
         self._manifests = set()
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix)
+                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": LIST_PAGE})
             for page in pages:
                 for obj in page.get("Contents", ()):
                     key = obj["Key"][len(self.prefix):]
@@ -311,7 +314,7 @@ class S3Target:
         aborted = 0
         try:
             pages = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=self.prefix)
+                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": LIST_PAGE})
             for page in pages:
                 now = _server_time(page)
                 for up in page.get("Uploads", ()):
