@@ -89,3 +89,17 @@ def test_plausibility_bounds() -> None:
     assert "at most" in (align.plausibility(61, 10.0) or "")
     assert align.plausibility(5, 10.0) is None
     assert "at least" in (align.plausibility(4, 10.0) or "")
+
+
+def test_a_word_is_spoken_when_it_has_a_letter_or_digit_in_any_script() -> None:
+    from toolkit.text.align_text import word_key
+    assert word_key("“Yongbyon,”") == "yongbyon" and word_key("2018,") == "2018"
+    for silent in ("–", "—", "...", "_", "__", "*", "(!)"):
+        assert word_key(silent) == "", silent
+    for spoken in ("서울", "٣", "²", "Ⅻ", "ß", "_x_"):
+        assert word_key(spoken), spoken
+    # The same rule as str.isalnum() for every code point (a stride keeps it quick).
+    for cp in range(0, 0x110000, 7):
+        ch = chr(cp)
+        if ch not in "\"'“”‘’()[]{}<>«».,!?;:…—–-*_/\\" and not ch.isspace():
+            assert bool(word_key(ch)) == ch.isalnum(), hex(cp)

@@ -110,7 +110,8 @@ def align(transcript: Transcript, master: Path, *, audio_key: str, cache_dir: Pa
     FFmpegError only if the master cannot be decoded.
     """
     lang = transcript.language or language
-    words = sum(1 for t in align_text.tokens(transcript) if t.key)
+    toks = align_text.tokens(transcript)     # once: a long transcript takes a second
+    words = sum(1 for t in toks if t.key)
     if model_for(lang) is None:
         msg = (f"no alignment model for language {lang!r} (only English): publishing the "
                "transcript untimed; set align = false in [[transcripts]] to silence this")
@@ -120,7 +121,7 @@ def align(transcript: Transcript, master: Path, *, audio_key: str, cache_dir: Pa
     path = Path(cache_dir) / f"align-{key[:16]}.json"
     cached = _load(path, transcript.source)
     if cached is None:
-        cached = _align(transcript, master, key, progress)
+        cached = _align(transcript, toks, master, key, progress)
         _store(path, cached, transcript.source)
     else:
         log.info("%s: alignment cached (%s)", transcript.source.name, path.name)
@@ -269,13 +270,13 @@ def plausibility(words: int, speech_s: float) -> str | None:
     return None
 
 
-def _align(transcript: Transcript, master: Path, key: str,
+def _align(transcript: Transcript, toks: list[align_text.Token], master: Path, key: str,
            progress: Callable[[float], None] | None = None) -> _Cached:
-    """Run the aligner (no cache); a mismatch report when the audio is not the text."""
+    """Run the aligner (no cache) on the transcript's tokens; a mismatch report when the
+    audio is not the text."""
     import numpy as np
 
     model = model_for(transcript.language) or "en-us"
-    toks = align_text.tokens(transcript)
     words = sum(1 for t in toks if t.key)
     guessed = 0
 

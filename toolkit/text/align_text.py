@@ -20,6 +20,8 @@ ABBREVIATIONS = frozenset({"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "mt.", "
                             "vs.", "e.g.", "i.e.", "etc.", "no.", "gen.", "gov.", "sen.", "rep.",
                             "u.s.", "u.k.", "u.n."})
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"'”’)\]]*$")
+#: A letter or a digit: exactly what str.isalnum() accepts (\w is that and "_").
+_ALNUM_RE = re.compile(r"[^\W_]")
 _EDGE_PUNCT = "\"'“”‘’()[]{}<>«».,!?;:…—–-*_/\\"
 
 
@@ -37,7 +39,7 @@ def word_key(text: str) -> str:
     """The dictionary form of a written word: lower case, outer punctuation gone,
     typographic apostrophes straightened; "" for a token with no letter or digit."""
     key = text.lower().replace("’", "'").replace("‘", "'").strip(_EDGE_PUNCT)
-    return key if any(ch.isalnum() for ch in key) else ""
+    return key if _ALNUM_RE.search(key) else ""
 
 
 def _ends_sentence(word: str, following: str | None) -> bool:
