@@ -82,11 +82,15 @@ def bed(seconds: float) -> np.ndarray:
     span = 8.0
     for k in range(int(seconds // span) + 1):
         # Each chord swells in and out with a raised-cosine window overlapping its neighbours.
-        w = np.clip((t - (k * span - 2.0)) / (span + 4.0), 0.0, 1.0)
+        # Computed only where its window is open (elsewhere it adds nothing): same samples.
+        lo = max(0, int(np.floor((k * span - 2.0) * SR)))
+        hi = min(t.size, int(np.ceil((k * span + span + 2.0) * SR)) + 1)
+        tk = t[lo:hi]
+        w = np.clip((tk - (k * span - 2.0)) / (span + 4.0), 0.0, 1.0)
         window = np.sin(np.pi * w) ** 2
         for step in chords[k % len(chords)]:
             f = _hz(step)
-            out += window * (np.sin(2 * np.pi * f * t) + 0.2 * np.sin(4 * np.pi * f * t))
+            out[lo:hi] += window * (np.sin(2 * np.pi * f * tk) + 0.2 * np.sin(4 * np.pi * f * tk))
     out *= 1.0 + 0.15 * np.sin(2 * np.pi * 0.2 * t)   # slow tremolo
     fade_in, fade_out = int(1.5 * SR), int(2.5 * SR)
     out[:fade_in] *= np.linspace(0.0, 1.0, fade_in)

@@ -1,8 +1,8 @@
 """The corpus of bad and unusual inputs: how a case is written down, run and judged.
 
 Every case plants one mistake (or one oddity) in a copy of a small valid show, runs the
-real `podkit` command in a child process (`python -m toolkit --root <show> ...`) and
-judges what a producer would see:
+real `podkit` command in a child process (`python -m toolkit --root <show> ...`, forked
+from a warm interpreter: tests/zygote.py) and judges what a producer would see:
 
 - the exit status (non-zero for an error, zero where the output is still right);
 - stderr: exactly the expected line naming the file and the field (or byte/cue/time
@@ -23,13 +23,13 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import zygote
 from conftest import write_show
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,12 +61,12 @@ class Run:
 
 def podkit(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
            cwd: Path | None = None) -> Run:
-    """Run `python -m toolkit --root root args...` in a child process, as a producer would."""
+    """Run `python -m toolkit --root root args...` in a child process, as a producer would
+    (forked from a warm interpreter: tests/zygote.py)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1",
                 "COLUMNS": "200", **(env or {})}
     argv = ("--root", str(root), *args)
-    proc = subprocess.run([sys.executable, "-m", "toolkit", *argv], capture_output=True,
-                          text=True, env=full_env, timeout=timeout, cwd=cwd or root.parent)
+    proc = zygote.run(argv, env=full_env, timeout=timeout, cwd=cwd or root.parent)
     return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
 

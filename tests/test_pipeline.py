@@ -10,11 +10,11 @@ import hashlib
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import feedparser
 import pytest
+import zygote
 from mutagen.id3 import ID3
 
 from toolkit import ffmpeg, pipeline, public
@@ -121,8 +121,7 @@ def test_publish_local_twice_uploads_nothing_the_second_time(built: Path, tmp_pa
 def test_cli_runs_the_demo_sequence(show_root: Path) -> None:
     """The commands `make demo` runs, as a producer's shell runs them."""
     def podkit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(show_root), *args],
-                              capture_output=True, text=True, timeout=300)
+        return zygote.run(["--root", str(show_root), *args], timeout=300)
     for args in (["check"], ["build", "-j", "2"], ["feed", "--now", "2030-01-01T00:00:00+00:00"],
                  ["validate"], ["cue"], ["publish"]):
         proc = podkit(*args)

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import feed_fixtures as F
 import pytest
+import zygote
 from lxml import etree
 
 from toolkit import model
@@ -189,8 +189,7 @@ def test_nothing_configured_nothing_sent(tmp_path, hub):
 
 def _podkit(root: Path, *args: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, notify.TOKEN_ENV: token}
-    return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return zygote.run(["--root", str(root), *args], timeout=300, env=env)
 
 
 def _show_with(built_show: Path, tmp_path: Path, hub: Hub) -> Path:

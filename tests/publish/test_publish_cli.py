@@ -9,17 +9,16 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import urllib.request
 from pathlib import Path
+
+import zygote
 
 import feedparser
 from s3server import SECRET_KEY, SESSION_TOKEN, moto_endpoint, s3  # noqa: F401
 
 
 def podkit(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return zygote.run(["--root", str(root), *args], timeout=300, env=env)
 
 
 def test_publish_to_bucket_from_environment_never_prints_secrets(s3, built_show: Path,

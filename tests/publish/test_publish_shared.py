@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import zygote
 from publish_site import BASE_URL, audio, make_site
 
 from toolkit.model import PublishTarget, TargetKind
@@ -160,9 +161,8 @@ email = "podcasts@example.org"
 
 
 def podkit(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, **(env or {})})
+    return zygote.run(["--root", str(root), *args], timeout=300, cwd=REPO,
+                      env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("publish_table, field", [

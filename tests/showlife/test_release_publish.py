@@ -2,11 +2,10 @@
 reached the target instead of "nothing was published"; the feed there is unchanged."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+import zygote
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -16,9 +15,8 @@ def test_a_publish_failing_after_the_media_says_what_was_uploaded(built_show: Pa
     shutil.copytree(built_show, root, symlinks=True)
     public = root / "build/public/test-radio"
     (public / "feed.xml").mkdir(parents=True)   # the feed cannot be renamed into place
-    run = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), "release",
-                          "--now", "2030-01-01T00:00:00+00:00"], capture_output=True, text=True,
-                         timeout=300, cwd=REPO, env=os.environ.copy())
+    run = zygote.run(["--root", str(root), "release", "--now", "2030-01-01T00:00:00+00:00"],
+                     timeout=300, cwd=REPO)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("podkit: release: publish failed; feed 'test-radio': "), last
