@@ -137,15 +137,31 @@ def test_output_at_the_target_lies_on_the_target_line(tmp_path, target):
 
 def test_input_series_is_grey_at_its_level(tmp_path):
     before = np.full(2971, -40.0)
-    before[:100] = -np.inf        # silence at the start: drawn at the bottom (-60), no gap
+    before[1000:1100] = -np.inf    # 10 s of silence (103 to 113 s): drawn at -60, no gap
     img = _picture(tmp_path / "qc.png", np.full(30_000, 0.3, np.float32), before=before)
     (top, bottom, left, right), _ = _spines(img)
-    grey_rows = _near(img[top + 1:bottom, left + 1:right], GREY, tol=12).sum(axis=1)
+    grey_rows = _near(img[top + 1:bottom, left + 400:right], GREY, tol=12).sum(axis=1)
     row = int(np.argmax(grey_rows))
     assert abs(row - ((3.0 + 40.0) / 63.0 * (bottom - top) - 1)) <= 1.5
+    ticks = _x_ticks(img, bottom, left, right)          # every minute, 0 to 5
+    col = lambda s: round(ticks[0] + s / 60 * (ticks[1] - ticks[0]))   # noqa: E731
     # Half the line lies below the axis, as matplotlib draws it: a lighter grey.
-    start = np.all(img[bottom - 2:bottom, left + 1:right] < 240, axis=2).any(axis=0)
-    assert start[:int(0.03 * (right - left))].sum() > 20, "the silent start is not at -60"
+    low = np.all(img[bottom - 2:bottom, col(104):col(112)] < 225, axis=2).any(axis=0)
+    assert low.all(), "the silence is not drawn at -60"
+    assert not np.all(img[bottom - 2:bottom, col(120):col(150)] < 225, axis=2).any()
+
+
+def test_target_is_dashed_and_the_ceiling_dotted(tmp_path):
+    img = _picture(tmp_path / "qc.png", np.full(30_000, 0.3, np.float32), target=-20.0,
+                   ceiling=-2.0)
+    (top, bottom, left, right), _ = _spines(img)
+    span = img[top + 1:bottom, left + 400:right - 10]   # clear of the legend
+    for color, value, lo, hi in ((GREEN, -20.0, 0.55, 0.85), (RED, -2.0, 0.2, 0.55)):
+        rows = _near(span, color, tol=40).mean(axis=1)
+        row = int(np.argmax(rows))
+        assert abs(row - ((3.0 - value) / 63.0 * (bottom - top) - 1)) <= 1.5
+        # Dashes cover about 70 % of their line (3.7 on, 1.6 off), dots about 38 %.
+        assert lo < rows[row] < hi, (color, rows[row])
 
 
 def test_waveform_spans_its_sound_in_time_and_amplitude(tmp_path):

@@ -94,6 +94,16 @@ def row_of(frac: float, size: int) -> int:
     return min(size - 1, max(0, math.floor(frac * size)))
 
 
+def _centring(width: int) -> float:
+    """How far up to move y so that Pillow's line of `width` pixels is centred on it.
+
+    Pillow draws rows floor(y) - (width - 1) // 2 onwards: centred on the pixel at y for
+    an odd width, half a pixel low for an even one. (A line on the panel's bottom edge
+    then shows its upper half, as matplotlib's does, rather than vanishing.)
+    """
+    return 0.5 if width % 2 == 0 else 0.0
+
+
 @dataclass
 class Panel:
     """One plot area: data drawn at SCALE into its own image (so it is clipped to the
@@ -143,8 +153,9 @@ class Panel:
 
     def line(self, x: np.ndarray, y: np.ndarray, color: Color, width_pt: float) -> None:
         """A polyline through the points, broken where a value is not finite."""
+        width = self._line_px(width_pt)
         px = self.fx(np.asarray(x, float)) * self.image.size[0]
-        py = self.fy(np.asarray(y, float)) * self.image.size[1]
+        py = self.fy(np.asarray(y, float)) * self.image.size[1] - _centring(width)
         ok = np.isfinite(px) & np.isfinite(py)
         # Runs of finite points: each is one polyline (a gap stays a gap).
         bounds = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
@@ -152,18 +163,18 @@ class Panel:
             pts = np.column_stack((px[start:stop], py[start:stop])).ravel().tolist()
             if len(pts) == 2:
                 pts += pts      # a single point: a dot
-            self.draw.line(pts, fill=color, width=self._line_px(width_pt))
+            self.draw.line(pts, fill=color, width=width)
 
     def hline(self, y: float, color: Color, width_pt: float,
               dashes: tuple[float, float] | None = None) -> None:
         """A horizontal line across the panel, solid or dashed (pattern from the left).
 
-        Its top row is that of the picture's pixel, as matplotlib snaps such lines: a
-        thin line then stays one crisp row rather than two half-tone ones.
+        It covers the rows Pillow's line() gives a polyline at the same y, so a series at
+        the target lies on the target's line.
         """
         w, h = self.image.size
         width = self._line_px(width_pt)
-        top = math.floor(self.fy(y) * self.height) * SCALE
+        top = math.floor(self.fy(y) * h - _centring(width)) - (width - 1) // 2
         if dashes is None:
             pattern = np.ones(w, bool)
         else:
