@@ -103,7 +103,7 @@ def write_picture(path: Path, *, title: str, short_term_before: np.ndarray,
 
     Short-term series are one value every 100 ms (the first ending at 3 s);
     `peaks_after` holds the output's largest magnitude per 1/`peak_rate` seconds;
-    `note` is a line of figures printed under the title (speech processing).
+    `note` is a line of figures (speech processing) boxed at the loudness panel's top right.
     """
     minutes = len(peaks_after) / peak_rate / 60.0
     scale, unit = (1.0, "min") if minutes >= 2 else (60.0, "s")
