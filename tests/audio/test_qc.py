@@ -248,3 +248,22 @@ def test_drawing_the_picture_does_not_import_matplotlib(tmp_path):
 def test_drawable_keeps_accented_greek_and_cyrillic():
     assert qc.drawable("Zürich — Ελλάδα, Москва") == "Zürich — Ελλάδα, Москва"
     assert qc.drawable("a\u200db\tc") == "ab c"
+
+
+def test_long_programme_keeps_every_extreme_of_the_loudness(tmp_path):
+    # 2 hours: 72,000 short-term values, about 28 per pixel column (drawn thinned to the
+    # first, lowest, highest and last of each column): the swings must all still show.
+    after = np.where(np.arange(71_971) % 2 == 0, -10.0, -30.0)
+    after[40_000] = -50.0                               # one dip, one value long
+    img = _picture(tmp_path / "qc.png", np.full(720_000, 0.3, np.float32), after=after,
+                   target=-40.0)
+    (top, bottom, left, right), _ = _spines(img)
+    blue = _near(img[top + 1:bottom, left + 1:right], C0)
+    row = lambda v: round((3.0 - v) / 63.0 * (bottom - top) - 1)   # noqa: E731
+    cols = np.flatnonzero(blue[row(-20.0)])              # the series' columns
+    inner = cols[(cols > cols.min() + 2) & (cols < cols.max() - 2)]
+    assert len(inner) > 0.85 * blue.shape[1]
+    # Every column of the series reaches both -10 and -30 (and everything between).
+    assert blue[row(-10.0) - 1:row(-10.0) + 2, inner].any(axis=0).all()
+    assert blue[row(-30.0) - 1:row(-30.0) + 2, inner].any(axis=0).all()
+    assert blue[row(-50.0) - 1:row(-50.0) + 2].any(), "a one-value dip went missing"

@@ -104,6 +104,23 @@ def _centring(width: int) -> float:
     return 0.5 if width % 2 == 0 else 0.0
 
 
+def _thin(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A polyline with many points per pixel column cut to four per column (first,
+    lowest, highest, last): the same pixels, a fraction of the segments to draw.
+
+    A 3-hour programme has 108,000 short-term values for 2,600 columns (at SCALE).
+    """
+    cols = np.floor(px).astype(np.int64)
+    if len(px) <= 2 * (cols[-1] - cols[0] + 1):
+        return px, py                       # about a point per column: nothing to gain
+    starts = np.flatnonzero(np.diff(cols, prepend=cols[0] - 1))
+    ends = np.append(starts[1:], len(px)) - 1
+    x = cols[starts] + 0.5
+    ys = np.column_stack((py[starts], np.minimum.reduceat(py, starts),
+                          np.maximum.reduceat(py, starts), py[ends]))
+    return np.repeat(x, 4), ys.ravel()
+
+
 @dataclass
 class Panel:
     """One plot area: data drawn at SCALE into its own image (so it is clipped to the
@@ -160,7 +177,8 @@ class Panel:
         # Runs of finite points: each is one polyline (a gap stays a gap).
         bounds = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(np.int8), [0]))))
         for start, stop in zip(bounds[::2], bounds[1::2]):
-            pts = np.column_stack((px[start:stop], py[start:stop])).ravel().tolist()
+            xs, ys = _thin(px[start:stop], py[start:stop])
+            pts = np.column_stack((xs, ys)).ravel().tolist()
             if len(pts) == 2:
                 pts += pts      # a single point: a dot
             self.draw.line(pts, fill=color, width=width)
