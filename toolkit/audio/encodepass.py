@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.audio import assemble, encode, loudness, normalize, qc
+from toolkit.audio import assemble, encode, loudness, normalize
 from toolkit.model import EncodingSettings, LoudnessStats
 
 # The audio stage's messages keep the logger they always had (log configs name it).
@@ -67,7 +67,6 @@ def encode_and_check(render: assemble.Render, rends: list[Rendition], enc: Encod
     is decoded and measured while it is written (encode's monitor). `tap` sees the
     first rendition's samples as they go to its encoder.
     """
-    qc.preload()
     rate = rends[0].plan.sample_rate
     meters = [loudness.Meter(rate, render.channels) for _ in rends]
     clock = time.perf_counter()
