@@ -1,6 +1,7 @@
 """The Makefile's help: what `make help` tells producers must exist in podkit."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -43,5 +44,7 @@ def test_make_test_runs_on_every_core_and_test_fast_leaves_the_slow_lane_out() -
     out = subprocess.run(["make", "-s", "-n", "-C", str(REPO), "test", "test-fast",
                           f"STAMP={REPO / 'pyproject.toml'}"], capture_output=True, text=True,
                          check=True).stdout.splitlines()
-    assert any("pytest" in ln and "-n auto" in ln and "not slow" not in ln for ln in out), out
+    workers = len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1) + 1
+    assert any("pytest" in ln and f"-n {workers} " in ln and "not slow" not in ln for ln in out), out
     assert any("pytest" in ln and '-m "not slow"' in ln for ln in out), out
