@@ -30,12 +30,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-#: Interpreter options the zygote was started with; other values need a fresh process.
-_IGNORED = {"PYTHONDONTWRITEBYTECODE"}
-
-
 def _python_vars(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith("PYTHON") and k not in _IGNORED}
+    """The interpreter options an environment sets, as far as they change a command: not
+    PYTHONDONTWRITEBYTECODE, and not PYTHONPATH naming this checkout (installed editable,
+    podkit is found there either way)."""
+    return {k: v for k, v in env.items() if k.startswith("PYTHON")
+            and k != "PYTHONDONTWRITEBYTECODE" and (k, v) != ("PYTHONPATH", str(REPO))}
 
 
 class _Zygote:
@@ -120,10 +120,7 @@ def run(args: list[str] | tuple[str, ...], *, env: dict[str, str] | None = None,
     if _zygote is None or _zygote.proc.poll() is not None:
         _zygote = _Zygote()
         atexit.register(_zygote.close)
-    wanted = _python_vars(env)
-    if wanted.get("PYTHONPATH", str(REPO)) == str(REPO):
-        wanted.pop("PYTHONPATH", None)
-    if wanted != {k: v for k, v in _python_vars(_zygote.env).items() if k != "PYTHONPATH"}:
+    if _python_vars(env) != _python_vars(_zygote.env):   # options a fork cannot change
         return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
                               text=True, env=env, cwd=cwd, timeout=timeout)
     return _zygote.run(list(args), env, cwd, timeout)

@@ -238,6 +238,9 @@ def test_drawing_the_picture_does_not_import_matplotlib(tmp_path):
             " short_term_before=np.zeros(9), short_term_after=np.zeros(9),"
             " peaks_after=np.ones(500), peak_rate=100.0, target_lufs=-16.0,"
             " ceiling_dbtp=-1.0, note='n')\n"
+            # The clips' titles read the same fonts (toolkit.standards.fonts) the same way.
+            "from toolkit.clips import render\n"
+            "assert render.drawable('Title — 하노이') == 'Title'\n"
             "print(sorted(m for m in sys.modules if m.startswith('matplotlib')))\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "q.png")],
                          capture_output=True, text=True, timeout=60, check=True)

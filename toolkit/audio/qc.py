@@ -19,6 +19,7 @@ from PIL import Image
 from toolkit import fsutil
 from toolkit.audio import qcdraw
 from toolkit.model import LoudnessStats
+from toolkit.standards import fonts
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def drawable(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", text)
     # DejaVu Sans draws all of printable ASCII: most titles need no look at its cmap.
-    have = frozenset() if text.isascii() else qcdraw.charmap()
+    have = frozenset() if text.isascii() else fonts.charmap(fonts.REGULAR)
     # Format characters (zero-width joiners, emoji variation selectors) draw nothing anyway.
     kept = "".join(c for c in text if c.isspace() or (c.isascii() and c.isprintable()) or (
         ord(c) in have and unicodedata.category(c) != "Cf"

@@ -10,14 +10,14 @@ anti-aliasing keeps them crisp.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from toolkit.standards import fonts
 
 SCALE = 2
 PT = 100 / 72                           # pixels per point at the picture's 100 dpi
@@ -35,28 +35,6 @@ DASHED, DOTTED = (3.7, 1.6), (1.0, 1.65)
 TICK_PT, TICK_PAD_PT, LABEL_PAD_PT = 3.5, 3.5, 4.0
 #: A legend row's text height in ems: matplotlib's measure of one line of DejaVu Sans.
 LABEL_EM = 1.045
-FONT_FILE = "DejaVuSans.ttf"
-
-
-def font_path() -> Path:
-    """DejaVu Sans in matplotlib's package data, found without importing matplotlib.
-
-    find_spec reads the package's location only: importing matplotlib costs 0.2 s.
-    """
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("matplotlib (which ships the QC picture's font) is not installed")
-    return Path(spec.submodule_search_locations[0], "mpl-data", "fonts", "ttf", FONT_FILE)
-
-
-@functools.lru_cache(maxsize=None)
-def charmap() -> frozenset[int]:
-    """Code points the picture's font can draw (its best Unicode cmap)."""
-    from fontTools.ttLib import TTFont   # 50 ms; only when a title is not plain ASCII
-    with TTFont(font_path(), lazy=True) as ttf:
-        return frozenset(ttf.getBestCmap())
-
-
 @functools.lru_cache(maxsize=None)
 def font(size_pt: float) -> ImageFont.FreeTypeFont:
     """The picture's font at `size_pt` points.
@@ -64,7 +42,7 @@ def font(size_pt: float) -> ImageFont.FreeTypeFont:
     Basic layout (no shaping) on every machine, whether or not libraqm is installed: the
     same title gives the same pixels everywhere, as matplotlib's text did.
     """
-    return ImageFont.truetype(str(font_path()), size_pt * PT,
+    return ImageFont.truetype(str(fonts.path(fonts.REGULAR)), size_pt * PT,
                               layout_engine=ImageFont.Layout.BASIC)
 
 

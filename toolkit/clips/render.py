@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from toolkit import ffmpeg
@@ -24,6 +23,7 @@ from toolkit.clips.captions import Style, ass_script, clip_words, layout
 from toolkit.errors import PodkitError
 from toolkit.fsutil import atomic_path
 from toolkit.standards.clipspec import CLIP_MAX_S as MAX_S
+from toolkit.standards import fonts
 from toolkit.standards.clipspec import CLIP_MIN_S as MIN_S
 from toolkit.textmodel import Cue
 
@@ -39,10 +39,10 @@ X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf",
         "-pix_fmt", "yuv420p", "-color_range", "tv", "-threads", "2"]
 AAC = ["-c:a", "aac", "-b:a", "128k"]
 
-#: The font (bundled with matplotlib, a dependency already): DejaVu Sans Bold covers Latin,
-#: Greek and Cyrillic; characters it lacks are left out of the titles before rendering.
+#: The font (toolkit.standards.fonts): DejaVu Sans Bold covers Latin, Greek and Cyrillic;
+#: characters it lacks are left out of the titles before rendering.
 FONT_NAME = "DejaVu Sans"
-FONT_FILE = "DejaVuSans-Bold.ttf"
+FONT_FILE = fonts.BOLD
 
 
 @dataclass(frozen=True)
@@ -84,20 +84,13 @@ class ClipRequest:
     shape: str = "square"
 
 
-def font_dir() -> Path:
-    """The folder holding the clip font (inside matplotlib's package data)."""
-    path = resources.files("matplotlib").joinpath("mpl-data", "fonts", "ttf", FONT_FILE)
-    return Path(str(path)).parent
-
-
 def drawable(text: str) -> str:
     """`text` without the characters the clip font lacks (emoji, Hangul, ...).
 
     Left out quietly, as the QC picture does: libass would draw an empty box or warn, and
     no pip-installable font covers every script.
     """
-    from fontTools.ttLib import TTFont   # a few ms; only when a clip is rendered
-    cmap = TTFont(font_dir() / FONT_FILE, lazy=True).getBestCmap()
+    cmap = fonts.charmap(FONT_FILE)
     kept = "".join(ch for ch in text if ord(ch) in cmap or ch.isspace())
     # A separator left hanging where a left-out word stood (“Title — 하노이”) goes too.
     return " ".join(kept.split()).strip(" -–—:|/·")
@@ -132,9 +125,9 @@ def render(req: ClipRequest, out: Path, work: Path) -> bool:
     script = work / "clip.ass"
     script.write_text(ass_script(style, captions, [drawable(t) for t in req.titles],
                                  req.duration), encoding="utf-8")
-    fonts = work / "fonts"
-    fonts.mkdir(exist_ok=True)
-    shutil.copyfile(font_dir() / FONT_FILE, fonts / FONT_FILE)
+    fontdir = work / "fonts"
+    fontdir.mkdir(exist_ok=True)
+    shutil.copyfile(fonts.path(FONT_FILE), fontdir / FONT_FILE)
     ax, ay, side = shape.art
     wx, wy, ww, wh = shape.wave
     d = req.duration
@@ -148,7 +141,7 @@ def render(req: ClipRequest, out: Path, work: Path) -> bool:
         "format=yuva420p[wave]",
         f"[bg][art]overlay={ax}:{ay}:eof_action=repeat[v1]",
         f"[v1][wave]overlay={wx}:{wy}:shortest=1[v2]",
-        f"[v2]ass={_filter_value(script)}:fontsdir={_filter_value(fonts)},format=yuv420p[v]",
+        f"[v2]ass={_filter_value(script)}:fontsdir={_filter_value(fontdir)},format=yuv420p[v]",
         f"[aa]afade=t=in:d={FADE_IN_S},afade=t=out:st={max(0.0, d - FADE_OUT_S):.3f}:"
         f"d={FADE_OUT_S}[a]",
     ])
