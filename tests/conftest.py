@@ -131,6 +131,7 @@ SLOW = (
     "tests/showlife/test_showlife.py",
     "tests/migrate/test_import.py",
     "tests/text/test_align.py",
+    "tests/text/test_align_long.py",
     "tests/test_corpus_audio.py",
     "tests/test_corpus_audio_faults.py",
     "tests/test_corpus_import.py",
@@ -194,11 +195,25 @@ WHOLE_FILE = (
 )
 
 
+#: Tests of several seconds of one core's work each (a long programme synthesised and
+#: aligned), handed out near the end. xdist sends the `xdist_group`s first, largest first,
+#: then single tests in the order given here, a few at a time to each worker as it runs low.
+#: At the start, beside the browser, the Dask cluster and the video encodes, the long
+#: alignment took 20 s; alone, 7 s. So each of these goes out with TAIL short tests after it
+#: (about 10 s of the other workers' work), one to a worker, rather than last of all to one
+#: worker while the others stand idle.
+LAST = (
+    "tests/text/test_align_long.py",
+)
+TAIL = 150
+
+
 # tryfirst: xdist's own hook reads the `xdist_group` marks, so they must be on before it runs.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the SLOW tests `slow`: by file, by file::test (all its parameters) or by the
-    exact id of one parametrized case; group the WHOLE_FILE tests by file."""
+    exact id of one parametrized case; group the WHOLE_FILE tests by file; order the rest
+    longest first, with the LAST tests each TAIL tests apart near the end."""
     slow, whole = set(SLOW), set(WHOLE_FILE)
     for item in items:
         node = item.nodeid
@@ -207,11 +222,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if node.split("::")[0] in whole:
             item.add_marker(pytest.mark.xdist_group(node.split("::")[0]))
     # Longest first: the grouped files, then the files with slow tests, then the rest, each
-    # file's tests kept together and in their order. xdist hands out work in this order, so
-    # the seconds-long files no longer come last to one worker while the other has finished.
+    # file's tests kept together and in their order. xdist hands out the single tests in
+    # this order, so the seconds-long files do not come last to one worker while the others
+    # have finished.
     rank: dict[str, int] = {}
     for item in items:
         name = item.nodeid.split("::")[0]
         here = 0 if name in whole else 1 if item.get_closest_marker("slow") else 2
         rank[name] = min(rank.get(name, 2), here)
     items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+    last = [item for item in items if item.nodeid.split("::")[0] in LAST]
+    items[:] = [item for item in items if item.nodeid.split("::")[0] not in LAST]
+    for k, item in enumerate(last):
+        items.insert(max(0, len(items) - (len(last) - k) * TAIL), item)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from speech import RATE, programme, write_wav
+from speech import programme, write_wav
 
 from toolkit.cli import cli
 from toolkit.model import AlignStatus, TranscriptFormat, TranscriptSource
@@ -24,37 +24,6 @@ OTHER = [(*HOST, "The weather was cold and dry all week, with snow in the mounta
          (*GUEST, "Many visitors came by train every morning to see the games.")]
 
 
-ROOT = Path(__file__).resolve().parents[2]
-LONG_VOICES = ("en-us+m1", "en-gb-x-rp+m3", "en-gb-scotland+f2")
-
-
-def _script(first: int, count: int) -> list[tuple[str, str, str]]:
-    """`count` paragraphs of the sample show's second script, read by US, British RP and
-    Scottish voices in turn."""
-    lines = [ln for ln in (ROOT / "scripts" / "sample_show" / "pyeongchang-hockey.txt").read_text(
-        "utf-8").splitlines() if ": " in ln and not ln.startswith("#")]
-    picked = lines[first:first + count]
-    return [(f"S{k % 3}", LONG_VOICES[k % 3], ln.split(": ", 1)[1]) for k, ln in enumerate(picked)]
-
-
-def _with_music(paragraphs: list[tuple[str, str, str]]):  # type: ignore[no-untyped-def]
-    """The paragraphs spoken with a sting before the second and a music bed under it, 16 dB
-    below the voice: (samples at speech.RATE, true sentences)."""
-    import numpy as np
-    import sample_audio
-    from scipy.signal import resample_poly
-    from speech import Spoken
-    first, truth = programme(paragraphs[:1])
-    rest, later = programme(paragraphs[1:])
-    music = resample_poly(sample_audio.bed(rest.size / RATE + 1), 1, 2)[:rest.size]
-    rest = rest + 0.16 * music / np.abs(music).max()
-    sting = resample_poly(sample_audio.to_mono(sample_audio.sting(rising=True)), 1, 2)
-    sting = 0.5 * sting / np.abs(sting).max()
-    shift = (first.size + sting.size) / RATE
-    truth += [Spoken(s.speaker, s.text, s.start + shift, s.end + shift) for s in later]
-    return np.concatenate([first, sting, rest]).astype(np.float32), truth
-
-
 def _text(paragraphs: list[tuple[str, str, str]]) -> str:
     return "\n\n".join(f"{speaker}: {text}" for speaker, _, text in paragraphs) + "\n"
 
@@ -66,32 +35,6 @@ def spoken(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     samples, truth = programme(PARAGRAPHS)
     other, _ = programme(OTHER)
     return write_wav(folder / "speech.wav", samples), truth, write_wav(folder / "other.wav", other)
-
-
-@pytest.fixture(scope="module")
-def long_programme(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """(wav, true sentences, paragraphs) of a 75-second programme in three accents with a
-    sting and a bed (several alignment windows), and a wav of other paragraphs."""
-    import sys
-    sys.path.insert(0, str(ROOT / "scripts"))
-    folder = tmp_path_factory.mktemp("long")
-    paragraphs = _script(0, 4)
-    samples, truth = _with_music(paragraphs)
-    other, _ = programme(_script(4, 4))
-    return (write_wav(folder / "long.wav", samples), truth, paragraphs,
-            write_wav(folder / "other.wav", other))
-
-
-@pytest.fixture(scope="module")
-def long_aligned(tmp_path_factory: pytest.TempPathFactory, long_programme):  # type: ignore[no-untyped-def]
-    """The long programme aligned once (8 s of search) for the tests that read the result:
-    (alignment result, the progress shares it reported)."""
-    wav, _truth, paragraphs, _ = long_programme
-    folder = tmp_path_factory.mktemp("aligned")
-    shares: list[float] = []
-    result = align.align(_load(folder, _text(paragraphs)), wav, audio_key="l",
-                         cache_dir=folder / "cache", progress=shares.append)
-    return result, shares
 
 
 def _load(tmp_path: Path, text: str, language: str | None = "en"):  # type: ignore[no-untyped-def]
@@ -154,50 +97,6 @@ def test_text_with_a_paragraph_never_spoken_is_a_mismatch(tmp_path: Path, spoken
     assert result.report.status is AlignStatus.MISMATCH
 
 
-def test_accents_and_music_over_several_windows(long_programme, long_aligned) -> None:  # type: ignore[no-untyped-def]
-    import numpy as np
-    _wav, truth, paragraphs, _ = long_programme
-    assert truth[-1].end > 60             # several alignment windows
-    result, _shares = long_aligned
-    assert result.report.status is AlignStatus.ALIGNED, result.report
-    words = [w for c in result.transcript.cues for w in c.words]
-    assert [w.text for w in words] == _text(paragraphs).replace("S0:", "").replace(
-        "S1:", "").replace("S2:", "").split()
-    errors, at = [], 0
-    for true in truth:
-        errors.append(abs(words[at].start - true.start))
-        at += len(true.text.split())
-    # The issue's targets; words no window placed are interpolated, which across the sting
-    # can put one sentence start seconds off (a known limit, see benchmarks/README.md).
-    assert np.median(errors) <= 0.15 and np.percentile(errors, 95) <= 0.5, errors
-    assert result.report.interpolated <= result.report.words // 5
-
-
-def test_wrong_audio_for_a_long_text_is_a_mismatch(tmp_path: Path, long_programme,  # type: ignore[no-untyped-def]
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolkit.text import align_window
-    _, _, paragraphs, other = long_programme
-    searches = []
-    real = align_window._search
-
-    def counted(decoder, pcm, keys, lead=False):  # type: ignore[no-untyped-def]
-        searches.append(len(pcm))
-        return real(decoder, pcm, keys, lead)
-    monkeypatch.setattr(align_window, "_search", counted)
-    # Two failed windows in a row rather than the shipped three: the same counting, a third
-    # less search (each failed window tries every attempt, about a second each).
-    monkeypatch.setattr(align_window, "MAX_FAILED_IN_ROW", 2)
-    text = _load(tmp_path, _text(paragraphs))
-    result = align.align(text, other, audio_key="m", cache_dir=tmp_path / "cache")
-    assert result.report.status is AlignStatus.MISMATCH, result.report
-    assert "does not match" in result.report.message and "gave up" in result.report.message
-    assert not result.transcript.timed
-    # It gave up after MAX_FAILED_IN_ROW windows (each every attempt), rather than trying
-    # every attempt on every window of the text (80 s for this clip).
-    limit = align_window.MAX_FAILED_IN_ROW * (len(align_window.ATTEMPTS) + 1)
-    assert len(searches) <= limit, searches
-
-
 def test_language_without_a_model_stays_untimed(tmp_path: Path, spoken) -> None:  # type: ignore[no-untyped-def]
     wav, _, _ = spoken
     text = _load(tmp_path, "안녕하세요. 반갑습니다.\n", language="ko")
@@ -248,25 +147,3 @@ def test_build_publishes_timed_transcripts_and_align_reports(show_root: Path, sp
     assert run.exit_code == 0, run.output
     assert "t.txt: off" in run.output
     assert not (stage / "transcript.vtt").exists()
-
-
-def test_alignment_reports_its_progress(long_aligned) -> None:  # type: ignore[no-untyped-def]
-    """Issue 23, item 8: the library says how far the search is (the CLI draws it on a TTY)."""
-    import io
-
-    from toolkit.commands.display import EpisodeProgress
-    result, shares = long_aligned
-    assert result.report.status is AlignStatus.ALIGNED
-    assert len(shares) >= 2 and shares[0] == 0.0 and shares == sorted(shares)
-    assert 0.5 < shares[-1] < 1.0, shares        # the last window starts past half-way
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-    screen = Terminal()
-    display = EpisodeProgress(["ep"], stream=screen)
-    for share in shares:
-        display("ep", "aligning", share)
-    display("ep", "done", 1.0)
-    assert "aligning" in screen.getvalue() and "0%" in screen.getvalue()
-    assert "1 built" in screen.getvalue()
