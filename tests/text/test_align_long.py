@@ -2,13 +2,16 @@
 programme in three accents with a music sting and a bed, and a long text on the wrong audio.
 
 Each test synthesises what it needs itself rather than sharing a module fixture: each is
-about 7 s of one core's work, and conftest.py hands them to the workers last, one each,
-when the other workers are finishing (under the suite's full load they took 20 s).
+about 7 s of one core's work, and conftest.py (LAST) hands them out near the end, to
+different workers, rather than beside the browser and cluster tests of the start (where
+the shared setup took 20 s).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from speech import RATE, Spoken, programme, write_wav
 from test_align import _load, _text
@@ -17,6 +20,8 @@ from toolkit.model import AlignStatus
 from toolkit.text import align
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "scripts") not in sys.path:          # sample_audio: the sample show's music
+    sys.path.insert(0, str(ROOT / "scripts"))
 LONG_VOICES = ("en-us+m1", "en-gb-x-rp+m3", "en-gb-scotland+f2")
 
 
@@ -29,15 +34,11 @@ def _script(first: int, count: int) -> list[tuple[str, str, str]]:
     return [(f"S{k % 3}", LONG_VOICES[k % 3], ln.split(": ", 1)[1]) for k, ln in enumerate(picked)]
 
 
-def _with_music(paragraphs: list[tuple[str, str, str]]) -> tuple[object, list[Spoken]]:
+def _with_music(paragraphs: list[tuple[str, str, str]]) -> tuple[np.ndarray, list[Spoken]]:
     """The paragraphs spoken with a sting before the second and a music bed under it, 16 dB
     below the voice: (samples at speech.RATE, true sentences)."""
-    import sys
-
-    import numpy as np
-    from scipy.signal import resample_poly
-    sys.path.insert(0, str(ROOT / "scripts"))
     import sample_audio
+    from scipy.signal import resample_poly
     first, truth = programme(paragraphs[:1])
     rest, later = programme(paragraphs[1:])
     music = resample_poly(sample_audio.bed(rest.size / RATE + 1), 1, 2)[:rest.size]
@@ -53,8 +54,6 @@ def test_accents_and_music_over_several_windows(tmp_path: Path) -> None:
     """Three accents, a sting and a bed, placed to the issue's targets; and the library
     says how far the search is (issue 23, item 8: the CLI draws it on a TTY)."""
     import io
-
-    import numpy as np
 
     from toolkit.commands.display import EpisodeProgress
     paragraphs = _script(0, 4)
