@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+
+
 def _python_vars(env: dict[str, str]) -> dict[str, str]:
     """The interpreter options an environment sets, as far as they change a command: not
     PYTHONDONTWRITEBYTECODE, and not PYTHONPATH naming this checkout (installed editable,
@@ -171,7 +173,6 @@ def _child(request: dict, reply: int) -> None:
     elif not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
-    import atexit
     threading._shutdown()                   # type: ignore[attr-defined]  # as Py_Finalize:
     atexit._run_exitfuncs()                 # non-daemon threads joined, then atexit
     for stream in (sys.stdout, sys.stderr):

@@ -9,10 +9,6 @@ import os
 from toolkit.redact import url_secrets
 
 
-#: OpenBLAS reads these once, when numpy or scipy is first imported.
-BLAS_THREAD_ENV = ("OPENBLAS_NUM_THREADS",)
-
-
 def single_threaded_blas() -> None:
     """Ask OpenBLAS for one thread unless the producer chose a number.
 
@@ -22,8 +18,7 @@ def single_threaded_blas() -> None:
     the CPU of the loudness and cut tests. Called before numpy is imported; where an
     embedding program imported it first, the audio code's threadpool_limits still apply.
     """
-    for var in BLAS_THREAD_ENV:
-        os.environ.setdefault(var, "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")    # read once, when numpy loads
 
 
 def ffmpeg_override() -> str | None:

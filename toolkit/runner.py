@@ -291,9 +291,9 @@ def _dead_workers(procs: dict[int, Any]) -> dict[int, int]:
         if not _sentinel_closed(proc):
             continue
         while proc.exitcode is None and time.monotonic() < deadline:
-            proc.join(0.05)
+            proc.join(0.05)                 # returns at once: the sentinel is closed
             if proc.exitcode is None:
-                time.sleep(0.005)
+                time.sleep(0.005)           # not yet waitable: look again shortly
     return {pid: p.exitcode for pid, p in procs.items()
             if p.exitcode is not None and p.exitcode < 0 and p.exitcode != -signal.SIGTERM}
 

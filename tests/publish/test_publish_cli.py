@@ -11,9 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import zygote
-
 import feedparser
+import zygote
 from s3server import SECRET_KEY, SESSION_TOKEN, moto_endpoint, s3  # noqa: F401
 
 

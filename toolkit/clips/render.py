@@ -22,8 +22,8 @@ from toolkit import ffmpeg
 from toolkit.clips.captions import Style, ass_script, clip_words, layout
 from toolkit.errors import PodkitError
 from toolkit.fsutil import atomic_path
-from toolkit.standards.clipspec import CLIP_MAX_S as MAX_S
 from toolkit.standards import fonts
+from toolkit.standards.clipspec import CLIP_MAX_S as MAX_S
 from toolkit.standards.clipspec import CLIP_MIN_S as MIN_S
 from toolkit.textmodel import Cue
 
